@@ -1,0 +1,1 @@
+//! sealgrid's cryptographic core.
