@@ -1,0 +1,1 @@
+pub mod r1cs;

@@ -1,0 +1,1 @@
+//! Gadget twin, not written yet.

@@ -1,0 +1,1 @@
+//! Range checks, not written yet.
