@@ -17,6 +17,7 @@ pub mod babyjubjub;
 pub mod commitment;
 pub mod eddsa;
 pub mod elgamal;
+pub mod market;
 pub mod poseidon;
 pub mod range;
 
