@@ -14,7 +14,9 @@
 pub type Fr = ark_bn254::Fr;
 
 pub mod babyjubjub;
+pub mod balance;
 pub mod commitment;
+pub mod digest;
 pub mod eddsa;
 pub mod elgamal;
 pub mod market;
