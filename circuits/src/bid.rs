@@ -191,7 +191,9 @@ pub fn check(
         return Err(BidError::Account);
     }
     // B2
-    if balance_commitment(Fr::from(private.balance_old), private.salt_old, public.acct) != public.f_old {
+    if balance_commitment(Fr::from(private.balance_old), private.salt_old, public.acct)
+        != public.f_old
+    {
         return Err(BidError::OldBalance);
     }
     // B3 (side is a Rust enum: always 0 or 1)
@@ -206,13 +208,14 @@ pub fn check(
     }
     // B5 (balances are u64 = BAL_BITS bits)
     debug_assert_eq!(BAL_BITS, 64);
-    let balance_new = private
-        .balance_old
-        .checked_sub(private.lock)
-        .ok_or(BidError::InsufficientMargin {
-            lock: private.lock,
-            balance: private.balance_old,
-        })?;
+    let balance_new =
+        private
+            .balance_old
+            .checked_sub(private.lock)
+            .ok_or(BidError::InsufficientMargin {
+                lock: private.lock,
+                balance: private.balance_old,
+            })?;
     // B6
     if balance_commitment(Fr::from(balance_new), private.salt_new, public.acct) != public.f_new {
         return Err(BidError::NewBalance);

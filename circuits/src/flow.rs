@@ -57,7 +57,10 @@ impl FlowKeys {
     pub fn random<R: rand::Rng>(n: usize, rng: &mut R) -> (FlowKeys, Vec<Scalar>) {
         use ark_std::UniformRand;
         let secrets: Vec<Scalar> = (0..n).map(|_| Scalar::rand(rng)).collect();
-        let keys = secrets.iter().map(|s| (base8() * s).into_affine()).collect();
+        let keys = secrets
+            .iter()
+            .map(|s| (base8() * s).into_affine())
+            .collect();
         (FlowKeys::new(keys).expect("random keys are valid"), secrets)
     }
 
@@ -119,7 +122,9 @@ impl FlowCiphertexts {
     }
 
     /// Slot-wise sum of many vectors' ciphertexts (all of one length).
-    pub fn sum<'a>(items: impl IntoIterator<Item = &'a FlowCiphertexts>) -> Option<FlowCiphertexts> {
+    pub fn sum<'a>(
+        items: impl IntoIterator<Item = &'a FlowCiphertexts>,
+    ) -> Option<FlowCiphertexts> {
         let mut it = items.into_iter();
         let first = it.next()?;
         let mut c1: ProjectivePoint = first.c1.into_group();
@@ -156,11 +161,18 @@ mod tests {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
         let (keys, secrets) = FlowKeys::random(5, &mut rng);
         use ark_std::UniformRand;
-        let a = keys.encrypt(&[1, 0, 7, 0, 3], &Scalar::rand(&mut rng)).unwrap();
-        let b = keys.encrypt(&[0, 2, 5, 0, 1], &Scalar::rand(&mut rng)).unwrap();
+        let a = keys
+            .encrypt(&[1, 0, 7, 0, 3], &Scalar::rand(&mut rng))
+            .unwrap();
+        let b = keys
+            .encrypt(&[0, 2, 5, 0, 1], &Scalar::rand(&mut rng))
+            .unwrap();
         let sum = FlowCiphertexts::sum([&a, &b]).unwrap();
         for (j, m) in [1u64, 2, 12, 0, 4].into_iter().enumerate() {
-            assert_eq!(sum.decrypt_to_point(j, &secrets[j]), (base8() * Scalar::from(m)).into_affine());
+            assert_eq!(
+                sum.decrypt_to_point(j, &secrets[j]),
+                (base8() * Scalar::from(m)).into_affine()
+            );
         }
         assert_ne!(a.digest(), b.digest());
         assert_eq!(a.coordinates().len(), 12);
@@ -179,7 +191,10 @@ mod tests {
         assert_eq!(FlowKeys::new(k), Err(FlowError::BadKey(2)));
         assert_eq!(
             keys.encrypt(&[1, 2], &Scalar::from(3u64)),
-            Err(FlowError::Length { messages: 2, keys: 3 })
+            Err(FlowError::Length {
+                messages: 2,
+                keys: 3
+            })
         );
     }
 }

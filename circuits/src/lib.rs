@@ -15,13 +15,18 @@ pub type Fr = ark_bn254::Fr;
 
 pub mod babyjubjub;
 pub mod balance;
+pub mod bid;
 pub mod commitment;
 pub mod digest;
 pub mod eddsa;
 pub mod elgamal;
+pub mod flow;
+
 pub mod market;
 pub mod poseidon;
 pub mod range;
 
+#[cfg(test)]
+pub(crate) mod circuit_test;
 #[cfg(test)]
 pub(crate) mod test_vectors;

@@ -1,8 +1,8 @@
 //! The bid circuit: `docs/PROTOCOL.md` §4.2, one commented block per statement.
 
 use super::{BidProofPrivate, BidProofPublic};
-use crate::babyjubjub::r1cs::{alloc_scalar_bits, fixed_base_mul};
 use crate::babyjubjub::base8;
+use crate::babyjubjub::r1cs::{alloc_scalar_bits, fixed_base_mul};
 use crate::commitment::r1cs::{account_id, balance_commitment};
 use crate::flow::r1cs::{encrypt, select_or_identity};
 use crate::flow::FlowKeys;
@@ -42,8 +42,19 @@ impl BidCircuit {
     pub fn for_setup(params: &MarketParams, keys: &FlowKeys) -> BidCircuit {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(0);
         let salt = Fr::from(1u64);
-        let bid = super::prepare(params, keys, 0, Fr::from(1u64), u64::MAX >> 1, salt, Side::Buy, 0, 1, &mut rng)
-            .expect("a small bid from a large balance is valid");
+        let bid = super::prepare(
+            params,
+            keys,
+            0,
+            Fr::from(1u64),
+            u64::MAX >> 1,
+            salt,
+            Side::Buy,
+            0,
+            1,
+            &mut rng,
+        )
+        .expect("a small bid from a large balance is valid");
         BidCircuit {
             params: params.clone(),
             keys: keys.clone(),
@@ -136,11 +147,24 @@ impl ConstraintSynthesizer<Fr> for BidCircuit {
 
         // B7: bid = H(side, level, q, lock, salt_bid, acct, round).
         let salt_bid = witness(private.salt_bid)?;
-        hash(&[side_fp, level, q, lock, salt_bid, acct.clone(), round.clone()])?.enforce_equal(bid)?;
+        hash(&[
+            side_fp,
+            level,
+            q,
+            lock,
+            salt_bid,
+            acct.clone(),
+            round.clone(),
+        ])?
+        .enforce_equal(bid)?;
 
         // B8: C1 = r·G, C2_j = m_j·G + r·PK_j with m the one-hot vector holding q at
         // slot side·K + level and the lock at slot 2K.
-        let r_bits = alloc_scalar_bits(cs.clone(), || Ok(private.r), ark_r1cs_std::alloc::AllocationMode::Witness)?;
+        let r_bits = alloc_scalar_bits(
+            cs.clone(),
+            || Ok(private.r),
+            ark_r1cs_std::alloc::AllocationMode::Witness,
+        )?;
         let q_point = fixed_base_mul(&base8(), &q_bits)?;
         let lock_point = fixed_base_mul(&base8(), &lock_bits)?;
         let mut messages = Vec::with_capacity(2 * k + 1);

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::circuit_test::satisfied;
+use crate::market::params::Q_BITS;
 use rand::SeedableRng;
 
 struct Fixture {
@@ -15,14 +16,30 @@ fn fixture(side: Side, level: usize, q: u64, balance: u64) -> Fixture {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(42);
     let params = MarketParams::default();
     let (keys, _) = FlowKeys::random(2 * params.levels + 1, &mut rng);
-    let bid = prepare(&params, &keys, 7, Fr::from(1234u64), balance, Fr::from(99u64), side, level, q, &mut rng)
-        .expect("valid bid");
+    let bid = prepare(
+        &params,
+        &keys,
+        7,
+        Fr::from(1234u64),
+        balance,
+        Fr::from(99u64),
+        side,
+        level,
+        q,
+        &mut rng,
+    )
+    .expect("valid bid");
     Fixture { params, keys, bid }
 }
 
 /// Recomputes every public input from the private ones and the given flow messages, so a
 /// test breaks exactly one statement.
-fn public_for(f: &Fixture, round: u64, private: &BidProofPrivate, messages: &[u64]) -> BidProofPublic {
+fn public_for(
+    f: &Fixture,
+    round: u64,
+    private: &BidProofPrivate,
+    messages: &[u64],
+) -> BidProofPublic {
     let acct = account_id(private.sk_acct);
     let balance_new = Fr::from(private.balance_old) - Fr::from(private.lock);
     BidProofPublic {
@@ -44,9 +61,17 @@ fn circuit(f: &Fixture, public: BidProofPublic, private: BidProofPrivate) -> Bid
     }
 }
 
-fn assert_rejected(f: &Fixture, public: BidProofPublic, private: BidProofPrivate, expect: BidError) {
+fn assert_rejected(
+    f: &Fixture,
+    public: BidProofPublic,
+    private: BidProofPrivate,
+    expect: BidError,
+) {
     assert_eq!(check(&f.params, &f.keys, &public, &private), Err(expect));
-    assert!(!satisfied(circuit(f, public, private)), "the circuit accepts what check rejects");
+    assert!(
+        !satisfied(circuit(f, public, private)),
+        "the circuit accepts what check rejects"
+    );
 }
 
 fn messages(f: &Fixture, p: &BidProofPrivate) -> Vec<u64> {
@@ -55,10 +80,22 @@ fn messages(f: &Fixture, p: &BidProofPrivate) -> Vec<u64> {
 
 #[test]
 fn valid_bids_satisfy_the_circuit() {
-    for (side, level, q) in [(Side::Buy, 0, 1), (Side::Buy, 7, 250_000), (Side::Sell, 3, 1_000), (Side::Sell, 7, (1 << 20) - 1)] {
+    for (side, level, q) in [
+        (Side::Buy, 0, 1),
+        (Side::Buy, 7, 250_000),
+        (Side::Sell, 3, 1_000),
+        (Side::Sell, 7, (1 << 20) - 1),
+    ] {
         let f = fixture(side, level, q, 10_000_000_000);
-        assert_eq!(check(&f.params, &f.keys, &f.bid.public, &f.bid.private), Ok(()));
-        assert!(satisfied(circuit(&f, f.bid.public.clone(), f.bid.private.clone())));
+        assert_eq!(
+            check(&f.params, &f.keys, &f.bid.public, &f.bid.private),
+            Ok(())
+        );
+        assert!(satisfied(circuit(
+            &f,
+            f.bid.public.clone(),
+            f.bid.private.clone()
+        )));
     }
 }
 
@@ -66,7 +103,11 @@ fn valid_bids_satisfy_the_circuit() {
 fn a_bid_spending_the_whole_balance_is_valid() {
     let f = fixture(Side::Buy, 2, 1000, 110_000);
     assert_eq!(f.bid.private.lock, 110_000);
-    assert!(satisfied(circuit(&f, f.bid.public.clone(), f.bid.private.clone())));
+    assert!(satisfied(circuit(
+        &f,
+        f.bid.public.clone(),
+        f.bid.private.clone()
+    )));
 }
 
 #[test]
@@ -93,7 +134,10 @@ fn b3_level_off_the_grid() {
     private.level = f.params.levels; // one past the top: no slot is hot
     private.lock = 0;
     let public = public_for(&f, 7, &private, &vec![0; 2 * f.params.levels + 1]);
-    assert!(matches!(check(&f.params, &f.keys, &public, &private), Err(BidError::Range(_))));
+    assert!(matches!(
+        check(&f.params, &f.keys, &public, &private),
+        Err(BidError::Range(_))
+    ));
     assert!(!satisfied(circuit(&f, public, private)));
 }
 
@@ -104,7 +148,10 @@ fn b3_quantity_out_of_range() {
     private.q = 1 << Q_BITS;
     private.lock = private.q * f.params.penalty_rate;
     let public = public_for(&f, 7, &private, &messages(&f, &private));
-    assert!(matches!(check(&f.params, &f.keys, &public, &private), Err(BidError::Range(_))));
+    assert!(matches!(
+        check(&f.params, &f.keys, &public, &private),
+        Err(BidError::Range(_))
+    ));
     assert!(!satisfied(circuit(&f, public, private)));
 }
 
@@ -115,7 +162,10 @@ fn b3_zero_quantity() {
     private.q = 0;
     private.lock = 0;
     let public = public_for(&f, 7, &private, &messages(&f, &private));
-    assert!(matches!(check(&f.params, &f.keys, &public, &private), Err(BidError::Range(_))));
+    assert!(matches!(
+        check(&f.params, &f.keys, &public, &private),
+        Err(BidError::Range(_))
+    ));
     assert!(!satisfied(circuit(&f, public, private)));
 }
 
@@ -128,7 +178,15 @@ fn b4_lock_not_matching_the_bid() {
             let expected = private.lock;
             private.lock = (expected as i64 + delta) as u64;
             let public = public_for(&f, 7, &private, &messages(&f, &private));
-            assert_rejected(&f, public, private.clone(), BidError::Lock { lock: private.lock, expected });
+            assert_rejected(
+                &f,
+                public,
+                private.clone(),
+                BidError::Lock {
+                    lock: private.lock,
+                    expected,
+                },
+            );
         }
     }
 }
@@ -143,7 +201,10 @@ fn b5_insufficient_margin() {
         &f,
         public,
         private.clone(),
-        BidError::InsufficientMargin { lock: private.lock, balance: private.lock - 1 },
+        BidError::InsufficientMargin {
+            lock: private.lock,
+            balance: private.lock - 1,
+        },
     );
 }
 
@@ -228,7 +289,8 @@ fn b9_wrong_digest() {
 #[test]
 fn bid_constraint_count() {
     let f = fixture(Side::Buy, 3, 1000, 1_000_000);
-    let n = crate::circuit_test::constraints(circuit(&f, f.bid.public.clone(), f.bid.private.clone()));
+    let n =
+        crate::circuit_test::constraints(circuit(&f, f.bid.public.clone(), f.bid.private.clone()));
     println!("bid circuit, K = {}: {n} constraints", f.params.levels);
     assert!(n > 1000);
 }

@@ -1,7 +1,7 @@
 //! Gadget twin of [`crate::flow`]: flow encryption under constant committee keys.
 
-use crate::babyjubjub::r1cs::{fixed_base_mul_many, PointVar};
 use crate::babyjubjub::base8;
+use crate::babyjubjub::r1cs::{fixed_base_mul_many, PointVar};
 use crate::digest::r1cs::digest;
 use crate::flow::FlowKeys;
 use crate::Fr;
