@@ -13,8 +13,10 @@
 //! recomputes the hash and refuses a file whose bytes no longer match its name.
 //!
 //! Keys are ark-serialize *uncompressed*: compressed points need a square root per
-//! point on load, which made a proving key load several times slower (numbers in the
-//! crate's key-size test and the commit message); the files are about twice as big.
+//! point on load. Measured with `examples/key_sizes.rs` (30k constraints, dev profile,
+//! 2 busy cores): proving key 11.7 MB uncompressed, loaded in 0.18 s unchecked or
+//! 6.6 s with point validation; 5.9 MB compressed, 8.4 s unchecked, 17.8 s checked.
+//! Twice the disk for a load some 40 times faster.
 //!
 //! The hash guards against corruption and against a key swapped under an old name;
 //! it does not authenticate who made the key. Whoever may write the directory may
