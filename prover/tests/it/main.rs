@@ -1,0 +1,7 @@
+//! Integration tests of sealgrid-prover, one binary (one link) for all of them.
+
+mod common;
+mod keys;
+mod snarkjs;
+mod snarkjs_cli;
+mod verify;
