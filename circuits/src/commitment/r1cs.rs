@@ -1,1 +1,149 @@
-//! Gadget twin, not written yet.
+//! Gadget twins of [`crate::commitment`]: the same functions over `FpVar`, each one
+//! Poseidon gadget and nothing else (no constraint beyond the hash's).
+
+use crate::poseidon::{self, r1cs as poseidon_r1cs};
+use crate::Fr;
+use ark_r1cs_std::fields::fp::FpVar;
+use ark_relations::gr1cs::SynthesisError;
+
+/// `Poseidon(values ‖ salt)`, the twin of [`crate::commitment::commit`].
+///
+/// # Errors
+///
+/// [`SynthesisError::ArityMismatch`] for more than
+/// [`MAX_VALUES`](crate::commitment::MAX_VALUES) values; otherwise what the constraint
+/// system reports.
+pub fn commit(values: &[FpVar<Fr>], salt: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
+    if values.len() >= poseidon::MAX_INPUTS {
+        return Err(SynthesisError::ArityMismatch);
+    }
+    let mut inputs = Vec::with_capacity(values.len() + 1);
+    inputs.extend_from_slice(values);
+    inputs.push(salt.clone());
+    poseidon_r1cs::hash(&inputs)
+}
+
+/// `Poseidon(secret)`, the twin of [`crate::commitment::account_id`].
+pub fn account_id(secret: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
+    poseidon_r1cs::hash(std::slice::from_ref(secret))
+}
+
+/// `Poseidon(balance, salt, account_id)`, the twin of
+/// [`crate::commitment::balance_commitment`].
+pub fn balance_commitment(
+    balance: &FpVar<Fr>,
+    salt: &FpVar<Fr>,
+    account_id: &FpVar<Fr>,
+) -> Result<FpVar<Fr>, SynthesisError> {
+    poseidon_r1cs::hash(&[balance.clone(), salt.clone(), account_id.clone()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commitment;
+    use ark_ff::UniformRand;
+    use ark_r1cs_std::{alloc::AllocationMode, prelude::*};
+    use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef};
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+
+    const MODES: [AllocationMode; 3] = [
+        AllocationMode::Constant,
+        AllocationMode::Input,
+        AllocationMode::Witness,
+    ];
+
+    fn var(cs: &ConstraintSystemRef<Fr>, x: Fr, mode: AllocationMode) -> FpVar<Fr> {
+        FpVar::new_variable(cs.clone(), || Ok(x), mode).unwrap()
+    }
+
+    #[test]
+    fn gadgets_equal_native_in_every_mode() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2);
+        let [v0, v1, salt, secret, balance] = [(); 5].map(|_| Fr::rand(&mut rng));
+        let id = commitment::account_id(secret);
+        for mode in MODES {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let c = commit(
+                &[var(&cs, v0, mode), var(&cs, v1, mode)],
+                &var(&cs, salt, mode),
+            )
+            .unwrap();
+            assert_eq!(
+                c.value().unwrap(),
+                commitment::commit(&[v0, v1], salt).unwrap()
+            );
+            let id_var = account_id(&var(&cs, secret, mode)).unwrap();
+            assert_eq!(id_var.value().unwrap(), id);
+            let b = balance_commitment(&var(&cs, balance, mode), &var(&cs, salt, mode), &id_var)
+                .unwrap();
+            assert_eq!(
+                b.value().unwrap(),
+                commitment::balance_commitment(balance, salt, id)
+            );
+            assert!(cs.is_satisfied().unwrap(), "{mode:?}");
+            assert_eq!(cs.num_constraints() == 0, mode == AllocationMode::Constant);
+        }
+    }
+
+    #[test]
+    fn commit_rejects_too_many_values() {
+        let values = vec![FpVar::Constant(Fr::from(1u64)); commitment::MAX_VALUES + 1];
+        let salt = FpVar::Constant(Fr::from(2u64));
+        assert_eq!(
+            commit(&values, &salt).unwrap_err(),
+            SynthesisError::ArityMismatch
+        );
+        assert!(commit(&values[1..], &salt).is_ok());
+    }
+
+    /// Opening `public` with (balance, salt, secret): the account id is derived in circuit.
+    fn open_balance(public: Fr, balance: Fr, salt: Fr, secret: Fr) -> bool {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let public = FpVar::new_input(cs.clone(), || Ok(public)).unwrap();
+        let w = |x| var(&cs, x, AllocationMode::Witness);
+        let id = account_id(&w(secret)).unwrap();
+        balance_commitment(&w(balance), &w(salt), &id)
+            .unwrap()
+            .enforce_equal(&public)
+            .unwrap();
+        cs.is_satisfied().unwrap()
+    }
+
+    #[test]
+    fn wrong_opening_fails() {
+        let (balance, salt, secret) = (Fr::from(500u64), Fr::from(77u64), Fr::from(3u64));
+        let public = commitment::balance_commitment(balance, salt, commitment::account_id(secret));
+        assert!(open_balance(public, balance, salt, secret));
+        let one = Fr::from(1u64);
+        assert!(
+            !open_balance(public, balance + one, salt, secret),
+            "balance"
+        );
+        assert!(!open_balance(public, balance, salt + one, secret), "salt");
+        assert!(!open_balance(public, balance, salt, secret + one), "secret");
+        // Swapping balance and salt is a different commitment.
+        assert!(!open_balance(public, salt, balance, secret), "order");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+
+        #[test]
+        fn commit_opens_only_to_its_values(k in 0..=3usize, seed in any::<u64>()) {
+            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+            let values: Vec<Fr> = (0..k).map(|_| Fr::rand(&mut rng)).collect();
+            let salt = Fr::rand(&mut rng);
+            let public = commitment::commit(&values, salt).unwrap();
+            for wrong_salt in [false, true] {
+                let cs = ConstraintSystem::<Fr>::new_ref();
+                let vs: Vec<_> = values.iter().map(|x| var(&cs, *x, AllocationMode::Witness)).collect();
+                let s = if wrong_salt { salt + Fr::from(1u64) } else { salt };
+                let c = commit(&vs, &var(&cs, s, AllocationMode::Witness)).unwrap();
+                c.enforce_equal(&FpVar::new_input(cs.clone(), || Ok(public)).unwrap()).unwrap();
+                prop_assert_eq!(cs.is_satisfied().unwrap(), !wrong_salt);
+            }
+        }
+    }
+}
