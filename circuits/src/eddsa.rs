@@ -13,14 +13,38 @@
 
 pub mod r1cs;
 
-use ark_ed_on_bn254::Fr as SubgroupScalar;
-use ark_ff::PrimeField;
+use crate::babyjubjub::{self, CurveError, Point, Scalar};
+use crate::{poseidon, Fr};
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{BigInteger, PrimeField};
 use blake_hash::{Blake512, Digest};
+use num_bigint::BigUint;
+
+/// Why a key or signature was refused, or a signature did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EddsaError {
+    /// The public key failed Baby Jubjub's checked decoding.
+    #[error("invalid public key: {0}")]
+    PublicKey(#[source] CurveError),
+    /// The public key is the identity `(0, 1)`: every `(Base8 * S, S)` would verify
+    /// under it for every message. circomlib's verifier refuses it too (`Ax != 0`).
+    #[error("public key is the identity point")]
+    IdentityPublicKey,
+    /// The signature's `R8` failed Baby Jubjub's checked decoding.
+    #[error("invalid signature point R8: {0}")]
+    R8(#[source] CurveError),
+    /// `S >= l`: a non-canonical scalar (`S + l` would verify too, a malleability).
+    #[error("signature scalar S is not below the subgroup order l")]
+    NonCanonicalS,
+    /// `Base8 * S != R8 + (8 * hm) * A`.
+    #[error("signature does not verify")]
+    Mismatch,
+}
 
 /// A private key: 32 bytes of entropy, expanded with BLAKE-512 as circomlib does.
 ///
 /// `Debug` prints no key material.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct PrivateKey([u8; 32]);
 
 impl std::fmt::Debug for PrivateKey {
@@ -68,7 +92,7 @@ impl PrivateKey {
 
     /// The secret scalar `(s >> 3) mod l`, with `A = Base8 * secret_scalar`: what
     /// `@zk-kit/eddsa-poseidon`'s `deriveSecretScalar` returns.
-    pub fn secret_scalar(&self) -> SubgroupScalar {
+    pub fn secret_scalar(&self) -> Scalar {
         let (s, _) = self.expand();
         // s has its low 3 bits cleared, so s = 8 * (s >> 3) exactly.
         let mut shifted = [0u8; 32];
@@ -76,7 +100,167 @@ impl PrivateKey {
             let hi = if i + 1 < 32 { s[i + 1] << 5 } else { 0 };
             shifted[i] = (s[i] >> 3) | hi;
         }
-        SubgroupScalar::from_le_bytes_mod_order(&shifted)
+        Scalar::from_le_bytes_mod_order(&shifted)
+    }
+
+    /// `A = Base8 * secret_scalar`, circomlib's `prv2pub`.
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey((babyjubjub::base8() * self.secret_scalar()).into_affine())
+    }
+
+    /// circomlib's `signPoseidon`: deterministic, the nonce derived from the key's second
+    /// half and the message.
+    pub fn sign(&self, msg: Fr) -> Signature {
+        let (s, prefix) = self.expand();
+        let a = self.public_key().0;
+
+        // r = BLAKE-512(h[32..64] || msg as 32 bytes LE) mod l
+        let mut nonce_input = [0u8; 64];
+        nonce_input[..32].copy_from_slice(&prefix);
+        nonce_input[32..].copy_from_slice(&babyjubjub::fr_to_le_bytes(&msg));
+        let r = Scalar::from_le_bytes_mod_order(&Blake512::digest(&nonce_input));
+        let r8 = (babyjubjub::base8() * r).into_affine();
+
+        // S = (r + hm * s) mod l, with the full pruned s (= 8 * (s >> 3)), not s >> 3.
+        let hm = challenge(&r8, &a, msg);
+        let s = r + fr_to_scalar(&hm) * Scalar::from_le_bytes_mod_order(&s);
+        Signature { r8, s }
+    }
+}
+
+/// `hm = Poseidon(R8.x, R8.y, A.x, A.y, msg)`.
+fn challenge(r8: &Point, a: &Point, msg: Fr) -> Fr {
+    poseidon::hash_fixed([r8.x, r8.y, a.x, a.y, msg])
+}
+
+/// A base-field element reduced mod `l` (`hm` as circomlib multiplies with it).
+fn fr_to_scalar(x: &Fr) -> Scalar {
+    Scalar::from_le_bytes_mod_order(&x.into_bigint().to_bytes_le())
+}
+
+/// A public key `A = Base8 * secret_scalar`: a point of the prime-order subgroup, never
+/// the identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicKey(Point);
+
+impl PublicKey {
+    /// A public key from its affine coordinates, through Baby Jubjub's checked decoding
+    /// (canonical, on the curve, in the prime-order subgroup) and refusing the identity.
+    pub fn from_coordinates(x: Fr, y: Fr) -> Result<Self, EddsaError> {
+        let point = babyjubjub::point_from_coordinates(x, y).map_err(EddsaError::PublicKey)?;
+        Self::from_point(point)
+    }
+
+    /// A public key from decimal coordinates (circomlibjs's JSON form), refusing values
+    /// >= p besides what [`Self::from_coordinates`] refuses.
+    pub fn from_decimal(x: &str, y: &str) -> Result<Self, EddsaError> {
+        let point = babyjubjub::point_from_decimal(x, y).map_err(EddsaError::PublicKey)?;
+        Self::from_point(point)
+    }
+
+    /// A public key from circomlib's 32-byte packed form.
+    pub fn from_packed(bytes: &[u8; 32]) -> Result<Self, EddsaError> {
+        let point = babyjubjub::unpack(bytes).map_err(EddsaError::PublicKey)?;
+        Self::from_point(point)
+    }
+
+    /// A public key from a point, re-checked (a [`Point`] may be built unchecked).
+    pub fn from_point(point: Point) -> Result<Self, EddsaError> {
+        let point =
+            babyjubjub::point_from_coordinates(point.x, point.y).map_err(EddsaError::PublicKey)?;
+        if point.is_zero() {
+            return Err(EddsaError::IdentityPublicKey);
+        }
+        Ok(Self(point))
+    }
+
+    /// The point `A`.
+    pub fn point(&self) -> &Point {
+        &self.0
+    }
+
+    /// circomlib's packed form: y little-endian, the sign of x in the top bit.
+    pub fn to_packed(&self) -> [u8; 32] {
+        babyjubjub::pack(&self.0)
+    }
+
+    /// circomlib's `verifyPoseidon`: `Base8 * S == R8 + (8 * hm) * A`.
+    ///
+    /// The key and `R8` are checked again although their constructors check them: the
+    /// fields of both types are plain points, which can be built unchecked.
+    pub fn verify(&self, msg: Fr, sig: &Signature) -> Result<(), EddsaError> {
+        let a = Self::from_point(self.0)?.0;
+        let r8 = babyjubjub::point_from_coordinates(sig.r8.x, sig.r8.y).map_err(EddsaError::R8)?;
+        let hm = challenge(&r8, &a, msg);
+        // A has order l, so (8 * hm) * A only depends on 8 * hm mod l.
+        let left = babyjubjub::base8() * sig.s;
+        let right = a * (Scalar::from(8u64) * fr_to_scalar(&hm)) + r8;
+        if left != right {
+            return Err(EddsaError::Mismatch);
+        }
+        Ok(())
+    }
+}
+
+/// An EdDSA-Poseidon signature `(R8, S)`. `S` is a [`Scalar`], so below `l` by type; the
+/// raw constructors refuse `S >= l` rather than reduce it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signature {
+    /// `R8 = Base8 * r`, a point of the prime-order subgroup.
+    pub r8: Point,
+    /// `S = (r + hm * s) mod l`.
+    pub s: Scalar,
+}
+
+impl Signature {
+    /// A signature from a point and a scalar, re-checking the point (subgroup, curve).
+    pub fn new(r8: Point, s: Scalar) -> Result<Self, EddsaError> {
+        let r8 = babyjubjub::point_from_coordinates(r8.x, r8.y).map_err(EddsaError::R8)?;
+        Ok(Self { r8, s })
+    }
+
+    /// A signature from raw values: `R8`'s coordinates and `S` as an integer. Refuses
+    /// `S >= l` ([`EddsaError::NonCanonicalS`]) and `R8` off the curve or outside the
+    /// prime-order subgroup ([`EddsaError::R8`]).
+    pub fn from_raw(r8_x: Fr, r8_y: Fr, s: &BigUint) -> Result<Self, EddsaError> {
+        if *s >= BigUint::from(Scalar::MODULUS) {
+            return Err(EddsaError::NonCanonicalS);
+        }
+        let r8 = babyjubjub::point_from_coordinates(r8_x, r8_y).map_err(EddsaError::R8)?;
+        Ok(Self {
+            r8,
+            s: Scalar::from(s.clone()),
+        })
+    }
+
+    /// A signature from circomlibjs's JSON form: decimal `R8` coordinates and `S`.
+    pub fn from_decimal(r8_x: &str, r8_y: &str, s: &str) -> Result<Self, EddsaError> {
+        let r8 = babyjubjub::point_from_decimal(r8_x, r8_y).map_err(EddsaError::R8)?;
+        let s = babyjubjub::scalar_from_decimal(s).map_err(|e| match e {
+            CurveError::NonCanonicalScalar => EddsaError::NonCanonicalS,
+            other => EddsaError::R8(other),
+        })?;
+        Ok(Self { r8, s })
+    }
+
+    /// circomlib's `packSignature`: packed `R8` (32 bytes) then `S` little-endian.
+    pub fn to_packed(&self) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        out[..32].copy_from_slice(&babyjubjub::pack(&self.r8));
+        out[32..].copy_from_slice(&self.s.into_bigint().to_bytes_le());
+        out
+    }
+
+    /// circomlib's `unpackSignature`, refusing what [`babyjubjub::unpack`] refuses and
+    /// `S >= l`.
+    pub fn from_packed(bytes: &[u8; 64]) -> Result<Self, EddsaError> {
+        let mut r8 = [0u8; 32];
+        let mut s = [0u8; 32];
+        r8.copy_from_slice(&bytes[..32]);
+        s.copy_from_slice(&bytes[32..]);
+        let s = babyjubjub::scalar_from_le_bytes(&s).map_err(|_| EddsaError::NonCanonicalS)?;
+        let r8 = babyjubjub::unpack(&r8).map_err(EddsaError::R8)?;
+        Ok(Self { r8, s })
     }
 }
 
@@ -86,17 +270,169 @@ mod tests {
     use crate::test_vectors;
     use std::str::FromStr;
 
-    fn private_key(v: &serde_json::Value) -> PrivateKey {
+    pub(super) fn private_key(v: &serde_json::Value) -> PrivateKey {
         let bytes = hex::decode(v["private_key"].as_str().unwrap()).unwrap();
         PrivateKey(bytes.try_into().unwrap())
     }
 
+    pub(super) fn public_key(v: &serde_json::Value) -> Result<PublicKey, EddsaError> {
+        let a = &v["public_key"];
+        PublicKey::from_decimal(a[0].as_str().unwrap(), a[1].as_str().unwrap())
+    }
+
+    pub(super) fn signature(v: &serde_json::Value) -> Result<Signature, EddsaError> {
+        let r8 = &v["r8"];
+        Signature::from_decimal(
+            r8[0].as_str().unwrap(),
+            r8[1].as_str().unwrap(),
+            v["s"].as_str().unwrap(),
+        )
+    }
+
+    fn valid() -> Vec<serde_json::Value> {
+        test_vectors::load("eddsa_poseidon.json")["valid"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn invalid() -> Vec<serde_json::Value> {
+        test_vectors::load("eddsa_poseidon.json")["invalid"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
     #[test]
     fn secret_scalar_matches_zk_kit() {
-        let vectors = test_vectors::load("eddsa_poseidon.json");
-        for v in vectors["valid"].as_array().unwrap() {
-            let expected = SubgroupScalar::from_str(v["secret_scalar"].as_str().unwrap()).unwrap();
-            assert_eq!(private_key(v).secret_scalar(), expected);
+        for v in valid() {
+            let expected = Scalar::from_str(v["secret_scalar"].as_str().unwrap()).unwrap();
+            assert_eq!(private_key(&v).secret_scalar(), expected);
+        }
+    }
+
+    #[test]
+    fn sign_reproduces_circomlib() {
+        let vectors = valid();
+        assert_eq!(vectors.len(), 24);
+        for v in vectors {
+            let key = private_key(&v);
+            let msg = test_vectors::fr(&v["message"]);
+            assert_eq!(key.public_key(), public_key(&v).unwrap());
+            let sig = key.sign(msg);
+            assert_eq!(sig, signature(&v).unwrap(), "message {msg}");
+            let packed = hex::decode(v["packed_signature"].as_str().unwrap()).unwrap();
+            assert_eq!(sig.to_packed().as_slice(), packed.as_slice());
+            assert_eq!(Signature::from_packed(&sig.to_packed()), Ok(sig));
+            let pk = key.public_key();
+            assert_eq!(PublicKey::from_packed(&pk.to_packed()), Ok(pk));
+        }
+    }
+
+    #[test]
+    fn verify_accepts_circomlib_signatures() {
+        for v in valid() {
+            let msg = test_vectors::fr(&v["message"]);
+            let pk = public_key(&v).unwrap();
+            assert_eq!(pk.verify(msg, &signature(&v).unwrap()), Ok(()));
+        }
+    }
+
+    #[test]
+    fn verify_rejects_every_invalid_vector() {
+        let vectors = invalid();
+        assert_eq!(vectors.len(), 24 * 6);
+        for v in vectors {
+            let kind = v["kind"].as_str().unwrap();
+            let msg = test_vectors::fr(&v["message"]);
+            let pk = public_key(&v).unwrap();
+            let outcome = signature(&v).and_then(|sig| pk.verify(msg, &sig));
+            let expected = match kind {
+                "wrong_message" | "tampered_s" | "tampered_r8" | "other_key" => {
+                    EddsaError::Mismatch
+                }
+                "s_plus_order" => EddsaError::NonCanonicalS,
+                "r8_off_curve" => EddsaError::R8(CurveError::NotOnCurve),
+                other => panic!("unknown invalid kind {other}"),
+            };
+            assert_eq!(outcome, Err(expected), "{kind}");
+        }
+    }
+
+    #[test]
+    fn raw_constructor_refuses_s_at_or_above_l() {
+        let v = &valid()[0];
+        let r8 = &v["r8"];
+        let (x, y) = (test_vectors::fr(&r8[0]), test_vectors::fr(&r8[1]));
+        let l = BigUint::from(Scalar::MODULUS);
+        let s = BigUint::from_str(v["s"].as_str().unwrap()).unwrap();
+        assert!(Signature::from_raw(x, y, &s).is_ok());
+        assert!(Signature::from_raw(x, y, &(&l - 1u8)).is_ok());
+        for bad in [l.clone(), &s + &l, (BigUint::from(1u8) << 256u32) - 1u8] {
+            assert_eq!(
+                Signature::from_raw(x, y, &bad),
+                Err(EddsaError::NonCanonicalS)
+            );
+        }
+        let mut packed = signature(v).unwrap().to_packed();
+        packed[32..].copy_from_slice(&(&s + &l).to_bytes_le());
+        assert_eq!(
+            Signature::from_packed(&packed),
+            Err(EddsaError::NonCanonicalS)
+        );
+    }
+
+    #[test]
+    fn points_outside_the_subgroup_and_the_identity_are_refused() {
+        let sig = signature(&valid()[0]).unwrap();
+        // Base8 plus a point of order 2: on the curve, outside the subgroup.
+        let order2 = Point::new_unchecked(Fr::from(0u8), -Fr::from(1u8));
+        let outside = (sig.r8 + order2).into_affine();
+        assert_eq!(
+            Signature::new(outside, sig.s),
+            Err(EddsaError::R8(CurveError::NotInSubgroup))
+        );
+        assert_eq!(
+            PublicKey::from_coordinates(outside.x, outside.y),
+            Err(EddsaError::PublicKey(CurveError::NotInSubgroup))
+        );
+        assert_eq!(
+            PublicKey::from_coordinates(Fr::from(0u8), Fr::from(1u8)),
+            Err(EddsaError::IdentityPublicKey)
+        );
+        // Under the identity key, (Base8 * S, S) satisfies the equation for any message:
+        // verify refuses the key, not just the signature.
+        let forged = Signature::new((babyjubjub::base8() * sig.s).into_affine(), sig.s).unwrap();
+        let identity = PublicKey(Point::zero());
+        assert_eq!(
+            identity.verify(Fr::from(7u8), &forged),
+            Err(EddsaError::IdentityPublicKey)
+        );
+        // A signature whose R8 was swapped in unchecked is re-checked by verify.
+        let pk = public_key(&valid()[0]).unwrap();
+        let smuggled = Signature {
+            r8: outside,
+            s: sig.s,
+        };
+        assert_eq!(
+            pk.verify(test_vectors::fr(&valid()[0]["message"]), &smuggled),
+            Err(EddsaError::R8(CurveError::NotInSubgroup))
+        );
+    }
+
+    #[test]
+    fn sign_then_verify_random_keys() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+        for i in 0..8u64 {
+            let key = PrivateKey::random(&mut rng);
+            let msg = Fr::from(i) - Fr::from(3u8);
+            let sig = key.sign(msg);
+            assert_eq!(key.public_key().verify(msg, &sig), Ok(()));
+            assert_eq!(
+                key.public_key().verify(msg + Fr::from(1u8), &sig),
+                Err(EddsaError::Mismatch)
+            );
         }
     }
 
