@@ -1,0 +1,203 @@
+//! Fixed-base scalar multiplication: windowed, table lookups as linear combinations of
+//! bit monomials, incomplete Montgomery additions inside segments, complete Edwards
+//! additions between segments.
+//!
+//! # Soundness of the incomplete additions
+//!
+//! The bits are split into segments of at most `S` bits (`S = 249` for 3-bit windows,
+//! 248 for 4-bit) and each segment into windows of `w` bits. Within segment `s`, window
+//! `j` starting at bit `t_j` (relative to the segment) with digit `d_j < 2^{w_j}` looks
+//! up `T_j = (d_j + 2) 2^{t_j} B_s`, with `B_s = 2^{S s} B`. The accumulator after
+//! window `j - 1` is `A = a B_s` with `a = sum_{i<j} (d_i + 2) 2^{t_i}`; all earlier
+//! windows are full width, so `0 < a <= (2^w + 1)(2^{t_j} - 1)/(2^w - 1) < 2 * 2^{t_j}`
+//! (as `w >= 2`), while `c = (d_j + 2) 2^{t_j} >= 2 * 2^{t_j}`: `a < c`. Both stay
+//! below `a + c <= (2^w + 1)/(2^w - 1) 2^S <= 9/7 * 2^249 < l`. So `a != c` and
+//! `a + c != 0 (mod l)`: `A != +-T_j`, and neither `A`, `T_j` nor `A + T_j` is the
+//! identity. Incomplete addition with `u_A != u_T` has a unique satisfying `lambda`,
+//! and for any assignment of boolean bits the segment value is exactly
+//! `sum_j T_j`. Segments are converted to Edwards and summed with complete additions,
+//! and the constant offset `sum_j 2 * 2^{t_j + S s} B` is removed with one complete
+//! addition of a constant (the result may be the identity, e.g. for `k = 0`).
+//!
+//! # Cost
+//!
+//! Single base ([`fixed_base_mul`], 3-bit windows): per window 1 shared product
+//! `b0 b1`, 1 per coordinate for the top bit, 3 per addition; 253 bits: 514.
+//! Many bases ([`fixed_base_mul_many`], 4-bit windows): per window the 11 monomials of
+//! degree >= 2 in its bits, shared by every base, then per base only the 3-constraint
+//! addition (lookups are linear). Bit booleanity is the caller's (`Boolean` variables).
+
+use super::{bit_fp, lin_comb, mont::MontVar, PointVar};
+use crate::babyjubjub::{r1cs::mont::to_mont_native, Point, ProjectivePoint, Scalar};
+use crate::Fr;
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{AdditiveGroup, Field, Zero};
+use ark_r1cs_std::{boolean::Boolean, fields::fp::FpVar, fields::FieldVar, GR1CSVar};
+use ark_relations::gr1cs::SynthesisError;
+
+/// How a window's table lookup is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lookup {
+    /// Monomials of the two low bits (1 product), then one product per coordinate with
+    /// the top bit: cheapest for one base (circomlib's `MultiMux3`).
+    TopBitMux,
+    /// All monomials of the window's bits (`2^w - w - 1` products), shared by every
+    /// base; each coordinate is then a linear combination: cheapest for many bases.
+    Monomials,
+}
+
+/// One window's bits and their shared products.
+struct WindowBits {
+    /// `mono[m]` = product of the bits in mask `m` over the low `k` bits (`mono[0] = 1`).
+    mono: Vec<FpVar<Fr>>,
+    /// The top bit, when the lookup multiplexes on it.
+    top: Option<FpVar<Fr>>,
+}
+
+impl WindowBits {
+    fn new(bits: &[Boolean<Fr>], mode: Lookup) -> Self {
+        let (low, top) = if mode == Lookup::TopBitMux && bits.len() == 3 {
+            (&bits[..2], Some(bit_fp(&bits[2])))
+        } else {
+            (bits, None)
+        };
+        let mut mono = vec![FpVar::one()];
+        for b in low {
+            let b = bit_fp(b);
+            let len = mono.len();
+            for m in 0..len {
+                let next = if m == 0 { b.clone() } else { &mono[m] * &b };
+                mono.push(next);
+            }
+        }
+        Self { mono, top }
+    }
+
+    /// `table[d]` for the digit `d` the bits spell, as a linear combination of the
+    /// monomials (Moebius inversion of the table over the subset lattice), plus one
+    /// product when multiplexing on the top bit.
+    fn lookup(&self, table: &[Fr]) -> FpVar<Fr> {
+        let eval = |c: &[Fr]| {
+            debug_assert_eq!(c.len(), self.mono.len());
+            let mut a = c.to_vec();
+            let mut bit = 1;
+            while bit < a.len() {
+                for m in 0..a.len() {
+                    if m & bit != 0 {
+                        a[m] = a[m] - a[m ^ bit];
+                    }
+                }
+                bit <<= 1;
+            }
+            let terms: Vec<(Fr, &FpVar<Fr>)> = a.iter().copied().zip(self.mono.iter()).collect();
+            lin_comb(Fr::zero(), &terms)
+        };
+        match &self.top {
+            None => eval(table),
+            Some(t) => {
+                let half = table.len() / 2;
+                let lo = eval(&table[..half]);
+                let hi = eval(&table[half..]);
+                &lo + &(t * &(&hi - &lo))
+            }
+        }
+    }
+}
+
+/// `k * base` for the integer `k` spelled by `bits` (little-endian, any length; `k >= l`
+/// wraps mod l). 3-bit windows; 514 constraints for 253 variable bits.
+///
+/// Panics if `base` is not in the prime-order subgroup (a circuit-definition error).
+pub fn fixed_base_mul(base: &Point, bits: &[Boolean<Fr>]) -> Result<PointVar, SynthesisError> {
+    Ok(windowed(&[*base], bits, 3, Lookup::TopBitMux)?.remove(0))
+}
+
+/// `k * base_i` for every base, sharing `bits`' window monomials (4-bit windows): about
+/// 200 constraints per base for 253 bits, plus about 700 shared.
+///
+/// Panics if a base is not in the prime-order subgroup.
+pub fn fixed_base_mul_many(
+    bases: &[Point],
+    bits: &[Boolean<Fr>],
+) -> Result<Vec<PointVar>, SynthesisError> {
+    if bases.len() == 1 {
+        return windowed(bases, bits, 3, Lookup::TopBitMux);
+    }
+    windowed(bases, bits, 4, Lookup::Monomials)
+}
+
+fn windowed(
+    bases: &[Point],
+    bits: &[Boolean<Fr>],
+    w: usize,
+    mode: Lookup,
+) -> Result<Vec<PointVar>, SynthesisError> {
+    assert!((2..=4).contains(&w));
+    for b in bases {
+        assert!(
+            b.is_on_curve() && b.is_in_correct_subgroup_assuming_on_curve(),
+            "fixed base outside the prime-order subgroup"
+        );
+    }
+    if bits.iter().all(|b| b.is_constant()) {
+        let k = super::bits::bits_value(bits)?;
+        return Ok(bases
+            .iter()
+            .map(|b| PointVar::constant(crate::babyjubjub::mul_biguint(b, &k)))
+            .collect());
+    }
+    // Segment length: see the module documentation for the bound.
+    let seg_bits = (249 / w) * w;
+    let mut results: Vec<Option<PointVar>> = vec![None; bases.len()];
+    let mut offset = Scalar::zero();
+    for (s, seg) in bits.chunks(seg_bits).enumerate() {
+        let mut accs: Vec<Option<MontVar>> = vec![None; bases.len()];
+        for (j, win) in seg.chunks(w).enumerate() {
+            let t = (s * seg_bits + j * w) as u64;
+            let two_t = Scalar::from(2u64).pow([t]);
+            offset += two_t.double();
+            let wb = WindowBits::new(win, mode);
+            for (bi, base) in bases.iter().enumerate() {
+                if base.is_zero() {
+                    continue;
+                }
+                // (d + 2) 2^t B for d in 0 .. 2^width
+                let step: ProjectivePoint = *base * two_t;
+                let mut cur = step.double();
+                let mut pts = Vec::with_capacity(1 << win.len());
+                for _ in 0..(1usize << win.len()) {
+                    pts.push(cur);
+                    cur += step;
+                }
+                let (us, vs): (Vec<Fr>, Vec<Fr>) = ProjectivePoint::normalize_batch(&pts)
+                    .iter()
+                    .map(to_mont_native)
+                    .unzip();
+                let entry = MontVar {
+                    u: wb.lookup(&us),
+                    v: wb.lookup(&vs),
+                };
+                accs[bi] = Some(match accs[bi].take() {
+                    None => entry,
+                    Some(acc) => acc.add_incomplete(&entry)?,
+                });
+            }
+        }
+        for (bi, acc) in accs.into_iter().enumerate() {
+            let Some(acc) = acc else { continue };
+            let e = acc.to_edwards()?;
+            results[bi] = Some(match results[bi].take() {
+                None => e,
+                Some(r) => r.add(&e)?,
+            });
+        }
+    }
+    bases
+        .iter()
+        .zip(results)
+        .map(|(base, r)| match r {
+            None => Ok(PointVar::identity()),
+            Some(r) => r.add(&PointVar::constant((*base * -offset).into_affine())),
+        })
+        .collect()
+}

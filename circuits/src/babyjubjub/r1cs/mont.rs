@@ -1,0 +1,83 @@
+//! Montgomery form `v^2 = u^3 + A u^2 + u` (A = 168698, B = 1) for the scalar
+//! multiplications: cheaper incomplete formulas, used only where the callers prove the
+//! exceptional cases cannot occur.
+//!
+//! Birational map (ERC-2494): `u = (1 + y) / (1 - y)`, `v = u / x`; back:
+//! `x = u / v`, `y = (u - 1) / (u + 1)`. It is defined on every subgroup point but the
+//! identity (which has no affine Montgomery image), and the inverse on every affine
+//! Montgomery point except `(0, 0)` (order 2): `u = -1` would need `v^2 = A - 2 = d`, a
+//! non-square.
+
+use super::{div, lin_comb, PointVar};
+use crate::babyjubjub::{Point, MONT_A};
+use crate::Fr;
+use ark_ec::AffineRepr;
+use ark_ff::{AdditiveGroup, One};
+use ark_r1cs_std::fields::{fp::FpVar, FieldVar};
+use ark_relations::gr1cs::SynthesisError;
+
+/// A Montgomery point, never the point at infinity.
+#[derive(Clone, Debug)]
+pub(crate) struct MontVar {
+    pub u: FpVar<Fr>,
+    pub v: FpVar<Fr>,
+}
+
+/// Native Edwards -> Montgomery for a non-identity subgroup point.
+pub(crate) fn to_mont_native(p: &Point) -> (Fr, Fr) {
+    assert!(!p.is_zero(), "the identity has no Montgomery image");
+    let u = (Fr::one() + p.y) / (Fr::one() - p.y);
+    (u, u / p.x)
+}
+
+impl MontVar {
+    /// From Edwards; the caller guarantees `p` is not the identity (then `y != 1` and
+    /// `x != 0`). 2 constraints.
+    pub fn from_edwards(p: &PointVar) -> Result<Self, SynthesisError> {
+        let u = div(&(FpVar::one() + &p.y), &(FpVar::one() - &p.y))?;
+        let v = div(&u, &p.x)?;
+        Ok(Self { u, v })
+    }
+
+    /// To Edwards; `v != 0` and `u != -1` for every subgroup point. 2 constraints.
+    pub fn to_edwards(&self) -> Result<PointVar, SynthesisError> {
+        let x = div(&self.u, &self.v)?;
+        let y = div(&(&self.u - Fr::one()), &(&self.u + Fr::one()))?;
+        Ok(PointVar::new_unchecked(x, y))
+    }
+
+    /// `self + other`, incomplete: the caller guarantees `self != +-other` (so
+    /// `u1 != u2`, which makes lambda unique) and that the sum is not infinity.
+    /// 3 constraints.
+    pub fn add_incomplete(&self, other: &Self) -> Result<Self, SynthesisError> {
+        let lambda = div(&(&other.v - &self.v), &(&other.u - &self.u))?;
+        let l2 = lambda.square()?;
+        let u3 = lin_comb(
+            -MONT_A,
+            &[
+                (Fr::one(), &l2),
+                (-Fr::one(), &self.u),
+                (-Fr::one(), &other.u),
+            ],
+        );
+        let v3 = &lambda * &(&self.u - &u3) - &self.v;
+        Ok(Self { u: u3, v: v3 })
+    }
+
+    /// `2 self`; exceptional only for points of order 1 or 2 (`v = 0`), never in the
+    /// subgroup. 4 constraints.
+    pub fn double(&self) -> Result<Self, SynthesisError> {
+        let uu = self.u.square()?;
+        let lambda = div(
+            &lin_comb(
+                Fr::one(),
+                &[(Fr::from(3u64), &uu), (MONT_A.double(), &self.u)],
+            ),
+            &self.v.double()?,
+        )?;
+        let l2 = lambda.square()?;
+        let u3 = lin_comb(-MONT_A, &[(Fr::one(), &l2), (-Fr::from(2u64), &self.u)]);
+        let v3 = &lambda * &(&self.u - &u3) - &self.v;
+        Ok(Self { u: u3, v: v3 })
+    }
+}
