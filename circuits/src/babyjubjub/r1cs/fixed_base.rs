@@ -23,9 +23,10 @@
 //!
 //! Single base ([`fixed_base_mul`], 3-bit windows): per window 1 shared product
 //! `b0 b1`, 1 per coordinate for the top bit, 3 per addition; 253 bits: 514.
-//! Many bases ([`fixed_base_mul_many`], 4-bit windows): per window the 11 monomials of
-//! degree >= 2 in its bits, shared by every base, then per base only the 3-constraint
-//! addition (lookups are linear). Bit booleanity is the caller's (`Boolean` variables).
+//! Many bases ([`fixed_base_mul_many`]): per window the `2^w - w - 1` monomials of
+//! degree >= 2 in its bits (4 for 3-bit windows, 11 for 4-bit), shared by every base,
+//! then per base only the 3-constraint addition (lookups are linear). Bit booleanity is
+//! the caller's (`Boolean` variables).
 
 use super::{bit_fp, lin_comb, mont::MontVar, PointVar};
 use crate::babyjubjub::{r1cs::mont::to_mont_native, Point, ProjectivePoint, Scalar};
@@ -112,18 +113,22 @@ pub fn fixed_base_mul(base: &Point, bits: &[Boolean<Fr>]) -> Result<PointVar, Sy
     Ok(windowed(&[*base], bits, 3, Lookup::TopBitMux)?.remove(0))
 }
 
-/// `k * base_i` for every base, sharing `bits`' window monomials (4-bit windows): about
-/// 200 constraints per base for 253 bits, plus about 700 shared.
+/// `k * base_i` for every base, sharing `bits`' window monomials: for 253 bits, 3-bit
+/// windows for up to 6 bases (about 255 per base plus 340 shared), 4-bit windows
+/// beyond (about 200 per base plus about 700 shared).
 ///
 /// Panics if a base is not in the prime-order subgroup.
 pub fn fixed_base_mul_many(
     bases: &[Point],
     bits: &[Boolean<Fr>],
 ) -> Result<Vec<PointVar>, SynthesisError> {
-    if bases.len() == 1 {
-        return windowed(bases, bits, 3, Lookup::TopBitMux);
+    // Per 3-bit window: TopBitMux costs 1 shared + 5 per base; Monomials 4 shared + 3
+    // per base. Per 4-bit window: Monomials 11 shared + 3 per base. Cheapest by count:
+    match bases.len() {
+        0 | 1 => windowed(bases, bits, 3, Lookup::TopBitMux),
+        2..=6 => windowed(bases, bits, 3, Lookup::Monomials),
+        _ => windowed(bases, bits, 4, Lookup::Monomials),
     }
-    windowed(bases, bits, 4, Lookup::Monomials)
 }
 
 fn windowed(

@@ -242,20 +242,23 @@ fn fixed_base_mul_matches_native() {
 #[test]
 fn fixed_base_mul_many_matches_native() {
     let mut rng = rng();
-    let bases: Vec<Point> = (0..3)
-        .map(|_| random_point(&mut rng))
-        .chain([BASE8])
-        .collect();
-    for n in [5, 253, 254] {
-        for k in scalars(&mut rng, n) {
-            for bm in MODES {
-                let cs = ConstraintSystem::<Fr>::new_ref();
-                let bits = alloc_bits(&cs, &k, n, bm);
-                let rs = fixed_base_mul_many(&bases, &bits).unwrap();
-                for (r, b) in rs.iter().zip(&bases) {
-                    assert_eq!(r.value().unwrap(), mul_biguint(b, &k));
+    // 2 and 4 bases: 3-bit monomial windows; 8 bases: 4-bit windows.
+    for (count, ns) in [(2, &[5, 253][..]), (4, &[254][..]), (8, &[5, 254][..])] {
+        let bases: Vec<Point> = (1..count)
+            .map(|_| random_point(&mut rng))
+            .chain([BASE8])
+            .collect();
+        for &n in ns {
+            for k in scalars(&mut rng, n).into_iter().step_by(2) {
+                for bm in MODES {
+                    let cs = ConstraintSystem::<Fr>::new_ref();
+                    let bits = alloc_bits(&cs, &k, n, bm);
+                    let rs = fixed_base_mul_many(&bases, &bits).unwrap();
+                    for (r, b) in rs.iter().zip(&bases) {
+                        assert_eq!(r.value().unwrap(), mul_biguint(b, &k));
+                    }
+                    assert!(cs.is_satisfied().unwrap());
                 }
-                assert!(cs.is_satisfied().unwrap());
             }
         }
     }
@@ -382,7 +385,7 @@ fn constraint_counts() {
             fixed_base_mul_many(&bases, &b).unwrap();
         }) - bits_only
     };
-    let (m2, m18) = (many(2), many(18));
+    let (m2, m3, m7, m18) = (many(2), many(3), many(7), many(18));
     let to_bits_l = count(&|cs| {
         let x = FpVar::new_witness(cs.clone(), || Ok(Fr::from(7u64))).unwrap();
         fp_to_bits_le(&x, ScalarBound::SubgroupOrder).unwrap();
@@ -397,8 +400,8 @@ fn constraint_counts() {
     println!("  fixed_base_mul, 253 bits: {fixed}");
     println!("  variable_base_mul, 254 bits: {variable}; 253 bits: {variable253}");
     println!(
-        "  fixed_base_mul_many, 253 bits: 2 bases {m2}, 18 bases {m18}, per extra base {}",
-        (m18 - m2) / 16
+        "  fixed_base_mul_many, 253 bits: 2 bases {m2}, 3 bases {m3}, 7 bases {m7}, 18 bases {m18}, per extra base (7..18) {}",
+        (m18 - m7) / 11
     );
     println!(
         "  fp_to_bits_le < l (251 bits incl. booleanity): {to_bits_l}; < p (254 bits): {to_bits_p}"
