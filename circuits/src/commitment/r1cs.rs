@@ -127,6 +127,88 @@ mod tests {
         assert!(!open_balance(public, salt, balance, secret), "order");
     }
 
+    /// Counts one gadget on fresh witnesses.
+    fn count(arity: usize, f: impl Fn(&[FpVar<Fr>])) -> usize {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let xs: Vec<FpVar<Fr>> = (0..arity)
+            .map(|i| var(&cs, Fr::from(i as u64 + 1), AllocationMode::Witness))
+            .collect();
+        f(&xs);
+        assert!(cs.is_satisfied().unwrap());
+        cs.num_constraints()
+    }
+
+    /// Prints (`cargo test -p sealgrid-circuits --lib constraint_counts -- --nocapture`)
+    /// and pins the constraint counts of the crypto core's cheap gadgets.
+    #[test]
+    fn constraint_counts() {
+        use crate::range::r1cs as range;
+        let poseidon = |n| count(n, |xs| drop(poseidon_r1cs::hash(xs).unwrap()));
+        let rows = [
+            ("poseidon, 1 input", poseidon(1), 213),
+            ("poseidon, 2 inputs", poseidon(2), 240),
+            ("poseidon, 3 inputs", poseidon(3), 261),
+            ("poseidon, 4 inputs", poseidon(4), 297),
+            ("poseidon, 5 inputs", poseidon(5), 321),
+            ("poseidon, 6 inputs", poseidon(6), 354),
+            ("poseidon, 16 inputs", poseidon(16), 609),
+            (
+                "commit(1 value, salt)",
+                count(2, |xs| drop(commit(&xs[..1], &xs[1]).unwrap())),
+                240,
+            ),
+            (
+                "account_id(secret)",
+                count(1, |xs| drop(account_id(&xs[0]).unwrap())),
+                213,
+            ),
+            (
+                "balance_commitment(balance, salt, id)",
+                count(3, |xs| {
+                    drop(balance_commitment(&xs[0], &xs[1], &xs[2]).unwrap())
+                }),
+                261,
+            ),
+            (
+                "range check, 64 bits (enforce_range)",
+                count(1, |xs| range::enforce_range(&xs[0], 64).unwrap()),
+                64,
+            ),
+            (
+                "range check + bits, 64 bits (enforce_bits)",
+                count(1, |xs| drop(range::enforce_bits(&xs[0], 64).unwrap())),
+                65,
+            ),
+            (
+                "is_less_than, 64 bits",
+                count(2, |xs| {
+                    drop(range::is_less_than(&xs[0], &xs[1], 64).unwrap())
+                }),
+                65,
+            ),
+            (
+                "enforce_less_than, 64 bits",
+                count(2, |xs| {
+                    range::enforce_less_than(&xs[0], &xs[1], 64).unwrap()
+                }),
+                64,
+            ),
+            (
+                "enforce_less_or_equal, 64 bits",
+                count(2, |xs| {
+                    range::enforce_less_or_equal(&xs[0], &xs[1], 64).unwrap()
+                }),
+                64,
+            ),
+        ];
+        for (what, got, _) in &rows {
+            println!("{what:45} {got:>5} constraints");
+        }
+        for (what, got, pinned) in rows {
+            assert_eq!(got, pinned, "{what}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(16))]
 
