@@ -33,6 +33,9 @@ pub enum EddsaError {
     /// The signature's `R8` failed Baby Jubjub's checked decoding.
     #[error("invalid signature point R8: {0}")]
     R8(#[source] CurveError),
+    /// `S` is not a decimal integer.
+    #[error("malformed signature scalar S: {0}")]
+    MalformedS(#[source] CurveError),
     /// `S >= l`: a non-canonical scalar (`S + l` would verify too, a malleability).
     #[error("signature scalar S is not below the subgroup order l")]
     NonCanonicalS,
@@ -238,7 +241,7 @@ impl Signature {
         let r8 = babyjubjub::point_from_decimal(r8_x, r8_y).map_err(EddsaError::R8)?;
         let s = babyjubjub::scalar_from_decimal(s).map_err(|e| match e {
             CurveError::NonCanonicalScalar => EddsaError::NonCanonicalS,
-            other => EddsaError::R8(other),
+            other => EddsaError::MalformedS(other),
         })?;
         Ok(Self { r8, s })
     }
@@ -380,6 +383,10 @@ mod tests {
             Signature::from_packed(&packed),
             Err(EddsaError::NonCanonicalS)
         );
+        assert!(matches!(
+            Signature::from_decimal(&x.to_string(), &y.to_string(), "12a"),
+            Err(EddsaError::MalformedS(CurveError::NotDecimal(_)))
+        ));
     }
 
     #[test]
