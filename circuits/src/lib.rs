@@ -21,6 +21,7 @@ pub mod digest;
 pub mod eddsa;
 pub mod elgamal;
 pub mod flow;
+pub mod settle;
 
 pub mod market;
 pub mod poseidon;

@@ -71,7 +71,15 @@ impl SettleProofPublic {
             meter_id,
             digest,
         } = self;
-        vec![Fr::from(*round), *acct, *bid, *p_out, *clearing, *meter_id, *digest]
+        vec![
+            Fr::from(*round),
+            *acct,
+            *bid,
+            *p_out,
+            *clearing,
+            *meter_id,
+            *digest,
+        ]
     }
 }
 
@@ -93,11 +101,21 @@ pub fn meter_id(key: &PublicKey) -> Fr {
 
 /// The message a meter signs: `H(meter_id, round, import_wh, export_wh)`.
 pub fn reading_message(meter: Fr, round: u64, import_wh: u64, export_wh: u64) -> Fr {
-    hash_fixed([meter, Fr::from(round), Fr::from(import_wh), Fr::from(export_wh)])
+    hash_fixed([
+        meter,
+        Fr::from(round),
+        Fr::from(import_wh),
+        Fr::from(export_wh),
+    ])
 }
 
 /// A meter signs its reading of one slot (the simulated meters of tests and demos).
-pub fn sign_reading(meter_key: &PrivateKey, round: u64, import_wh: u64, export_wh: u64) -> MeterReading {
+pub fn sign_reading(
+    meter_key: &PrivateKey,
+    round: u64,
+    import_wh: u64,
+    export_wh: u64,
+) -> MeterReading {
     let id = meter_id(&meter_key.public_key());
     MeterReading {
         import_wh,
@@ -190,7 +208,11 @@ pub fn settlement(
         Side::Buy => (fill * price, 0, 0),
         Side::Sell => {
             let delivered = fill.min(export_wh);
-            (0, delivered * price, (fill - delivered) * params.penalty_rate)
+            (
+                0,
+                delivered * price,
+                (fill - delivered) * params.penalty_rate,
+            )
         }
     };
     let payout = (bid.lock + credit)
@@ -236,7 +258,10 @@ pub fn check(
     }
     private
         .meter_key
-        .verify(reading_message(id, public.round, r.import_wh, r.export_wh), &r.signature)
+        .verify(
+            reading_message(id, public.round, r.import_wh, r.export_wh),
+            &r.signature,
+        )
         .map_err(|_| SettleError::Reading)?;
     // S3, S4, S5
     let s = settlement(params, clearing, &private.bid, r.export_wh)?;

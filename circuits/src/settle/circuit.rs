@@ -1,11 +1,11 @@
 //! The settle circuit: `docs/PROTOCOL.md` §4.3, one commented block per statement.
 
 use super::{settle_keys, SettleProofPrivate, SettleProofPublic, READING_BITS};
-use crate::babyjubjub::r1cs::{alloc_scalar_bits, fixed_base_mul, PointVar};
 use crate::babyjubjub::base8;
+use crate::babyjubjub::r1cs::{alloc_scalar_bits, fixed_base_mul};
 use crate::bid::circuit::LOCK_BITS;
 use crate::commitment::r1cs::account_id;
-use crate::eddsa::r1cs::{verify, SignatureVar};
+use crate::eddsa::r1cs::{verify, PublicKeyVar, SignatureVar};
 use crate::flow::r1cs::encrypt;
 use crate::flow::FlowKeys;
 use crate::market::params::{MarketParams, Side, BAL_BITS, Q_BITS, RATION_BITS};
@@ -14,8 +14,7 @@ use crate::poseidon::r1cs::hash;
 use crate::range::r1cs::{enforce_bits, enforce_less_than, enforce_range, is_less_than};
 use crate::Fr;
 use ark_r1cs_std::{
-    alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::fp::FpVar, fields::FieldVar,
-    select::CondSelectGadget,
+    alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::fp::FpVar, select::CondSelectGadget,
 };
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use rand::SeedableRng;
@@ -59,8 +58,18 @@ impl SettleCircuit {
             .expect("a small histogram clears");
         let meter = crate::eddsa::PrivateKey::from_bytes([7; 32]);
         let reading = super::sign_reading(&meter, 0, 0, 1);
-        let s = super::prepare(params, keys, &clearing, 0, sk, bid, meter.public_key(), reading, &mut rng)
-            .expect("a valid setup settlement");
+        let s = super::prepare(
+            params,
+            keys,
+            &clearing,
+            0,
+            sk,
+            bid,
+            meter.public_key(),
+            reading,
+            &mut rng,
+        )
+        .expect("a valid setup settlement");
         SettleCircuit {
             params: params.clone(),
             keys: keys.clone(),
@@ -107,7 +116,12 @@ impl ConstraintSynthesizer<Fr> for SettleCircuit {
         let kstar = witness(from_u64(clearing.level as u64))?;
         let kstar_bits = enforce_bits(&kstar, LEVEL_FIELD_BITS)?;
         let mut fields = Vec::new();
-        for v in [clearing.buy.num, clearing.buy.den, clearing.sell.num, clearing.sell.den] {
+        for v in [
+            clearing.buy.num,
+            clearing.buy.den,
+            clearing.sell.num,
+            clearing.sell.den,
+        ] {
             let f = witness(from_u64(v))?;
             enforce_range(&f, RATION_BITS)?;
             fields.push(f);
@@ -151,14 +165,15 @@ impl ConstraintSynthesizer<Fr> for SettleCircuit {
         .enforce_equal(bid)?;
 
         // S2: meter_id = H(A.x, A.y); (R8, S) signs H(meter_id, round, import, export).
-        let meter = PointVar::new_witness(cs.clone(), || Ok(*private.meter_key.point()))?;
-        hash(&[meter.x.clone(), meter.y.clone()])?.enforce_equal(meter_id)?;
+        let meter = PublicKeyVar::new_witness(cs.clone(), || Ok(private.meter_key.clone()))?;
+        hash(&[meter.point().x.clone(), meter.point().y.clone()])?.enforce_equal(meter_id)?;
         let import = witness(from_u64(private.reading.import_wh))?;
         enforce_range(&import, READING_BITS)?;
         let export = witness(from_u64(private.reading.export_wh))?;
         enforce_range(&export, READING_BITS)?;
         let msg = hash(&[meter_id.clone(), round.clone(), import, export.clone()])?;
-        let signature = SignatureVar::new_witness(cs.clone(), || Ok(private.reading.signature.clone()))?;
+        let signature =
+            SignatureVar::new_witness(cs.clone(), || Ok(private.reading.signature.clone()))?;
         verify(&meter, &msg, &signature)?;
 
         // S3: the fill. Buyers fill fully above k*, sellers below; the side at k* gets
@@ -170,7 +185,11 @@ impl ConstraintSynthesizer<Fr> for SettleCircuit {
         let num = FpVar::conditionally_select(&side, num_s, num_b)?;
         let den = FpVar::conditionally_select(&side, den_s, den_b)?;
         let rationed = witness({
-            let ration = if private.bid.side == Side::Sell { clearing.sell } else { clearing.buy };
+            let ration = if private.bid.side == Side::Sell {
+                clearing.sell
+            } else {
+                clearing.buy
+            };
             from_u64(ration.apply(private.bid.q))
         })?;
         enforce_range(&rationed, Q_BITS)?;
@@ -200,7 +219,11 @@ impl ConstraintSynthesizer<Fr> for SettleCircuit {
 
         // S7: the flow ciphertexts of (pay, credit, penalty) under PK_0..PK_2 and their
         // digest.
-        let r_bits = alloc_scalar_bits(cs.clone(), || Ok(private.r), ark_r1cs_std::alloc::AllocationMode::Witness)?;
+        let r_bits = alloc_scalar_bits(
+            cs.clone(),
+            || Ok(private.r),
+            ark_r1cs_std::alloc::AllocationMode::Witness,
+        )?;
         let mut messages = Vec::with_capacity(3);
         for v in [&pay, &credit, &penalty] {
             let bits = enforce_bits(v, FLOW_BITS)?;

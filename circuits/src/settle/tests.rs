@@ -23,7 +23,13 @@ fn fixture() -> Fixture {
     // buyers: 3000 Wh at level 5, 1000 at level 3; sellers: 2000 at level 1, 3000 at 3.
     // Volume 4000 at k* = 3: buyers at 3 rationed 1000/1000 (unrationed), sellers at 3
     // rationed 2000/3000.
-    let clearing = clear(&[0, 0, 0, 1000, 0, 3000, 0, 0], &[0, 2000, 0, 3000, 0, 0, 0, 0], 6, 5).unwrap();
+    let clearing = clear(
+        &[0, 0, 0, 1000, 0, 3000, 0, 0],
+        &[0, 2000, 0, 3000, 0, 0, 0, 0],
+        6,
+        5,
+    )
+    .unwrap();
     assert_eq!((clearing.level, clearing.volume), (3, 4000));
     Fixture {
         params,
@@ -46,8 +52,18 @@ fn opening(f: &Fixture, side: Side, level: usize, q: u64) -> BidOpening {
 fn prepared(f: &Fixture, bid: BidOpening, export_wh: u64) -> PreparedSettlement {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(8);
     let reading = sign_reading(&f.meter, ROUND, 10, export_wh);
-    prepare(&f.params, &f.keys, &f.clearing, ROUND, Fr::from(77u64), bid, f.meter.public_key(), reading, &mut rng)
-        .expect("valid settlement")
+    prepare(
+        &f.params,
+        &f.keys,
+        &f.clearing,
+        ROUND,
+        Fr::from(77u64),
+        bid,
+        f.meter.public_key(),
+        reading,
+        &mut rng,
+    )
+    .expect("valid settlement")
 }
 
 fn circuit(f: &Fixture, public: SettleProofPublic, private: SettleProofPrivate) -> SettleCircuit {
@@ -60,9 +76,20 @@ fn circuit(f: &Fixture, public: SettleProofPublic, private: SettleProofPrivate) 
     }
 }
 
-fn assert_rejected(f: &Fixture, public: SettleProofPublic, private: SettleProofPrivate, expect: SettleError) {
-    assert_eq!(check(&f.params, &f.keys, &f.clearing, &public, &private), Err(expect));
-    assert!(!satisfied(circuit(f, public, private)), "the circuit accepts what check rejects");
+fn assert_rejected(
+    f: &Fixture,
+    public: SettleProofPublic,
+    private: SettleProofPrivate,
+    expect: SettleError,
+) {
+    assert_eq!(
+        check(&f.params, &f.keys, &f.clearing, &public, &private),
+        Err(expect)
+    );
+    assert!(
+        !satisfied(circuit(f, public, private)),
+        "the circuit accepts what check rejects"
+    );
 }
 
 /// Public inputs for a claimed settlement `s` (right or wrong), everything else honest.
@@ -80,12 +107,12 @@ fn every_position_settles() {
     let f = fixture();
     let cases = [
         // (side, level, q, export, fill)
-        (Side::Buy, 5, 3000, 0, 3000),  // strictly in the money
-        (Side::Buy, 3, 1000, 0, 1000),  // at the margin, side not rationed
-        (Side::Buy, 2, 500, 0, 0),      // out of the money
+        (Side::Buy, 5, 3000, 0, 3000), // strictly in the money
+        (Side::Buy, 3, 1000, 0, 1000), // at the margin, side not rationed
+        (Side::Buy, 2, 500, 0, 0),     // out of the money
         (Side::Sell, 1, 2000, 2000, 2000),
         (Side::Sell, 3, 3000, 5000, 2000), // rationed 2000/3000
-        (Side::Sell, 3, 1000, 0, 666),  // rationed, rounds down, delivers nothing
+        (Side::Sell, 3, 1000, 0, 666),     // rationed, rounds down, delivers nothing
         (Side::Sell, 1, 2000, 1500, 2000), // under-delivers 500
         (Side::Sell, 6, 800, 800, 0),
     ];
@@ -96,7 +123,10 @@ fn every_position_settles() {
             check(&f.params, &f.keys, &f.clearing, &p.public, &p.private),
             Ok(p.settlement)
         );
-        assert!(satisfied(circuit(&f, p.public, p.private)), "{side:?} at {level}");
+        assert!(
+            satisfied(circuit(&f, p.public, p.private)),
+            "{side:?} at {level}"
+        );
     }
 }
 
@@ -106,17 +136,29 @@ fn money_follows_the_rules() {
     let price = f.params.price(3);
     let buy = prepared(&f, opening(&f, Side::Buy, 5, 3000), 0).settlement;
     assert_eq!((buy.pay, buy.credit, buy.penalty), (3000 * price, 0, 0));
-    assert_eq!(buy.payout, f.params.lock(Side::Buy, 5, 3000).unwrap() - 3000 * price);
+    assert_eq!(
+        buy.payout,
+        f.params.lock(Side::Buy, 5, 3000).unwrap() - 3000 * price
+    );
     let short = prepared(&f, opening(&f, Side::Sell, 1, 2000), 1500).settlement;
     assert_eq!(short.credit, 1500 * price);
     assert_eq!(short.penalty, 500 * f.params.penalty_rate);
-    assert_eq!(short.payout, 2000 * f.params.penalty_rate + 1500 * price - 500 * f.params.penalty_rate);
+    assert_eq!(
+        short.payout,
+        2000 * f.params.penalty_rate + 1500 * price - 500 * f.params.penalty_rate
+    );
 }
 
 #[test]
 fn an_uncleared_round_releases_every_lock() {
     let mut f = fixture();
-    f.clearing = clear(&[0, 0, 0, 1000, 0, 3000, 0, 0], &[0, 2000, 0, 3000, 0, 0, 0, 0], 4, 5).unwrap();
+    f.clearing = clear(
+        &[0, 0, 0, 1000, 0, 3000, 0, 0],
+        &[0, 2000, 0, 3000, 0, 0, 0, 0],
+        4,
+        5,
+    )
+    .unwrap();
     assert!(!f.clearing.cleared);
     for (side, level) in [(Side::Buy, 5), (Side::Sell, 1)] {
         let bid = opening(&f, side, level, 1000);
@@ -311,7 +353,10 @@ fn s7_flows_of_another_amount() {
     let f = fixture();
     let p = prepared(&f, opening(&f, Side::Buy, 5, 3000), 0);
     let mut public = p.public.clone();
-    let hidden = Settlement { pay: p.settlement.pay - 1, ..p.settlement };
+    let hidden = Settlement {
+        pay: p.settlement.pay - 1,
+        ..p.settlement
+    };
     public.digest = p.private.ciphertexts(&f.keys, &hidden).digest();
     assert_rejected(&f, public, p.private, SettleError::Digest);
 }
@@ -325,7 +370,10 @@ fn clearing_input_must_match_the_posted_clearing() {
     posted.sell.num = posted.sell.den;
     let mut public = p.public.clone();
     public.clearing = posted.pack();
-    assert_eq!(check(&f.params, &f.keys, &f.clearing, &public, &p.private), Err(SettleError::Clearing));
+    assert_eq!(
+        check(&f.params, &f.keys, &f.clearing, &public, &p.private),
+        Err(SettleError::Clearing)
+    );
     // the circuit unpacks the public input itself, so a witness clearing that differs
     // from it cannot satisfy it
     assert!(!satisfied(circuit(&f, public, p.private)));
