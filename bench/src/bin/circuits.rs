@@ -283,7 +283,14 @@ fn run(name: &str, o: &Options) -> String {
     for i in 0..o.runs.max(o.batch) {
         let s = sample(name, &f, &mut rng);
         let t = Instant::now();
-        let st = with_circuit!(s, c => prove(&pair.pk, c, &mut rng, &NoProgress)).expect("prove");
+        let phases = |e: &sealgrid_prover::Event| {
+            if let sealgrid_prover::Event::Finished { phase, elapsed, .. } = e {
+                if std::env::var_os("SEALGRID_BENCH_PHASES").is_some() {
+                    eprintln!("{name}: {phase:?} {elapsed:?}");
+                }
+            }
+        };
+        let st = with_circuit!(s, c => prove(&pair.pk, c, &mut rng, &phases)).expect("prove");
         if i < o.runs {
             prove_times.push(t.elapsed());
         }

@@ -29,7 +29,7 @@
 //! the caller's (`Boolean` variables).
 
 use super::{bit_fp, lin_comb, mont::MontVar, PointVar};
-use crate::babyjubjub::{r1cs::mont::to_mont_native, Point, ProjectivePoint, Scalar};
+use crate::babyjubjub::{Point, ProjectivePoint, Scalar};
 use crate::Fr;
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{AdditiveGroup, Field, Zero};
@@ -155,10 +155,13 @@ fn windowed(
     let seg_bits = (249 / w) * w;
     let mut results: Vec<Option<PointVar>> = vec![None; bases.len()];
     let mut offset = Scalar::zero();
-    for (s, seg) in bits.chunks(seg_bits).enumerate() {
+    // steps[bi] = 2^t B_bi for the current window's first bit t, advanced by doublings
+    // (the windows are contiguous across segments: seg_bits is a multiple of w).
+    let mut steps: Vec<ProjectivePoint> = bases.iter().map(|b| b.into_group()).collect();
+    let mut t = 0u64;
+    for seg in bits.chunks(seg_bits) {
         let mut accs: Vec<Option<MontVar>> = vec![None; bases.len()];
-        for (j, win) in seg.chunks(w).enumerate() {
-            let t = (s * seg_bits + j * w) as u64;
+        for win in seg.chunks(w) {
             let two_t = Scalar::from(2u64).pow([t]);
             offset += two_t.double();
             let wb = WindowBits::new(win, mode);
@@ -167,17 +170,14 @@ fn windowed(
                     continue;
                 }
                 // (d + 2) 2^t B for d in 0 .. 2^width
-                let step: ProjectivePoint = *base * two_t;
+                let step = steps[bi];
                 let mut cur = step.double();
                 let mut pts = Vec::with_capacity(1 << win.len());
                 for _ in 0..(1usize << win.len()) {
                     pts.push(cur);
                     cur += step;
                 }
-                let (us, vs): (Vec<Fr>, Vec<Fr>) = ProjectivePoint::normalize_batch(&pts)
-                    .iter()
-                    .map(to_mont_native)
-                    .unzip();
+                let (us, vs) = to_mont_batch(&pts);
                 let entry = MontVar {
                     u: wb.lookup(&us),
                     v: wb.lookup(&vs),
@@ -187,6 +187,12 @@ fn windowed(
                     Some(acc) => acc.add_incomplete(&entry)?,
                 });
             }
+            for step in steps.iter_mut() {
+                for _ in 0..win.len() {
+                    step.double_in_place();
+                }
+            }
+            t += win.len() as u64;
         }
         for (bi, acc) in accs.into_iter().enumerate() {
             let Some(acc) = acc else { continue };
@@ -205,4 +211,30 @@ fn windowed(
             Some(r) => r.add(&PointVar::constant((*base * -offset).into_affine())),
         })
         .collect()
+}
+
+/// Montgomery coordinates of many non-identity points with two field inversions
+/// (serial batch inversions: one inversion per point made the tables most of the
+/// synthesis time, and rayon's parallel batch inversion costs more than it saves on a
+/// window's 8 or 16 points).
+fn to_mont_batch(points: &[ProjectivePoint]) -> (Vec<Fr>, Vec<Fr>) {
+    let mut zs: Vec<Fr> = points.iter().map(|p| p.z).collect();
+    ark_ff::serial_batch_inversion_and_mul(&mut zs, &Fr::ONE);
+    let affine: Vec<(Fr, Fr)> = points
+        .iter()
+        .zip(&zs)
+        .map(|(p, zi)| (p.x * zi, p.y * zi))
+        .collect();
+    // u = (1 + y) / (1 - y), v = u / x
+    let mut dens: Vec<Fr> = affine.iter().map(|(_, y)| Fr::ONE - y).collect();
+    dens.extend(affine.iter().map(|(x, _)| *x));
+    ark_ff::serial_batch_inversion_and_mul(&mut dens, &Fr::ONE);
+    let n = points.len();
+    let us: Vec<Fr> = affine
+        .iter()
+        .zip(&dens[..n])
+        .map(|((_, y), inv)| (Fr::ONE + y) * inv)
+        .collect();
+    let vs = us.iter().zip(&dens[n..]).map(|(u, inv)| *u * inv).collect();
+    (us, vs)
 }

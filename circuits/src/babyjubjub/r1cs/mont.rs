@@ -9,9 +9,8 @@
 //! non-square.
 
 use super::{div, lin_comb, PointVar};
-use crate::babyjubjub::{Point, MONT_A};
+use crate::babyjubjub::MONT_A;
 use crate::Fr;
-use ark_ec::AffineRepr;
 use ark_ff::{AdditiveGroup, One};
 use ark_r1cs_std::fields::{fp::FpVar, FieldVar};
 use ark_relations::gr1cs::SynthesisError;
@@ -21,13 +20,6 @@ use ark_relations::gr1cs::SynthesisError;
 pub(crate) struct MontVar {
     pub u: FpVar<Fr>,
     pub v: FpVar<Fr>,
-}
-
-/// Native Edwards -> Montgomery for a non-identity subgroup point.
-pub(crate) fn to_mont_native(p: &Point) -> (Fr, Fr) {
-    assert!(!p.is_zero(), "the identity has no Montgomery image");
-    let u = (Fr::one() + p.y) / (Fr::one() - p.y);
-    (u, u / p.x)
 }
 
 impl MontVar {
