@@ -1,8 +1,10 @@
 //! sealgrid prover: Groth16 (BN254) key handling, proving and verification.
 //!
-//! The crate is generic over the circuit (`C: ConstraintSynthesizer<Fr>`); it knows
-//! nothing about sealgrid's statements. Its pieces, one file each:
+//! The machinery is generic over the circuit (`C: ConstraintSynthesizer<Fr>`); only
+//! [`circuits`] knows sealgrid's statements. Its pieces, one file each:
 //!
+//! - [`circuits`]: sealgrid's three circuits (balance, bid, settle): key names, setup
+//!   circuits and random valid samples; the default key directory.
 //! - [`keys`]: a key store over a directory. Keys are files named by the hash of
 //!   their bytes and are refused when the bytes no longer match the name.
 //! - [`shape`]: a circuit's size and a digest of its constraint matrices, used to
@@ -14,7 +16,11 @@
 //! - [`snarkjs`]: export to and import from snarkjs's JSON (`verification_key.json`,
 //!   `proof.json`, `public.json`).
 //! - [`progress`]: events for a CLI's spinners and progress bars.
+//!
+//! The `sealgrid-prover` binary (`src/bin/sealgrid-prover.rs`) drives all of it from
+//! the command line.
 
+pub mod circuits;
 pub mod keys;
 pub mod progress;
 pub mod prove;
@@ -36,6 +42,7 @@ pub type VerifyingKey = ark_groth16::VerifyingKey<Curve>;
 /// precomputed for verification.
 pub type PreparedVerifyingKey = ark_groth16::PreparedVerifyingKey<Curve>;
 
+pub use circuits::{CircuitKind, Circuits, CircuitsError, Sample, SealgridCircuit};
 pub use keys::{KeyError, KeyId, KeyKind, KeyPair, KeyPairId, KeyStore};
 pub use progress::{Event, NoProgress, Phase, Progress};
 pub use prove::{prove, ProveError, ProvedStatement};
