@@ -15,7 +15,7 @@ use sealgrid_prover::Fr;
 
 use crate::snarkjs::proved;
 
-fn snarkjs_cli() -> Result<PathBuf, String> {
+pub(crate) fn snarkjs_cli() -> Result<PathBuf, String> {
     let cli = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../test-vectors/node_modules/snarkjs/build/cli.cjs");
     match Command::new("node").arg("--version").output() {
@@ -32,8 +32,23 @@ fn snarkjs_cli() -> Result<PathBuf, String> {
     Ok(cli)
 }
 
+/// The snarkjs CLI, or `None` (after printing why) when it cannot run and
+/// SEALGRID_REQUIRE_SNARKJS is not 1; panics when it is.
+pub(crate) fn snarkjs_or_skip(test: &str) -> Option<PathBuf> {
+    match snarkjs_cli() {
+        Ok(cli) => Some(cli),
+        Err(why) => {
+            if std::env::var("SEALGRID_REQUIRE_SNARKJS").as_deref() == Ok("1") {
+                panic!("SEALGRID_REQUIRE_SNARKJS=1 but snarkjs cannot run: {why}");
+            }
+            eprintln!("SKIPPED {test}: {why}");
+            None
+        }
+    }
+}
+
 /// Runs `snarkjs groth16 verify` in `dir`; returns whether it accepted, and its output.
-fn snarkjs_verify(cli: &Path, dir: &Path) -> (bool, String) {
+pub(crate) fn snarkjs_verify(cli: &Path, dir: &Path) -> (bool, String) {
     let out = Command::new("node")
         .arg(cli)
         .args([
@@ -56,15 +71,8 @@ fn snarkjs_verify(cli: &Path, dir: &Path) -> (bool, String) {
 
 #[test]
 fn snarkjs_accepts_an_exported_proof_and_rejects_tampered_ones() {
-    let cli = match snarkjs_cli() {
-        Ok(cli) => cli,
-        Err(why) => {
-            if std::env::var("SEALGRID_REQUIRE_SNARKJS").as_deref() == Ok("1") {
-                panic!("SEALGRID_REQUIRE_SNARKJS=1 but snarkjs cannot run: {why}");
-            }
-            eprintln!("SKIPPED snarkjs interop test: {why}");
-            return;
-        }
+    let Some(cli) = snarkjs_or_skip("snarkjs interop test") else {
+        return;
     };
     let keys_dir = tempfile::tempdir().unwrap();
     let (pair, stmt) = proved(&keys_dir);
