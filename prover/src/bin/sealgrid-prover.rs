@@ -259,20 +259,20 @@ fn setup(ctx: &Ctx, kind: CircuitKind, force: bool) -> Result<()> {
             .len())
     };
     let shape = &pair.id.shape;
-    println!("circuit      {} ({kind})", pair.id.circuit);
+    println!("circuit       {} ({kind})", pair.id.circuit);
     if kind != CircuitKind::Balance {
         println!(
-            "flow keys    DEMO set (seed {DEMO_FLOW_KEY_SEED:#x}), K = {}, set id {}",
+            "flow keys     DEMO set (seed {DEMO_FLOW_KEY_SEED:#x}), K = {}, set id {}",
             ctx.circuits.params().levels,
             ctx.circuits.set_id()
         );
     }
     println!(
-        "shape        {} constraints, {} public inputs, {} witnesses",
+        "shape         {} constraints, {} public inputs, {} witnesses",
         shape.constraints, shape.public_inputs, shape.witnesses
     );
     println!(
-        "proving key  {}  {}",
+        "proving key   {}  {}",
         pair.id.proving,
         human_bytes(size(&pair.id.proving)?)
     );
@@ -281,7 +281,7 @@ fn setup(ctx: &Ctx, kind: CircuitKind, force: bool) -> Result<()> {
         pair.id.verifying,
         human_bytes(size(&pair.id.verifying)?)
     );
-    println!("key dir      {}", ctx.store.dir().display());
+    println!("key dir       {}", ctx.store.dir().display());
     Ok(())
 }
 
