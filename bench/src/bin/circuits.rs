@@ -113,6 +113,7 @@ fn main() {
 }
 
 /// A valid statement of `circuit`, from `rng`.
+#[allow(clippy::large_enum_variant)] // one per benchmark run, never in bulk
 enum Sample {
     Balance(BalanceCircuit),
     Bid(BidCircuit),

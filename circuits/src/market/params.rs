@@ -102,8 +102,7 @@ impl MarketParams {
         }
         let top = self
             .floor
-            .checked_add(self.tick.saturating_mul(self.levels as u64 - 1))
-            .unwrap_or(u64::MAX);
+            .saturating_add(self.tick.saturating_mul(self.levels as u64 - 1));
         if top >= 1 << PRICE_BITS {
             return Err(ParamsError::Price(top));
         }

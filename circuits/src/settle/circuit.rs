@@ -165,15 +165,14 @@ impl ConstraintSynthesizer<Fr> for SettleCircuit {
         .enforce_equal(bid)?;
 
         // S2: meter_id = H(A.x, A.y); (R8, S) signs H(meter_id, round, import, export).
-        let meter = PublicKeyVar::new_witness(cs.clone(), || Ok(private.meter_key.clone()))?;
+        let meter = PublicKeyVar::new_witness(cs.clone(), || Ok(private.meter_key))?;
         hash(&[meter.point().x.clone(), meter.point().y.clone()])?.enforce_equal(meter_id)?;
         let import = witness(from_u64(private.reading.import_wh))?;
         enforce_range(&import, READING_BITS)?;
         let export = witness(from_u64(private.reading.export_wh))?;
         enforce_range(&export, READING_BITS)?;
         let msg = hash(&[meter_id.clone(), round.clone(), import, export.clone()])?;
-        let signature =
-            SignatureVar::new_witness(cs.clone(), || Ok(private.reading.signature.clone()))?;
+        let signature = SignatureVar::new_witness(cs.clone(), || Ok(private.reading.signature))?;
         verify(&meter, &msg, &signature)?;
 
         // S3: the fill. Buyers fill fully above k*, sellers below; the side at k* gets
