@@ -561,3 +561,132 @@ pub fn run_in_memory<R: rand::Rng>(
         .collect::<Result<_, _>>()?;
     Ok((public, shares, broadcast))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decrypt::lagrange_at_zero;
+    use rand::SeedableRng;
+
+    const PARAMS: DkgParams = DkgParams { n: 5, t: 3, instances: 17 };
+
+    /// Any `t` shares interpolate to the secret behind every key; `t − 1` do not.
+    fn assert_shares_open_keys(public: &CommitteePublic, shares: &[KeyShare]) {
+        for subset in [[0usize, 1, 2], [0, 2, 4], [2, 3, 4], [1, 3, 4]] {
+            let ids: Vec<TrusteeId> = subset.iter().map(|&i| shares[i].id).collect();
+            let lambda = lagrange_at_zero(&ids);
+            for j in 0..public.flow_keys.len() {
+                let s: Scalar = subset.iter().zip(&lambda).map(|(&i, l)| *l * shares[i].share(j).unwrap()).sum();
+                assert_eq!((base8() * s).into_affine(), public.flow_keys[j], "subset {subset:?}, key {j}");
+            }
+        }
+        let ids = [shares[0].id, shares[1].id];
+        let lambda = lagrange_at_zero(&ids);
+        let s = lambda[0] * shares[0].share(0).unwrap() + lambda[1] * shares[1].share(0).unwrap();
+        assert_ne!((base8() * s).into_affine(), public.flow_keys[0]);
+    }
+
+    #[test]
+    fn honest_run_n5_t3_gives_17_independent_keys() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+        let (public, shares, broadcast) = run_in_memory(PARAMS, &mut rng, |_| {}).unwrap();
+        assert!(broadcast.complaints.is_empty());
+        assert_eq!(public.qualification.qualified, PARAMS.trustees().collect::<Vec<_>>());
+        assert!(public.qualification.disqualified.is_empty());
+        assert_eq!(public.flow_keys().len(), 17); // FlowKeys::new: distinct, valid
+        assert_eq!(public.verification_keys.len(), 5);
+        assert_shares_open_keys(&public, &shares);
+        // the public output is a function of the broadcast alone, and survives serde
+        assert_eq!(CommitteePublic::derive(&PARAMS, &broadcast).unwrap(), public);
+        let json = serde_json::to_string(&public).unwrap();
+        assert_eq!(serde_json::from_str::<CommitteePublic>(&json).unwrap(), public);
+    }
+
+    #[test]
+    fn inconsistent_dealer_is_disqualified_and_the_key_is_still_produced() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(12);
+        // dealer 2 gives trustee 4 a share of instance 5 off its commitments
+        let (public, shares, broadcast) = run_in_memory(PARAMS, &mut rng, |b| {
+            if b.dealer == TrusteeId(2) && b.recipient == TrusteeId(4) {
+                b.shares[5] += Scalar::from(1u64);
+            }
+        })
+        .unwrap();
+        assert_eq!(broadcast.complaints, vec![Complaint { accuser: TrusteeId(4), dealer: TrusteeId(2) }]);
+        assert_eq!(
+            public.qualification.disqualified,
+            vec![(TrusteeId(2), Disqualification::BadAnswer(TrusteeId(4)))]
+        );
+        assert_eq!(public.qualification.qualified, [1, 3, 4, 5].map(TrusteeId).to_vec());
+        // the keys are the qualified dealers' constant terms only
+        let d2 = &broadcast.dealings[1];
+        let without_2: ProjectivePoint = broadcast
+            .dealings
+            .iter()
+            .filter(|d| d.dealer != TrusteeId(2))
+            .map(|d| d.commitments[0].coefficients[0])
+            .sum();
+        assert_eq!(without_2.into_affine(), public.flow_keys[0]);
+        assert_ne!((without_2 + d2.commitments[0].coefficients[0]).into_affine(), public.flow_keys[0]);
+        // every trustee, the cheater included, holds a working share
+        assert_shares_open_keys(&public, &shares);
+    }
+
+    #[test]
+    fn many_complaints_disqualify_and_an_unanswered_complaint_too() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(13);
+        let (public, _, _) = run_in_memory(PARAMS, &mut rng, |b| {
+            if b.dealer == TrusteeId(5) && b.recipient.0 <= 3 {
+                b.shares[0] += Scalar::from(1u64);
+            }
+        })
+        .unwrap();
+        assert_eq!(public.qualification.disqualified, vec![(TrusteeId(5), Disqualification::TooManyComplaints(3))]);
+
+        let dealers: Vec<Dealer> = PARAMS.trustees().map(|i| Dealer::new(PARAMS, i, &mut rng).unwrap()).collect();
+        let mut broadcast = DkgBroadcast { dealings: dealers.iter().map(Dealer::dealing).collect(), ..Default::default() };
+        broadcast.complaints.push(Complaint { accuser: TrusteeId(1), dealer: TrusteeId(3) });
+        assert_eq!(
+            qualify(&PARAMS, &broadcast).unwrap().disqualified,
+            vec![(TrusteeId(3), Disqualification::Unanswered(TrusteeId(1)))]
+        );
+    }
+
+    #[test]
+    fn a_valid_answer_keeps_the_dealer_and_replaces_the_lost_share() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(14);
+        let dealers: Vec<Dealer> = PARAMS.trustees().map(|i| Dealer::new(PARAMS, i, &mut rng).unwrap()).collect();
+        let mut broadcast = DkgBroadcast { dealings: dealers.iter().map(Dealer::dealing).collect(), ..Default::default() };
+        // trustee 1 got a garbled bundle from dealer 4 (say, in transit) and complains
+        let mut garbled = dealers[3].bundle_for(TrusteeId(1));
+        garbled.shares[0] += Scalar::from(9u64);
+        assert_eq!(
+            verify_bundle(&PARAMS, &broadcast.dealings[3], &garbled),
+            Err(DkgError::BadShare { dealer: TrusteeId(4), recipient: TrusteeId(1), instance: 0 })
+        );
+        let complaint = Complaint { accuser: TrusteeId(1), dealer: TrusteeId(4) };
+        broadcast.complaints.push(complaint);
+        broadcast.answers.push(dealers[3].answer(&complaint).unwrap());
+        let public = CommitteePublic::derive(&PARAMS, &broadcast).unwrap();
+        assert!(public.qualification.disqualified.is_empty());
+        let shares: Vec<KeyShare> = PARAMS
+            .trustees()
+            .map(|me| {
+                let received: Vec<ShareBundle> = dealers
+                    .iter()
+                    .map(|d| if d.id() == TrusteeId(4) && me == TrusteeId(1) { garbled.clone() } else { d.bundle_for(me) })
+                    .collect();
+                KeyShare::finalize(&PARAMS, me, &broadcast, &public, &received).unwrap()
+            })
+            .collect();
+        assert_shares_open_keys(&public, &shares);
+    }
+
+    #[test]
+    fn bad_parameters_are_refused() {
+        for (n, t) in [(5, 0), (3, 4), (4, 3)] {
+            let p = DkgParams { n, t, instances: 1 };
+            assert_eq!(p.validate(), Err(DkgError::Params(p)));
+        }
+    }
+}

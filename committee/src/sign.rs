@@ -254,3 +254,91 @@ pub fn verify_threshold(
     }
     Ok(signers)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::from_hex;
+    use rand::SeedableRng;
+
+    /// Vectors from eth-abi / eth-hash / eth-keys (`tests/vectors/generate.py`).
+    #[derive(serde::Deserialize)]
+    struct Vector {
+        chain_id: u64,
+        contract: String,
+        round: u64,
+        h_buy: Vec<u64>,
+        h_sell: Vec<u64>,
+        included: Vec<String>,
+        included_hash: String,
+        encoding: String,
+        digest: String,
+        secret_key: String,
+        address: String,
+        signature: String,
+    }
+
+    #[test]
+    fn encoding_digest_signature_and_address_match_independent_vectors() {
+        let v: Vector = serde_json::from_str(include_str!("../tests/vectors/clearing.json")).unwrap();
+        let domain = SigningDomain { chain_id: v.chain_id, contract: Address(from_hex(&v.contract).unwrap()) };
+        let st = ClearingStatement {
+            round: v.round,
+            h_buy: v.h_buy,
+            h_sell: v.h_sell,
+            included: v.included.iter().map(|s| BidId(from_hex(s).unwrap())).collect(),
+        };
+        assert_eq!(included_bids_hash(&st.included), from_hex::<32>(&v.included_hash).unwrap());
+        assert_eq!(format!("0x{}", hex::encode(encode_clearing(&domain, &st))), v.encoding);
+        let digest = clearing_digest(&domain, &st);
+        assert_eq!(digest, from_hex::<32>(&v.digest).unwrap());
+        let key = TrusteeSigningKey::from_bytes(&from_hex(&v.secret_key).unwrap()).unwrap();
+        assert_eq!(key.address(), Address(from_hex(&v.address).unwrap()));
+        // RFC 6979 on both sides: the very same bytes
+        let sig = key.sign_digest(&digest).unwrap();
+        assert_eq!(format!("0x{}", hex::encode(sig.0)), v.signature);
+        assert_eq!(recover(&digest, &sig), Ok(key.address()));
+    }
+
+    #[test]
+    fn well_known_address_and_empty_keccak() {
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        let key = TrusteeSigningKey::from_bytes(&one).unwrap();
+        assert_eq!(format!("{:?}", key.address()), "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf");
+        assert_eq!(
+            hex::encode(included_bids_hash(&[])),
+            "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+        );
+    }
+
+    #[test]
+    fn malformed_and_malleated_signatures_are_refused() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        let key = TrusteeSigningKey::random(&mut rng);
+        let digest = keccak256(b"round 7");
+        let sig = key.sign_digest(&digest).unwrap();
+        assert_eq!(recover(&digest, &sig), Ok(key.address()));
+        let mut bad = sig;
+        bad.0[64] = 29;
+        assert_eq!(recover(&digest, &bad), Err(SignError::BadV(29)));
+        // (r, n - s, v ^ 1) is the malleated twin ecrecover would accept
+        let s = Signature::from_slice(&sig.0[..64]).unwrap();
+        let high = Signature::from_scalars(s.r(), -*s.s()).unwrap();
+        let mut bad = [0u8; 65];
+        bad[..64].copy_from_slice(&high.to_bytes());
+        bad[64] = if sig.0[64] == 27 { 28 } else { 27 };
+        assert_eq!(recover(&digest, &EthSignature(bad)), Err(SignError::HighS));
+        // another message recovers another address
+        assert_ne!(recover(&keccak256(b"round 8"), &sig), Ok(key.address()));
+        // the threshold rule counts distinct committee members only
+        let other = TrusteeSigningKey::random(&mut rng);
+        let committee = [key.address(), other.address()];
+        assert_eq!(
+            verify_threshold(&committee, 2, &digest, &[sig, sig]),
+            Err(SignError::NotEnoughSigners { valid: 1, threshold: 2 })
+        );
+        let sig2 = other.sign_digest(&digest).unwrap();
+        assert_eq!(verify_threshold(&committee, 2, &digest, &[sig, sig2]), Ok(committee.to_vec()));
+    }
+}
