@@ -100,7 +100,11 @@ pub enum AggregateError {
 const MIN_CHUNK: usize = 256;
 
 /// Checks every posted bid and sums the included ones slot by slot. `slots` is 2K + 1.
-pub fn aggregate(round: u64, slots: usize, bids: &[PostedBid]) -> Result<AggregationReport, AggregateError> {
+pub fn aggregate(
+    round: u64,
+    slots: usize,
+    bids: &[PostedBid],
+) -> Result<AggregationReport, AggregateError> {
     // Digest checks in parallel: the expensive part (three 16-input Poseidons per bid).
     let verdicts: Vec<Option<ExclusionReason>> = bids
         .par_iter()
@@ -126,7 +130,9 @@ pub fn aggregate(round: u64, slots: usize, bids: &[PostedBid]) -> Result<Aggrega
         }
     }
     if included_bids.is_empty() {
-        return Err(AggregateError::Empty { excluded: excluded.len() });
+        return Err(AggregateError::Empty {
+            excluded: excluded.len(),
+        });
     }
     // Slot-wise sums: accumulators [ΣC1, ΣC2_0, …, ΣC2_2K] in projective form, one per
     // rayon task, added together at the end.
@@ -152,7 +158,10 @@ pub fn aggregate(round: u64, slots: usize, bids: &[PostedBid]) -> Result<Aggrega
         aggregate: Aggregate {
             round,
             included: included_bids.iter().map(|b| b.id).collect(),
-            sum: FlowCiphertexts { c1: affine[0], c2: affine[1..].to_vec() },
+            sum: FlowCiphertexts {
+                c1: affine[0],
+                c2: affine[1..].to_vec(),
+            },
         },
         excluded,
     })

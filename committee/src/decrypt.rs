@@ -101,14 +101,33 @@ pub fn partial_decrypt<R: rand::RngCore + rand::CryptoRng>(
     let shares = slots
         .iter()
         .map(|&slot| {
-            let x = key.share(slot as usize).ok_or(DecryptError::MissingKeyShare(slot))?;
-            let y = public.verification_key(key.id, slot as usize).ok_or(DecryptError::BadSlot(slot))?;
+            let x = key
+                .share(slot as usize)
+                .ok_or(DecryptError::MissingKeyShare(slot))?;
+            let y = public
+                .verification_key(key.id, slot as usize)
+                .ok_or(DecryptError::BadSlot(slot))?;
             let d = dleq::share(x, c1);
-            let st = DleqStatement { context: &context, trustee: key.id, slot, y, c: c1, d: &d };
-            Ok(DecryptionShare { slot, d, proof: dleq::prove(&st, x, rng) })
+            let st = DleqStatement {
+                context: &context,
+                trustee: key.id,
+                slot,
+                y,
+                c: c1,
+                d: &d,
+            };
+            Ok(DecryptionShare {
+                slot,
+                d,
+                proof: dleq::prove(&st, x, rng),
+            })
         })
         .collect::<Result<_, DecryptError>>()?;
-    Ok(PartialDecryption { trustee: key.id, context, shares })
+    Ok(PartialDecryption {
+        trustee: key.id,
+        context,
+        shares,
+    })
 }
 
 /// Checks one trustee's partial decryption against public data only.
@@ -129,7 +148,14 @@ pub fn verify_partial(
         let y = public
             .verification_key(p.trustee, s.slot as usize)
             .ok_or(ShareRejection::UnknownTrustee)?;
-        let st = DleqStatement { context, trustee: p.trustee, slot: s.slot, y, c: c1, d: &s.d };
+        let st = DleqStatement {
+            context,
+            trustee: p.trustee,
+            slot: s.slot,
+            y,
+            c: c1,
+            d: &s.d,
+        };
         dleq::verify(&st, &s.proof).map_err(|_| ShareRejection::BadProof { slot: s.slot })?;
     }
     Ok(())
@@ -139,9 +165,12 @@ pub fn verify_partial(
 pub fn lagrange_at_zero(ids: &[TrusteeId]) -> Vec<Scalar> {
     ids.iter()
         .map(|i| {
-            let (num, den) = ids.iter().filter(|j| *j != i).fold((Scalar::ONE, Scalar::ONE), |(n, d), j| {
-                (n * j.x(), d * (j.x() - i.x()))
-            });
+            let (num, den) = ids
+                .iter()
+                .filter(|j| *j != i)
+                .fold((Scalar::ONE, Scalar::ONE), |(n, d), j| {
+                    (n * j.x(), d * (j.x() - i.x()))
+                });
             num * den.inverse().expect("distinct non-zero ids")
         })
         .collect()
@@ -183,13 +212,19 @@ pub fn combine(
     for (p, v) in responses.iter().zip(verdicts) {
         match v {
             Err(e) => rejected.push((p.trustee, e)),
-            Ok(()) if valid.iter().any(|q| q.trustee == p.trustee) => rejected.push((p.trustee, ShareRejection::Duplicate)),
+            Ok(()) if valid.iter().any(|q| q.trustee == p.trustee) => {
+                rejected.push((p.trustee, ShareRejection::Duplicate))
+            }
             Ok(()) => valid.push(p),
         }
     }
     let t = public.params.t as usize;
     if valid.len() < t {
-        return Err(DecryptError::NotEnoughShares { valid: valid.len(), threshold: t, rejected });
+        return Err(DecryptError::NotEnoughShares {
+            valid: valid.len(),
+            threshold: t,
+            rejected,
+        });
     }
     valid.sort_by_key(|p| p.trustee);
     valid.truncate(t);
@@ -206,14 +241,27 @@ pub fn combine(
             c2[slot as usize] - s_c1
         })
         .collect();
-    Ok(Combined { points: ProjectivePoint::normalize_batch(&points), used, rejected })
+    Ok(Combined {
+        points: ProjectivePoint::normalize_batch(&points),
+        used,
+        rejected,
+    })
 }
 
 /// Discrete logs of the combined points, in parallel: `m_j < 2^max_bits`.
-pub fn solve(table: &DlogTable, slots: &[u32], points: &[Point], max_bits: u32) -> Result<Vec<u64>, DecryptError> {
+pub fn solve(
+    table: &DlogTable,
+    slots: &[u32],
+    points: &[Point],
+    max_bits: u32,
+) -> Result<Vec<u64>, DecryptError> {
     slots
         .par_iter()
         .zip(points)
-        .map(|(&slot, p)| table.solve(p, max_bits).ok_or(DecryptError::Dlog { slot, max_bits }))
+        .map(|(&slot, p)| {
+            table
+                .solve(p, max_bits)
+                .ok_or(DecryptError::Dlog { slot, max_bits })
+        })
         .collect()
 }

@@ -80,16 +80,34 @@ pub fn verify_disclosure(
     let context = DecryptionContext::Disclosure { round, bid: bid.id };
     let combined = decrypt::combine(public, &context, &ct.c1, &ct.c2, &slots, responses)?;
     // exactly one of the 2K quantity slots is non-zero
-    let nonzero: Vec<usize> = (0..2 * k).filter(|&j| !combined.points[j].is_zero()).collect();
+    let nonzero: Vec<usize> = (0..2 * k)
+        .filter(|&j| !combined.points[j].is_zero())
+        .collect();
     let [slot] = nonzero[..] else {
         return Err(DisclosureError::NotOneHot);
     };
-    let q = decrypt::solve(table, &[slot as u32], &combined.points[slot..=slot], Q_BITS as u32)?[0];
-    let (side, level) = if slot < k { (Side::Buy, slot) } else { (Side::Sell, slot - k) };
+    let q = decrypt::solve(
+        table,
+        &[slot as u32],
+        &combined.points[slot..=slot],
+        Q_BITS as u32,
+    )?[0];
+    let (side, level) = if slot < k {
+        (Side::Buy, slot)
+    } else {
+        (Side::Sell, slot - k)
+    };
     // the lock need not be searched for: it follows from the bid (B4), check it
     let lock = market.lock(side, level, q)?;
     if combined.points[2 * k] != (base8() * Scalar::from(lock)).into_affine() {
         return Err(DisclosureError::LockMismatch { expected: lock });
     }
-    Ok(DisclosedBid { side, level, q, lock, used: combined.used, rejected: combined.rejected })
+    Ok(DisclosedBid {
+        side,
+        level,
+        q,
+        lock,
+        used: combined.used,
+        rejected: combined.rejected,
+    })
 }

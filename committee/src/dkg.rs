@@ -81,7 +81,9 @@ pub enum DkgError {
     #[error("{0} is not a member of the committee")]
     UnknownTrustee(TrusteeId),
     /// A share does not match its dealer's commitments.
-    #[error("share from {dealer} to {recipient} for instance {instance} does not match the commitments")]
+    #[error(
+        "share from {dealer} to {recipient} for instance {instance} does not match the commitments"
+    )]
     BadShare {
         /// Dealer.
         dealer: TrusteeId,
@@ -217,7 +219,9 @@ pub struct Dealer {
 
 impl std::fmt::Debug for Dealer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Dealer").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Dealer")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -235,7 +239,11 @@ fn eval_commitment(coefficients: &[Point], x: Scalar) -> ProjectivePoint {
 
 impl Dealer {
     /// Round 1: fresh polynomials for every instance.
-    pub fn new<R: rand::Rng>(params: DkgParams, id: TrusteeId, rng: &mut R) -> Result<Dealer, DkgError> {
+    pub fn new<R: rand::Rng>(
+        params: DkgParams,
+        id: TrusteeId,
+        rng: &mut R,
+    ) -> Result<Dealer, DkgError> {
         params.validate()?;
         if id.0 == 0 || id.0 > params.n {
             return Err(DkgError::UnknownTrustee(id));
@@ -279,8 +287,12 @@ impl Dealer {
 
     /// Round 3: the answer to a complaint against this dealer (`None` if it is not).
     pub fn answer(&self, complaint: &Complaint) -> Option<ComplaintAnswer> {
-        (complaint.dealer == self.id && complaint.accuser.0 >= 1 && complaint.accuser.0 <= self.params.n)
-            .then(|| ComplaintAnswer { bundle: self.bundle_for(complaint.accuser) })
+        (complaint.dealer == self.id
+            && complaint.accuser.0 >= 1
+            && complaint.accuser.0 <= self.params.n)
+            .then(|| ComplaintAnswer {
+                bundle: self.bundle_for(complaint.accuser),
+            })
     }
 }
 
@@ -292,9 +304,16 @@ fn dealing_well_formed(params: &DkgParams, d: &Dealing) -> bool {
 }
 
 /// Round 2: checks a bundle against its dealer's dealing. `Err(BadShare)` means: complain.
-pub fn verify_bundle(params: &DkgParams, dealing: &Dealing, bundle: &ShareBundle) -> Result<(), DkgError> {
+pub fn verify_bundle(
+    params: &DkgParams,
+    dealing: &Dealing,
+    bundle: &ShareBundle,
+) -> Result<(), DkgError> {
     if bundle.dealer != dealing.dealer {
-        return Err(DkgError::Misrouted { dealer: bundle.dealer, recipient: bundle.recipient });
+        return Err(DkgError::Misrouted {
+            dealer: bundle.dealer,
+            recipient: bundle.recipient,
+        });
     }
     if !dealing_well_formed(params, dealing) || bundle.shares.len() != params.instances {
         return Err(DkgError::Malformed(dealing.dealer));
@@ -327,11 +346,13 @@ pub fn qualify(params: &DkgParams, broadcast: &DkgBroadcast) -> Result<Qualifica
         }
         if let Some(prev) = dealings.insert(d.dealer, d) {
             if prev != d {
-                bad.entry(d.dealer).or_insert(Disqualification::Equivocation);
+                bad.entry(d.dealer)
+                    .or_insert(Disqualification::Equivocation);
             }
         }
         if !dealing_well_formed(params, d) {
-            bad.entry(d.dealer).or_insert(Disqualification::MalformedDealing);
+            bad.entry(d.dealer)
+                .or_insert(Disqualification::MalformedDealing);
         }
     }
     // distinct accusers per dealer; complaints by non-members are ignored
@@ -345,7 +366,9 @@ pub fn qualify(params: &DkgParams, broadcast: &DkgBroadcast) -> Result<Qualifica
         if bad.contains_key(&dealer) {
             continue;
         }
-        let Some(acc) = accusers.get(&dealer) else { continue };
+        let Some(acc) = accusers.get(&dealer) else {
+            continue;
+        };
         if acc.len() >= params.t as usize {
             bad.insert(dealer, Disqualification::TooManyComplaints(acc.len()));
             continue;
@@ -368,11 +391,18 @@ pub fn qualify(params: &DkgParams, broadcast: &DkgBroadcast) -> Result<Qualifica
             }
         }
     }
-    let qualified: Vec<TrusteeId> = dealings.keys().filter(|d| !bad.contains_key(d)).copied().collect();
+    let qualified: Vec<TrusteeId> = dealings
+        .keys()
+        .filter(|d| !bad.contains_key(d))
+        .copied()
+        .collect();
     if qualified.is_empty() {
         return Err(DkgError::NoQualifiedDealer);
     }
-    Ok(Qualification { qualified, disqualified: bad.into_iter().collect() })
+    Ok(Qualification {
+        qualified,
+        disqualified: bad.into_iter().collect(),
+    })
 }
 
 /// The committee's public output: flow keys and every trustee's verification keys.
@@ -401,19 +431,29 @@ pub struct TrusteeVerificationKeys {
 
 impl CommitteePublic {
     /// Round 5, public part: keys and verification keys from the broadcast data.
-    pub fn derive(params: &DkgParams, broadcast: &DkgBroadcast) -> Result<CommitteePublic, DkgError> {
+    pub fn derive(
+        params: &DkgParams,
+        broadcast: &DkgBroadcast,
+    ) -> Result<CommitteePublic, DkgError> {
         let qualification = qualify(params, broadcast)?;
         // Σ over QUAL of each coefficient commitment, per instance.
         let mut sum = vec![vec![ProjectivePoint::zero(); params.t as usize]; params.instances];
         for dealer in &qualification.qualified {
-            let d = broadcast.dealings.iter().find(|d| d.dealer == *dealer).expect("qualified dealers have a dealing");
+            let d = broadcast
+                .dealings
+                .iter()
+                .find(|d| d.dealer == *dealer)
+                .expect("qualified dealers have a dealing");
             for (acc, c) in sum.iter_mut().zip(&d.commitments) {
                 for (a, p) in acc.iter_mut().zip(&c.coefficients) {
                     *a += p;
                 }
             }
         }
-        let sum: Vec<Vec<Point>> = sum.iter().map(|s| ProjectivePoint::normalize_batch(s)).collect();
+        let sum: Vec<Vec<Point>> = sum
+            .iter()
+            .map(|s| ProjectivePoint::normalize_batch(s))
+            .collect();
         let flow_keys: Vec<Point> = sum.iter().map(|s| s[0]).collect();
         FlowKeys::new(flow_keys.clone())?;
         let verification_keys = params
@@ -421,11 +461,18 @@ impl CommitteePublic {
             .map(|l| TrusteeVerificationKeys {
                 trustee: l,
                 keys: ProjectivePoint::normalize_batch(
-                    &sum.iter().map(|s| eval_commitment(s, l.x())).collect::<Vec<_>>(),
+                    &sum.iter()
+                        .map(|s| eval_commitment(s, l.x()))
+                        .collect::<Vec<_>>(),
                 ),
             })
             .collect();
-        Ok(CommitteePublic { params: *params, qualification, flow_keys, verification_keys })
+        Ok(CommitteePublic {
+            params: *params,
+            qualification,
+            flow_keys,
+            verification_keys,
+        })
     }
 
     /// The flow keys as the bid circuit takes them.
@@ -453,7 +500,9 @@ pub struct KeyShare {
 
 impl std::fmt::Debug for KeyShare {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyShare").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("KeyShare")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -470,7 +519,11 @@ impl KeyShare {
     ) -> Result<KeyShare, DkgError> {
         let mut shares = vec![Scalar::zero(); params.instances];
         for dealer in &public.qualification.qualified {
-            let dealing = broadcast.dealings.iter().find(|d| d.dealer == *dealer).expect("qualified");
+            let dealing = broadcast
+                .dealings
+                .iter()
+                .find(|d| d.dealer == *dealer)
+                .expect("qualified");
             let answered = broadcast
                 .answers
                 .iter()
@@ -478,7 +531,11 @@ impl KeyShare {
                 .find(|b| b.dealer == *dealer && b.recipient == me);
             let bundle = answered
                 .into_iter()
-                .chain(received.iter().filter(|b| b.dealer == *dealer && b.recipient == me))
+                .chain(
+                    received
+                        .iter()
+                        .filter(|b| b.dealer == *dealer && b.recipient == me),
+                )
                 .find(|b| verify_bundle(params, dealing, b).is_ok())
                 .ok_or(DkgError::MissingShare(*dealer))?;
             for (acc, s) in shares.iter_mut().zip(&bundle.shares) {
@@ -487,7 +544,9 @@ impl KeyShare {
         }
         let share = KeyShare { id: me, shares };
         for (j, x) in share.shares.iter().enumerate() {
-            let y = public.verification_key(me, j).ok_or(DkgError::UnknownTrustee(me))?;
+            let y = public
+                .verification_key(me, j)
+                .ok_or(DkgError::UnknownTrustee(me))?;
             if (base8() * x).into_affine() != *y {
                 return Err(DkgError::ShareMismatch(j));
             }
@@ -539,23 +598,35 @@ pub fn run_in_memory<R: rand::Rng>(
         }
     }
     for ((dealer, recipient), b) in &sent {
-        let dealing = broadcast.dealings.iter().find(|d| d.dealer == *dealer).expect("dealt");
+        let dealing = broadcast
+            .dealings
+            .iter()
+            .find(|d| d.dealer == *dealer)
+            .expect("dealt");
         if verify_bundle(&params, dealing, b).is_err() {
-            broadcast.complaints.push(Complaint { accuser: *recipient, dealer: *dealer });
+            broadcast.complaints.push(Complaint {
+                accuser: *recipient,
+                dealer: *dealer,
+            });
         }
     }
     for c in broadcast.complaints.clone() {
         // a cheating dealer stands by what it sent
         if let Some(b) = sent.get(&(c.dealer, c.accuser)) {
-            broadcast.answers.push(ComplaintAnswer { bundle: b.clone() });
+            broadcast
+                .answers
+                .push(ComplaintAnswer { bundle: b.clone() });
         }
     }
     let public = CommitteePublic::derive(&params, &broadcast)?;
     let shares = params
         .trustees()
         .map(|me| {
-            let received: Vec<ShareBundle> =
-                sent.iter().filter(|((_, r), _)| *r == me).map(|(_, b)| b.clone()).collect();
+            let received: Vec<ShareBundle> = sent
+                .iter()
+                .filter(|((_, r), _)| *r == me)
+                .map(|(_, b)| b.clone())
+                .collect();
             KeyShare::finalize(&params, me, &broadcast, &public, &received)
         })
         .collect::<Result<_, _>>()?;
@@ -568,7 +639,11 @@ mod tests {
     use crate::decrypt::lagrange_at_zero;
     use rand::SeedableRng;
 
-    const PARAMS: DkgParams = DkgParams { n: 5, t: 3, instances: 17 };
+    const PARAMS: DkgParams = DkgParams {
+        n: 5,
+        t: 3,
+        instances: 17,
+    };
 
     /// Any `t` shares interpolate to the secret behind every key; `t − 1` do not.
     fn assert_shares_open_keys(public: &CommitteePublic, shares: &[KeyShare]) {
@@ -576,8 +651,16 @@ mod tests {
             let ids: Vec<TrusteeId> = subset.iter().map(|&i| shares[i].id).collect();
             let lambda = lagrange_at_zero(&ids);
             for j in 0..public.flow_keys.len() {
-                let s: Scalar = subset.iter().zip(&lambda).map(|(&i, l)| *l * shares[i].share(j).unwrap()).sum();
-                assert_eq!((base8() * s).into_affine(), public.flow_keys[j], "subset {subset:?}, key {j}");
+                let s: Scalar = subset
+                    .iter()
+                    .zip(&lambda)
+                    .map(|(&i, l)| *l * shares[i].share(j).unwrap())
+                    .sum();
+                assert_eq!(
+                    (base8() * s).into_affine(),
+                    public.flow_keys[j],
+                    "subset {subset:?}, key {j}"
+                );
             }
         }
         let ids = [shares[0].id, shares[1].id];
@@ -591,15 +674,24 @@ mod tests {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
         let (public, shares, broadcast) = run_in_memory(PARAMS, &mut rng, |_| {}).unwrap();
         assert!(broadcast.complaints.is_empty());
-        assert_eq!(public.qualification.qualified, PARAMS.trustees().collect::<Vec<_>>());
+        assert_eq!(
+            public.qualification.qualified,
+            PARAMS.trustees().collect::<Vec<_>>()
+        );
         assert!(public.qualification.disqualified.is_empty());
         assert_eq!(public.flow_keys().len(), 17); // FlowKeys::new: distinct, valid
         assert_eq!(public.verification_keys.len(), 5);
         assert_shares_open_keys(&public, &shares);
         // the public output is a function of the broadcast alone, and survives serde
-        assert_eq!(CommitteePublic::derive(&PARAMS, &broadcast).unwrap(), public);
+        assert_eq!(
+            CommitteePublic::derive(&PARAMS, &broadcast).unwrap(),
+            public
+        );
         let json = serde_json::to_string(&public).unwrap();
-        assert_eq!(serde_json::from_str::<CommitteePublic>(&json).unwrap(), public);
+        assert_eq!(
+            serde_json::from_str::<CommitteePublic>(&json).unwrap(),
+            public
+        );
     }
 
     #[test]
@@ -612,12 +704,21 @@ mod tests {
             }
         })
         .unwrap();
-        assert_eq!(broadcast.complaints, vec![Complaint { accuser: TrusteeId(4), dealer: TrusteeId(2) }]);
+        assert_eq!(
+            broadcast.complaints,
+            vec![Complaint {
+                accuser: TrusteeId(4),
+                dealer: TrusteeId(2)
+            }]
+        );
         assert_eq!(
             public.qualification.disqualified,
             vec![(TrusteeId(2), Disqualification::BadAnswer(TrusteeId(4)))]
         );
-        assert_eq!(public.qualification.qualified, [1, 3, 4, 5].map(TrusteeId).to_vec());
+        assert_eq!(
+            public.qualification.qualified,
+            [1, 3, 4, 5].map(TrusteeId).to_vec()
+        );
         // the keys are the qualified dealers' constant terms only
         let d2 = &broadcast.dealings[1];
         let without_2: ProjectivePoint = broadcast
@@ -627,7 +728,10 @@ mod tests {
             .map(|d| d.commitments[0].coefficients[0])
             .sum();
         assert_eq!(without_2.into_affine(), public.flow_keys[0]);
-        assert_ne!((without_2 + d2.commitments[0].coefficients[0]).into_affine(), public.flow_keys[0]);
+        assert_ne!(
+            (without_2 + d2.commitments[0].coefficients[0]).into_affine(),
+            public.flow_keys[0]
+        );
         // every trustee, the cheater included, holds a working share
         assert_shares_open_keys(&public, &shares);
     }
@@ -641,11 +745,23 @@ mod tests {
             }
         })
         .unwrap();
-        assert_eq!(public.qualification.disqualified, vec![(TrusteeId(5), Disqualification::TooManyComplaints(3))]);
+        assert_eq!(
+            public.qualification.disqualified,
+            vec![(TrusteeId(5), Disqualification::TooManyComplaints(3))]
+        );
 
-        let dealers: Vec<Dealer> = PARAMS.trustees().map(|i| Dealer::new(PARAMS, i, &mut rng).unwrap()).collect();
-        let mut broadcast = DkgBroadcast { dealings: dealers.iter().map(Dealer::dealing).collect(), ..Default::default() };
-        broadcast.complaints.push(Complaint { accuser: TrusteeId(1), dealer: TrusteeId(3) });
+        let dealers: Vec<Dealer> = PARAMS
+            .trustees()
+            .map(|i| Dealer::new(PARAMS, i, &mut rng).unwrap())
+            .collect();
+        let mut broadcast = DkgBroadcast {
+            dealings: dealers.iter().map(Dealer::dealing).collect(),
+            ..Default::default()
+        };
+        broadcast.complaints.push(Complaint {
+            accuser: TrusteeId(1),
+            dealer: TrusteeId(3),
+        });
         assert_eq!(
             qualify(&PARAMS, &broadcast).unwrap().disqualified,
             vec![(TrusteeId(3), Disqualification::Unanswered(TrusteeId(1)))]
@@ -655,18 +771,33 @@ mod tests {
     #[test]
     fn a_valid_answer_keeps_the_dealer_and_replaces_the_lost_share() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(14);
-        let dealers: Vec<Dealer> = PARAMS.trustees().map(|i| Dealer::new(PARAMS, i, &mut rng).unwrap()).collect();
-        let mut broadcast = DkgBroadcast { dealings: dealers.iter().map(Dealer::dealing).collect(), ..Default::default() };
+        let dealers: Vec<Dealer> = PARAMS
+            .trustees()
+            .map(|i| Dealer::new(PARAMS, i, &mut rng).unwrap())
+            .collect();
+        let mut broadcast = DkgBroadcast {
+            dealings: dealers.iter().map(Dealer::dealing).collect(),
+            ..Default::default()
+        };
         // trustee 1 got a garbled bundle from dealer 4 (say, in transit) and complains
         let mut garbled = dealers[3].bundle_for(TrusteeId(1));
         garbled.shares[0] += Scalar::from(9u64);
         assert_eq!(
             verify_bundle(&PARAMS, &broadcast.dealings[3], &garbled),
-            Err(DkgError::BadShare { dealer: TrusteeId(4), recipient: TrusteeId(1), instance: 0 })
+            Err(DkgError::BadShare {
+                dealer: TrusteeId(4),
+                recipient: TrusteeId(1),
+                instance: 0
+            })
         );
-        let complaint = Complaint { accuser: TrusteeId(1), dealer: TrusteeId(4) };
+        let complaint = Complaint {
+            accuser: TrusteeId(1),
+            dealer: TrusteeId(4),
+        };
         broadcast.complaints.push(complaint);
-        broadcast.answers.push(dealers[3].answer(&complaint).unwrap());
+        broadcast
+            .answers
+            .push(dealers[3].answer(&complaint).unwrap());
         let public = CommitteePublic::derive(&PARAMS, &broadcast).unwrap();
         assert!(public.qualification.disqualified.is_empty());
         let shares: Vec<KeyShare> = PARAMS
@@ -674,7 +805,13 @@ mod tests {
             .map(|me| {
                 let received: Vec<ShareBundle> = dealers
                     .iter()
-                    .map(|d| if d.id() == TrusteeId(4) && me == TrusteeId(1) { garbled.clone() } else { d.bundle_for(me) })
+                    .map(|d| {
+                        if d.id() == TrusteeId(4) && me == TrusteeId(1) {
+                            garbled.clone()
+                        } else {
+                            d.bundle_for(me)
+                        }
+                    })
                     .collect();
                 KeyShare::finalize(&PARAMS, me, &broadcast, &public, &received).unwrap()
             })

@@ -163,14 +163,27 @@ mod tests {
         let c = (base8() * Scalar::rand(&mut rng)).into_affine();
         let d = share(&x, &c);
         let ctx = DecryptionContext::Clearing { round: 42 };
-        let st = DleqStatement { context: &ctx, trustee: TrusteeId(2), slot: 3, y: &y, c: &c, d: &d };
+        let st = DleqStatement {
+            context: &ctx,
+            trustee: TrusteeId(2),
+            slot: 3,
+            y: &y,
+            c: &c,
+            d: &d,
+        };
         let proof = prove(&st, &x, &mut rng);
         assert_eq!(verify(&st, &proof), Ok(()));
 
         // a tampered response, a tampered challenge
-        let bad = DleqProof { z: proof.z + Scalar::from(1u64), ..proof };
+        let bad = DleqProof {
+            z: proof.z + Scalar::from(1u64),
+            ..proof
+        };
         assert_eq!(verify(&st, &bad), Err(DleqError::Invalid));
-        let bad = DleqProof { e: proof.e + Scalar::from(1u64), ..proof };
+        let bad = DleqProof {
+            e: proof.e + Scalar::from(1u64),
+            ..proof
+        };
         assert_eq!(verify(&st, &bad), Err(DleqError::Invalid));
         // a wrong share with the honest proof
         let d_bad = (d + base8()).into_affine();
@@ -178,10 +191,28 @@ mod tests {
         assert_eq!(verify(&st_bad, &proof), Err(DleqError::Invalid));
         // the same proof in another context, slot or for another trustee
         let other = DecryptionContext::Clearing { round: 43 };
-        assert_eq!(verify(&DleqStatement { context: &other, ..st }, &proof), Err(DleqError::Invalid));
-        assert_eq!(verify(&DleqStatement { slot: 4, ..st }, &proof), Err(DleqError::Invalid));
         assert_eq!(
-            verify(&DleqStatement { trustee: TrusteeId(3), ..st }, &proof),
+            verify(
+                &DleqStatement {
+                    context: &other,
+                    ..st
+                },
+                &proof
+            ),
+            Err(DleqError::Invalid)
+        );
+        assert_eq!(
+            verify(&DleqStatement { slot: 4, ..st }, &proof),
+            Err(DleqError::Invalid)
+        );
+        assert_eq!(
+            verify(
+                &DleqStatement {
+                    trustee: TrusteeId(3),
+                    ..st
+                },
+                &proof
+            ),
             Err(DleqError::Invalid)
         );
     }

@@ -8,8 +8,8 @@ use crate::dkg::CommitteePublic;
 use crate::dleq::DecryptionContext;
 use crate::ids::{BidId, TrusteeId};
 use sealgrid_circuits::elgamal::DlogTable;
-use sealgrid_circuits::market::{clear, Clearing, MarketParams};
 use sealgrid_circuits::market::clearing::ClearingError;
+use sealgrid_circuits::market::{clear, Clearing, MarketParams};
 
 /// Decrypted slot sums are below `2^MAX_FLOW_BITS` (PROTOCOL §3).
 pub const MAX_FLOW_BITS: u32 = 40;

@@ -107,7 +107,8 @@ pub fn encode_clearing(domain: &SigningDomain, st: &ClearingStatement) -> Vec<u8
     let sell_offset = buy_offset + 32 * (1 + st.h_buy.len() as u64);
     let mut address = [0u8; 32];
     address[12..].copy_from_slice(&domain.contract.0);
-    let mut out = Vec::with_capacity(32 * (HEAD_WORDS as usize + 2 + st.h_buy.len() + st.h_sell.len()));
+    let mut out =
+        Vec::with_capacity(32 * (HEAD_WORDS as usize + 2 + st.h_buy.len() + st.h_sell.len()));
     out.extend_from_slice(&clearing_tag());
     out.extend_from_slice(&word_u64(domain.chain_id));
     out.extend_from_slice(&address);
@@ -194,7 +195,9 @@ impl TrusteeSigningKey {
 
     /// A key from its 32 big-endian bytes.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, SignError> {
-        SigningKey::from_slice(bytes).map(TrusteeSigningKey).map_err(|_| SignError::BadRs)
+        SigningKey::from_slice(bytes)
+            .map(TrusteeSigningKey)
+            .map_err(|_| SignError::BadRs)
     }
 
     /// The address the contract registers.
@@ -204,7 +207,10 @@ impl TrusteeSigningKey {
 
     /// Signs a 32-byte digest (RFC 6979 nonces, low `s`).
     pub fn sign_digest(&self, digest: &[u8; 32]) -> Result<EthSignature, SignError> {
-        let (mut sig, mut recid) = self.0.sign_prehash_recoverable(digest).map_err(|_| SignError::Signing)?;
+        let (mut sig, mut recid) = self
+            .0
+            .sign_prehash_recoverable(digest)
+            .map_err(|_| SignError::Signing)?;
         if let Some(low) = sig.normalize_s() {
             sig = low;
             recid = RecoveryId::new(!recid.is_y_odd(), recid.is_x_reduced());
@@ -250,7 +256,10 @@ pub fn verify_threshold(
         }
     }
     if signers.len() < threshold {
-        return Err(SignError::NotEnoughSigners { valid: signers.len(), threshold });
+        return Err(SignError::NotEnoughSigners {
+            valid: signers.len(),
+            threshold,
+        });
     }
     Ok(signers)
 }
@@ -280,16 +289,30 @@ mod tests {
 
     #[test]
     fn encoding_digest_signature_and_address_match_independent_vectors() {
-        let v: Vector = serde_json::from_str(include_str!("../tests/vectors/clearing.json")).unwrap();
-        let domain = SigningDomain { chain_id: v.chain_id, contract: Address(from_hex(&v.contract).unwrap()) };
+        let v: Vector =
+            serde_json::from_str(include_str!("../tests/vectors/clearing.json")).unwrap();
+        let domain = SigningDomain {
+            chain_id: v.chain_id,
+            contract: Address(from_hex(&v.contract).unwrap()),
+        };
         let st = ClearingStatement {
             round: v.round,
             h_buy: v.h_buy,
             h_sell: v.h_sell,
-            included: v.included.iter().map(|s| BidId(from_hex(s).unwrap())).collect(),
+            included: v
+                .included
+                .iter()
+                .map(|s| BidId(from_hex(s).unwrap()))
+                .collect(),
         };
-        assert_eq!(included_bids_hash(&st.included), from_hex::<32>(&v.included_hash).unwrap());
-        assert_eq!(format!("0x{}", hex::encode(encode_clearing(&domain, &st))), v.encoding);
+        assert_eq!(
+            included_bids_hash(&st.included),
+            from_hex::<32>(&v.included_hash).unwrap()
+        );
+        assert_eq!(
+            format!("0x{}", hex::encode(encode_clearing(&domain, &st))),
+            v.encoding
+        );
         let digest = clearing_digest(&domain, &st);
         assert_eq!(digest, from_hex::<32>(&v.digest).unwrap());
         let key = TrusteeSigningKey::from_bytes(&from_hex(&v.secret_key).unwrap()).unwrap();
@@ -305,7 +328,10 @@ mod tests {
         let mut one = [0u8; 32];
         one[31] = 1;
         let key = TrusteeSigningKey::from_bytes(&one).unwrap();
-        assert_eq!(format!("{:?}", key.address()), "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf");
+        assert_eq!(
+            format!("{:?}", key.address()),
+            "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf"
+        );
         assert_eq!(
             hex::encode(included_bids_hash(&[])),
             "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
@@ -336,9 +362,15 @@ mod tests {
         let committee = [key.address(), other.address()];
         assert_eq!(
             verify_threshold(&committee, 2, &digest, &[sig, sig]),
-            Err(SignError::NotEnoughSigners { valid: 1, threshold: 2 })
+            Err(SignError::NotEnoughSigners {
+                valid: 1,
+                threshold: 2
+            })
         );
         let sig2 = other.sign_digest(&digest).unwrap();
-        assert_eq!(verify_threshold(&committee, 2, &digest, &[sig, sig2]), Ok(committee.to_vec()));
+        assert_eq!(
+            verify_threshold(&committee, 2, &digest, &[sig, sig2]),
+            Ok(committee.to_vec())
+        );
     }
 }

@@ -156,8 +156,18 @@ pub struct Trustee {
 
 impl Trustee {
     /// A trustee from its DKG output and signing key.
-    pub fn new(key: KeyShare, public: Arc<CommitteePublic>, signer: TrusteeSigningKey, config: TrusteeConfig) -> Self {
-        Trustee { key, public, signer, config }
+    pub fn new(
+        key: KeyShare,
+        public: Arc<CommitteePublic>,
+        signer: TrusteeSigningKey,
+        config: TrusteeConfig,
+    ) -> Self {
+        Trustee {
+            key,
+            public,
+            signer,
+            config,
+        }
     }
 
     /// Its id.
@@ -199,24 +209,45 @@ impl Trustee {
     ) -> Result<PartialDecryption, TrusteeError> {
         let floor = self.config.market.k_anonymity;
         if agg.included().len() < floor {
-            return Err(TrusteeError::TooFewBids { bids: agg.included().len(), floor });
+            return Err(TrusteeError::TooFewBids {
+                bids: agg.included().len(),
+                floor,
+            });
         }
         let context = DecryptionContext::Clearing { round: agg.round() };
         let slots = histogram_slots(self.config.market.levels);
-        Ok(decrypt::partial_decrypt(&self.key, &self.public, context, &agg.ciphertexts().c1, &slots, rng)?)
+        Ok(decrypt::partial_decrypt(
+            &self.key,
+            &self.public,
+            context,
+            &agg.ciphertexts().c1,
+            &slots,
+            rng,
+        )?)
     }
 
     /// Handles a [`SignRequest`]: aggregates its own view, then checks and signs.
-    pub fn sign(&self, req: &SignRequest, chain_view: &[PostedBid]) -> Result<SignResponse, TrusteeError> {
+    pub fn sign(
+        &self,
+        req: &SignRequest,
+        chain_view: &[PostedBid],
+    ) -> Result<SignResponse, TrusteeError> {
         let report = aggregate(req.round, self.slots(), chain_view)?;
         self.sign_aggregate(req, &report.aggregate)
     }
 
     /// Checks the claimed histograms against the partial decryptions of the trustee's own
     /// aggregate, then signs.
-    pub fn sign_aggregate(&self, req: &SignRequest, agg: &Aggregate) -> Result<SignResponse, TrusteeError> {
+    pub fn sign_aggregate(
+        &self,
+        req: &SignRequest,
+        agg: &Aggregate,
+    ) -> Result<SignResponse, TrusteeError> {
         if agg.round() != req.round {
-            return Err(TrusteeError::WrongRound { aggregate: agg.round(), request: req.round });
+            return Err(TrusteeError::WrongRound {
+                aggregate: agg.round(),
+                request: req.round,
+            });
         }
         let k = self.config.market.levels;
         if req.h_buy.len() != k || req.h_sell.len() != k {
@@ -224,13 +255,27 @@ impl Trustee {
         }
         let floor = self.config.market.k_anonymity;
         if agg.included().len() < floor {
-            return Err(TrusteeError::TooFewBids { bids: agg.included().len(), floor });
+            return Err(TrusteeError::TooFewBids {
+                bids: agg.included().len(),
+                floor,
+            });
         }
         let ct = agg.ciphertexts();
         let slots = histogram_slots(k);
         let context = DecryptionContext::Clearing { round: req.round };
-        let combined = decrypt::combine(&self.public, &context, &ct.c1, &ct.c2, &slots, &req.partials)?;
-        for ((slot, point), h) in slots.iter().zip(&combined.points).zip(req.h_buy.iter().chain(&req.h_sell)) {
+        let combined = decrypt::combine(
+            &self.public,
+            &context,
+            &ct.c1,
+            &ct.c2,
+            &slots,
+            &req.partials,
+        )?;
+        for ((slot, point), h) in slots
+            .iter()
+            .zip(&combined.points)
+            .zip(req.h_buy.iter().chain(&req.h_sell))
+        {
             if (base8() * Scalar::from(*h)).into_affine() != *point {
                 return Err(TrusteeError::WrongResult(*slot));
             }
@@ -241,8 +286,15 @@ impl Trustee {
             h_sell: req.h_sell.clone(),
             included: agg.included().to_vec(),
         };
-        let signature = self.signer.sign_digest(&clearing_digest(&self.config.domain, &statement))?;
-        Ok(SignResponse { trustee: self.id(), address: self.address(), statement, signature })
+        let signature = self
+            .signer
+            .sign_digest(&clearing_digest(&self.config.domain, &statement))?;
+        Ok(SignResponse {
+            trustee: self.id(),
+            address: self.address(),
+            statement,
+            signature,
+        })
     }
 
     /// Handles a [`DisclosureRequest`]: decrypts the named bid of its own view, only it.
@@ -252,13 +304,26 @@ impl Trustee {
         chain_view: &[PostedBid],
         rng: &mut R,
     ) -> Result<DisclosureResponse, TrusteeError> {
-        let bid = chain_view.iter().find(|b| b.id == req.bid).ok_or(TrusteeError::UnknownBid(req.bid))?;
+        let bid = chain_view
+            .iter()
+            .find(|b| b.id == req.bid)
+            .ok_or(TrusteeError::UnknownBid(req.bid))?;
         if bid.ciphertexts.c2.len() != self.slots() || bid.ciphertexts.digest() != bid.digest {
             return Err(TrusteeError::DigestMismatch(req.bid));
         }
-        let context = DecryptionContext::Disclosure { round: req.round, bid: req.bid };
+        let context = DecryptionContext::Disclosure {
+            round: req.round,
+            bid: req.bid,
+        };
         let slots = disclosure_slots(self.config.market.levels);
-        let partial = decrypt::partial_decrypt(&self.key, &self.public, context, &bid.ciphertexts.c1, &slots, rng)?;
+        let partial = decrypt::partial_decrypt(
+            &self.key,
+            &self.public,
+            context,
+            &bid.ciphertexts.c1,
+            &slots,
+            rng,
+        )?;
         Ok(DisclosureResponse { partial })
     }
 }

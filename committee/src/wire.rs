@@ -7,9 +7,9 @@
 //! bytes (hex) and must be below `l`. Field elements (digests) travel as decimal strings,
 //! like snarkjs's `public.json`, and must be below `p`.
 
+use ark_ff::{BigInteger, PrimeField};
 use sealgrid_circuits::babyjubjub::{self, Point, Scalar};
 use sealgrid_circuits::Fr;
-use ark_ff::{BigInteger, PrimeField};
 use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
 
 fn to_hex(bytes: &[u8]) -> String {
@@ -20,7 +20,8 @@ fn to_hex(bytes: &[u8]) -> String {
 pub(crate) fn from_hex<const N: usize>(s: &str) -> Result<[u8; N], String> {
     let s = s.strip_prefix("0x").ok_or("hex must start with 0x")?;
     let v = hex::decode(s).map_err(|e| e.to_string())?;
-    v.try_into().map_err(|v: Vec<u8>| format!("expected {N} bytes, got {}", v.len()))
+    v.try_into()
+        .map_err(|v: Vec<u8>| format!("expected {N} bytes, got {}", v.len()))
 }
 
 /// A point in packed form.
@@ -63,7 +64,10 @@ pub mod points {
     use super::*;
     /// Serializes points.
     pub fn serialize<S: Serializer>(p: &[Point], s: S) -> Result<S::Ok, S::Error> {
-        p.iter().map(point_to_string).collect::<Vec<_>>().serialize(s)
+        p.iter()
+            .map(point_to_string)
+            .collect::<Vec<_>>()
+            .serialize(s)
     }
     /// Deserializes points, each checked.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Point>, D::Error> {
@@ -92,7 +96,10 @@ pub mod scalars {
     use super::*;
     /// Serializes scalars.
     pub fn serialize<S: Serializer>(x: &[Scalar], s: S) -> Result<S::Ok, S::Error> {
-        x.iter().map(scalar_to_string).collect::<Vec<_>>().serialize(s)
+        x.iter()
+            .map(scalar_to_string)
+            .collect::<Vec<_>>()
+            .serialize(s)
     }
     /// Deserializes scalars, each below `l`.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Scalar>, D::Error> {
