@@ -13,6 +13,11 @@
 //! and signs a result only after checking it against the partial decryptions
 //! ([`Trustee::sign`]): `C2_j − Σλ·D_j = h_j·G` for every slot, one scalar
 //! multiplication per slot, no discrete log.
+//!
+//! The handlers that take `chain_view` aggregate it in one batch; a service that follows
+//! the chain keeps an [`crate::aggregate::Aggregator`] per round instead, fed as bids are
+//! accepted, and calls the `*_aggregate` variants at close (the digest checks then stay
+//! off the close-time path).
 
 use crate::aggregate::{aggregate, Aggregate, AggregateError, Exclusion, PostedBid};
 use crate::decrypt::{self, DecryptError, PartialDecryption};
