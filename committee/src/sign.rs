@@ -1,0 +1,376 @@
+//! Trustee signatures on a round's result, in the form the market contract verifies with
+//! `ecrecover` (secp256k1 ECDSA, 65-byte `r ‖ s ‖ v`, `v ∈ {27, 28}`, low `s`).
+//!
+//! # The signed message
+//!
+//! The single definition is [`encode_clearing`]; the Solidity contract mirrors it:
+//!
+//! ```solidity
+//! bytes32 constant CLEARING_TAG = keccak256("sealgrid/committee/clearing/v1");
+//!
+//! function clearingDigest(uint64 round, uint256[] memory hBuy, uint256[] memory hSell,
+//!                         bytes32[] memory includedBids) view returns (bytes32) {
+//!     return keccak256(abi.encode(
+//!         CLEARING_TAG,                                // bytes32
+//!         block.chainid,                               // uint256
+//!         address(this),                               // address
+//!         uint256(round),                              // uint256
+//!         hBuy,                                        // uint256[]  (K entries, level 0 first)
+//!         hSell,                                       // uint256[]  (K entries, level 0 first)
+//!         keccak256(abi.encodePacked(includedBids))    // bytes32
+//!     ));
+//! }
+//! // signer = ecrecover(clearingDigest(...), v, r, s)
+//! ```
+//!
+//! `abi.encode` lays this out as seven 32-byte head words (the two arrays as offsets
+//! `0xe0` and `0xe0 + 32·(K + 1)`), then each array as its length word followed by its
+//! elements, every value left-padded to 32 bytes. The chain id and contract address
+//! bind a signature to one deployment; the tag to this message type. `includedBids` are
+//! the bid commitments (`bytes32`) the aggregate summed, in the order the committee
+//! summed them (the contract's acceptance order, less exclusions); the contract checks
+//! each is an accepted bid of the round and counts them for the k-anonymity floor. The
+//! digest is signed as is, with no `"\x19Ethereum Signed Message"` prefix: trustee keys
+//! sign nothing else.
+
+use crate::ids::BidId;
+use crate::wire;
+use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha3::{Digest, Keccak256};
+
+/// `keccak256(data)`.
+pub fn keccak256(data: &[u8]) -> [u8; 32] {
+    Keccak256::digest(data).into()
+}
+
+/// The tag string hashed into [`clearing_tag`].
+pub const CLEARING_TAG: &str = "sealgrid/committee/clearing/v1";
+
+/// `keccak256("sealgrid/committee/clearing/v1")`.
+pub fn clearing_tag() -> [u8; 32] {
+    keccak256(CLEARING_TAG.as_bytes())
+}
+
+/// An Ethereum address.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Address(#[serde(with = "wire::bytes")] pub [u8; 20]);
+
+impl std::fmt::Debug for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "0x{}", hex::encode(self.0))
+    }
+}
+
+/// Where a signature is valid: one contract on one chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningDomain {
+    /// `block.chainid`.
+    pub chain_id: u64,
+    /// The market contract.
+    pub contract: Address,
+}
+
+/// What the committee attests for a round.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClearingStatement {
+    /// The round.
+    pub round: u64,
+    /// `H_buy[k]`, level 0 first.
+    pub h_buy: Vec<u64>,
+    /// `H_sell[k]`, level 0 first.
+    pub h_sell: Vec<u64>,
+    /// The bids summed, in order.
+    pub included: Vec<BidId>,
+}
+
+/// `keccak256(abi.encodePacked(bytes32[] ids))`: the concatenated ids, hashed.
+pub fn included_bids_hash(ids: &[BidId]) -> [u8; 32] {
+    let mut h = Keccak256::new();
+    for id in ids {
+        h.update(id.0);
+    }
+    h.finalize().into()
+}
+
+fn word_u64(x: u64) -> [u8; 32] {
+    let mut w = [0u8; 32];
+    w[24..].copy_from_slice(&x.to_be_bytes());
+    w
+}
+
+/// The one definition of the signed message: `abi.encode(CLEARING_TAG, chainId,
+/// contract, round, hBuy, hSell, includedBidsHash)` (see the module documentation).
+pub fn encode_clearing(domain: &SigningDomain, st: &ClearingStatement) -> Vec<u8> {
+    const HEAD_WORDS: u64 = 7;
+    let buy_offset = 32 * HEAD_WORDS;
+    let sell_offset = buy_offset + 32 * (1 + st.h_buy.len() as u64);
+    let mut address = [0u8; 32];
+    address[12..].copy_from_slice(&domain.contract.0);
+    let mut out =
+        Vec::with_capacity(32 * (HEAD_WORDS as usize + 2 + st.h_buy.len() + st.h_sell.len()));
+    out.extend_from_slice(&clearing_tag());
+    out.extend_from_slice(&word_u64(domain.chain_id));
+    out.extend_from_slice(&address);
+    out.extend_from_slice(&word_u64(st.round));
+    out.extend_from_slice(&word_u64(buy_offset));
+    out.extend_from_slice(&word_u64(sell_offset));
+    out.extend_from_slice(&included_bids_hash(&st.included));
+    for h in [&st.h_buy, &st.h_sell] {
+        out.extend_from_slice(&word_u64(h.len() as u64));
+        for &x in h.iter() {
+            out.extend_from_slice(&word_u64(x));
+        }
+    }
+    out
+}
+
+/// `keccak256(encode_clearing(..))`: what `ecrecover` is called on.
+pub fn clearing_digest(domain: &SigningDomain, st: &ClearingStatement) -> [u8; 32] {
+    keccak256(&encode_clearing(domain, st))
+}
+
+/// A 65-byte `r ‖ s ‖ v` signature, `v ∈ {27, 28}`.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EthSignature(#[serde(with = "wire::bytes")] pub [u8; 65]);
+
+impl std::fmt::Debug for EthSignature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EthSignature(0x{}…)", hex::encode(&self.0[..8]))
+    }
+}
+
+/// Why a signature was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignError {
+    /// `v` not 27 or 28.
+    #[error("v = {0} is not 27 or 28")]
+    BadV(u8),
+    /// `r` or `s` zero or out of range.
+    #[error("r or s out of range")]
+    BadRs,
+    /// `s` in the upper half (malleable; OpenZeppelin's ECDSA refuses it too).
+    #[error("high s")]
+    HighS,
+    /// No key recovers.
+    #[error("public key recovery failed")]
+    Recovery,
+    /// Signing failed (never for a valid key).
+    #[error("signing failed")]
+    Signing,
+    /// Not enough distinct committee signers.
+    #[error("{valid} distinct committee signatures, {threshold} needed")]
+    NotEnoughSigners {
+        /// Valid distinct signers.
+        valid: usize,
+        /// Needed.
+        threshold: usize,
+    },
+}
+
+/// `address = keccak256(uncompressed public key without the 0x04 prefix)[12..]`.
+pub fn address_of(key: &VerifyingKey) -> Address {
+    let point = key.to_encoded_point(false);
+    let h = keccak256(&point.as_bytes()[1..]);
+    let mut a = [0u8; 20];
+    a.copy_from_slice(&h[12..]);
+    Address(a)
+}
+
+/// A trustee's secp256k1 key. `Debug` does not print it.
+#[derive(Clone)]
+pub struct TrusteeSigningKey(SigningKey);
+
+impl std::fmt::Debug for TrusteeSigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TrusteeSigningKey({:?})", self.address())
+    }
+}
+
+impl TrusteeSigningKey {
+    /// A fresh key.
+    pub fn random<R: rand::RngCore + rand::CryptoRng>(rng: &mut R) -> Self {
+        TrusteeSigningKey(SigningKey::random(rng))
+    }
+
+    /// A key from its 32 big-endian bytes.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, SignError> {
+        SigningKey::from_slice(bytes)
+            .map(TrusteeSigningKey)
+            .map_err(|_| SignError::BadRs)
+    }
+
+    /// The address the contract registers.
+    pub fn address(&self) -> Address {
+        address_of(self.0.verifying_key())
+    }
+
+    /// Signs a 32-byte digest (RFC 6979 nonces, low `s`).
+    pub fn sign_digest(&self, digest: &[u8; 32]) -> Result<EthSignature, SignError> {
+        let (mut sig, mut recid) = self
+            .0
+            .sign_prehash_recoverable(digest)
+            .map_err(|_| SignError::Signing)?;
+        if let Some(low) = sig.normalize_s() {
+            sig = low;
+            recid = RecoveryId::new(!recid.is_y_odd(), recid.is_x_reduced());
+        }
+        let mut out = [0u8; 65];
+        out[..64].copy_from_slice(&sig.to_bytes());
+        out[64] = 27 + recid.to_byte();
+        Ok(EthSignature(out))
+    }
+}
+
+/// What `ecrecover(digest, v, r, s)` returns, with the checks OpenZeppelin's `ECDSA.recover`
+/// adds (low `s`, `v ∈ {27, 28}`).
+pub fn recover(digest: &[u8; 32], sig: &EthSignature) -> Result<Address, SignError> {
+    let v = sig.0[64];
+    if v != 27 && v != 28 {
+        return Err(SignError::BadV(v));
+    }
+    let s = Signature::from_slice(&sig.0[..64]).map_err(|_| SignError::BadRs)?;
+    if s.normalize_s().is_some() {
+        return Err(SignError::HighS);
+    }
+    let recid = RecoveryId::from_byte(v - 27).ok_or(SignError::BadV(v))?;
+    VerifyingKey::recover_from_prehash(digest, &s, recid)
+        .map(|k| address_of(&k))
+        .map_err(|_| SignError::Recovery)
+}
+
+/// The contract's acceptance rule: at least `threshold` signatures from distinct
+/// committee addresses. Returns the distinct signers found.
+pub fn verify_threshold(
+    committee: &[Address],
+    threshold: usize,
+    digest: &[u8; 32],
+    sigs: &[EthSignature],
+) -> Result<Vec<Address>, SignError> {
+    let mut signers: Vec<Address> = Vec::new();
+    for s in sigs {
+        if let Ok(a) = recover(digest, s) {
+            if committee.contains(&a) && !signers.contains(&a) {
+                signers.push(a);
+            }
+        }
+    }
+    if signers.len() < threshold {
+        return Err(SignError::NotEnoughSigners {
+            valid: signers.len(),
+            threshold,
+        });
+    }
+    Ok(signers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::from_hex;
+    use rand::SeedableRng;
+
+    /// Vectors from eth-abi / eth-hash / eth-keys (`tests/vectors/generate.py`).
+    #[derive(serde::Deserialize)]
+    struct Vector {
+        chain_id: u64,
+        contract: String,
+        round: u64,
+        h_buy: Vec<u64>,
+        h_sell: Vec<u64>,
+        included: Vec<String>,
+        included_hash: String,
+        encoding: String,
+        digest: String,
+        secret_key: String,
+        address: String,
+        signature: String,
+    }
+
+    #[test]
+    fn encoding_digest_signature_and_address_match_independent_vectors() {
+        let v: Vector =
+            serde_json::from_str(include_str!("../tests/vectors/clearing.json")).unwrap();
+        let domain = SigningDomain {
+            chain_id: v.chain_id,
+            contract: Address(from_hex(&v.contract).unwrap()),
+        };
+        let st = ClearingStatement {
+            round: v.round,
+            h_buy: v.h_buy,
+            h_sell: v.h_sell,
+            included: v
+                .included
+                .iter()
+                .map(|s| BidId(from_hex(s).unwrap()))
+                .collect(),
+        };
+        assert_eq!(
+            included_bids_hash(&st.included),
+            from_hex::<32>(&v.included_hash).unwrap()
+        );
+        assert_eq!(
+            format!("0x{}", hex::encode(encode_clearing(&domain, &st))),
+            v.encoding
+        );
+        let digest = clearing_digest(&domain, &st);
+        assert_eq!(digest, from_hex::<32>(&v.digest).unwrap());
+        let key = TrusteeSigningKey::from_bytes(&from_hex(&v.secret_key).unwrap()).unwrap();
+        assert_eq!(key.address(), Address(from_hex(&v.address).unwrap()));
+        // RFC 6979 on both sides: the very same bytes
+        let sig = key.sign_digest(&digest).unwrap();
+        assert_eq!(format!("0x{}", hex::encode(sig.0)), v.signature);
+        assert_eq!(recover(&digest, &sig), Ok(key.address()));
+    }
+
+    #[test]
+    fn well_known_address_and_empty_keccak() {
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        let key = TrusteeSigningKey::from_bytes(&one).unwrap();
+        assert_eq!(
+            format!("{:?}", key.address()),
+            "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf"
+        );
+        assert_eq!(
+            hex::encode(included_bids_hash(&[])),
+            "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+        );
+    }
+
+    #[test]
+    fn malformed_and_malleated_signatures_are_refused() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        let key = TrusteeSigningKey::random(&mut rng);
+        let digest = keccak256(b"round 7");
+        let sig = key.sign_digest(&digest).unwrap();
+        assert_eq!(recover(&digest, &sig), Ok(key.address()));
+        let mut bad = sig;
+        bad.0[64] = 29;
+        assert_eq!(recover(&digest, &bad), Err(SignError::BadV(29)));
+        // (r, n - s, v ^ 1) is the malleated twin ecrecover would accept
+        let s = Signature::from_slice(&sig.0[..64]).unwrap();
+        let high = Signature::from_scalars(s.r(), -*s.s()).unwrap();
+        let mut bad = [0u8; 65];
+        bad[..64].copy_from_slice(&high.to_bytes());
+        bad[64] = if sig.0[64] == 27 { 28 } else { 27 };
+        assert_eq!(recover(&digest, &EthSignature(bad)), Err(SignError::HighS));
+        // another message recovers another address
+        assert_ne!(recover(&keccak256(b"round 8"), &sig), Ok(key.address()));
+        // the threshold rule counts distinct committee members only
+        let other = TrusteeSigningKey::random(&mut rng);
+        let committee = [key.address(), other.address()];
+        assert_eq!(
+            verify_threshold(&committee, 2, &digest, &[sig, sig]),
+            Err(SignError::NotEnoughSigners {
+                valid: 1,
+                threshold: 2
+            })
+        );
+        let sig2 = other.sign_digest(&digest).unwrap();
+        assert_eq!(
+            verify_threshold(&committee, 2, &digest, &[sig, sig2]),
+            Ok(committee.to_vec())
+        );
+    }
+}
