@@ -543,15 +543,31 @@ impl KeyShare {
             }
         }
         let share = KeyShare { id: me, shares };
-        for (j, x) in share.shares.iter().enumerate() {
+        share.check(public)?;
+        Ok(share)
+    }
+
+    /// A share from its parts, e.g. read back from storage; [`KeyShare::check`] it
+    /// against the committee before use.
+    pub fn from_parts(id: TrusteeId, shares: Vec<Scalar>) -> KeyShare {
+        KeyShare { id, shares }
+    }
+
+    /// Checks `x_j·G = Y_j` for every instance against the committee's verification
+    /// keys, and that the share covers every instance.
+    pub fn check(&self, public: &CommitteePublic) -> Result<(), DkgError> {
+        if self.shares.len() != public.params.instances {
+            return Err(DkgError::Malformed(self.id));
+        }
+        for (j, x) in self.shares.iter().enumerate() {
             let y = public
-                .verification_key(me, j)
-                .ok_or(DkgError::UnknownTrustee(me))?;
+                .verification_key(self.id, j)
+                .ok_or(DkgError::UnknownTrustee(self.id))?;
             if (base8() * x).into_affine() != *y {
                 return Err(DkgError::ShareMismatch(j));
             }
         }
-        Ok(share)
+        Ok(())
     }
 
     /// The share of instance `j`.

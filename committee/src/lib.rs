@@ -10,10 +10,11 @@
 //! | [`round`] | coordinator side: combine, solve, clear |
 //! | [`sign`] | the signed clearing message (ABI encoding, keccak256) and ecrecover-compatible signatures |
 //! | [`disclosure`] | escrowed disclosure of one bid, verified by the auditor from public data |
-//! | [`trustee`] | a trustee and its request/response API (serde), ready for a gRPC wrapper |
+//! | [`trustee`] | a trustee and its request/response API (serde), mapped to gRPC by `sealgrid-trustee` |
 //! | [`wire`] | checked serde forms of points, scalars and field elements |
 //!
-//! The gRPC trustee service (item 6) waits for the proto crate.
+//! The gRPC trustee service (item 6) is the `sealgrid-trustee` crate; its messages and
+//! their conversions are in `sealgrid-proto`.
 
 pub mod aggregate;
 pub mod decrypt;

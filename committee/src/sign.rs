@@ -200,6 +200,11 @@ impl TrusteeSigningKey {
             .map_err(|_| SignError::BadRs)
     }
 
+    /// Its 32 big-endian bytes, for encrypted storage only (the caller zeroizes them).
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes().into()
+    }
+
     /// The address the contract registers.
     pub fn address(&self) -> Address {
         address_of(self.0.verifying_key())

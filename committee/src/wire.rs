@@ -1,5 +1,6 @@
 //! Serde forms of curve objects, so every request and response of the trustee API is a
-//! plain serializable struct that a tonic service can wrap later.
+//! plain serializable struct, and the byte forms under them that the gRPC messages carry
+//! (`proto/sealgrid/committee/v1/trustee.proto`, converted in `sealgrid_proto::convert`).
 //!
 //! Points travel as circomlib's packed form (`packPoint`, 32 bytes, hex) and are decoded
 //! with [`babyjubjub::unpack`], which refuses non-canonical encodings, points off the
@@ -19,31 +20,56 @@ fn to_hex(bytes: &[u8]) -> String {
 /// `0x`-prefixed hex of exactly `N` bytes.
 pub(crate) fn from_hex<const N: usize>(s: &str) -> Result<[u8; N], String> {
     let s = s.strip_prefix("0x").ok_or("hex must start with 0x")?;
-    let v = hex::decode(s).map_err(|e| e.to_string())?;
-    v.try_into()
-        .map_err(|v: Vec<u8>| format!("expected {N} bytes, got {}", v.len()))
+    exact(&hex::decode(s).map_err(|e| e.to_string())?)
 }
 
-/// A point in packed form.
-pub fn point_to_string(p: &Point) -> String {
-    to_hex(&babyjubjub::pack(p))
+/// Exactly `N` bytes.
+pub fn exact<const N: usize>(b: &[u8]) -> Result<[u8; N], String> {
+    b.try_into()
+        .map_err(|_| format!("expected {N} bytes, got {}", b.len()))
 }
 
-/// A packed point, fully checked.
-pub fn point_from_string(s: &str) -> Result<Point, String> {
-    babyjubjub::unpack(&from_hex::<32>(s)?).map_err(|e| e.to_string())
+/// A point in packed form, 32 bytes (circomlib's `packPoint`).
+pub fn point_to_bytes(p: &Point) -> [u8; 32] {
+    babyjubjub::pack(p)
+}
+
+/// A packed point from 32 bytes, fully checked: canonical, on the curve, in the
+/// prime-order subgroup.
+pub fn point_from_bytes(b: &[u8]) -> Result<Point, String> {
+    babyjubjub::unpack(&exact::<32>(b)?).map_err(|e| e.to_string())
 }
 
 /// A scalar as 32 little-endian bytes.
-pub fn scalar_to_string(s: &Scalar) -> String {
+pub fn scalar_to_bytes(s: &Scalar) -> [u8; 32] {
     let mut b = [0u8; 32];
     b.copy_from_slice(&s.into_bigint().to_bytes_le());
-    to_hex(&b)
+    b
 }
 
 /// A scalar from 32 little-endian bytes, below `l`.
+pub fn scalar_from_bytes(b: &[u8]) -> Result<Scalar, String> {
+    babyjubjub::scalar_from_le_bytes(&exact::<32>(b)?).map_err(|e| e.to_string())
+}
+
+/// A point in packed form, `0x` hex.
+pub fn point_to_string(p: &Point) -> String {
+    to_hex(&point_to_bytes(p))
+}
+
+/// A packed point in `0x` hex, fully checked.
+pub fn point_from_string(s: &str) -> Result<Point, String> {
+    point_from_bytes(&from_hex::<32>(s)?)
+}
+
+/// A scalar as 32 little-endian bytes, `0x` hex.
+pub fn scalar_to_string(s: &Scalar) -> String {
+    to_hex(&scalar_to_bytes(s))
+}
+
+/// A scalar from 32 little-endian bytes in `0x` hex, below `l`.
 pub fn scalar_from_string(s: &str) -> Result<Scalar, String> {
-    babyjubjub::scalar_from_le_bytes(&from_hex::<32>(s)?).map_err(|e| e.to_string())
+    scalar_from_bytes(&from_hex::<32>(s)?)
 }
 
 /// `#[serde(with = "wire::point")]`.

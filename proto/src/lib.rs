@@ -1,3 +1,20 @@
-//! sealgrid protobuf definitions and generated gRPC code.
-//!
-//! Not built yet (issue #6). This crate deliberately exports nothing.
+//! sealgrid's protobuf definitions (`proto/sealgrid/**.proto`), the tonic code generated
+//! from them (`src/gen/`, rewritten by `cargo run -p sealgrid-proto --example regenerate`
+//! and checked by `tests/generated.rs`), and the one module that turns messages into the
+//! committee's checked types and back ([`convert`]).
+
+pub mod convert;
+
+/// `package sealgrid.committee.v1`.
+pub mod committee {
+    /// Generated from `sealgrid/committee/v1/trustee.proto`.
+    #[allow(
+        missing_docs,
+        missing_debug_implementations,
+        clippy::all,
+        clippy::pedantic
+    )]
+    pub mod v1 {
+        include!("gen/sealgrid.committee.v1.rs");
+    }
+}
