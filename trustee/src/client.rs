@@ -1,0 +1,87 @@
+//! The client the coordinator (and an auditor) uses: the generated tonic client, with
+//! every answer decoded and checked into the committee's types.
+
+use sealgrid_committee::trustee::{
+    DisclosureRequest, DisclosureResponse, PartialDecryptRequest, PartialDecryptResponse,
+    SignRequest, SignResponse,
+};
+use sealgrid_proto::committee::v1 as pb;
+use sealgrid_proto::convert::{ConvertError, TrusteeInfo};
+use tonic::transport::Channel;
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Could not connect.
+    #[error("cannot connect to the trustee: {0}")]
+    Connect(#[from] tonic::transport::Error),
+    /// The trustee refused, or the call failed.
+    #[error("trustee answered {}: {}", .0.code(), .0.message())]
+    Status(#[from] tonic::Status),
+    /// The answer does not decode.
+    #[error("malformed answer: {0}")]
+    Malformed(#[from] ConvertError),
+}
+
+impl ClientError {
+    /// The gRPC code of a refusal.
+    pub fn code(&self) -> Option<tonic::Code> {
+        match self {
+            ClientError::Status(s) => Some(s.code()),
+            _ => None,
+        }
+    }
+}
+
+/// A connection to one trustee.
+#[derive(Debug, Clone)]
+pub struct TrusteeClient {
+    inner: pb::trustee_client::TrusteeClient<Channel>,
+}
+
+impl TrusteeClient {
+    /// Connects to `http://host:port`.
+    pub async fn connect(uri: String) -> Result<TrusteeClient, ClientError> {
+        Ok(TrusteeClient {
+            inner: pb::trustee_client::TrusteeClient::connect(uri).await?,
+        })
+    }
+
+    /// The raw generated client, e.g. to send a hand-made message.
+    pub fn raw(&mut self) -> &mut pb::trustee_client::TrusteeClient<Channel> {
+        &mut self.inner
+    }
+
+    /// The trustee's id, address and verification keys.
+    pub async fn info(&mut self) -> Result<TrusteeInfo, ClientError> {
+        let r = self.inner.get_info(pb::GetInfoRequest {}).await?;
+        Ok(TrusteeInfo::try_from(r.get_ref())?)
+    }
+
+    /// Its partial decryption of a round's aggregate.
+    pub async fn partial_decrypt(
+        &mut self,
+        req: &PartialDecryptRequest,
+    ) -> Result<PartialDecryptResponse, ClientError> {
+        let r = self
+            .inner
+            .partial_decrypt(pb::PartialDecryptRequest::from(req))
+            .await?;
+        Ok(PartialDecryptResponse::try_from(r.get_ref())?)
+    }
+
+    /// Its signature on a result.
+    pub async fn sign(&mut self, req: &SignRequest) -> Result<SignResponse, ClientError> {
+        let r = self.inner.sign(pb::SignRequest::from(req)).await?;
+        Ok(SignResponse::try_from(r.get_ref())?)
+    }
+
+    /// Its shares of one bid, for an auditor.
+    pub async fn disclose(
+        &mut self,
+        req: &DisclosureRequest,
+    ) -> Result<DisclosureResponse, ClientError> {
+        let r = self.inner.disclose(pb::DiscloseRequest::from(req)).await?;
+        Ok(DisclosureResponse::try_from(r.get_ref())?)
+    }
+}

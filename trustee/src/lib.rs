@@ -1,0 +1,154 @@
+//! sealgrid's trustee service (issue #5 item 6): one committee member behind tonic.
+//!
+//! | module | does |
+//! | --- | --- |
+//! | [`service`] | the gRPC handlers and the `Status` mapping |
+//! | [`client`] | the client the coordinator and auditors use |
+//! | [`store`] | the key share and signing key encrypted at rest |
+//! | [`chain`] | the trustee's own view of the accepted bids |
+//!
+//! The messages and their checked conversions are in `sealgrid-proto`
+//! (`proto/sealgrid/committee/v1/trustee.proto`); the cryptography is the committee
+//! crate's [`Trustee`].
+
+pub mod chain;
+pub mod client;
+pub mod service;
+pub mod store;
+
+use sealgrid_circuits::market::MarketParams;
+use sealgrid_committee::dkg::{CommitteePublic, DkgError};
+use sealgrid_committee::sign::SigningDomain;
+use sealgrid_committee::trustee::{Trustee, TrusteeConfig};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use store::{Passphrase, StoreError};
+use tokio::net::TcpListener;
+
+/// The market parameters as the setup file spells them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketConfig {
+    /// Slot length in seconds.
+    pub slot_seconds: u64,
+    /// Price levels K.
+    pub levels: usize,
+    /// Price of level 0.
+    pub floor: u64,
+    /// Price step.
+    pub tick: u64,
+    /// Buyer margin, basis points.
+    pub margin_bps: u64,
+    /// Seller collateral and penalty per Wh.
+    pub penalty_rate: u64,
+    /// Minimum bids for a round to clear (and to be decrypted).
+    pub k_anonymity: usize,
+}
+
+impl From<&MarketParams> for MarketConfig {
+    fn from(m: &MarketParams) -> Self {
+        MarketConfig {
+            slot_seconds: m.slot_seconds,
+            levels: m.levels,
+            floor: m.floor,
+            tick: m.tick,
+            margin_bps: m.margin_bps,
+            penalty_rate: m.penalty_rate,
+            k_anonymity: m.k_anonymity,
+        }
+    }
+}
+
+impl From<&MarketConfig> for MarketParams {
+    fn from(m: &MarketConfig) -> Self {
+        MarketParams {
+            slot_seconds: m.slot_seconds,
+            levels: m.levels,
+            floor: m.floor,
+            tick: m.tick,
+            margin_bps: m.margin_bps,
+            penalty_rate: m.penalty_rate,
+            k_anonymity: m.k_anonymity,
+        }
+    }
+}
+
+/// Everything public a trustee needs: the committee's DKG output, the market, the
+/// signing domain (one JSON file, the same for every trustee).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrusteeSetup {
+    /// Flow keys and verification keys.
+    pub committee: CommitteePublic,
+    /// Market parameters.
+    pub market: MarketConfig,
+    /// Where signatures are valid.
+    pub domain: SigningDomain,
+}
+
+/// Why a trustee could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The share file.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The share does not belong to this committee.
+    #[error("the key share of {id} does not match the committee's verification keys: {source}")]
+    Share {
+        /// The share's trustee.
+        id: sealgrid_committee::TrusteeId,
+        /// The mismatch.
+        source: DkgError,
+    },
+}
+
+/// Opens a share file and checks the share against the committee's verification keys
+/// (`x_j·G = Y_j`), so a trustee never serves with a share that would only produce
+/// rejected decryptions.
+pub fn load_trustee(
+    share_file: &Path,
+    pass: &Passphrase,
+    setup: &TrusteeSetup,
+) -> Result<Trustee, LoadError> {
+    let secrets = store::open(share_file, pass)?;
+    secrets
+        .key
+        .check(&setup.committee)
+        .map_err(|source| LoadError::Share {
+            id: secrets.key.id,
+            source,
+        })?;
+    Ok(Trustee::new(
+        secrets.key,
+        Arc::new(setup.committee.clone()),
+        secrets.signer,
+        TrusteeConfig {
+            market: (&setup.market).into(),
+            domain: setup.domain,
+        },
+    ))
+}
+
+/// Serves `service` (and the standard gRPC health service) on `listener` until
+/// `shutdown` completes, then finishes the calls in flight.
+pub async fn serve(
+    listener: TcpListener,
+    service: service::TrusteeService,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_serving::<sealgrid_proto::committee::v1::trustee_server::TrusteeServer<service::TrusteeService>>()
+        .await;
+    tonic::transport::Server::builder()
+        .trace_fn(|req| {
+            tracing::info_span!(target: "sealgrid::trustee", "grpc", path = %req.uri().path())
+        })
+        .add_service(health)
+        .add_service(service.into_server())
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            shutdown,
+        )
+        .await
+}
