@@ -96,8 +96,14 @@ pub fn refusal(e: &TrusteeError) -> Status {
 fn view(chain: &dyn ChainView, round: u64) -> Result<Vec<PostedBid>, Status> {
     chain
         .accepted_bids(round)
-        .map_err(|e| Status::unavailable(e.to_string()))?
-        .ok_or_else(|| Status::not_found(format!("round {round} is unknown to this trustee")))
+        .map_err(|e| {
+            warn!(target: TARGET, error = %e, "chain view unavailable");
+            Status::unavailable(e.to_string())
+        })?
+        .ok_or_else(|| {
+            warn!(target: TARGET, "round unknown");
+            Status::not_found(format!("round {round} is unknown to this trustee"))
+        })
 }
 
 /// Runs CPU work off the async workers, inside the request's span.

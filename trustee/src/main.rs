@@ -1,0 +1,209 @@
+//! `sealgrid-trustee`: serves one trustee of the committee over gRPC.
+//!
+//! ```text
+//! export SEALGRID_TRUSTEE_PASSPHRASE=...
+//! sealgrid-trustee demo-committee --out /tmp/committee      # in-memory DKG, sealed shares
+//! sealgrid-trustee serve --setup /tmp/committee/setup.json \
+//!     --share-file /tmp/committee/trustee-1.share --chain-dir /tmp/chain
+//! ```
+//!
+//! `serve` prints `listening on <addr>` on stdout once bound (the default address
+//! `127.0.0.1:0` picks a free port) and shuts down gracefully on Ctrl-C or SIGTERM.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use sealgrid_circuits::market::MarketParams;
+use sealgrid_committee::dkg::{run_in_memory, DkgParams};
+use sealgrid_committee::sign::{Address, SigningDomain, TrusteeSigningKey};
+use sealgrid_trustee::chain::DirChain;
+use sealgrid_trustee::service::TrusteeService;
+use sealgrid_trustee::store::{self, KdfParams, Passphrase, TrusteeSecrets};
+use sealgrid_trustee::{load_trustee, serve, TrusteeSetup};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    about = "One trustee of sealgrid's committee, served over gRPC"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the share file's passphrase comes from.
+#[derive(clap::Args, Debug)]
+struct PassphraseArgs {
+    /// Environment variable holding the share file's passphrase.
+    #[arg(long, default_value = "SEALGRID_TRUSTEE_PASSPHRASE")]
+    passphrase_env: String,
+    /// Read the passphrase from the first line of this file instead.
+    #[arg(long, env = "SEALGRID_TRUSTEE_PASSPHRASE_FILE")]
+    passphrase_file: Option<PathBuf>,
+}
+
+impl PassphraseArgs {
+    fn get(&self) -> Result<Passphrase> {
+        Ok(match &self.passphrase_file {
+            Some(p) => Passphrase::from_file(p)?,
+            None => Passphrase::from_env(&self.passphrase_env)?,
+        })
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve one trustee.
+    Serve {
+        /// Address to listen on (loopback; no TLS). Port 0 picks a free port.
+        #[arg(long, env = "SEALGRID_TRUSTEE_LISTEN", default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// The committee's public setup (JSON: committee, market, domain).
+        #[arg(long, env = "SEALGRID_TRUSTEE_SETUP")]
+        setup: PathBuf,
+        /// This trustee's sealed share file.
+        #[arg(long, env = "SEALGRID_TRUSTEE_SHARE_FILE")]
+        share_file: PathBuf,
+        /// Directory of the accepted bids, `round-<n>.json` per round (the trustee's own
+        /// view of the chain until the contract event reader exists).
+        #[arg(long, env = "SEALGRID_TRUSTEE_CHAIN_DIR")]
+        chain_dir: PathBuf,
+        /// An auditor allowed to request disclosures (repeatable).
+        #[arg(long = "auditor")]
+        auditors: Vec<String>,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Run a DKG in memory and write `setup.json` and one sealed share file per trustee,
+    /// all under the same passphrase (a demo; real trustees run the DKG apart).
+    DemoCommittee {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Committee size.
+        #[arg(long, default_value_t = 5)]
+        n: u16,
+        /// Threshold.
+        #[arg(long, default_value_t = 3)]
+        t: u16,
+        /// Chain id of the signing domain.
+        #[arg(long, default_value_t = 246)]
+        chain_id: u64,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            listen,
+            setup,
+            share_file,
+            chain_dir,
+            auditors,
+            passphrase,
+        } => {
+            let setup: TrusteeSetup = serde_json::from_slice(
+                &std::fs::read(&setup).with_context(|| format!("reading {}", setup.display()))?,
+            )
+            .with_context(|| format!("parsing {}", setup.display()))?;
+            let trustee = load_trustee(&share_file, &passphrase.get()?, &setup)
+                .with_context(|| format!("loading {}", share_file.display()))?;
+            let id = trustee.id();
+            let service = TrusteeService::new(
+                trustee,
+                Arc::new(setup.committee),
+                Arc::new(DirChain { dir: chain_dir }),
+                auditors,
+            );
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            let addr = listener.local_addr()?;
+            println!("listening on {addr}");
+            std::io::stdout().flush()?;
+            tracing::info!(target: "sealgrid::trustee", trustee = id.0, %addr, "serving");
+            serve(listener, service, shutdown_signal()).await?;
+            tracing::info!(target: "sealgrid::trustee", "stopped");
+        }
+        Command::DemoCommittee {
+            out,
+            n,
+            t,
+            chain_id,
+            passphrase,
+        } => {
+            let pass = passphrase.get()?;
+            let market = MarketParams::default();
+            let params = DkgParams {
+                n,
+                t,
+                instances: 2 * market.levels + 1,
+            };
+            let mut rng = rand::rngs::OsRng;
+            let (committee, shares, _) = run_in_memory(params, &mut rng, |_| {})
+                .map_err(|e| anyhow::anyhow!("DKG failed: {e}"))?;
+            if shares.len() != n as usize {
+                bail!("DKG gave {} shares for {n} trustees", shares.len());
+            }
+            std::fs::create_dir_all(&out)?;
+            let setup = TrusteeSetup {
+                committee,
+                market: (&market).into(),
+                domain: SigningDomain {
+                    chain_id,
+                    contract: Address([0; 20]),
+                },
+            };
+            std::fs::write(out.join("setup.json"), serde_json::to_vec_pretty(&setup)?)?;
+            for key in shares {
+                let path = out.join(format!("trustee-{}.share", key.id.0));
+                let secrets = TrusteeSecrets {
+                    key,
+                    signer: TrusteeSigningKey::random(&mut rng),
+                };
+                store::seal(&path, &secrets, &pass, KdfParams::DEFAULT)?;
+                println!("{} ({:?})", path.display(), secrets.signer.address());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!(target: "sealgrid::trustee", "shutting down");
+}

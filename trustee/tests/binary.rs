@@ -1,0 +1,111 @@
+//! The `sealgrid-trustee` binary: a demo committee sealed to disk, one trustee served on
+//! 127.0.0.1:0 (address printed), answering GetInfo and the health service, stopping
+//! cleanly on SIGTERM; a wrong passphrase stops it at start with a clear error.
+
+use sealgrid_committee::TrusteeId;
+use sealgrid_trustee::client::TrusteeClient;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sealgrid-trustee");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_one_trustee_from_a_sealed_share_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["demo-committee", "--n", "3", "--t", "2", "--out"])
+        .arg(dir.path())
+        .env("SEALGRID_TRUSTEE_PASSPHRASE", "demo passphrase")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let chain = dir.path().join("chain");
+    std::fs::create_dir(&chain).unwrap();
+
+    let serve = |pass: &str| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--setup"])
+            .arg(dir.path().join("setup.json"))
+            .arg("--share-file")
+            .arg(dir.path().join("trustee-2.share"))
+            .arg("--chain-dir")
+            .arg(&chain)
+            .env("SEALGRID_TRUSTEE_PASSPHRASE", pass)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    };
+
+    let wrong = serve("not it").output().unwrap();
+    assert!(!wrong.status.success());
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        stderr.contains("wrong passphrase, or the file was modified"),
+        "{stderr}"
+    );
+
+    let mut child = serve("demo passphrase").spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect(&line)
+        .to_owned();
+    let mut client = TrusteeClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let info = client.info().await.unwrap();
+    assert_eq!(
+        (info.trustee, info.threshold, info.committee_size),
+        (TrusteeId(2), 2, 3)
+    );
+    let channel = tonic::transport::Endpoint::new(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    let status = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "sealgrid.committee.v1.Trustee".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        status.get_ref().status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+    let e = client
+        .partial_decrypt(&sealgrid_committee::trustee::PartialDecryptRequest { round: 9 })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(tonic::Code::NotFound));
+    drop((client, health));
+
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    // Off the runtime: the client's connection tasks must run to close their connections,
+    // or the graceful shutdown waits for them.
+    let exit = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&exit.stderr);
+    assert!(exit.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("shutting down") && stderr.contains("stopped"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("round=9"), "request span missing: {stderr}");
+}
