@@ -30,4 +30,6 @@ pub mod range;
 #[cfg(test)]
 pub(crate) mod circuit_test;
 #[cfg(test)]
+mod overlap_tests;
+#[cfg(test)]
 pub(crate) mod test_vectors;
