@@ -1,0 +1,7 @@
+//! Integration tests of the contracts on the embedded EVM.
+
+mod artifacts;
+mod clearing;
+mod common;
+mod embedded;
+mod verifier;
