@@ -353,6 +353,7 @@ contract Market {
         Round storage r = rounds[round];
         _expectPhase(round, r.phase, Phase.Bidding);
         if (block.timestamp >= r.bidDeadline) revert DeadlinePassed(round);
+        if (bids[inp.bid].state != BidState.None) revert BidReplay(inp.bid);
         // qualification auditing
         Prosumer storage p = prosumers[inp.acct];
         if (!p.registered) revert NotRegistered(inp.acct);
@@ -361,7 +362,6 @@ contract Market {
         if (p.unsettled >= par.maxUnsettled) revert TooManyUnsettled(inp.acct, p.unsettled);
         if (p.defaults >= par.maxDefaults) revert TooManyDefaults(inp.acct, p.defaults);
         if (p.free != inp.fOld) revert StaleBalance(inp.acct, p.free, inp.fOld);
-        if (bids[inp.bid].state != BidState.None) revert BidReplay(inp.bid);
         if (ciphertexts.length != 4 * (uint256(par.levels) + 1)) revert BadCiphertexts(ciphertexts.length);
 
         uint256[] memory x = new uint256[](6);

@@ -6,6 +6,7 @@
 //!   bytecode, so building this crate never needs a Solidity compiler;
 //! - [`calldata`]: the one place that turns arkworks proofs, verifying keys and public
 //!   inputs into Solidity arguments (G2 coordinates in (c1, c0) order);
+//! - [`committee`]: the digests trustees sign, the inclusion bitmap;
 //! - [`chain`]: the [`Chain`] interface (deploy, call, transact; gas used and logs);
 //! - [`embedded`]: [`EmbeddedChain`], revm in process with its state persisted to disk;
 //! - [`artifacts`]: the SHA-256 of the contract sources that the artifacts record.
@@ -14,6 +15,7 @@ pub mod artifacts;
 pub mod bindings;
 pub mod calldata;
 pub mod chain;
+pub mod committee;
 pub mod embedded;
 
 pub use chain::{Chain, ChainError, Receipt};

@@ -4,4 +4,5 @@ mod artifacts;
 mod clearing;
 mod common;
 mod embedded;
+mod market;
 mod verifier;
