@@ -13,6 +13,7 @@
 /// BN254's scalar field: the field every circuit works in, and Baby Jubjub's base field.
 pub type Fr = ark_bn254::Fr;
 
+pub mod alloc;
 pub mod babyjubjub;
 pub mod balance;
 pub mod bid;
