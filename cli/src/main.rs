@@ -65,8 +65,11 @@ struct DemoArgs {
     /// Number of consecutive 15-minute slots to run.
     #[arg(long, default_value_t = 4, value_name = "M")]
     slots: usize,
-    /// Start of the first slot, HH:MM (UTC, on the demo day 2025-06-21), on the 15-minute grid.
-    #[arg(long, default_value = "11:00", value_name = "HH:MM")]
+    /// Start of the first slot, HH:MM (UTC, on the demo day 2025-06-21), on the
+    /// 15-minute grid. The default, late afternoon, has both sides in the market as PV
+    /// fades and the evening peak starts; around noon sellers are long and the price
+    /// sits at the floor, after 18:00 nobody sells.
+    #[arg(long, default_value = "16:30", value_name = "HH:MM")]
     start: String,
     /// Seed of the households' profiles, secrets and deliveries (proof blinding and
     /// verification challenges always come from the OS).

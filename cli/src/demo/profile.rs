@@ -111,7 +111,7 @@ pub struct Strategy {
 
 impl Default for Strategy {
     fn default() -> Self {
-        Strategy { scale_wh: 1_500 }
+        Strategy { scale_wh: 1_000 }
     }
 }
 
@@ -120,9 +120,9 @@ impl Strategy {
     /// [`MIN_POSITION_WH`].
     ///
     /// With `x = min(|net| / scale, 1)` and `top = K − 1`: a seller asks level
-    /// `round((1 − x) · 0.75 · top)` (0 … ¾ top), a buyer bids
-    /// `round((0.25 + 0.75 · x) · top)` (¼ top … top). The two ranges overlap, so the
-    /// curves cross for most mixes of positions.
+    /// `round((1 − x) · top / 2)` (0 … ½ top), a buyer bids `round((1 + x) · top / 2)`
+    /// (½ top … top). The ranges meet in the middle, so the curves cross whenever both
+    /// sides bid; where the price lands depends on which side is long.
     pub fn intent(&self, params: &MarketParams, pv_wh: u64, load_wh: u64) -> Option<Intent> {
         let (side, q) = if pv_wh >= load_wh {
             (Side::Sell, pv_wh - load_wh)
@@ -136,8 +136,8 @@ impl Strategy {
         let x = (q as f64 / self.scale_wh as f64).min(1.0);
         let top = (params.levels - 1) as f64;
         let level = match side {
-            Side::Sell => ((1.0 - x) * 0.75 * top).round(),
-            Side::Buy => ((0.25 + 0.75 * x) * top).round(),
+            Side::Sell => ((1.0 - x) * top / 2.0).round(),
+            Side::Buy => ((1.0 + x) * top / 2.0).round(),
         } as usize;
         Some(Intent { side, level, q })
     }

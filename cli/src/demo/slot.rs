@@ -37,7 +37,8 @@ use super::DemoError;
 
 /// Tokens a household deposits on first use (or more, if one lock needs more).
 pub const DEPOSIT: u64 = 1_000_000;
-/// Chance that a seller's meter shows less than it offered (a passing cloud).
+/// Chance that a seller with a fill delivers only 40–90 % of it (a passing cloud);
+/// the others export their whole offered quantity.
 pub const UNDER_DELIVERY: f64 = 0.25;
 
 /// What every slot shares: the market, the committee, the keys.
@@ -339,8 +340,8 @@ pub fn run_slot(
             Side::Buy => (b.intent.q, 0),
             Side::Sell => {
                 let mut rng = ChaCha20Rng::seed_from_u64(mix(w.seed, 0xde11, round ^ ((h.index as u64) << 32)));
-                if rng.gen_bool(UNDER_DELIVERY) {
-                    (0, (b.intent.q as f64 * rng.gen_range(0.4..0.9)) as u64)
+                if fill > 0 && rng.gen_bool(UNDER_DELIVERY) {
+                    (0, (fill as f64 * rng.gen_range(0.4..0.9)) as u64)
                 } else {
                     (0, b.intent.q)
                 }
