@@ -16,7 +16,8 @@ use sealgrid::demo::{run, DemoConfig, DemoReport, SlotSummary};
 use sealgrid_prover::circuits::{default_key_dir, KEY_DIR_ENV};
 use sealgrid_prover::{Event, Phase};
 
-const DEMO_ABOUT: &str = "Run a pilot energy community through consecutive market slots, in one process";
+const DEMO_ABOUT: &str =
+    "Run a pilot energy community through consecutive market slots, in one process";
 
 const DEMO_LONG_ABOUT: &str = "\
 Runs a pilot energy community through consecutive 15-minute market slots, entirely in \
@@ -44,7 +45,11 @@ release), later runs load them.";
 
 /// The command line.
 #[derive(Debug, Parser)]
-#[command(name = "sealgrid", version, about = "sealgrid: sealed-bid, zero-knowledge P2P energy trading")]
+#[command(
+    name = "sealgrid",
+    version,
+    about = "sealgrid: sealed-bid, zero-knowledge P2P energy trading"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -115,7 +120,10 @@ fn demo(args: DemoArgs) -> Result<()> {
         seed: args.seed,
         key_dir: args.key_dir.unwrap_or_else(default_key_dir),
     };
-    println!("sealgrid demo: {} households, {} slots from {} on 2025-06-21, seed {}", config.households, config.slots, args.start, config.seed);
+    println!(
+        "sealgrid demo: {} households, {} slots from {} on 2025-06-21, seed {}",
+        config.households, config.slots, args.start, config.seed
+    );
     println!("  in one process: prover (Groth16), committee ({TRUSTEES} trustees, t = {THRESHOLD}, DKG from the fixed seed {DEMO_COMMITTEE_SEED:#x}), households and meters");
     println!("  NOT in the loop yet: market contract, gRPC coordinator (the demo runs the coordinator's checks itself)");
     println!("  household profiles are SYNTHETIC (PV bell curve, load with morning/evening peaks)");
@@ -167,9 +175,8 @@ struct Ui {
 
 impl Ui {
     fn println(&self, line: &str) {
-        if self.mp.is_hidden() {
-            println!("{line}");
-        } else if self.mp.println(line).is_err() {
+        // A hidden MultiProgress drops its println lines: print them directly then.
+        if self.mp.is_hidden() || self.mp.println(line).is_err() {
             println!("{line}");
         }
     }

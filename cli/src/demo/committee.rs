@@ -143,12 +143,26 @@ pub fn decrypt_settlement_totals(
         .shares
         .iter()
         .map(|share| {
-            decrypt::partial_decrypt(share, &committee.public, context, &ct.c1, &slots, &mut OsRng)
+            decrypt::partial_decrypt(
+                share,
+                &committee.public,
+                context,
+                &ct.c1,
+                &slots,
+                &mut OsRng,
+            )
         })
         .collect::<Result<_, _>>()
         .map_err(|e| DemoError::Committee(format!("settlement partial decryption: {e}")))?;
-    let combined = decrypt::combine(&committee.public, &context, &ct.c1, &ct.c2, &slots, &partials)
-        .map_err(|e| DemoError::Committee(format!("settlement flows: {e}")))?;
+    let combined = decrypt::combine(
+        &committee.public,
+        &context,
+        &ct.c1,
+        &ct.c2,
+        &slots,
+        &partials,
+    )
+    .map_err(|e| DemoError::Committee(format!("settlement flows: {e}")))?;
     if !combined.rejected.is_empty() {
         return Err(DemoError::Check(format!(
             "settlement shares rejected: {:?}",
@@ -158,4 +172,74 @@ pub fn decrypt_settlement_totals(
     let values = decrypt::solve(table, &slots, &combined.points, MAX_FLOW_BITS)
         .map_err(|e| DemoError::Committee(format!("settlement flows: {e}")))?;
     Ok([values[0], values[1], values[2]])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_ec::CurveGroup;
+    use ark_std::UniformRand;
+    use rand::SeedableRng;
+    use sealgrid_circuits::babyjubjub::{base8, Scalar};
+    use sealgrid_circuits::settle::settle_keys;
+    use sealgrid_committee::BidId;
+
+    /// Settlement-like flow posts `[pay, credit, penalty]` under the demo committee's keys.
+    fn flows(committee: &Committee, values: &[[u64; 3]]) -> Vec<PostedBid> {
+        let keys = settle_keys(&committee.public.flow_keys());
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let ct = keys.encrypt(v, &Scalar::rand(&mut rng)).unwrap();
+                PostedBid {
+                    id: BidId([i as u8 + 1; 32]),
+                    digest: ct.digest(),
+                    ciphertexts: ct,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn settlement_totals_decrypt_and_tampered_or_too_few_flows_are_refused() {
+        let market = MarketParams::default();
+        let committee = Committee::demo(&market).unwrap();
+        let table = DlogTable::new(1 << 10);
+        let values = [
+            [100, 0, 0],
+            [0, 60, 0],
+            [0, 20, 300],
+            [250, 0, 0],
+            [7, 0, 0],
+        ];
+        let mut posted = flows(&committee, &values);
+        assert_eq!(
+            decrypt_settlement_totals(&committee, &market, 9, &posted, &table).unwrap(),
+            [357, 80, 300]
+        );
+        // a posted ciphertext changed after proving no longer matches its digest
+        posted[2].ciphertexts.c2[1] = (posted[2].ciphertexts.c2[1] + base8()).into_affine();
+        let err = decrypt_settlement_totals(&committee, &market, 9, &posted, &table).unwrap_err();
+        assert!(
+            matches!(&err, DemoError::Check(m) if m.contains("DigestMismatch")),
+            "{err}"
+        );
+        // under the k-anonymity floor the committee does not decrypt
+        let err =
+            decrypt_settlement_totals(&committee, &market, 9, &posted[..4], &table).unwrap_err();
+        assert!(matches!(err, DemoError::Committee(_)), "{err}");
+    }
+
+    #[test]
+    fn the_demo_committee_is_the_same_every_run() {
+        let market = MarketParams::default();
+        let a = Committee::demo(&market).unwrap();
+        let b = Committee::demo(&market).unwrap();
+        assert_eq!(a.public.flow_keys, b.public.flow_keys);
+        assert_eq!(a.addresses(), b.addresses());
+        assert_eq!(a.trustees.len(), 3);
+        assert_eq!(a.public.params.t, 2);
+    }
 }

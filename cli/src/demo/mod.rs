@@ -133,11 +133,10 @@ pub fn run(config: &DemoConfig, observer: &dyn Observer) -> Result<DemoReport, D
         committee.public.flow_keys.len(),
         setup::DEMO_COMMITTEE_SEED
     ));
-    let store = KeyStore::open(&config.key_dir)
-        .map_err(|source| SetupError::Keys {
-            circuit: "(key store)".into(),
-            source,
-        })?;
+    let store = KeyStore::open(&config.key_dir).map_err(|source| SetupError::Keys {
+        circuit: "(key store)".into(),
+        source: Box::new(source),
+    })?;
     let keys = Keys::load_or_setup(&market, &committee, &store, &KeyEvents(observer))?;
     observer.note(&format!(
         "Groth16 keys: {}, {}, {} in {}",

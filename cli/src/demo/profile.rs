@@ -49,7 +49,11 @@ impl Profile {
         let mut rng = ChaCha20Rng::seed_from_u64(mix(seed, 0x9f0f11e, index as u64));
         let has_pv = rng.gen_range(0..3) != 0;
         Profile {
-            kwp: if has_pv { rng.gen_range(3.0..10.0) } else { 0.0 },
+            kwp: if has_pv {
+                rng.gen_range(3.0..10.0)
+            } else {
+                0.0
+            },
             base_kw: rng.gen_range(0.2..0.5),
             morning_kw: rng.gen_range(0.5..1.5),
             evening_kw: rng.gen_range(0.8..2.5),
@@ -179,13 +183,16 @@ mod tests {
         let s = Strategy::default();
         assert_eq!(s.intent(&params, 510, 500), None);
         let big_sell = s.intent(&params, 2_000, 100).unwrap();
-        assert_eq!((big_sell.side, big_sell.level, big_sell.q), (Side::Sell, 0, 1_900));
+        assert_eq!(
+            (big_sell.side, big_sell.level, big_sell.q),
+            (Side::Sell, 0, 1_900)
+        );
         let small_sell = s.intent(&params, 150, 100).unwrap();
-        assert_eq!((small_sell.side, small_sell.level), (Side::Sell, 5));
+        assert_eq!((small_sell.side, small_sell.level), (Side::Sell, 3));
         let big_buy = s.intent(&params, 0, 3_000).unwrap();
         assert_eq!((big_buy.side, big_buy.level), (Side::Buy, 7));
         let small_buy = s.intent(&params, 0, 50).unwrap();
-        assert_eq!((small_buy.side, small_buy.level), (Side::Buy, 2));
+        assert_eq!((small_buy.side, small_buy.level), (Side::Buy, 4));
     }
 
     #[test]

@@ -70,8 +70,19 @@ impl DemoReport {
     pub fn table(&self) -> String {
         let mut out = String::new();
         let header = [
-            "slot", "round", "bids b/s", "k*", "p*", "volume Wh", "dust b/s", "settled",
-            "short", "penalties", "sigs", "proofs", "proving",
+            "slot",
+            "round",
+            "bids b/s",
+            "k*",
+            "p*",
+            "volume Wh",
+            "dust b/s",
+            "settled",
+            "short",
+            "penalties",
+            "sigs",
+            "proofs",
+            "proving",
         ];
         let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
         for s in &self.slots {
@@ -101,11 +112,7 @@ impl DemoReport {
         rows.push(vec![
             "total".into(),
             String::new(),
-            format!(
-                "{}/{}",
-                sum(|s| s.buys as u64),
-                sum(|s| s.sells as u64)
-            ),
+            format!("{}/{}", sum(|s| s.buys as u64), sum(|s| s.sells as u64)),
             String::new(),
             String::new(),
             sum(|s| s.volume).to_string(),

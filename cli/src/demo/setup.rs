@@ -18,7 +18,9 @@ use sealgrid_circuits::market::MarketParams;
 use sealgrid_committee::dkg::{run_in_memory, CommitteePublic, DkgError, DkgParams, KeyShare};
 use sealgrid_committee::sign::{Address, SigningDomain, TrusteeSigningKey};
 use sealgrid_committee::trustee::{Trustee, TrusteeConfig};
-use sealgrid_prover::{CircuitKind, Circuits, CircuitsError, KeyError, KeyPair, KeyStore, Progress};
+use sealgrid_prover::{
+    CircuitKind, Circuits, CircuitsError, KeyError, KeyPair, KeyStore, Progress,
+};
 
 /// Seed of the demo committee's DKG and its trustees' signing keys. Public: see the
 /// module documentation.
@@ -51,9 +53,9 @@ pub enum SetupError {
     Keys {
         /// The key name.
         circuit: String,
-        /// The key store's error.
+        /// The key store's error (boxed: it is large and rare).
         #[source]
-        source: KeyError,
+        source: Box<KeyError>,
     },
 }
 
@@ -144,7 +146,7 @@ impl Keys {
                 .get_or_setup(&name, circuits.setup_circuit(kind), &mut OsRng, progress)
                 .map_err(|source| SetupError::Keys {
                     circuit: name,
-                    source,
+                    source: Box::new(source),
                 })
         };
         Ok(Keys {

@@ -130,7 +130,9 @@ pub fn run_slot(
     // Net positions from the synthetic profiles decide who bids what.
     let mut bidders = Vec::new();
     for h in &c.households {
-        let (pv, load) = h.profile.energy_wh(w.seed, h.index, slot_of_day, m.slot_seconds);
+        let (pv, load) = h
+            .profile
+            .energy_wh(w.seed, h.index, slot_of_day, m.slot_seconds);
         if let Some(intent) = w.strategy.intent(m, pv, load) {
             let lock = m
                 .lock(intent.side, intent.level, intent.q)
@@ -200,12 +202,7 @@ pub fn run_slot(
         pending.push((b.household, next, amount));
     }
     if !pending.is_empty() {
-        let (deposits, t) = prove_batch(
-            &w.keys.balance,
-            statements,
-            "deposit proofs",
-            observer,
-        )?;
+        let (deposits, t) = prove_batch(&w.keys.balance, statements, "deposit proofs", observer)?;
         verify_batch(&w.keys.balance, &deposits, "deposit proofs")?;
         checks.0 += 1;
         proving += t;
@@ -293,8 +290,7 @@ pub fn run_slot(
     let clearing: Clearing = if posted.len() >= m.k_anonymity {
         let report = aggregate_accepted(round, 2 * k + 1, &posted, "bids")?;
         checks.0 += 1;
-        let signed =
-            decrypt_clear_and_sign(w.committee, m, round, &posted, &report, w.table)?;
+        let signed = decrypt_clear_and_sign(w.committee, m, round, &posted, &report, w.table)?;
         let o = &signed.outcome;
         checks.check(o.h_buy == h_buy && o.h_sell == h_sell, || {
             "decrypted histograms differ from the plaintext".into()
@@ -339,7 +335,11 @@ pub fn run_slot(
         let (import_wh, export_wh) = match b.intent.side {
             Side::Buy => (b.intent.q, 0),
             Side::Sell => {
-                let mut rng = ChaCha20Rng::seed_from_u64(mix(w.seed, 0xde11, round ^ ((h.index as u64) << 32)));
+                let mut rng = ChaCha20Rng::seed_from_u64(mix(
+                    w.seed,
+                    0xde11,
+                    round ^ ((h.index as u64) << 32),
+                ));
                 if fill > 0 && rng.gen_bool(UNDER_DELIVERY) {
                     (0, (fill as f64 * rng.gen_range(0.4..0.9)) as u64)
                 } else {
@@ -361,7 +361,9 @@ pub fn run_slot(
         )
         .map_err(statement_err)?;
         let s = p.settlement;
-        checks.check(s.fill == fill, || format!("{}: settled fill differs", h.name()))?;
+        checks.check(s.fill == fill, || {
+            format!("{}: settled fill differs", h.name())
+        })?;
         match b.intent.side {
             Side::Buy => plain.buy_fills += fill,
             Side::Sell => plain.sell_fills += fill,
@@ -386,7 +388,8 @@ pub fn run_slot(
     }
 
     // Settlements (PROTOCOL §4.3), batch-verified; their flow ciphertexts posted.
-    let (settle_proofs, t) = prove_batch(&w.keys.settle, statements, "settlement proofs", observer)?;
+    let (settle_proofs, t) =
+        prove_batch(&w.keys.settle, statements, "settlement proofs", observer)?;
     verify_batch(&w.keys.settle, &settle_proofs, "settlement proofs")?;
     checks.0 += 1;
     proving += t;
@@ -423,24 +426,30 @@ pub fn run_slot(
         })?;
         totals
     } else {
-        observer.note("  settlements under the k-anonymity floor: totals not decrypted, plaintext used");
+        observer.note(
+            "  settlements under the k-anonymity floor: totals not decrypted, plaintext used",
+        );
         [plain.pay, plain.credit, plain.penalty]
     };
     summary.paid = paid;
     summary.credited = credited;
     summary.penalties = penalties;
     let rate = m.penalty_rate;
-    checks.check(paid % price == 0 && credited % price == 0 && penalties % rate == 0, || {
-        "settlement totals are not whole multiples of p* and the penalty rate".into()
-    })?;
+    checks.check(
+        paid % price == 0 && credited % price == 0 && penalties % rate == 0,
+        || "settlement totals are not whole multiples of p* and the penalty rate".into(),
+    )?;
     let buy_total = paid / price;
     let sell_total = credited / price + penalties / rate;
-    checks.check(buy_total <= clearing.volume && sell_total <= clearing.volume, || {
-        format!(
-            "a side traded beyond the volume: buy {buy_total}, sell {sell_total}, V* {}",
-            clearing.volume
-        )
-    })?;
+    checks.check(
+        buy_total <= clearing.volume && sell_total <= clearing.volume,
+        || {
+            format!(
+                "a side traded beyond the volume: buy {buy_total}, sell {sell_total}, V* {}",
+                clearing.volume
+            )
+        },
+    )?;
     summary.buy_dust = clearing.volume - buy_total;
     summary.sell_dust = clearing.volume - sell_total;
     checks.check(
@@ -487,7 +496,12 @@ pub fn run_slot(
     let free: u64 = c.households.iter().map(Household::free_balance).sum();
     checks.check(
         i128::from(deposited) == i128::from(free) + c.operator,
-        || format!("ledger: deposited {deposited} != free balances {free} + operator {}", c.operator),
+        || {
+            format!(
+                "ledger: deposited {deposited} != free balances {free} + operator {}",
+                c.operator
+            )
+        },
     )?;
 
     summary.proofs = proofs;
