@@ -40,8 +40,8 @@ Household profiles are SYNTHETIC: a clear-sky PV bell curve scaled by each house
 kWp (a third have no PV) and a load with morning and evening peaks, all drawn from \
 --seed. Standard load profiles come later (issue #7).
 
-Keys are cached in the key directory; the first run makes them (about a minute in \
-release), later runs load them.";
+Keys are cached in the key directory; the first run makes them (seconds in release: \
+proving the slots dominates the run time), later runs load them.";
 
 /// The command line.
 #[derive(Debug, Parser)]
