@@ -13,6 +13,7 @@
 /// BN254's scalar field: the field every circuit works in, and Baby Jubjub's base field.
 pub type Fr = ark_bn254::Fr;
 
+pub mod alloc;
 pub mod babyjubjub;
 pub mod balance;
 pub mod bid;
@@ -29,5 +30,7 @@ pub mod range;
 
 #[cfg(test)]
 pub(crate) mod circuit_test;
+#[cfg(test)]
+mod overlap_tests;
 #[cfg(test)]
 pub(crate) mod test_vectors;

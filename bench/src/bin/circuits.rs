@@ -12,15 +12,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ark_serialize::CanonicalSerialize;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sealgrid_circuits::balance::{BalanceCircuit, BalanceOpening, BalanceProofPrivate};
-use sealgrid_circuits::bid::{self, BidCircuit};
-use sealgrid_circuits::eddsa::PrivateKey;
-use sealgrid_circuits::flow::FlowKeys;
-use sealgrid_circuits::market::{clear, MarketParams, Side};
-use sealgrid_circuits::settle::{self, SettleCircuit};
 use sealgrid_circuits::Fr;
+use sealgrid_prover::circuits::{CircuitKind, Circuits};
 use sealgrid_prover::prove::prove;
 use sealgrid_prover::verify::{batch_verify, prepare, verify};
 use sealgrid_prover::{KeyStore, NoProgress, Proof};
@@ -112,104 +107,6 @@ fn main() {
     }
 }
 
-/// A valid statement of `circuit`, from `rng`.
-#[allow(clippy::large_enum_variant)] // one per benchmark run, never in bulk
-enum Sample {
-    Balance(BalanceCircuit),
-    Bid(BidCircuit),
-    Settle(SettleCircuit),
-}
-
-struct Fixture {
-    params: MarketParams,
-    keys: FlowKeys,
-}
-
-fn sample(name: &str, f: &Fixture, rng: &mut ChaCha20Rng) -> Sample {
-    let sk = Fr::from(rng.gen::<u64>());
-    match name {
-        "balance" => {
-            let prior = BalanceOpening {
-                sk_acct: sk,
-                balance: rng.gen_range(0..1u64 << 40),
-                salt: Fr::from(rng.gen::<u64>()),
-            };
-            let (public, private, _) = BalanceProofPrivate::transition(
-                &prior,
-                None,
-                rng.gen_range(1..1_000_000),
-                Fr::from(0xabcdu64),
-                rng,
-            )
-            .expect("valid deposit");
-            Sample::Balance(BalanceCircuit::new(public, private))
-        }
-        "bid" => {
-            let side = if rng.gen() { Side::Buy } else { Side::Sell };
-            let level = rng.gen_range(0..f.params.levels);
-            let q = rng.gen_range(1..100_000);
-            let b = bid::prepare(
-                &f.params,
-                &f.keys,
-                7,
-                sk,
-                1 << 50,
-                Fr::from(5u64),
-                side,
-                level,
-                q,
-                rng,
-            )
-            .expect("valid bid");
-            Sample::Bid(BidCircuit {
-                params: f.params.clone(),
-                keys: f.keys.clone(),
-                public: b.public,
-                private: b.private,
-            })
-        }
-        "settle" => {
-            let k = f.params.levels;
-            let h_buy: Vec<u64> = (0..k).map(|_| rng.gen_range(0..10_000)).collect();
-            let h_sell: Vec<u64> = (0..k).map(|_| rng.gen_range(0..10_000)).collect();
-            let clearing = clear(&h_buy, &h_sell, 100, 5).expect("clears");
-            let side = if rng.gen() { Side::Buy } else { Side::Sell };
-            let level = clearing.level;
-            let q = rng.gen_range(1..100_000);
-            let opening = bid::BidOpening {
-                side,
-                level,
-                q,
-                lock: f.params.lock(side, level, q).expect("valid"),
-                salt: Fr::from(rng.gen::<u64>()),
-            };
-            let meter = PrivateKey::from_bytes(rng.gen());
-            let reading =
-                settle::sign_reading(&meter, 7, rng.gen_range(0..5000), rng.gen_range(0..100_000));
-            let s = settle::prepare(
-                &f.params,
-                &f.keys,
-                &clearing,
-                7,
-                sk,
-                opening,
-                meter.public_key(),
-                reading,
-                rng,
-            )
-            .expect("valid settlement");
-            Sample::Settle(SettleCircuit {
-                params: f.params.clone(),
-                keys: f.keys.clone(),
-                clearing,
-                public: s.public,
-                private: s.private,
-            })
-        }
-        other => panic!("unknown circuit {other}"),
-    }
-}
-
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -246,31 +143,22 @@ fn peak_rss() -> String {
         .unwrap_or_else(|| "n/a".into())
 }
 
-macro_rules! with_circuit {
-    ($s:expr, $c:ident => $body:expr) => {
-        match $s {
-            Sample::Balance($c) => $body,
-            Sample::Bid($c) => $body,
-            Sample::Settle($c) => $body,
-        }
-    };
-}
-
 fn run(name: &str, o: &Options) -> String {
     let mut rng = ChaCha20Rng::seed_from_u64(2026);
-    let params = MarketParams {
-        levels: o.levels,
-        ..MarketParams::default()
+    let kind = match name {
+        "balance" => CircuitKind::Balance,
+        "bid" => CircuitKind::Bid,
+        _ => CircuitKind::Settle,
     };
-    params.validate().expect("valid parameters");
-    let (keys, _) = FlowKeys::random(2 * params.levels + 1, &mut rng);
-    let f = Fixture { params, keys };
+    // Demo flow keys from a fixed seed: the cost does not depend on which keys.
+    let circuits = Circuits::demo(o.levels).expect("valid parameters");
+    let sample = |rng: &mut ChaCha20Rng| circuits.sample(kind, rng).expect("valid sample").circuit;
 
     let dir = tempfile::tempdir().expect("temp dir");
     let store = KeyStore::open(dir.path()).expect("key store");
-    let setup_circuit = sample(name, &f, &mut rng);
     let t = Instant::now();
-    let pair = with_circuit!(setup_circuit, c => store.setup(name, c, &mut rng, &NoProgress))
+    let pair = store
+        .setup(name, circuits.setup_circuit(kind), &mut rng, &NoProgress)
         .expect("setup");
     let setup = t.elapsed();
     let pk_size = std::fs::metadata(store.path_of(&pair.id.proving))
@@ -282,7 +170,7 @@ fn run(name: &str, o: &Options) -> String {
     let mut prove_times = Vec::new();
     let mut proofs: Vec<(Proof, Vec<Fr>)> = Vec::new();
     for i in 0..o.runs.max(o.batch) {
-        let s = sample(name, &f, &mut rng);
+        let s = sample(&mut rng);
         let t = Instant::now();
         let phases = |e: &sealgrid_prover::Event| {
             if let sealgrid_prover::Event::Finished { phase, elapsed, .. } = e {
@@ -291,7 +179,7 @@ fn run(name: &str, o: &Options) -> String {
                 }
             }
         };
-        let st = with_circuit!(s, c => prove(&pair.pk, c, &mut rng, &phases)).expect("prove");
+        let st = prove(&pair.pk, s, &mut rng, &phases).expect("prove");
         if i < o.runs {
             prove_times.push(t.elapsed());
         }
@@ -315,7 +203,7 @@ fn run(name: &str, o: &Options) -> String {
 
     format!(
         "| {name} (K = {}) | {} | {} | {} | {} | {} | {} ({:.0} proofs/s) | {} | {} | {} |",
-        f.params.levels,
+        circuits.params().levels,
         pair.id.shape.constraints,
         pair.id.shape.public_inputs,
         fmt_d(setup),

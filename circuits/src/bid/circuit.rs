@@ -1,6 +1,7 @@
 //! The bid circuit: `docs/PROTOCOL.md` §4.2, one commented block per statement.
 
 use super::{BidProofPrivate, BidProofPublic};
+use crate::alloc::{public_inputs, witness};
 use crate::babyjubjub::base8;
 use crate::babyjubjub::r1cs::{alloc_scalar_bits, fixed_base_mul};
 use crate::commitment::r1cs::{account_id, balance_commitment};
@@ -78,11 +79,7 @@ impl ConstraintSynthesizer<Fr> for BidCircuit {
         }
 
         // Public inputs, in `BidProofPublic::to_field_elements` order.
-        let inputs = public
-            .to_field_elements()
-            .into_iter()
-            .map(|v| FpVar::new_input(cs.clone(), || Ok(v)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let inputs = public_inputs(&cs, public.to_field_elements())?;
         let round = &inputs[BidProofPublic::ROUND];
         let acct = &inputs[BidProofPublic::ACCT];
         let f_old = &inputs[BidProofPublic::F_OLD];
@@ -90,7 +87,7 @@ impl ConstraintSynthesizer<Fr> for BidCircuit {
         let bid = &inputs[BidProofPublic::BID];
         let digest = &inputs[BidProofPublic::DIGEST];
 
-        let witness = |v: Fr| FpVar::new_witness(cs.clone(), || Ok(v));
+        let witness = |v: Fr| witness(&cs, v);
 
         // B1: acct = H(sk_acct).
         let sk = witness(private.sk_acct)?;

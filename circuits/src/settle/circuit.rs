@@ -1,6 +1,7 @@
 //! The settle circuit: `docs/PROTOCOL.md` §4.3, one commented block per statement.
 
 use super::{settle_keys, SettleProofPrivate, SettleProofPublic, READING_BITS};
+use crate::alloc::{public_inputs, witness};
 use crate::babyjubjub::base8;
 use crate::babyjubjub::r1cs::{alloc_scalar_bits, fixed_base_mul};
 use crate::bid::circuit::LOCK_BITS;
@@ -94,11 +95,7 @@ impl ConstraintSynthesizer<Fr> for SettleCircuit {
         }
 
         // Public inputs, in `SettleProofPublic::to_field_elements` order.
-        let inputs = public
-            .to_field_elements()
-            .into_iter()
-            .map(|v| FpVar::new_input(cs.clone(), || Ok(v)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let inputs = public_inputs(&cs, public.to_field_elements())?;
         let round = &inputs[SettleProofPublic::ROUND];
         let acct = &inputs[SettleProofPublic::ACCT];
         let bid = &inputs[SettleProofPublic::BID];
@@ -107,7 +104,7 @@ impl ConstraintSynthesizer<Fr> for SettleCircuit {
         let meter_id = &inputs[SettleProofPublic::METER_ID];
         let digest = &inputs[SettleProofPublic::DIGEST];
 
-        let witness = |v: Fr| FpVar::new_witness(cs.clone(), || Ok(v));
+        let witness = |v: Fr| witness(&cs, v);
         let from_u64 = |v: u64| Fr::from(v);
 
         // The packed clearing, unpacked: every field range-checked, so the packing is

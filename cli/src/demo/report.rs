@@ -1,0 +1,158 @@
+//! What a slot produced, and the summary table.
+
+use std::time::Duration;
+
+/// One slot's public outcome and the demo's bookkeeping of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotSummary {
+    /// The round number (`slot_start / slot_seconds`).
+    pub round: u64,
+    /// Slot start, `HH:MM` (UTC, demo day).
+    pub start: String,
+    /// Buy bids.
+    pub buys: usize,
+    /// Sell bids.
+    pub sells: usize,
+    /// Deposits made before bidding (first use or top-up).
+    pub deposits: usize,
+    /// False when the round had fewer bids than the k-anonymity floor.
+    pub cleared: bool,
+    /// Clearing level k*.
+    pub level: usize,
+    /// Clearing price p*, token units per Wh.
+    pub price: u64,
+    /// Traded volume V*, Wh.
+    pub volume: u64,
+    /// `V* − Σ buy fills`, Wh (from the decrypted totals; checked against the plaintext).
+    pub buy_dust: u64,
+    /// `V* − Σ sell fills`, Wh (likewise).
+    pub sell_dust: u64,
+    /// Settlement proofs accepted.
+    pub settled: usize,
+    /// Sellers whose meter showed less than their fill.
+    pub short: usize,
+    /// `Σ pay` (decrypted).
+    pub paid: u64,
+    /// `Σ credit` (decrypted).
+    pub credited: u64,
+    /// `Σ penalty` (decrypted).
+    pub penalties: u64,
+    /// Trustee signatures that verified.
+    pub signatures: usize,
+    /// Number of Groth16 proofs made (balance, bid, settle).
+    pub proofs: usize,
+    /// Wall time spent proving.
+    pub proving: Duration,
+    /// Checks passed.
+    pub checks: usize,
+}
+
+/// The whole run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DemoReport {
+    /// One summary per slot, in order.
+    pub slots: Vec<SlotSummary>,
+    /// Tokens deposited by all households.
+    pub deposited: u64,
+    /// Tokens the operator received: `Σ pay − Σ credit + Σ penalty` over all slots.
+    pub operator: i128,
+    /// Σ free balances at the end.
+    pub free_balances: u64,
+}
+
+impl DemoReport {
+    /// Total checks passed.
+    pub fn checks(&self) -> usize {
+        self.slots.iter().map(|s| s.checks).sum()
+    }
+
+    /// The summary table, one row per slot and a totals row.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let header = [
+            "slot",
+            "round",
+            "bids b/s",
+            "k*",
+            "p*",
+            "volume Wh",
+            "dust b/s",
+            "settled",
+            "short",
+            "penalties",
+            "sigs",
+            "proofs",
+            "proving",
+        ];
+        let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+        for s in &self.slots {
+            let (k, p) = if s.cleared {
+                (s.level.to_string(), s.price.to_string())
+            } else {
+                ("-".into(), "not cleared".into())
+            };
+            rows.push(vec![
+                s.start.clone(),
+                s.round.to_string(),
+                format!("{}/{}", s.buys, s.sells),
+                k,
+                p,
+                s.volume.to_string(),
+                format!("{}/{}", s.buy_dust, s.sell_dust),
+                s.settled.to_string(),
+                s.short.to_string(),
+                s.penalties.to_string(),
+                s.signatures.to_string(),
+                s.proofs.to_string(),
+                format!("{:.1} s", s.proving.as_secs_f64()),
+            ]);
+        }
+        let sum = |f: fn(&SlotSummary) -> u64| self.slots.iter().map(f).sum::<u64>();
+        let proving: Duration = self.slots.iter().map(|s| s.proving).sum();
+        rows.push(vec![
+            "total".into(),
+            String::new(),
+            format!("{}/{}", sum(|s| s.buys as u64), sum(|s| s.sells as u64)),
+            String::new(),
+            String::new(),
+            sum(|s| s.volume).to_string(),
+            format!("{}/{}", sum(|s| s.buy_dust), sum(|s| s.sell_dust)),
+            sum(|s| s.settled as u64).to_string(),
+            sum(|s| s.short as u64).to_string(),
+            sum(|s| s.penalties).to_string(),
+            String::new(),
+            sum(|s| s.proofs as u64).to_string(),
+            format!("{:.1} s", proving.as_secs_f64()),
+        ]);
+        let widths: Vec<usize> = (0..header.len())
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
+        for (i, r) in rows.iter().enumerate() {
+            if i == rows.len() - 1 {
+                let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+                out.push_str(&rule.join("  "));
+                out.push('\n');
+            }
+            let cells: Vec<String> = r
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(c, (cell, w))| {
+                    if c == 0 {
+                        format!("{cell:<w$}")
+                    } else {
+                        format!("{cell:>w$}")
+                    }
+                })
+                .collect();
+            out.push_str(cells.join("  ").trim_end());
+            out.push('\n');
+            if i == 0 {
+                let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+                out.push_str(&rule.join("  "));
+                out.push('\n');
+            }
+        }
+        out
+    }
+}

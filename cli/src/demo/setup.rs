@@ -1,0 +1,159 @@
+//! The demo's fixed infrastructure: the committee (DKG among 3 trustees, t = 2) and the
+//! Groth16 keys of the three circuits under the committee's flow keys.
+//!
+//! The bid and settle circuits take the flow keys as circuit constants
+//! (`docs/PROTOCOL.md` §3), so their Groth16 keys depend on the DKG's outcome. A fresh
+//! DKG per run would force two new setups per run. The demo committee therefore runs its
+//! DKG from the FIXED seed [`DEMO_COMMITTEE_SEED`]: same flow keys every run, so the keys
+//! are cached in the prover's key store and reused. Anyone who knows the seed can
+//! recompute every trustee's share: this committee protects nothing and exists only to
+//! exercise the real code paths.
+
+use std::sync::Arc;
+
+use rand::rngs::OsRng;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use sealgrid_circuits::market::MarketParams;
+use sealgrid_committee::dkg::{run_in_memory, CommitteePublic, DkgError, DkgParams, KeyShare};
+use sealgrid_committee::sign::{Address, SigningDomain, TrusteeSigningKey};
+use sealgrid_committee::trustee::{Trustee, TrusteeConfig};
+use sealgrid_prover::{
+    CircuitKind, Circuits, CircuitsError, KeyError, KeyPair, KeyStore, Progress,
+};
+
+/// Seed of the demo committee's DKG and its trustees' signing keys. Public: see the
+/// module documentation.
+pub const DEMO_COMMITTEE_SEED: u64 = 0x5ea1_9c0d;
+/// Number of trustees.
+pub const TRUSTEES: u16 = 3;
+/// Threshold: any 2 trustees decrypt and sign.
+pub const THRESHOLD: u16 = 2;
+/// Placeholder signing domain: no contract is deployed yet, so the trustees sign for
+/// chain id 0 and the zero address. A real deployment signs for its chain and contract.
+pub const SIGNING_DOMAIN: SigningDomain = SigningDomain {
+    chain_id: 0,
+    contract: Address([0; 20]),
+};
+
+/// Why the infrastructure could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The DKG failed.
+    #[error("committee DKG: {0}")]
+    Dkg(#[from] DkgError),
+    /// The DKG's flow keys or the market parameters were refused by the prover.
+    #[error("circuits: {0}")]
+    Circuits(#[from] CircuitsError),
+    /// A trustee signing key could not be derived.
+    #[error("trustee signing key: {0}")]
+    Signer(#[from] sealgrid_committee::sign::SignError),
+    /// Loading or making Groth16 keys failed.
+    #[error("Groth16 keys for {circuit}: {source}")]
+    Keys {
+        /// The key name.
+        circuit: String,
+        /// The key store's error (boxed: it is large and rare).
+        #[source]
+        source: Box<KeyError>,
+    },
+}
+
+/// The demo committee: its public output and its trustees.
+#[derive(Debug)]
+pub struct Committee {
+    /// The DKG's public output (flow keys, verification keys).
+    pub public: Arc<CommitteePublic>,
+    /// The trustees, ids 1..=n, each with its key share and signing key.
+    pub trustees: Vec<Trustee>,
+    /// The trustees' key shares again, for the settlement-flow decryption (see
+    /// [`crate::demo::committee`]); the trustee API has no handler for it yet.
+    pub shares: Vec<KeyShare>,
+}
+
+impl Committee {
+    /// Runs the DKG from [`DEMO_COMMITTEE_SEED`] (deterministic) and makes the trustees.
+    pub fn demo(market: &MarketParams) -> Result<Committee, SetupError> {
+        let mut rng = ChaCha20Rng::seed_from_u64(DEMO_COMMITTEE_SEED);
+        let params = DkgParams {
+            n: TRUSTEES,
+            t: THRESHOLD,
+            instances: 2 * market.levels + 1,
+        };
+        let (public, shares, _broadcast) = run_in_memory(params, &mut rng, |_| {})?;
+        let public = Arc::new(public);
+        let trustees = shares
+            .iter()
+            .map(|share| {
+                let mut seed = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rng, &mut seed);
+                let signer = TrusteeSigningKey::from_bytes(&seed)?;
+                let config = TrusteeConfig {
+                    market: market.clone(),
+                    domain: SIGNING_DOMAIN,
+                };
+                Ok(Trustee::new(share.clone(), public.clone(), signer, config))
+            })
+            .collect::<Result<_, SetupError>>()?;
+        Ok(Committee {
+            public,
+            trustees,
+            shares,
+        })
+    }
+
+    /// The trustees' signing addresses (what the contract would register).
+    pub fn addresses(&self) -> Vec<Address> {
+        self.trustees.iter().map(Trustee::address).collect()
+    }
+}
+
+/// The Groth16 key pairs of the three circuits.
+#[derive(Debug)]
+pub struct Keys {
+    /// The circuits (market parameters and flow keys as constants).
+    pub circuits: Circuits,
+    /// §4.1.
+    pub balance: KeyPair,
+    /// §4.2.
+    pub bid: KeyPair,
+    /// §4.3.
+    pub settle: KeyPair,
+}
+
+impl Keys {
+    /// The key pair of `kind`.
+    pub fn pair(&self, kind: CircuitKind) -> &KeyPair {
+        match kind {
+            CircuitKind::Balance => &self.balance,
+            CircuitKind::Bid => &self.bid,
+            CircuitKind::Settle => &self.settle,
+        }
+    }
+
+    /// Loads the three key pairs from `store`, running a setup (with OS randomness) for
+    /// any that is missing or stale.
+    pub fn load_or_setup(
+        market: &MarketParams,
+        committee: &Committee,
+        store: &KeyStore,
+        progress: &dyn Progress,
+    ) -> Result<Keys, SetupError> {
+        let circuits = Circuits::new(market.clone(), committee.public.flow_keys())?;
+        let get = |kind: CircuitKind| {
+            let name = circuits.key_name(kind);
+            store
+                .get_or_setup(&name, circuits.setup_circuit(kind), &mut OsRng, progress)
+                .map_err(|source| SetupError::Keys {
+                    circuit: name,
+                    source: Box::new(source),
+                })
+        };
+        Ok(Keys {
+            balance: get(CircuitKind::Balance)?,
+            bid: get(CircuitKind::Bid)?,
+            settle: get(CircuitKind::Settle)?,
+            circuits,
+        })
+    }
+}

@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.28;
+
+import {MarketClearing} from "./MarketClearing.sol";
+
+interface IGroth16Verifier {
+    function verifyProof(uint256[8] calldata proof, uint256[] calldata input) external view returns (bool);
+}
+
+interface IERC20 {
+    function transfer(address to, uint256 value) external returns (bool);
+    function transferFrom(address from, address to, uint256 value) external returns (bool);
+}
+
+/// @title sealgrid market: registry, confidential balances, rounds, clearing, settlement.
+/// @notice docs/PROTOCOL.md is normative. Public inputs are passed in the order of
+/// PROTOCOL §4.1 (balance), §4.2 (bid), §4.3 (settle). Round lifecycle:
+/// Open -> Bidding -> Closed -> Cleared -> Settling -> Finalized.
+contract Market {
+    uint256 internal constant R =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// A signed delta d is read as +d when d < 2^128 and as -(R - d) when d > R - 2^128
+    /// (PROTOCOL §4.1: every valid delta lies in (-2^65, 2^64)).
+    uint256 internal constant DELTA_HALF = 1 << 128;
+    /// Ciphertext words of a bid: 2 coordinates of 2K + 2 points.
+    /// Settlement flow ciphertexts: C1' and three C2' points.
+    uint256 internal constant SETTLE_CIPHERTEXT_WORDS = 8;
+    bytes32 internal constant CLEAR_TAG = keccak256("sealgrid.clear.v1");
+    bytes32 internal constant FINALIZE_TAG = keccak256("sealgrid.finalize.v1");
+
+    enum Phase {
+        None,
+        Open,
+        Bidding,
+        Closed,
+        Cleared,
+        Settling,
+        Finalized
+    }
+
+    enum BidState {
+        None,
+        Live,
+        Settled,
+        Defaulted
+    }
+
+    enum PayoutState {
+        None,
+        Unspent,
+        Spent
+    }
+
+    struct Params {
+        uint32 levels; // K
+        uint32 kAnonymity; // minimum included bids for a round to clear
+        uint32 maxUnsettled; // a bid needs unsettled < maxUnsettled
+        uint32 maxDefaults; // a bid needs defaults < maxDefaults
+    }
+
+    struct Prosumer {
+        uint256 meterId;
+        uint256 free; // current free-balance commitment F
+        uint32 unsettled;
+        uint32 defaults;
+        bool registered;
+        bool suspended;
+    }
+
+    struct Round {
+        Phase phase;
+        uint64 bidDeadline;
+        uint64 settleStart;
+        uint64 settleDeadline;
+        uint32 bids;
+        uint32 settled;
+        uint32 included;
+        uint256 clearing; // packed (PROTOCOL §4.3)
+    }
+
+    struct Bid {
+        uint64 round;
+        uint32 index;
+        BidState state;
+    }
+
+    /// PROTOCOL §4.1: acct, F_old, F_new, delta, P_in, recipient.
+    struct BalanceInputs {
+        uint256 acct;
+        uint256 fOld;
+        uint256 fNew;
+        uint256 delta;
+        uint256 pIn;
+        uint256 recipient;
+    }
+
+    /// PROTOCOL §4.2: round, acct, F_old, F_new, B, D.
+    struct BidInputs {
+        uint256 round;
+        uint256 acct;
+        uint256 fOld;
+        uint256 fNew;
+        uint256 bid;
+        uint256 digest;
+    }
+
+    /// PROTOCOL §4.3: round, acct, B, P_out, clearing, meter_id, E.
+    struct SettleInputs {
+        uint256 round;
+        uint256 acct;
+        uint256 bid;
+        uint256 pOut;
+        uint256 clearing;
+        uint256 meterId;
+        uint256 digest;
+    }
+
+    /// Decrypted aggregate settlement flows of a round and defaulters' locks.
+    struct FlowTotals {
+        uint256 pay;
+        uint256 credit;
+        uint256 penalty;
+        uint256 defaultedLocks;
+    }
+
+    struct Signature {
+        uint8 v;
+        bytes32 r;
+        bytes32 s;
+    }
+
+    // --- errors -------------------------------------------------------------------
+    error NotOperator();
+    error BadParams();
+    error BadCommittee();
+    error NotInField(uint256 value);
+    error AlreadyRegistered(uint256 acct);
+    error NotRegistered(uint256 acct);
+    error AccountSuspended(uint256 acct);
+    error TooManyUnsettled(uint256 acct, uint256 unsettled);
+    error TooManyDefaults(uint256 acct, uint256 defaults);
+    error StaleBalance(uint256 acct, uint256 current, uint256 given);
+    error BadDelta(uint256 delta);
+    error BadRecipient(uint256 recipient);
+    error PayoutUnknown(uint256 payout);
+    error PayoutSpent(uint256 payout);
+    error PayoutExists(uint256 payout);
+    error TokenTransferFailed();
+    error InvalidProof();
+    error RoundExists(uint64 round);
+    error BadDeadlines();
+    error WrongPhase(uint64 round, Phase phase);
+    error DeadlinePassed(uint64 round);
+    error TooEarly(uint64 round);
+    error WrongRound(uint256 round);
+    error BidReplay(uint256 bid);
+    error UnknownBid(uint256 bid);
+    error AlreadySettled(uint256 bid);
+    error BadCiphertexts(uint256 words);
+    error BadInclusion();
+    error WrongClearing(uint256 expected, uint256 given);
+    error WrongMeter(uint256 expected, uint256 given);
+    error TooFewSignatures(uint256 got, uint256 needed);
+    error BadSignature(uint256 index);
+    error BadDefaulters();
+
+    // --- events -------------------------------------------------------------------
+    event ParamsSet(uint32 levels, uint32 kAnonymity, uint32 maxUnsettled, uint32 maxDefaults);
+    event CommitteeSet(address[] trustees, uint256 threshold);
+    event Registered(uint256 indexed acct, uint256 meterId, uint256 free);
+    event SuspensionSet(uint256 indexed acct, bool suspended);
+    event Deposited(uint256 indexed acct, uint256 amount, uint256 fNew, uint256 pIn);
+    event Withdrawn(uint256 indexed acct, uint256 amount, address recipient, uint256 fNew, uint256 pIn);
+    event RoundOpened(uint64 indexed round, uint64 bidDeadline, uint64 settleStart, uint64 settleDeadline);
+    event RoundPhase(uint64 indexed round, Phase phase);
+    event BidSubmitted(
+        uint64 indexed round, uint256 indexed acct, uint256 bid, uint32 index, uint256 fNew, uint256[] ciphertexts
+    );
+    event RoundCleared(
+        uint64 indexed round, bool cleared, uint256 level, uint256 volume, uint256 packed, uint32 includedBids
+    );
+    event Settled(uint64 indexed round, uint256 indexed acct, uint256 bid, uint256 pOut, uint256[] ciphertexts);
+    event Defaulted(uint64 indexed round, uint256 indexed acct, uint256 bid);
+    event RoundFinalized(uint64 indexed round, FlowTotals totals, int256 toOperator);
+
+    // --- state --------------------------------------------------------------------
+    address public immutable operator;
+    IERC20 public immutable token;
+    IGroth16Verifier public immutable balanceVerifier;
+    IGroth16Verifier public immutable bidVerifier;
+    IGroth16Verifier public immutable settleVerifier;
+
+    Params public params;
+    address[] internal trustees;
+    mapping(address => bool) public isTrustee;
+    uint256 public threshold;
+
+    mapping(uint256 => Prosumer) public prosumers;
+    mapping(uint64 => Round) public rounds;
+    /// round => word => inclusion bitmap over bid indices.
+    mapping(uint64 => mapping(uint256 => uint256)) public inclusion;
+    mapping(uint256 => Bid) public bids;
+    /// bid commitment => account id, for finalize's default records.
+    mapping(uint256 => uint256) public bidAccount;
+    mapping(uint256 => PayoutState) public payouts;
+
+    modifier onlyOperator() {
+        if (msg.sender != operator) revert NotOperator();
+        _;
+    }
+
+    constructor(
+        IERC20 token_,
+        IGroth16Verifier balanceVerifier_,
+        IGroth16Verifier bidVerifier_,
+        IGroth16Verifier settleVerifier_,
+        Params memory params_
+    ) {
+        operator = msg.sender;
+        token = token_;
+        balanceVerifier = balanceVerifier_;
+        bidVerifier = bidVerifier_;
+        settleVerifier = settleVerifier_;
+        _setParams(params_);
+    }
+
+    // --- operator -----------------------------------------------------------------
+
+    function setParams(Params calldata p) external onlyOperator {
+        _setParams(p);
+    }
+
+    function _setParams(Params memory p) internal {
+        if (p.levels < 2 || p.levels > 16) revert BadParams();
+        params = p;
+        emit ParamsSet(p.levels, p.kAnonymity, p.maxUnsettled, p.maxDefaults);
+    }
+
+    /// Sets the t-of-n committee whose signatures clear and finalize rounds.
+    function setCommittee(address[] calldata members, uint256 t) external onlyOperator {
+        if (t == 0 || t > members.length) revert BadCommittee();
+        for (uint256 i = 0; i < trustees.length; ++i) {
+            isTrustee[trustees[i]] = false;
+        }
+        for (uint256 i = 0; i < members.length; ++i) {
+            if (members[i] == address(0) || isTrustee[members[i]]) revert BadCommittee();
+            isTrustee[members[i]] = true;
+        }
+        trustees = members;
+        threshold = t;
+        emit CommitteeSet(members, t);
+    }
+
+    /// Registers a prosumer. `free` is the commitment `H(0, 0, acct)` to an empty
+    /// balance, computed by the operator (the contract has no Poseidon): the operator is
+    /// trusted for registration, as for the meter key.
+    function register(uint256 acct, uint256 meterId, uint256 free) external onlyOperator {
+        if (acct >= R) revert NotInField(acct);
+        if (meterId >= R) revert NotInField(meterId);
+        if (free >= R) revert NotInField(free);
+        Prosumer storage p = prosumers[acct];
+        if (p.registered) revert AlreadyRegistered(acct);
+        p.registered = true;
+        p.meterId = meterId;
+        p.free = free;
+        emit Registered(acct, meterId, free);
+    }
+
+    function setSuspended(uint256 acct, bool suspended) external onlyOperator {
+        Prosumer storage p = prosumers[acct];
+        if (!p.registered) revert NotRegistered(acct);
+        p.suspended = suspended;
+        emit SuspensionSet(acct, suspended);
+    }
+
+    // --- balances (PROTOCOL §4.1) ---------------------------------------------------
+
+    /// Moves `delta >= 0` tokens from the caller into the account's free balance (and
+    /// merges the payout `pIn` if non-zero). The caller must have approved the market.
+    function deposit(uint256[8] calldata proof, BalanceInputs calldata inp) external {
+        if (inp.delta >= DELTA_HALF) revert BadDelta(inp.delta);
+        _balanceUpdate(proof, inp);
+        if (inp.delta > 0 && !token.transferFrom(msg.sender, address(this), inp.delta)) {
+            revert TokenTransferFailed();
+        }
+        emit Deposited(inp.acct, inp.delta, inp.fNew, inp.pIn);
+    }
+
+    /// Moves `-delta` tokens out of the account's free balance to `recipient`.
+    function withdraw(uint256[8] calldata proof, BalanceInputs calldata inp) external {
+        if (inp.delta <= R - DELTA_HALF || inp.delta >= R) revert BadDelta(inp.delta);
+        if (inp.recipient >> 160 != 0) revert BadRecipient(inp.recipient);
+        _balanceUpdate(proof, inp);
+        uint256 amount = R - inp.delta;
+        address to = address(uint160(inp.recipient));
+        if (!token.transfer(to, amount)) revert TokenTransferFailed();
+        emit Withdrawn(inp.acct, amount, to, inp.fNew, inp.pIn);
+    }
+
+    function _balanceUpdate(uint256[8] calldata proof, BalanceInputs calldata inp) internal {
+        Prosumer storage p = prosumers[inp.acct];
+        if (!p.registered) revert NotRegistered(inp.acct);
+        if (p.free != inp.fOld) revert StaleBalance(inp.acct, p.free, inp.fOld);
+        if (inp.pIn != 0) {
+            PayoutState s = payouts[inp.pIn];
+            if (s == PayoutState.None) revert PayoutUnknown(inp.pIn);
+            if (s == PayoutState.Spent) revert PayoutSpent(inp.pIn);
+            payouts[inp.pIn] = PayoutState.Spent;
+        }
+        uint256[] memory x = new uint256[](6);
+        (x[0], x[1], x[2], x[3], x[4], x[5]) = (inp.acct, inp.fOld, inp.fNew, inp.delta, inp.pIn, inp.recipient);
+        if (!balanceVerifier.verifyProof(proof, x)) revert InvalidProof();
+        p.free = inp.fNew;
+    }
+
+    // --- rounds ---------------------------------------------------------------------
+
+    function openRound(uint64 round, uint64 bidDeadline, uint64 settleStart, uint64 settleDeadline)
+        external
+        onlyOperator
+    {
+        Round storage r = rounds[round];
+        if (r.phase != Phase.None) revert RoundExists(round);
+        if (!(bidDeadline <= settleStart && settleStart <= settleDeadline)) revert BadDeadlines();
+        r.phase = Phase.Open;
+        r.bidDeadline = bidDeadline;
+        r.settleStart = settleStart;
+        r.settleDeadline = settleDeadline;
+        emit RoundOpened(round, bidDeadline, settleStart, settleDeadline);
+    }
+
+    function startBidding(uint64 round) external onlyOperator {
+        Round storage r = rounds[round];
+        _expectPhase(round, r.phase, Phase.Open);
+        if (block.timestamp >= r.bidDeadline) revert DeadlinePassed(round);
+        _setPhase(round, r, Phase.Bidding);
+    }
+
+    /// Closes bidding: the operator at any time, anyone once the deadline has passed.
+    function closeRound(uint64 round) external {
+        Round storage r = rounds[round];
+        _expectPhase(round, r.phase, Phase.Bidding);
+        if (msg.sender != operator && block.timestamp < r.bidDeadline) revert TooEarly(round);
+        _setPhase(round, r, Phase.Closed);
+    }
+
+    /// Posts a sealed bid (PROTOCOL §4.2) with its 2(2K + 2) ciphertext coordinates.
+    function submitBid(uint256[8] calldata proof, BidInputs calldata inp, uint256[] calldata ciphertexts)
+        external
+    {
+        if (inp.round >> 64 != 0) revert WrongRound(inp.round);
+        uint64 round = uint64(inp.round);
+        Round storage r = rounds[round];
+        _expectPhase(round, r.phase, Phase.Bidding);
+        if (block.timestamp >= r.bidDeadline) revert DeadlinePassed(round);
+        if (bids[inp.bid].state != BidState.None) revert BidReplay(inp.bid);
+        // qualification auditing
+        Prosumer storage p = prosumers[inp.acct];
+        if (!p.registered) revert NotRegistered(inp.acct);
+        if (p.suspended) revert AccountSuspended(inp.acct);
+        Params memory par = params;
+        if (p.unsettled >= par.maxUnsettled) revert TooManyUnsettled(inp.acct, p.unsettled);
+        if (p.defaults >= par.maxDefaults) revert TooManyDefaults(inp.acct, p.defaults);
+        if (p.free != inp.fOld) revert StaleBalance(inp.acct, p.free, inp.fOld);
+        if (ciphertexts.length != 4 * (uint256(par.levels) + 1)) revert BadCiphertexts(ciphertexts.length);
+
+        uint256[] memory x = new uint256[](6);
+        (x[0], x[1], x[2], x[3], x[4], x[5]) = (inp.round, inp.acct, inp.fOld, inp.fNew, inp.bid, inp.digest);
+        if (!bidVerifier.verifyProof(proof, x)) revert InvalidProof();
+
+        uint32 index = r.bids;
+        r.bids = index + 1;
+        bids[inp.bid] = Bid({round: round, index: index, state: BidState.Live});
+        bidAccount[inp.bid] = inp.acct;
+        p.free = inp.fNew;
+        p.unsettled += 1;
+        emit BidSubmitted(round, inp.acct, inp.bid, index, inp.fNew, ciphertexts);
+    }
+
+    /// The digest trustees sign to clear a round.
+    function clearDigest(uint64 round, uint64[] calldata hBuy, uint64[] calldata hSell, uint256[] calldata included)
+        public
+        view
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(CLEAR_TAG, block.chainid, address(this), round, hBuy, hSell, included));
+    }
+
+    /// Clears a closed round from the committee-decrypted histograms. `included` is a
+    /// bitmap over bid indices (bit i of word i / 256) of the bids whose ciphertexts
+    /// went into the histograms.
+    function clear(
+        uint64 round,
+        uint64[] calldata hBuy,
+        uint64[] calldata hSell,
+        uint256[] calldata included,
+        Signature[] calldata sigs
+    ) external {
+        Round storage r = rounds[round];
+        _expectPhase(round, r.phase, Phase.Closed);
+        _checkSignatures(clearDigest(round, hBuy, hSell, included), sigs);
+        uint256 count = _recordInclusion(round, r.bids, included);
+        if (hBuy.length != params.levels) revert MarketClearing.HistogramShape(hBuy.length, hSell.length);
+        MarketClearing.Result memory c = MarketClearing.clear(hBuy, hSell, count, params.kAnonymity);
+        r.clearing = MarketClearing.pack(c);
+        r.included = uint32(count);
+        emit RoundCleared(round, c.cleared, c.level, c.volume, r.clearing, uint32(count));
+        _setPhase(round, r, Phase.Cleared);
+    }
+
+    /// Settles one bid (PROTOCOL §4.3) with its settlement flow ciphertexts.
+    function settle(uint256[8] calldata proof, SettleInputs calldata inp, uint256[] calldata ciphertexts) external {
+        if (inp.round >> 64 != 0) revert WrongRound(inp.round);
+        uint64 round = uint64(inp.round);
+        Round storage r = rounds[round];
+        if (r.phase != Phase.Cleared && r.phase != Phase.Settling) revert WrongPhase(round, r.phase);
+        if (block.timestamp < r.settleStart) revert TooEarly(round);
+        if (block.timestamp > r.settleDeadline) revert DeadlinePassed(round);
+        Bid storage b = bids[inp.bid];
+        if (b.state == BidState.None) revert UnknownBid(inp.bid);
+        if (b.round != round) revert WrongRound(inp.round);
+        if (b.state != BidState.Live) revert AlreadySettled(inp.bid);
+        Prosumer storage p = prosumers[inp.acct];
+        if (p.meterId != inp.meterId) revert WrongMeter(p.meterId, inp.meterId);
+        uint256 expected = _isIncluded(round, b.index) ? r.clearing : MarketClearing.packedNotCleared();
+        if (inp.clearing != expected) revert WrongClearing(expected, inp.clearing);
+        if (payouts[inp.pOut] != PayoutState.None) revert PayoutExists(inp.pOut);
+        if (ciphertexts.length != SETTLE_CIPHERTEXT_WORDS) revert BadCiphertexts(ciphertexts.length);
+
+        uint256[] memory x = new uint256[](7);
+        (x[0], x[1], x[2], x[3], x[4], x[5], x[6]) =
+            (inp.round, inp.acct, inp.bid, inp.pOut, inp.clearing, inp.meterId, inp.digest);
+        if (!settleVerifier.verifyProof(proof, x)) revert InvalidProof();
+
+        b.state = BidState.Settled;
+        payouts[inp.pOut] = PayoutState.Unspent;
+        p.unsettled -= 1;
+        r.settled += 1;
+        if (r.phase == Phase.Cleared) _setPhase(round, r, Phase.Settling);
+        emit Settled(round, inp.acct, inp.bid, inp.pOut, ciphertexts);
+    }
+
+    /// The digest trustees sign to finalize a round.
+    function finalizeDigest(uint64 round, FlowTotals calldata totals, uint256[] calldata defaulted)
+        public
+        view
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(FINALIZE_TAG, block.chainid, address(this), round, totals, defaulted));
+    }
+
+    /// After the settlement deadline: records the defaulters (every bid of the round not
+    /// settled, each listed once), forfeits their locks and pays the operator the
+    /// residual `pay + penalty - credit + defaultedLocks` (a negative residual, rounding
+    /// dust bought by the grid, is drawn from the operator).
+    function finalize(uint64 round, FlowTotals calldata totals, uint256[] calldata defaulted, Signature[] calldata sigs)
+        external
+    {
+        Round storage r = rounds[round];
+        if (r.phase != Phase.Cleared && r.phase != Phase.Settling) revert WrongPhase(round, r.phase);
+        if (block.timestamp <= r.settleDeadline) revert TooEarly(round);
+        _checkSignatures(finalizeDigest(round, totals, defaulted), sigs);
+        if (defaulted.length != uint256(r.bids) - r.settled) revert BadDefaulters();
+        for (uint256 i = 0; i < defaulted.length; ++i) {
+            Bid storage b = bids[defaulted[i]];
+            if (b.round != round || b.state != BidState.Live) revert BadDefaulters();
+            b.state = BidState.Defaulted;
+            uint256 acct = bidAccount[defaulted[i]];
+            Prosumer storage p = prosumers[acct];
+            p.unsettled -= 1;
+            p.defaults += 1;
+            emit Defaulted(round, acct, defaulted[i]);
+        }
+        int256 toOperator = int256(totals.pay) + int256(totals.penalty) - int256(totals.credit)
+            + int256(totals.defaultedLocks);
+        _setPhase(round, r, Phase.Finalized);
+        emit RoundFinalized(round, totals, toOperator);
+        if (toOperator > 0) {
+            if (!token.transfer(operator, uint256(toOperator))) revert TokenTransferFailed();
+        } else if (toOperator < 0) {
+            if (!token.transferFrom(operator, address(this), uint256(-toOperator))) revert TokenTransferFailed();
+        }
+    }
+
+    // --- views ----------------------------------------------------------------------
+
+    function committee() external view returns (address[] memory, uint256) {
+        return (trustees, threshold);
+    }
+
+    function isIncluded(uint64 round, uint32 index) external view returns (bool) {
+        return _isIncluded(round, index);
+    }
+
+    // --- internals ------------------------------------------------------------------
+
+    function _isIncluded(uint64 round, uint32 index) internal view returns (bool) {
+        return (inclusion[round][index / 256] >> (index % 256)) & 1 == 1;
+    }
+
+    function _expectPhase(uint64 round, Phase got, Phase want) internal pure {
+        if (got != want) revert WrongPhase(round, got);
+    }
+
+    function _setPhase(uint64 round, Round storage r, Phase phase) internal {
+        r.phase = phase;
+        emit RoundPhase(round, phase);
+    }
+
+    /// At least `threshold` valid signatures by distinct trustees, in strictly
+    /// increasing signer order (which makes them distinct), with low s.
+    function _checkSignatures(bytes32 digest, Signature[] calldata sigs) internal view {
+        uint256 t = threshold;
+        if (sigs.length < t || t == 0) revert TooFewSignatures(sigs.length, t);
+        address last;
+        for (uint256 i = 0; i < sigs.length; ++i) {
+            Signature calldata s = sigs[i];
+            if (uint256(s.s) > 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0) {
+                revert BadSignature(i);
+            }
+            address signer = ecrecover(digest, s.v, s.r, s.s);
+            if (signer == address(0) || !isTrustee[signer] || signer <= last) revert BadSignature(i);
+            last = signer;
+        }
+    }
+
+    /// Stores the inclusion bitmap of a round with `n` bids; returns how many are set.
+    function _recordInclusion(uint64 round, uint256 n, uint256[] calldata included)
+        internal
+        returns (uint256 count)
+    {
+        if (included.length != (n + 255) / 256) revert BadInclusion();
+        for (uint256 w = 0; w < included.length; ++w) {
+            uint256 bits = included[w];
+            if (w == included.length - 1 && n % 256 != 0 && bits >> (n % 256) != 0) revert BadInclusion();
+            count += _popcount(bits);
+            if (bits != 0) inclusion[round][w] = bits;
+        }
+    }
+
+    function _popcount(uint256 x) internal pure returns (uint256 c) {
+        while (x != 0) {
+            x &= x - 1;
+            ++c;
+        }
+    }
+}

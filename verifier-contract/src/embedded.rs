@@ -1,0 +1,315 @@
+//! [`EmbeddedChain`]: revm in process, one transaction per block, with the whole state
+//! (accounts, code, storage, block number and time) written to a JSON file after every
+//! committed transaction and reloaded on open.
+//!
+//! The file is written to a temporary file in the same directory, synced and renamed
+//! into place, so a crash leaves the previous state or the new one. JSON keeps the
+//! format inspectable; a market's state is a few thousand slots.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use alloy_primitives::{Address, Bytes, U256};
+use revm::context::result::ExecutionResult;
+use revm::context::{Context, TxEnv};
+use revm::database::{CacheDB, EmptyDB};
+use revm::handler::{MainnetContext, MainnetEvm};
+use revm::primitives::TxKind;
+use revm::state::{AccountInfo, Bytecode};
+use revm::{ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext};
+use serde::{Deserialize, Serialize};
+
+use crate::chain::{Chain, ChainError, Receipt};
+
+/// The chain id of the embedded chain (hardhat's, so signatures made for one verify on
+/// the other only if the contract address matches too).
+pub const CHAIN_ID: u64 = 31337;
+/// Gas limit of every transaction: revm's per-transaction cap (EIP-7825, 2^24).
+pub const TX_GAS_LIMIT: u64 = 1 << 24;
+
+type Db = CacheDB<EmptyDB>;
+type Evm = MainnetEvm<MainnetContext<Db>>;
+
+/// The persisted state.
+#[derive(Default, Serialize, Deserialize)]
+struct Snapshot {
+    version: u32,
+    block_number: u64,
+    timestamp: u64,
+    accounts: BTreeMap<Address, AccountSnapshot>,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct AccountSnapshot {
+    nonce: u64,
+    balance: U256,
+    code: Bytes,
+    storage: BTreeMap<U256, U256>,
+}
+
+const SNAPSHOT_VERSION: u32 = 1;
+
+/// revm with its state on disk (or in memory only, for throwaway tests).
+pub struct EmbeddedChain {
+    evm: Evm,
+    path: Option<PathBuf>,
+    block_number: u64,
+    timestamp: u64,
+}
+
+impl std::fmt::Debug for EmbeddedChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedChain")
+            .field("path", &self.path)
+            .field("block_number", &self.block_number)
+            .field("timestamp", &self.timestamp)
+            .finish_non_exhaustive()
+    }
+}
+
+fn state_err(path: &Path, reason: impl ToString) -> ChainError {
+    ChainError::State {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+impl EmbeddedChain {
+    /// A chain whose state lives in memory only.
+    pub fn in_memory() -> Self {
+        Self::from_snapshot(Snapshot::default(), None)
+    }
+
+    /// Opens the chain stored at `path`, or starts an empty one there.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, ChainError> {
+        let path = path.into();
+        let snapshot = match fs::read(&path) {
+            Ok(bytes) => {
+                let s: Snapshot =
+                    serde_json::from_slice(&bytes).map_err(|e| state_err(&path, e))?;
+                if s.version != SNAPSHOT_VERSION {
+                    return Err(state_err(&path, format!("unknown version {}", s.version)));
+                }
+                s
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Snapshot::default(),
+            Err(e) => return Err(state_err(&path, e)),
+        };
+        Ok(Self::from_snapshot(snapshot, Some(path)))
+    }
+
+    fn from_snapshot(s: Snapshot, path: Option<PathBuf>) -> Self {
+        let mut db = Db::default();
+        for (address, a) in s.accounts {
+            let code = Bytecode::new_raw(a.code);
+            let info = AccountInfo {
+                balance: a.balance,
+                nonce: a.nonce,
+                code_hash: code.hash_slow(),
+                code: Some(code),
+                ..Default::default()
+            };
+            db.insert_account_info(address, info);
+            for (slot, value) in a.storage {
+                // The account was just inserted: this cannot fail.
+                db.insert_account_storage(address, slot, value)
+                    .expect("storage of an inserted account");
+            }
+        }
+        let evm = Context::mainnet()
+            .with_db(db)
+            .modify_cfg_chained(|c| c.chain_id = CHAIN_ID)
+            .build_mainnet();
+        let mut chain = EmbeddedChain {
+            evm,
+            path,
+            block_number: s.block_number,
+            timestamp: s.timestamp,
+        };
+        chain.sync_block();
+        chain
+    }
+
+    /// The state file, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The current block time (seconds since the epoch).
+    pub fn timestamp(&self) -> u64 {
+        self.timestamp
+    }
+
+    /// Sets the time of the next blocks (persisted with the next transaction).
+    pub fn set_timestamp(&mut self, timestamp: u64) {
+        self.timestamp = timestamp;
+        self.sync_block();
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&mut self, seconds: u64) {
+        self.set_timestamp(self.timestamp + seconds);
+    }
+
+    /// Credits `address` with `wei` (for a JSON-RPC-like funding step; gas is free here).
+    pub fn fund(&mut self, address: Address, wei: U256) -> Result<(), ChainError> {
+        let db = &mut self.evm.ctx.journaled_state.database;
+        let mut info = db
+            .cache
+            .accounts
+            .get(&address)
+            .map(|a| a.info.clone())
+            .unwrap_or_default();
+        info.balance = wei;
+        db.insert_account_info(address, info);
+        self.persist()
+    }
+
+    fn sync_block(&mut self) {
+        let (n, t) = (self.block_number, self.timestamp);
+        self.evm.ctx.modify_block(|b| {
+            b.number = U256::from(n);
+            b.timestamp = U256::from(t);
+            b.basefee = 0;
+        });
+    }
+
+    fn nonce(&self, address: Address) -> u64 {
+        self.evm
+            .ctx
+            .journaled_state
+            .database
+            .cache
+            .accounts
+            .get(&address)
+            .map(|a| a.info.nonce)
+            .unwrap_or(0)
+    }
+
+    fn tx(&self, from: Address, kind: TxKind, data: Bytes) -> Result<TxEnv, ChainError> {
+        TxEnv::builder()
+            .caller(from)
+            .kind(kind)
+            .data(data)
+            .gas_limit(TX_GAS_LIMIT)
+            .gas_price(0)
+            .nonce(self.nonce(from))
+            .chain_id(Some(CHAIN_ID))
+            .build()
+            .map_err(|e| ChainError::Backend(format!("{e:?}")))
+    }
+
+    fn execute(&mut self, from: Address, kind: TxKind, data: Bytes) -> Result<Receipt, ChainError> {
+        let tx = self.tx(from, kind, data)?;
+        self.block_number += 1;
+        self.sync_block();
+        let result = self
+            .evm
+            .transact_commit(tx)
+            .map_err(|e| ChainError::Backend(format!("{e:?}")))?;
+        self.persist()?;
+        receipt(result)
+    }
+
+    /// Writes the state file (atomically); a no-op for an in-memory chain.
+    pub fn persist(&self) -> Result<(), ChainError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let db = &self.evm.ctx.journaled_state.database;
+        let mut accounts = BTreeMap::new();
+        for (address, a) in &db.cache.accounts {
+            let code = a
+                .info
+                .code
+                .as_ref()
+                .map(|c| c.original_bytes())
+                .or_else(|| {
+                    db.cache
+                        .contracts
+                        .get(&a.info.code_hash)
+                        .map(|c| c.original_bytes())
+                })
+                .unwrap_or_default();
+            accounts.insert(
+                *address,
+                AccountSnapshot {
+                    nonce: a.info.nonce,
+                    balance: a.info.balance,
+                    code,
+                    storage: a
+                        .storage
+                        .iter()
+                        .filter(|(_, v)| !v.is_zero())
+                        .map(|(k, v)| (*k, *v))
+                        .collect(),
+                },
+            );
+        }
+        let snapshot = Snapshot {
+            version: SNAPSHOT_VERSION,
+            block_number: self.block_number,
+            timestamp: self.timestamp,
+            accounts,
+        };
+        let bytes = serde_json::to_vec(&snapshot).map_err(|e| state_err(path, e))?;
+        write_atomic(path, &bytes).map_err(|e| state_err(path, e))
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn receipt(result: ExecutionResult) -> Result<Receipt, ChainError> {
+    let gas_used = result.tx_gas_used();
+    match result {
+        ExecutionResult::Success { logs, output, .. } => {
+            let contract_address = output.address().copied();
+            Ok(Receipt {
+                gas_used,
+                logs,
+                output: output.into_data(),
+                contract_address,
+            })
+        }
+        ExecutionResult::Revert { output, .. } => Err(ChainError::Reverted {
+            data: output,
+            gas_used,
+        }),
+        ExecutionResult::Halt { reason, .. } => Err(ChainError::Halted {
+            reason: format!("{reason:?}"),
+            gas_used,
+        }),
+    }
+}
+
+impl Chain for EmbeddedChain {
+    fn deploy(&mut self, from: Address, init_code: Bytes) -> Result<Receipt, ChainError> {
+        self.execute(from, TxKind::Create, init_code)
+    }
+
+    fn call(&mut self, from: Address, to: Address, data: Bytes) -> Result<Bytes, ChainError> {
+        let tx = self.tx(from, TxKind::Call(to), data)?;
+        let result = self
+            .evm
+            .transact(tx)
+            .map_err(|e| ChainError::Backend(format!("{e:?}")))?;
+        receipt(result.result).map(|r| r.output)
+    }
+
+    fn transact(&mut self, from: Address, to: Address, data: Bytes) -> Result<Receipt, ChainError> {
+        self.execute(from, TxKind::Call(to), data)
+    }
+}
