@@ -69,3 +69,22 @@ impl ChainView for DirChain {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dir_chain_reads_known_rounds_and_reports_unknown_and_broken_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("round-5.json"), "[]").unwrap();
+        std::fs::write(dir.path().join("round-6.json"), r#"[{"id": "0x12"}]"#).unwrap();
+        let chain = DirChain {
+            dir: dir.path().to_owned(),
+        };
+        assert_eq!(chain.accepted_bids(5).unwrap(), Some(vec![]));
+        assert!(chain.accepted_bids(7).unwrap().is_none());
+        let e = chain.accepted_bids(6).unwrap_err();
+        assert!(e.to_string().contains("round-6.json"), "{e}");
+    }
+}
