@@ -27,61 +27,14 @@ use std::sync::Arc;
 use store::{Passphrase, StoreError};
 use tokio::net::TcpListener;
 
-/// The market parameters as the setup file spells them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MarketConfig {
-    /// Slot length in seconds.
-    pub slot_seconds: u64,
-    /// Price levels K.
-    pub levels: usize,
-    /// Price of level 0.
-    pub floor: u64,
-    /// Price step.
-    pub tick: u64,
-    /// Buyer margin, basis points.
-    pub margin_bps: u64,
-    /// Seller collateral and penalty per Wh.
-    pub penalty_rate: u64,
-    /// Minimum bids for a round to clear (and to be decrypted).
-    pub k_anonymity: usize,
-}
-
-impl From<&MarketParams> for MarketConfig {
-    fn from(m: &MarketParams) -> Self {
-        MarketConfig {
-            slot_seconds: m.slot_seconds,
-            levels: m.levels,
-            floor: m.floor,
-            tick: m.tick,
-            margin_bps: m.margin_bps,
-            penalty_rate: m.penalty_rate,
-            k_anonymity: m.k_anonymity,
-        }
-    }
-}
-
-impl From<&MarketConfig> for MarketParams {
-    fn from(m: &MarketConfig) -> Self {
-        MarketParams {
-            slot_seconds: m.slot_seconds,
-            levels: m.levels,
-            floor: m.floor,
-            tick: m.tick,
-            margin_bps: m.margin_bps,
-            penalty_rate: m.penalty_rate,
-            k_anonymity: m.k_anonymity,
-        }
-    }
-}
-
 /// Everything public a trustee needs: the committee's DKG output, the market, the
 /// signing domain (one JSON file, the same for every trustee).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrusteeSetup {
     /// Flow keys and verification keys.
     pub committee: CommitteePublic,
-    /// Market parameters.
-    pub market: MarketConfig,
+    /// Market parameters (checked at load).
+    pub market: MarketParams,
     /// Where signatures are valid.
     pub domain: SigningDomain,
 }
@@ -92,6 +45,17 @@ pub enum LoadError {
     /// The share file.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The setup's market parameters are invalid.
+    #[error("invalid market parameters in the setup: {0}")]
+    Market(#[from] sealgrid_circuits::market::ParamsError),
+    /// The committee's key count does not fit the market (2K + 1 flow keys).
+    #[error("the committee has {keys} flow keys, the market's K = {levels} needs 2K + 1")]
+    KeyCount {
+        /// Flow keys of the committee.
+        keys: usize,
+        /// The market's K.
+        levels: usize,
+    },
     /// The share does not belong to this committee.
     #[error("the key share of {id} does not match the committee's verification keys: {source}")]
     Share {
@@ -110,6 +74,13 @@ pub fn load_trustee(
     pass: &Passphrase,
     setup: &TrusteeSetup,
 ) -> Result<Trustee, LoadError> {
+    setup.market.validate()?;
+    if setup.committee.params.instances != 2 * setup.market.levels + 1 {
+        return Err(LoadError::KeyCount {
+            keys: setup.committee.params.instances,
+            levels: setup.market.levels,
+        });
+    }
     let secrets = store::open(share_file, pass)?;
     secrets
         .key
@@ -123,7 +94,7 @@ pub fn load_trustee(
         Arc::new(setup.committee.clone()),
         secrets.signer,
         TrusteeConfig {
-            market: (&setup.market).into(),
+            market: setup.market.clone(),
             domain: setup.domain,
         },
     ))

@@ -162,7 +162,7 @@ async fn main() -> Result<()> {
             std::fs::create_dir_all(&out)?;
             let setup = TrusteeSetup {
                 committee,
-                market: (&market).into(),
+                market: market.clone(),
                 domain: SigningDomain {
                     chain_id,
                     contract: Address([0; 20]),

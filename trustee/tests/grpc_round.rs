@@ -138,7 +138,7 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
     let (public, shares, _) = run_in_memory(params, &mut rng, |_| {}).unwrap();
     let setup = TrusteeSetup {
         committee: public.clone(),
-        market: (&market).into(),
+        market: market.clone(),
         domain: SigningDomain {
             chain_id: 246,
             contract: Address([0x5f; 20]),
@@ -194,6 +194,23 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
         };
         trustees.push(trustee);
     }
+    // a setup whose market does not validate, or does not fit the committee's keys
+    let share_1 = dir.path().join("trustee-1.share");
+    let pass_1 = Passphrase::new("passphrase of trustee 1").unwrap();
+    let mut bad = setup.clone();
+    bad.market.levels = 1;
+    assert!(matches!(
+        load_trustee(&share_1, &pass_1, &bad),
+        Err(LoadError::Market(_))
+    ));
+    bad.market.levels = 7;
+    assert!(matches!(
+        load_trustee(&share_1, &pass_1, &bad),
+        Err(LoadError::KeyCount {
+            keys: 17,
+            levels: 7
+        })
+    ));
     let wrong = Passphrase::new("guess").unwrap();
     assert!(matches!(
         load_trustee(&dir.path().join("trustee-1.share"), &wrong, &setup),

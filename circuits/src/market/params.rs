@@ -61,8 +61,8 @@ pub enum ParamsError {
     Quantity(u64),
 }
 
-/// The market's public parameters.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The market's public parameters (serde: a trustee's setup file carries them).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MarketParams {
     /// Slot length in seconds; a round is keyed by `slot_start / slot_seconds`.
     pub slot_seconds: u64,
