@@ -65,6 +65,10 @@ pub struct Exclusion {
 pub struct Aggregate {
     round: u64,
     included: Vec<BidId>,
+    /// Positions of the included bids in the posted list (the contract's bid indices).
+    indices: Vec<u32>,
+    /// How many bids were posted (included or not).
+    posted: u32,
     sum: FlowCiphertexts,
 }
 
@@ -83,6 +87,31 @@ impl Aggregate {
     pub fn ciphertexts(&self) -> &FlowCiphertexts {
         &self.sum
     }
+
+    /// The included bids' positions in the posted list, which is the contract's order
+    /// of acceptance: the bid indices the market contract numbers a round's bids by.
+    pub fn indices(&self) -> &[u32] {
+        &self.indices
+    }
+
+    /// The inclusion bitmap the market contract checks (PROTOCOL §8): bit `i % 256` of
+    /// word `i / 256` is set when bid `i` is included; words are big-endian `uint256`s,
+    /// one per 256 posted bids.
+    pub fn inclusion_bitmap(&self) -> Vec<[u8; 32]> {
+        inclusion_bitmap(self.posted as usize, &self.indices)
+    }
+}
+
+/// The bitmap over `posted` bid indices with `indices` set (see
+/// [`Aggregate::inclusion_bitmap`]).
+pub fn inclusion_bitmap(posted: usize, indices: &[u32]) -> Vec<[u8; 32]> {
+    let mut words = vec![[0u8; 32]; posted.div_ceil(256)];
+    for &i in indices {
+        let i = i as usize;
+        let bit = i % 256;
+        words[i / 256][31 - bit / 8] |= 1 << (bit % 8);
+    }
+    words
 }
 
 /// An aggregate and the bids excluded from it.
@@ -124,6 +153,8 @@ pub struct Aggregator {
     slots: usize,
     seen: HashSet<BidId>,
     included: Vec<BidId>,
+    indices: Vec<u32>,
+    posted: u32,
     excluded: Vec<Exclusion>,
     /// `[ΣC1, ΣC2_0, …]`, projective.
     acc: Vec<ProjectivePoint>,
@@ -137,6 +168,8 @@ impl Aggregator {
             slots,
             seen: HashSet::new(),
             included: Vec::new(),
+            indices: Vec::new(),
+            posted: 0,
             excluded: Vec::new(),
             acc: vec![ProjectivePoint::ZERO; slots + 1],
         }
@@ -158,9 +191,11 @@ impl Aggregator {
                     *a += p;
                 }
                 self.included.push(bid.id);
+                self.indices.push(self.posted);
             }
             Err(reason) => self.excluded.push(Exclusion { id: bid.id, reason }),
         }
+        self.posted += 1;
         verdict
     }
 
@@ -186,6 +221,8 @@ impl Aggregator {
             aggregate: Aggregate {
                 round: self.round,
                 included: self.included,
+                indices: self.indices,
+                posted: self.posted,
                 sum: FlowCiphertexts {
                     c1: affine[0],
                     c2: affine[1..].to_vec(),
@@ -214,11 +251,15 @@ pub fn aggregate(
     let mut seen = HashSet::with_capacity(bids.len());
     let mut excluded = Vec::new();
     let mut included_bids: Vec<&PostedBid> = Vec::with_capacity(bids.len());
-    for (b, v) in bids.iter().zip(verdicts) {
+    let mut indices = Vec::with_capacity(bids.len());
+    for (i, (b, v)) in bids.iter().zip(verdicts).enumerate() {
         let reason = v.or_else(|| (!seen.insert(b.id)).then_some(ExclusionReason::Duplicate));
         match reason {
             Some(reason) => excluded.push(Exclusion { id: b.id, reason }),
-            None => included_bids.push(b),
+            None => {
+                included_bids.push(b);
+                indices.push(i as u32);
+            }
         }
     }
     if included_bids.is_empty() {
@@ -250,6 +291,8 @@ pub fn aggregate(
         aggregate: Aggregate {
             round,
             included: included_bids.iter().map(|b| b.id).collect(),
+            indices,
+            posted: bids.len() as u32,
             sum: FlowCiphertexts {
                 c1: affine[0],
                 c2: affine[1..].to_vec(),

@@ -3,37 +3,37 @@
 //!
 //! # The signed message
 //!
-//! The single definition is [`encode_clearing`]; the Solidity contract mirrors it:
+//! The single definition is [`encode_clearing`]; it is the market contract's
+//! `clearDigest` (`verifier-contract/contracts/Market.sol`, PROTOCOL §8), and a test in
+//! `verifier-contract` checks the two agree:
 //!
 //! ```solidity
-//! bytes32 constant CLEARING_TAG = keccak256("sealgrid/committee/clearing/v1");
+//! bytes32 constant CLEAR_TAG = keccak256("sealgrid.clear.v1");
 //!
-//! function clearingDigest(uint64 round, uint256[] memory hBuy, uint256[] memory hSell,
-//!                         bytes32[] memory includedBids) view returns (bytes32) {
+//! function clearDigest(uint64 round, uint64[] calldata hBuy, uint64[] calldata hSell,
+//!                      uint256[] calldata included) view returns (bytes32) {
 //!     return keccak256(abi.encode(
-//!         CLEARING_TAG,                                // bytes32
-//!         block.chainid,                               // uint256
-//!         address(this),                               // address
-//!         uint256(round),                              // uint256
-//!         hBuy,                                        // uint256[]  (K entries, level 0 first)
-//!         hSell,                                       // uint256[]  (K entries, level 0 first)
-//!         keccak256(abi.encodePacked(includedBids))    // bytes32
+//!         CLEAR_TAG,       // bytes32
+//!         block.chainid,   // uint256
+//!         address(this),   // address
+//!         round,           // uint64
+//!         hBuy,            // uint64[]   (K entries, level 0 first)
+//!         hSell,           // uint64[]   (K entries, level 0 first)
+//!         included         // uint256[]  inclusion bitmap over the round's bid indices
 //!     ));
 //! }
-//! // signer = ecrecover(clearingDigest(...), v, r, s)
+//! // signer = ecrecover(clearDigest(...), v, r, s)
 //! ```
 //!
-//! `abi.encode` lays this out as seven 32-byte head words (the two arrays as offsets
-//! `0xe0` and `0xe0 + 32·(K + 1)`), then each array as its length word followed by its
-//! elements, every value left-padded to 32 bytes. The chain id and contract address
-//! bind a signature to one deployment; the tag to this message type. `includedBids` are
-//! the bid commitments (`bytes32`) the aggregate summed, in the order the committee
-//! summed them (the contract's acceptance order, less exclusions); the contract checks
-//! each is an accepted bid of the round and counts them for the k-anonymity floor. The
-//! digest is signed as is, with no `"\x19Ethereum Signed Message"` prefix: trustee keys
-//! sign nothing else.
+//! `abi.encode` lays this out as seven 32-byte head words (the three arrays as offsets),
+//! then each array as its length word followed by its elements, every value left-padded
+//! to 32 bytes. The chain id and contract address bind a signature to one deployment; the
+//! tag to this message type. `included` has bit `i % 256` of word `i / 256` set for every
+//! bid index `i` (the contract's acceptance order within the round) that the aggregate
+//! summed: a bitmap, because a list of 1,000 commitments would cost about 512k gas of
+//! calldata. The digest is signed as is, with no `"\x19Ethereum Signed Message"` prefix:
+//! trustee keys sign nothing else.
 
-use crate::ids::BidId;
 use crate::wire;
 use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -44,10 +44,10 @@ pub fn keccak256(data: &[u8]) -> [u8; 32] {
     Keccak256::digest(data).into()
 }
 
-/// The tag string hashed into [`clearing_tag`].
-pub const CLEARING_TAG: &str = "sealgrid/committee/clearing/v1";
+/// The tag string hashed into [`clearing_tag`] (the contract's `CLEAR_TAG`).
+pub const CLEARING_TAG: &str = "sealgrid.clear.v1";
 
-/// `keccak256("sealgrid/committee/clearing/v1")`.
+/// `keccak256("sealgrid.clear.v1")`.
 pub fn clearing_tag() -> [u8; 32] {
     keccak256(CLEARING_TAG.as_bytes())
 }
@@ -80,17 +80,10 @@ pub struct ClearingStatement {
     pub h_buy: Vec<u64>,
     /// `H_sell[k]`, level 0 first.
     pub h_sell: Vec<u64>,
-    /// The bids summed, in order.
-    pub included: Vec<BidId>,
-}
-
-/// `keccak256(abi.encodePacked(bytes32[] ids))`: the concatenated ids, hashed.
-pub fn included_bids_hash(ids: &[BidId]) -> [u8; 32] {
-    let mut h = Keccak256::new();
-    for id in ids {
-        h.update(id.0);
-    }
-    h.finalize().into()
+    /// The inclusion bitmap over the round's bid indices, big-endian `uint256` words
+    /// ([`crate::aggregate::Aggregate::inclusion_bitmap`]).
+    #[serde(with = "wire::bytes32_vec")]
+    pub included: Vec<[u8; 32]>,
 }
 
 fn word_u64(x: u64) -> [u8; 32] {
@@ -99,28 +92,34 @@ fn word_u64(x: u64) -> [u8; 32] {
     w
 }
 
-/// The one definition of the signed message: `abi.encode(CLEARING_TAG, chainId,
-/// contract, round, hBuy, hSell, includedBidsHash)` (see the module documentation).
+/// The one definition of the signed message: `abi.encode(CLEAR_TAG, chainId, contract,
+/// round, hBuy, hSell, included)` (see the module documentation).
 pub fn encode_clearing(domain: &SigningDomain, st: &ClearingStatement) -> Vec<u8> {
     const HEAD_WORDS: u64 = 7;
     let buy_offset = 32 * HEAD_WORDS;
     let sell_offset = buy_offset + 32 * (1 + st.h_buy.len() as u64);
+    let included_offset = sell_offset + 32 * (1 + st.h_sell.len() as u64);
     let mut address = [0u8; 32];
     address[12..].copy_from_slice(&domain.contract.0);
-    let mut out =
-        Vec::with_capacity(32 * (HEAD_WORDS as usize + 2 + st.h_buy.len() + st.h_sell.len()));
+    let mut out = Vec::with_capacity(
+        32 * (HEAD_WORDS as usize + 3 + st.h_buy.len() + st.h_sell.len() + st.included.len()),
+    );
     out.extend_from_slice(&clearing_tag());
     out.extend_from_slice(&word_u64(domain.chain_id));
     out.extend_from_slice(&address);
     out.extend_from_slice(&word_u64(st.round));
     out.extend_from_slice(&word_u64(buy_offset));
     out.extend_from_slice(&word_u64(sell_offset));
-    out.extend_from_slice(&included_bids_hash(&st.included));
+    out.extend_from_slice(&word_u64(included_offset));
     for h in [&st.h_buy, &st.h_sell] {
         out.extend_from_slice(&word_u64(h.len() as u64));
         for &x in h.iter() {
             out.extend_from_slice(&word_u64(x));
         }
+    }
+    out.extend_from_slice(&word_u64(st.included.len() as u64));
+    for w in &st.included {
+        out.extend_from_slice(w);
     }
     out
 }
@@ -283,8 +282,9 @@ mod tests {
         round: u64,
         h_buy: Vec<u64>,
         h_sell: Vec<u64>,
+        included_indices: Vec<u32>,
+        posted: usize,
         included: Vec<String>,
-        included_hash: String,
         encoding: String,
         digest: String,
         secret_key: String,
@@ -304,15 +304,11 @@ mod tests {
             round: v.round,
             h_buy: v.h_buy,
             h_sell: v.h_sell,
-            included: v
-                .included
-                .iter()
-                .map(|s| BidId(from_hex(s).unwrap()))
-                .collect(),
+            included: v.included.iter().map(|s| from_hex(s).unwrap()).collect(),
         };
         assert_eq!(
-            included_bids_hash(&st.included),
-            from_hex::<32>(&v.included_hash).unwrap()
+            crate::aggregate::inclusion_bitmap(v.posted, &v.included_indices),
+            st.included
         );
         assert_eq!(
             format!("0x{}", hex::encode(encode_clearing(&domain, &st))),
@@ -338,7 +334,7 @@ mod tests {
             "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf"
         );
         assert_eq!(
-            hex::encode(included_bids_hash(&[])),
+            hex::encode(keccak256(&[])),
             "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
         );
     }

@@ -289,7 +289,7 @@ impl Trustee {
             round: req.round,
             h_buy: req.h_buy.clone(),
             h_sell: req.h_sell.clone(),
-            included: agg.included().to_vec(),
+            included: agg.inclusion_bitmap(),
         };
         let signature = self
             .signer

@@ -191,3 +191,23 @@ pub mod bytes {
         from_hex::<N>(&String::deserialize(d)?).map_err(D::Error::custom)
     }
 }
+
+/// `#[serde(with = "wire::bytes32_vec")]` for a list of 32-byte words as `0x` hex strings.
+pub mod bytes32_vec {
+    use super::*;
+    /// Serializes the words.
+    pub fn serialize<S: Serializer>(words: &[[u8; 32]], s: S) -> Result<S::Ok, S::Error> {
+        words
+            .iter()
+            .map(|w| to_hex(w))
+            .collect::<Vec<_>>()
+            .serialize(s)
+    }
+    /// Deserializes words of exactly 32 bytes each.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<[u8; 32]>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|h| from_hex::<32>(h).map_err(D::Error::custom))
+            .collect()
+    }
+}

@@ -201,10 +201,19 @@ fn twenty_real_bids_aggregate_decrypt_with_a_cheating_trustee_clear_and_sign() {
         .map(|t| t.sign(&sign_req, &chain_view).unwrap())
         .collect();
     let committee: Vec<Address> = s.trustees.iter().map(Trustee::address).collect();
+    // the bitmap over the chain's bid indices marks exactly the bids summed
+    let summed: Vec<u32> = chain_view
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| outcome.included.contains(&b.id))
+        .map(|(i, _)| i as u32)
+        .collect();
+    let bitmap = sealgrid_committee::aggregate::inclusion_bitmap(chain_view.len(), &summed);
+    assert_eq!(summed.len(), 20);
     for (r, t) in responses.iter().zip(&s.trustees) {
         let digest = clearing_digest(&s.domain, &r.statement);
         assert_eq!(recover(&digest, &r.signature), Ok(t.address()));
-        assert_eq!(r.statement.included, outcome.included);
+        assert_eq!(r.statement.included, bitmap);
     }
     let digest = clearing_digest(&s.domain, &responses[0].statement);
     let sigs: Vec<_> = responses.iter().map(|r| r.signature).collect();

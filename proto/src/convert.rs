@@ -91,6 +91,14 @@ fn bid_ids(v: &[Vec<u8>], field: &str) -> Result<Vec<BidId>> {
         .collect()
 }
 
+/// 32-byte words (the clearing statement's inclusion bitmap).
+fn words(v: &[Vec<u8>], field: &str) -> Result<Vec<[u8; 32]>> {
+    v.iter()
+        .enumerate()
+        .map(|(i, b)| wire::exact::<32>(b).map_err(|e| err(&format!("{field}[{i}]"), e)))
+        .collect()
+}
+
 /// An address (20 bytes).
 pub fn address(b: &[u8], field: &str) -> Result<Address> {
     wire::exact::<20>(b).map(Address).map_err(|e| err(field, e))
@@ -296,7 +304,7 @@ impl From<&SignResponse> for pb::SignResponse {
                 round: r.statement.round,
                 h_buy: r.statement.h_buy.clone(),
                 h_sell: r.statement.h_sell.clone(),
-                included: r.statement.included.iter().map(|b| b.0.to_vec()).collect(),
+                included: r.statement.included.iter().map(|w| w.to_vec()).collect(),
             }),
             signature: r.signature.0.to_vec(),
         }
@@ -314,7 +322,7 @@ impl TryFrom<&pb::SignResponse> for SignResponse {
                 round: st.round,
                 h_buy: st.h_buy.clone(),
                 h_sell: st.h_sell.clone(),
-                included: bid_ids(&st.included, "statement.included")?,
+                included: words(&st.included, "statement.included")?,
             },
             signature: signature(&r.signature, "signature")?,
         })

@@ -63,3 +63,49 @@ pub fn inclusion_bitmap(n: usize, included: impl Fn(usize) -> bool) -> Vec<U256>
     }
     words
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sealgrid_committee::aggregate::inclusion_bitmap as committee_bitmap;
+    use sealgrid_committee::sign::{
+        clearing_digest, Address as CAddress, ClearingStatement, SigningDomain,
+    };
+
+    /// The committee signs exactly what the contract checks: the committee crate's
+    /// encoding and this crate's (tested equal to `Market.clearDigest` on chain) agree.
+    #[test]
+    fn the_committee_signs_the_digest_the_contract_checks() {
+        let market = Address::from([0x5a; 20]);
+        for (posted, indices) in [
+            (3usize, vec![0u32, 2]),
+            (300, vec![0, 1, 255, 256, 299]),
+            (1, vec![]),
+        ] {
+            let h_buy = vec![0, 1200, 3400, 0, 77, (1 << 40) - 1, 5, 9];
+            let h_sell = vec![10, 0, 0, 4500, 600, 1, 0, 1 << 33];
+            let ours = inclusion_bitmap(posted, |i| indices.contains(&(i as u32)));
+            let theirs = committee_bitmap(posted, &indices);
+            assert_eq!(
+                ours.iter()
+                    .map(|w| w.to_be_bytes::<32>())
+                    .collect::<Vec<_>>(),
+                theirs
+            );
+            let digest = clear_digest(31337, market, 1_970_000, &h_buy, &h_sell, &ours);
+            let committee = clearing_digest(
+                &SigningDomain {
+                    chain_id: 31337,
+                    contract: CAddress(market.0 .0),
+                },
+                &ClearingStatement {
+                    round: 1_970_000,
+                    h_buy,
+                    h_sell,
+                    included: theirs,
+                },
+            );
+            assert_eq!(digest.0, committee);
+        }
+    }
+}

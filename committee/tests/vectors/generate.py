@@ -11,17 +11,22 @@ from eth_abi import encode
 from eth_hash.auto import keccak
 from eth_keys import keys
 
-TAG = keccak(b"sealgrid/committee/clearing/v1")
+TAG = keccak(b"sealgrid.clear.v1")
 chain_id = 246
 contract = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
 round_ = 1_970_000
 h_buy = [0, 1200, 3400, 0, 77, 2**40 - 1, 5, 9]
 h_sell = [10, 0, 0, 4500, 600, 1, 0, 2**33]
-included = [keccak(b"bid-%d" % i) for i in range(3)]
-included_hash = keccak(b"".join(included))
+# 300 bids posted in the round, these summed: a two-word inclusion bitmap over the
+# bid indices (bit i % 256 of word i / 256), as the market contract checks it.
+posted = 300
+included_indices = [0, 1, 2, 7, 8, 255, 256, 299]
+words = [0] * ((posted + 255) // 256)
+for i in included_indices:
+    words[i // 256] |= 1 << (i % 256)
 encoding = encode(
-    ["bytes32", "uint256", "address", "uint256", "uint256[]", "uint256[]", "bytes32"],
-    [TAG, chain_id, contract, round_, h_buy, h_sell, included_hash],
+    ["bytes32", "uint256", "address", "uint64", "uint64[]", "uint64[]", "uint256[]"],
+    [TAG, chain_id, contract, round_, h_buy, h_sell, words],
 )
 digest = keccak(encoding)
 sk = keys.PrivateKey(bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"))
@@ -33,8 +38,9 @@ print(json.dumps({
     "round": round_,
     "h_buy": h_buy,
     "h_sell": h_sell,
-    "included": ["0x" + b.hex() for b in included],
-    "included_hash": "0x" + included_hash.hex(),
+    "posted": posted,
+    "included_indices": included_indices,
+    "included": ["0x" + w.to_bytes(32, "big").hex() for w in words],
     "encoding": "0x" + encoding.hex(),
     "digest": "0x" + digest.hex(),
     "secret_key": "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",

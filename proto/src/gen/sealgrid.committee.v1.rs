@@ -206,7 +206,9 @@ pub struct ClearingStatement {
     /// H_sell, K values.
     #[prost(uint64, repeated, tag = "3")]
     pub h_sell: ::prost::alloc::vec::Vec<u64>,
-    /// The bids summed, in order, from the trustee's own aggregate (BidId, 32 bytes each).
+    /// The inclusion bitmap the market contract checks (PROTOCOL §8): bit i % 256 of word
+    /// i / 256 is set when the round's bid with index i (acceptance order) was summed; each
+    /// word 32 bytes, a big-endian uint256, one word per 256 bids of the round.
     #[prost(bytes = "vec", repeated, tag = "4")]
     pub included: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
 }
