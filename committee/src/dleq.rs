@@ -8,9 +8,9 @@
 //! the verifier recomputes `A1 = z·G − e·Y`, `A2 = z·C − e·D` and the challenge.
 //!
 //! The transcript starts with the protocol label [`DOMAIN`], then absorbs the context
-//! (what is decrypted: clearing of a round or disclosure of one bid, the slot, the
-//! trustee) and every statement point `G, Y, C, D`, then the commitments `A1, A2`; the
-//! challenge is 64 bytes reduced mod `l`. Points are absorbed in circomlib's packed form,
+//! (what is decrypted: clearing, settlement flows or defaulted locks of a round, or
+//! disclosure of one bid; the slot, the trustee) and every statement point `G, Y, C, D`,
+//! then the commitments `A1, A2`; the challenge is 64 bytes reduced mod `l`. Points are absorbed in circomlib's packed form,
 //! which is canonical. The nonce comes from merlin's transcript RNG keyed with the
 //! witness and fresh randomness (hedged), so a weak RNG alone does not leak `x`.
 //!
@@ -43,6 +43,17 @@ pub enum DecryptionContext {
         round: u64,
         /// The bid opened.
         bid: BidId,
+    },
+    /// The aggregate settlement flows of a round (pay, credit, penalty; PROTOCOL §4.3
+    /// S7), for finalization.
+    Settlement {
+        /// The round.
+        round: u64,
+    },
+    /// The lock slot of the aggregate of a round's defaulted bids, for finalization.
+    Defaulted {
+        /// The round.
+        round: u64,
     },
 }
 
@@ -97,6 +108,14 @@ fn transcript(st: &DleqStatement<'_>) -> Transcript {
             t.append_message(b"purpose", b"disclosure");
             t.append_u64(b"round", *round);
             t.append_message(b"bid", &bid.0);
+        }
+        DecryptionContext::Settlement { round } => {
+            t.append_message(b"purpose", b"settlement");
+            t.append_u64(b"round", *round);
+        }
+        DecryptionContext::Defaulted { round } => {
+            t.append_message(b"purpose", b"defaulted");
+            t.append_u64(b"round", *round);
         }
     }
     t.append_u64(b"trustee", st.trustee.0 as u64);
@@ -215,5 +234,43 @@ mod tests {
             ),
             Err(DleqError::Invalid)
         );
+    }
+
+    /// Clearing, settlement and defaulted-lock shares of one round, same slot, same `C`:
+    /// a proof made for one purpose verifies for no other.
+    #[test]
+    fn a_proof_verifies_in_its_own_context_only() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(8);
+        let x = Scalar::rand(&mut rng);
+        let y = (base8() * x).into_affine();
+        let c = (base8() * Scalar::rand(&mut rng)).into_affine();
+        let d = share(&x, &c);
+        let contexts = [
+            DecryptionContext::Clearing { round: 5 },
+            DecryptionContext::Settlement { round: 5 },
+            DecryptionContext::Defaulted { round: 5 },
+            DecryptionContext::Disclosure {
+                round: 5,
+                bid: BidId([0; 32]),
+            },
+        ];
+        for made in &contexts {
+            let st = |context| DleqStatement {
+                context,
+                trustee: TrusteeId(1),
+                slot: 0,
+                y: &y,
+                c: &c,
+                d: &d,
+            };
+            let proof = prove(&st(made), &x, &mut rng);
+            for checked in &contexts {
+                assert_eq!(
+                    verify(&st(checked), &proof).is_ok(),
+                    made == checked,
+                    "made for {made:?}, checked for {checked:?}"
+                );
+            }
+        }
     }
 }

@@ -8,7 +8,8 @@
 //! | [`dleq`] | Chaum-Pedersen DLEQ proofs over merlin transcripts |
 //! | [`decrypt`] | partial decryption, verification, Lagrange combination, discrete logs |
 //! | [`round`] | coordinator side: combine, solve, clear |
-//! | [`sign`] | the signed clearing message (ABI encoding, keccak256) and ecrecover-compatible signatures |
+//! | [`settlement`] | settlement flow totals and defaulted locks for finalization |
+//! | [`sign`] | the signed clearing and finalize messages (ABI encoding, keccak256) and ecrecover-compatible signatures |
 //! | [`disclosure`] | escrowed disclosure of one bid, verified by the auditor from public data |
 //! | [`trustee`] | a trustee and its request/response API (serde), mapped to gRPC by `sealgrid-trustee` |
 //! | [`wire`] | checked serde forms of points, scalars and field elements |
@@ -23,6 +24,7 @@ pub mod dkg;
 pub mod dleq;
 pub mod ids;
 pub mod round;
+pub mod settlement;
 pub mod sign;
 pub mod trustee;
 pub mod wire;

@@ -32,8 +32,13 @@
 //! bid index `i` (the contract's acceptance order within the round) that the aggregate
 //! summed: a bitmap, because a list of 1,000 commitments would cost about 512k gas of
 //! calldata. The digest is signed as is, with no `"\x19Ethereum Signed Message"` prefix:
-//! trustee keys sign nothing else.
+//! trustee keys sign only tagged sealgrid digests.
+//!
+//! Finalization is signed the same way over the contract's `finalizeDigest`
+//! ([`encode_finalize`], tag `sealgrid.finalize.v1`), checked against the contract's
+//! encoding by a test in `verifier-contract` as well.
 
+use crate::ids::BidId;
 use crate::wire;
 use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -127,6 +132,88 @@ pub fn encode_clearing(domain: &SigningDomain, st: &ClearingStatement) -> Vec<u8
 /// `keccak256(encode_clearing(..))`: what `ecrecover` is called on.
 pub fn clearing_digest(domain: &SigningDomain, st: &ClearingStatement) -> [u8; 32] {
     keccak256(&encode_clearing(domain, st))
+}
+
+/// The tag string hashed into [`finalize_tag`] (the contract's `FINALIZE_TAG`).
+pub const FINALIZE_TAG: &str = "sealgrid.finalize.v1";
+
+/// `keccak256("sealgrid.finalize.v1")`.
+pub fn finalize_tag() -> [u8; 32] {
+    keccak256(FINALIZE_TAG.as_bytes())
+}
+
+/// A round's decrypted settlement totals: the market contract's `FlowTotals`
+/// (`pay, credit, penalty, defaultedLocks`, each a `uint256` there).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalizeTotals {
+    /// `Σ pay` over the settlements summed.
+    pub pay: u64,
+    /// `Σ credit`.
+    pub credit: u64,
+    /// `Σ penalty`.
+    pub penalty: u64,
+    /// `Σ lock` over the defaulted bids summed.
+    pub defaulted_locks: u64,
+}
+
+impl FinalizeTotals {
+    /// `[pay, credit, penalty, defaulted_locks]`, the contract's field order.
+    pub fn to_array(self) -> [u64; 4] {
+        [self.pay, self.credit, self.penalty, self.defaulted_locks]
+    }
+}
+
+/// What the committee attests to finalize a round (PROTOCOL §7, §8).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalizeStatement {
+    /// The round.
+    pub round: u64,
+    /// The decrypted totals.
+    pub totals: FinalizeTotals,
+    /// The round's accepted bids without a settlement, as the contract's `uint256` bid
+    /// commitments (a [`BidId`] is that `bytes32`), in acceptance order. The contract's
+    /// `finalize` takes this list (it requires exactly the round's unsettled bids, each
+    /// once) rather than a bitmap over bid indices.
+    pub defaulted: Vec<BidId>,
+}
+
+/// The one definition of the finalize message: `abi.encode(FINALIZE_TAG, chainId,
+/// contract, round, totals, defaulted)`, the market contract's `finalizeDigest` preimage.
+/// `totals` is a static struct of four `uint256`, encoded in place; `defaulted` a
+/// dynamic `uint256[]`: nine head words (the last the offset 288), then its length and
+/// elements.
+///
+/// ```solidity
+/// struct FlowTotals { uint256 pay; uint256 credit; uint256 penalty; uint256 defaultedLocks; }
+/// function finalizeDigest(uint64 round, FlowTotals calldata totals,
+///                         uint256[] calldata defaulted) view returns (bytes32) {
+///     return keccak256(abi.encode(FINALIZE_TAG, block.chainid, address(this), round,
+///                                 totals, defaulted));
+/// }
+/// ```
+pub fn encode_finalize(domain: &SigningDomain, st: &FinalizeStatement) -> Vec<u8> {
+    const HEAD_WORDS: u64 = 9;
+    let mut address = [0u8; 32];
+    address[12..].copy_from_slice(&domain.contract.0);
+    let mut out = Vec::with_capacity(32 * (HEAD_WORDS as usize + 1 + st.defaulted.len()));
+    out.extend_from_slice(&finalize_tag());
+    out.extend_from_slice(&word_u64(domain.chain_id));
+    out.extend_from_slice(&address);
+    out.extend_from_slice(&word_u64(st.round));
+    for x in st.totals.to_array() {
+        out.extend_from_slice(&word_u64(x));
+    }
+    out.extend_from_slice(&word_u64(32 * HEAD_WORDS));
+    out.extend_from_slice(&word_u64(st.defaulted.len() as u64));
+    for b in &st.defaulted {
+        out.extend_from_slice(&b.0);
+    }
+    out
+}
+
+/// `keccak256(encode_finalize(..))`: what `ecrecover` is called on in `finalize`.
+pub fn finalize_digest(domain: &SigningDomain, st: &FinalizeStatement) -> [u8; 32] {
+    keccak256(&encode_finalize(domain, st))
 }
 
 /// A 65-byte `r ‖ s ‖ v` signature, `v ∈ {27, 28}`.

@@ -9,10 +9,13 @@
 //!   ([`Trustee::partial_decrypt`]);
 //! - one named bid, for an auditor ([`Trustee::disclose`]; checking the auditor's
 //!   authority is the service's job);
+//! - a round's settlement flow aggregate (k-anonymity floor again) and the lock slot of
+//!   its defaulters' aggregate ([`Trustee::partial_decrypt_settlement`], see
+//!   [`crate::settlement`]);
 //!
 //! and signs a result only after checking it against the partial decryptions
-//! ([`Trustee::sign`]): `C2_j − Σλ·D_j = h_j·G` for every slot, one scalar
-//! multiplication per slot, no discrete log.
+//! ([`Trustee::sign`], [`Trustee::sign_finalize`]): `C2_j − Σλ·D_j = h_j·G` for every
+//! slot, one scalar multiplication per slot, no discrete log.
 //!
 //! The handlers that take `chain_view` aggregate it in one batch; a service that follows
 //! the chain keeps an [`crate::aggregate::Aggregator`] per round instead, fed as bids are
@@ -26,9 +29,13 @@ use crate::dkg::{CommitteePublic, KeyShare};
 use crate::dleq::DecryptionContext;
 use crate::ids::{BidId, TrusteeId};
 use crate::round::histogram_slots;
+use crate::settlement::{
+    check_totals, combine_aggregate, flow_slots, lock_slot, settlement_view, PostedSettlement,
+    SettlementView, Total,
+};
 use crate::sign::{
-    clearing_digest, Address, ClearingStatement, EthSignature, SignError, SigningDomain,
-    TrusteeSigningKey,
+    clearing_digest, finalize_digest, Address, ClearingStatement, EthSignature, FinalizeStatement,
+    FinalizeTotals, SignError, SigningDomain, TrusteeSigningKey,
 };
 use ark_ec::CurveGroup;
 use sealgrid_circuits::babyjubjub::{base8, Scalar};
@@ -98,6 +105,58 @@ pub struct DisclosureResponse {
     pub partial: PartialDecryption,
 }
 
+/// Ask for partial decryptions of a round's settlement (flow totals, defaulted locks).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementDecryptRequest {
+    /// The round.
+    pub round: u64,
+}
+
+/// A trustee's shares of a round's settlement aggregates, and what it summed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementDecryptResponse {
+    /// Shares of slots 0, 1, 2 (pay, credit, penalty) of the settlement flow aggregate in
+    /// the settlement context; `None` when no settlement passed the checks (totals 0).
+    pub flows: Option<PartialDecryption>,
+    /// The share of slot 2K (the lock) of the defaulters' bid aggregate in the defaulted
+    /// context; `None` when no defaulter's ciphertexts passed the checks (total 0).
+    pub locks: Option<PartialDecryption>,
+    /// The settlements summed (settled bids' ids, settlement order).
+    pub settled: Vec<BidId>,
+    /// Settlements left out of the flow aggregate.
+    pub flows_excluded: Vec<Exclusion>,
+    /// The accepted bids without a settlement, acceptance order.
+    pub defaulters: Vec<BidId>,
+    /// Defaulters left out of the lock aggregate.
+    pub locks_excluded: Vec<Exclusion>,
+}
+
+/// Ask for a signature on a round's finalization.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalizeRequest {
+    /// The round.
+    pub round: u64,
+    /// Claimed totals.
+    pub totals: FinalizeTotals,
+    /// Settlement-context partial decryptions the flow totals were combined from.
+    pub flow_partials: Vec<PartialDecryption>,
+    /// Defaulted-context partial decryptions the defaulted-locks total was combined from.
+    pub lock_partials: Vec<PartialDecryption>,
+}
+
+/// A trustee's signature on a round's finalization.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalizeResponse {
+    /// The trustee.
+    pub trustee: TrusteeId,
+    /// Its signing address.
+    pub address: Address,
+    /// The statement signed (the defaulters are the trustee's own view's).
+    pub statement: FinalizeStatement,
+    /// `r ‖ s ‖ v` over [`finalize_digest`].
+    pub signature: EthSignature,
+}
+
 /// Why a trustee refused a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TrusteeError {
@@ -127,6 +186,9 @@ pub enum TrusteeError {
     /// The claimed histograms do not match the decryption.
     #[error("claimed histogram value of slot {0} does not match the decryption")]
     WrongResult(u32),
+    /// A claimed settlement total does not match the decryption.
+    #[error("claimed {0} total does not match the decryption")]
+    WrongTotal(Total),
     /// The histograms have the wrong length.
     #[error("histograms need K = {0} levels each")]
     Shape(usize),
@@ -295,6 +357,150 @@ impl Trustee {
             .signer
             .sign_digest(&clearing_digest(&self.config.domain, &statement))?;
         Ok(SignResponse {
+            trustee: self.id(),
+            address: self.address(),
+            statement,
+            signature,
+        })
+    }
+
+    /// Handles a [`SettlementDecryptRequest`]: builds the round's settlement view from
+    /// its own chain view (accepted bids and accepted settlements), then decrypts.
+    pub fn partial_decrypt_settlement<R: rand::RngCore + rand::CryptoRng>(
+        &self,
+        req: &SettlementDecryptRequest,
+        chain_view: &[PostedBid],
+        settlements: &[PostedSettlement],
+        rng: &mut R,
+    ) -> Result<SettlementDecryptResponse, TrusteeError> {
+        let view = settlement_view(
+            req.round,
+            self.config.market.levels,
+            chain_view,
+            settlements,
+        );
+        let (flows, locks) = self.partial_decrypt_settlement_view(&view, rng)?;
+        Ok(SettlementDecryptResponse {
+            flows,
+            locks,
+            settled: view.settled().to_vec(),
+            flows_excluded: view.flows_excluded().to_vec(),
+            defaulters: view.defaulters().to_vec(),
+            locks_excluded: view.locks_excluded().to_vec(),
+        })
+    }
+
+    fn check_settlement_floor(&self, view: &SettlementView) -> Result<(), TrusteeError> {
+        let floor = self.config.market.k_anonymity;
+        let n = view.settled().len();
+        if view.flows().is_some() && n < floor {
+            return Err(TrusteeError::TooFewBids { bids: n, floor });
+        }
+        Ok(())
+    }
+
+    /// Decrypts a settlement view the trustee computed itself: slots 0, 1, 2 of the flow
+    /// aggregate (refused under the k-anonymity floor) and the lock slot of the
+    /// defaulters' aggregate, each in its own context.
+    #[allow(clippy::type_complexity)]
+    pub fn partial_decrypt_settlement_view<R: rand::RngCore + rand::CryptoRng>(
+        &self,
+        view: &SettlementView,
+        rng: &mut R,
+    ) -> Result<(Option<PartialDecryption>, Option<PartialDecryption>), TrusteeError> {
+        self.check_settlement_floor(view)?;
+        let round = view.round();
+        let flows = view
+            .flows()
+            .map(|agg| {
+                decrypt::partial_decrypt(
+                    &self.key,
+                    &self.public,
+                    DecryptionContext::Settlement { round },
+                    &agg.ciphertexts().c1,
+                    &flow_slots(),
+                    rng,
+                )
+            })
+            .transpose()?;
+        let locks = view
+            .locks()
+            .map(|agg| {
+                decrypt::partial_decrypt(
+                    &self.key,
+                    &self.public,
+                    DecryptionContext::Defaulted { round },
+                    &agg.ciphertexts().c1,
+                    &[lock_slot(self.config.market.levels)],
+                    rng,
+                )
+            })
+            .transpose()?;
+        Ok((flows, locks))
+    }
+
+    /// Handles a [`FinalizeRequest`]: builds its own settlement view, then checks and
+    /// signs.
+    pub fn sign_finalize(
+        &self,
+        req: &FinalizeRequest,
+        chain_view: &[PostedBid],
+        settlements: &[PostedSettlement],
+    ) -> Result<FinalizeResponse, TrusteeError> {
+        let view = settlement_view(
+            req.round,
+            self.config.market.levels,
+            chain_view,
+            settlements,
+        );
+        self.sign_finalize_view(req, &view)
+    }
+
+    /// Checks the claimed totals against the partial decryptions of the trustee's own
+    /// settlement aggregates (`v·G = C2 − Σλ·D` for each total; an absent aggregate needs
+    /// 0), then signs the finalize statement with its own view's defaulters.
+    pub fn sign_finalize_view(
+        &self,
+        req: &FinalizeRequest,
+        view: &SettlementView,
+    ) -> Result<FinalizeResponse, TrusteeError> {
+        if view.round() != req.round {
+            return Err(TrusteeError::WrongRound {
+                aggregate: view.round(),
+                request: req.round,
+            });
+        }
+        self.check_settlement_floor(view)?;
+        let round = req.round;
+        let flows = combine_aggregate(
+            &self.public,
+            DecryptionContext::Settlement { round },
+            view.flows(),
+            &flow_slots(),
+            &req.flow_partials,
+        )?;
+        let locks = combine_aggregate(
+            &self.public,
+            DecryptionContext::Defaulted { round },
+            view.locks(),
+            &[lock_slot(self.config.market.levels)],
+            &req.lock_partials,
+        )?;
+        check_totals(
+            &req.totals,
+            flows.as_ref().map(|c| c.points.as_slice()),
+            locks.as_ref().map(|c| c.points.as_slice()),
+        )
+        .map_err(TrusteeError::WrongTotal)?;
+        let statement = FinalizeStatement {
+            round,
+            totals: req.totals,
+            defaulted: view.defaulters().to_vec(),
+        };
+        let signature = self
+            .signer
+            .sign_digest(&finalize_digest(&self.config.domain, &statement))?;
+        Ok(FinalizeResponse {
             trustee: self.id(),
             address: self.address(),
             statement,

@@ -108,4 +108,61 @@ mod tests {
             assert_eq!(digest.0, committee);
         }
     }
+
+    /// Same for finalization: the committee's `finalize_digest` is this crate's (which the
+    /// market test feeds to `Market.finalize` on chain).
+    #[test]
+    fn the_committee_signs_the_finalize_digest_the_contract_checks() {
+        use sealgrid_committee::sign::{
+            finalize_digest as committee_finalize, FinalizeStatement, FinalizeTotals,
+        };
+        use sealgrid_committee::BidId;
+        let market = Address::from([0x5a; 20]);
+        let totals = FinalizeTotals {
+            pay: (1 << 40) + 17,
+            credit: 3_000_000,
+            penalty: 0,
+            defaulted_locks: u64::MAX,
+        };
+        for defaulted in [
+            vec![],
+            vec![BidId([7; 32])],
+            (1..=300u16)
+                .map(|i| {
+                    let mut b = [0u8; 32];
+                    b[0] = 0x2f;
+                    b[30..].copy_from_slice(&i.to_be_bytes());
+                    BidId(b)
+                })
+                .collect(),
+        ] {
+            let ours = finalize_digest(
+                31337,
+                market,
+                1_970_000,
+                (
+                    U256::from(totals.pay),
+                    U256::from(totals.credit),
+                    U256::from(totals.penalty),
+                    U256::from(totals.defaulted_locks),
+                ),
+                &defaulted
+                    .iter()
+                    .map(|b: &BidId| U256::from_be_bytes(b.0))
+                    .collect::<Vec<_>>(),
+            );
+            let committee = committee_finalize(
+                &SigningDomain {
+                    chain_id: 31337,
+                    contract: CAddress(market.0 .0),
+                },
+                &FinalizeStatement {
+                    round: 1_970_000,
+                    totals,
+                    defaulted,
+                },
+            );
+            assert_eq!(ours.0, committee);
+        }
+    }
 }
