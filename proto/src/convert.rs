@@ -11,10 +11,13 @@ use sealgrid_circuits::babyjubjub::Point;
 use sealgrid_committee::aggregate::{Exclusion, ExclusionReason};
 use sealgrid_committee::decrypt::{DecryptionShare, PartialDecryption};
 use sealgrid_committee::dleq::{DecryptionContext, DleqProof};
-use sealgrid_committee::sign::{Address, ClearingStatement, EthSignature};
+use sealgrid_committee::sign::{
+    Address, ClearingStatement, EthSignature, FinalizeStatement, FinalizeTotals,
+};
 use sealgrid_committee::trustee::{
-    DisclosureRequest, DisclosureResponse, PartialDecryptRequest, PartialDecryptResponse,
-    SignRequest, SignResponse,
+    DisclosureRequest, DisclosureResponse, FinalizeRequest, FinalizeResponse,
+    PartialDecryptRequest, PartialDecryptResponse, SettlementDecryptRequest,
+    SettlementDecryptResponse, SignRequest, SignResponse,
 };
 use sealgrid_committee::wire;
 use sealgrid_committee::{BidId, TrusteeId};
@@ -122,6 +125,10 @@ impl From<&DecryptionContext> for pb::DecryptionContext {
                 round,
                 bid: bid.0.to_vec(),
             }),
+            DecryptionContext::Settlement { round } => {
+                Purpose::Settlement(pb::Settlement { round })
+            }
+            DecryptionContext::Defaulted { round } => Purpose::Defaulted(pb::Defaulted { round }),
         };
         pb::DecryptionContext {
             purpose: Some(purpose),
@@ -137,6 +144,8 @@ fn context(c: &pb::DecryptionContext, field: &str) -> Result<DecryptionContext> 
             round: d.round,
             bid: bid_id(&d.bid, &at(field, "disclosure.bid"))?,
         }),
+        Purpose::Settlement(c) => Ok(DecryptionContext::Settlement { round: c.round }),
+        Purpose::Defaulted(c) => Ok(DecryptionContext::Defaulted { round: c.round }),
     }
 }
 
@@ -208,28 +217,53 @@ impl From<&pb::PartialDecryptRequest> for PartialDecryptRequest {
     }
 }
 
+fn exclusions_to_pb(v: &[Exclusion]) -> Vec<pb::Exclusion> {
+    use pb::exclusion::Reason;
+    v.iter()
+        .map(|e| {
+            let (reason, slot_count) = match e.reason {
+                ExclusionReason::DigestMismatch => (Reason::DigestMismatch, 0),
+                ExclusionReason::WrongSlotCount(n) => (Reason::WrongSlotCount, n as u64),
+                ExclusionReason::Duplicate => (Reason::Duplicate, 0),
+            };
+            pb::Exclusion {
+                bid: e.id.0.to_vec(),
+                reason: reason.into(),
+                slot_count,
+            }
+        })
+        .collect()
+}
+
+fn exclusions(v: &[pb::Exclusion], field: &str) -> Result<Vec<Exclusion>> {
+    use pb::exclusion::Reason;
+    v.iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let f = format!("{field}[{i}]");
+            let reason = match Reason::try_from(e.reason) {
+                Ok(Reason::DigestMismatch) => ExclusionReason::DigestMismatch,
+                Ok(Reason::WrongSlotCount) => ExclusionReason::WrongSlotCount(
+                    usize::try_from(e.slot_count)
+                        .map_err(|_| err(&at(&f, "slot_count"), "too large"))?,
+                ),
+                Ok(Reason::Duplicate) => ExclusionReason::Duplicate,
+                _ => return Err(err(&at(&f, "reason"), format!("unknown {}", e.reason))),
+            };
+            Ok(Exclusion {
+                id: bid_id(&e.bid, &at(&f, "bid"))?,
+                reason,
+            })
+        })
+        .collect()
+}
+
 impl From<&PartialDecryptResponse> for pb::PartialDecryptResponse {
     fn from(r: &PartialDecryptResponse) -> Self {
-        use pb::exclusion::Reason;
         pb::PartialDecryptResponse {
             partial: Some((&r.partial).into()),
             included: r.included.iter().map(|b| b.0.to_vec()).collect(),
-            excluded: r
-                .excluded
-                .iter()
-                .map(|e| {
-                    let (reason, slot_count) = match e.reason {
-                        ExclusionReason::DigestMismatch => (Reason::DigestMismatch, 0),
-                        ExclusionReason::WrongSlotCount(n) => (Reason::WrongSlotCount, n as u64),
-                        ExclusionReason::Duplicate => (Reason::Duplicate, 0),
-                    };
-                    pb::Exclusion {
-                        bid: e.id.0.to_vec(),
-                        reason: reason.into(),
-                        slot_count,
-                    }
-                })
-                .collect(),
+            excluded: exclusions_to_pb(&r.excluded),
         }
     }
 }
@@ -237,32 +271,10 @@ impl From<&PartialDecryptResponse> for pb::PartialDecryptResponse {
 impl TryFrom<&pb::PartialDecryptResponse> for PartialDecryptResponse {
     type Error = ConvertError;
     fn try_from(r: &pb::PartialDecryptResponse) -> Result<Self> {
-        use pb::exclusion::Reason;
-        let excluded = r
-            .excluded
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let f = format!("excluded[{i}]");
-                let reason = match Reason::try_from(e.reason) {
-                    Ok(Reason::DigestMismatch) => ExclusionReason::DigestMismatch,
-                    Ok(Reason::WrongSlotCount) => ExclusionReason::WrongSlotCount(
-                        usize::try_from(e.slot_count)
-                            .map_err(|_| err(&at(&f, "slot_count"), "too large"))?,
-                    ),
-                    Ok(Reason::Duplicate) => ExclusionReason::Duplicate,
-                    _ => return Err(err(&at(&f, "reason"), format!("unknown {}", e.reason))),
-                };
-                Ok(Exclusion {
-                    id: bid_id(&e.bid, &at(&f, "bid"))?,
-                    reason,
-                })
-            })
-            .collect::<Result<_>>()?;
         Ok(PartialDecryptResponse {
             partial: partial_field(&r.partial, "partial")?,
             included: bid_ids(&r.included, "included")?,
-            excluded,
+            excluded: exclusions(&r.excluded, "excluded")?,
         })
     }
 }
@@ -285,12 +297,7 @@ impl TryFrom<&pb::SignRequest> for SignRequest {
             round: r.round,
             h_buy: r.h_buy.clone(),
             h_sell: r.h_sell.clone(),
-            partials: r
-                .partials
-                .iter()
-                .enumerate()
-                .map(|(i, p)| partial_decryption(p, &format!("partials[{i}]")))
-                .collect::<Result<_>>()?,
+            partials: partials(&r.partials, "partials")?,
         })
     }
 }
@@ -363,6 +370,138 @@ impl TryFrom<&pb::DiscloseResponse> for DisclosureResponse {
     fn try_from(r: &pb::DiscloseResponse) -> Result<Self> {
         Ok(DisclosureResponse {
             partial: partial_field(&r.partial, "partial")?,
+        })
+    }
+}
+
+// ---- settlement and finalization --------------------------------------------------------
+
+impl From<&SettlementDecryptRequest> for pb::PartialDecryptSettlementRequest {
+    fn from(r: &SettlementDecryptRequest) -> Self {
+        pb::PartialDecryptSettlementRequest { round: r.round }
+    }
+}
+
+impl From<&pb::PartialDecryptSettlementRequest> for SettlementDecryptRequest {
+    fn from(r: &pb::PartialDecryptSettlementRequest) -> Self {
+        SettlementDecryptRequest { round: r.round }
+    }
+}
+
+fn partials(v: &[pb::PartialDecryption], field: &str) -> Result<Vec<PartialDecryption>> {
+    v.iter()
+        .enumerate()
+        .map(|(i, p)| partial_decryption(p, &format!("{field}[{i}]")))
+        .collect()
+}
+
+fn optional_partial(
+    p: &Option<pb::PartialDecryption>,
+    field: &str,
+) -> Result<Option<PartialDecryption>> {
+    p.as_ref().map(|p| partial_decryption(p, field)).transpose()
+}
+
+impl From<&SettlementDecryptResponse> for pb::PartialDecryptSettlementResponse {
+    fn from(r: &SettlementDecryptResponse) -> Self {
+        pb::PartialDecryptSettlementResponse {
+            flows: r.flows.as_ref().map(Into::into),
+            locks: r.locks.as_ref().map(Into::into),
+            settled: r.settled.iter().map(|b| b.0.to_vec()).collect(),
+            flows_excluded: exclusions_to_pb(&r.flows_excluded),
+            defaulters: r.defaulters.iter().map(|b| b.0.to_vec()).collect(),
+            locks_excluded: exclusions_to_pb(&r.locks_excluded),
+        }
+    }
+}
+
+impl TryFrom<&pb::PartialDecryptSettlementResponse> for SettlementDecryptResponse {
+    type Error = ConvertError;
+    fn try_from(r: &pb::PartialDecryptSettlementResponse) -> Result<Self> {
+        Ok(SettlementDecryptResponse {
+            flows: optional_partial(&r.flows, "flows")?,
+            locks: optional_partial(&r.locks, "locks")?,
+            settled: bid_ids(&r.settled, "settled")?,
+            flows_excluded: exclusions(&r.flows_excluded, "flows_excluded")?,
+            defaulters: bid_ids(&r.defaulters, "defaulters")?,
+            locks_excluded: exclusions(&r.locks_excluded, "locks_excluded")?,
+        })
+    }
+}
+
+impl From<&FinalizeTotals> for pb::FinalizeTotals {
+    fn from(t: &FinalizeTotals) -> Self {
+        pb::FinalizeTotals {
+            pay: t.pay,
+            credit: t.credit,
+            penalty: t.penalty,
+            defaulted_locks: t.defaulted_locks,
+        }
+    }
+}
+
+impl From<&pb::FinalizeTotals> for FinalizeTotals {
+    fn from(t: &pb::FinalizeTotals) -> Self {
+        FinalizeTotals {
+            pay: t.pay,
+            credit: t.credit,
+            penalty: t.penalty,
+            defaulted_locks: t.defaulted_locks,
+        }
+    }
+}
+
+impl From<&FinalizeRequest> for pb::SignFinalizeRequest {
+    fn from(r: &FinalizeRequest) -> Self {
+        pb::SignFinalizeRequest {
+            round: r.round,
+            totals: Some((&r.totals).into()),
+            flow_partials: r.flow_partials.iter().map(Into::into).collect(),
+            lock_partials: r.lock_partials.iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl TryFrom<&pb::SignFinalizeRequest> for FinalizeRequest {
+    type Error = ConvertError;
+    fn try_from(r: &pb::SignFinalizeRequest) -> Result<Self> {
+        Ok(FinalizeRequest {
+            round: r.round,
+            totals: required(&r.totals, "totals")?.into(),
+            flow_partials: partials(&r.flow_partials, "flow_partials")?,
+            lock_partials: partials(&r.lock_partials, "lock_partials")?,
+        })
+    }
+}
+
+impl From<&FinalizeResponse> for pb::SignFinalizeResponse {
+    fn from(r: &FinalizeResponse) -> Self {
+        pb::SignFinalizeResponse {
+            trustee_id: r.trustee.0.into(),
+            address: r.address.0.to_vec(),
+            statement: Some(pb::FinalizeStatement {
+                round: r.statement.round,
+                totals: Some((&r.statement.totals).into()),
+                defaulted: r.statement.defaulted.iter().map(|b| b.0.to_vec()).collect(),
+            }),
+            signature: r.signature.0.to_vec(),
+        }
+    }
+}
+
+impl TryFrom<&pb::SignFinalizeResponse> for FinalizeResponse {
+    type Error = ConvertError;
+    fn try_from(r: &pb::SignFinalizeResponse) -> Result<Self> {
+        let st = required(&r.statement, "statement")?;
+        Ok(FinalizeResponse {
+            trustee: trustee_id(r.trustee_id, "trustee_id")?,
+            address: address(&r.address, "address")?,
+            statement: FinalizeStatement {
+                round: st.round,
+                totals: required(&st.totals, "statement.totals")?.into(),
+                defaulted: bid_ids(&st.defaulted, "statement.defaulted")?,
+            },
+            signature: signature(&r.signature, "signature")?,
         })
     }
 }
@@ -542,5 +681,54 @@ mod tests {
             auditor: "regulator".into(),
         };
         assert_eq!(DisclosureRequest::try_from(&req).unwrap_err().field, "bid");
+    }
+
+    #[test]
+    fn settlement_and_finalize_messages_round_trip() {
+        let settle = |round| PartialDecryption {
+            context: DecryptionContext::Settlement { round },
+            ..partial()
+        };
+        let resp = SettlementDecryptResponse {
+            flows: Some(settle(7)),
+            locks: None,
+            settled: vec![BidId([1; 32]), BidId([2; 32])],
+            flows_excluded: vec![Exclusion {
+                id: BidId([3; 32]),
+                reason: ExclusionReason::WrongSlotCount(4),
+            }],
+            defaulters: vec![BidId([4; 32])],
+            locks_excluded: vec![Exclusion {
+                id: BidId([4; 32]),
+                reason: ExclusionReason::DigestMismatch,
+            }],
+        };
+        let msg = pb::PartialDecryptSettlementResponse::from(&resp);
+        assert_eq!(SettlementDecryptResponse::try_from(&msg).unwrap(), resp);
+        let req = FinalizeRequest {
+            round: 7,
+            totals: FinalizeTotals {
+                pay: 1 << 41,
+                credit: 2,
+                penalty: 3,
+                defaulted_locks: 4,
+            },
+            flow_partials: vec![settle(7)],
+            lock_partials: vec![PartialDecryption {
+                context: DecryptionContext::Defaulted { round: 7 },
+                ..partial()
+            }],
+        };
+        let msg = pb::SignFinalizeRequest::from(&req);
+        assert_eq!(FinalizeRequest::try_from(&msg).unwrap(), req);
+        let mut bad = msg.clone();
+        bad.totals = None;
+        assert_eq!(FinalizeRequest::try_from(&bad).unwrap_err().field, "totals");
+        let mut bad = msg;
+        bad.lock_partials[0].shares[1].d.pop();
+        assert_eq!(
+            FinalizeRequest::try_from(&bad).unwrap_err().field,
+            "lock_partials[0].shares[1].d"
+        );
     }
 }

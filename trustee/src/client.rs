@@ -2,8 +2,9 @@
 //! every answer decoded and checked into the committee's types.
 
 use sealgrid_committee::trustee::{
-    DisclosureRequest, DisclosureResponse, PartialDecryptRequest, PartialDecryptResponse,
-    SignRequest, SignResponse,
+    DisclosureRequest, DisclosureResponse, FinalizeRequest, FinalizeResponse,
+    PartialDecryptRequest, PartialDecryptResponse, SettlementDecryptRequest,
+    SettlementDecryptResponse, SignRequest, SignResponse,
 };
 use sealgrid_proto::committee::v1 as pb;
 use sealgrid_proto::convert::{ConvertError, TrusteeInfo};
@@ -83,5 +84,29 @@ impl TrusteeClient {
     ) -> Result<DisclosureResponse, ClientError> {
         let r = self.inner.disclose(pb::DiscloseRequest::from(req)).await?;
         Ok(DisclosureResponse::try_from(r.get_ref())?)
+    }
+
+    /// Its partial decryption of a round's settlement (flow totals, defaulted locks).
+    pub async fn partial_decrypt_settlement(
+        &mut self,
+        req: &SettlementDecryptRequest,
+    ) -> Result<SettlementDecryptResponse, ClientError> {
+        let r = self
+            .inner
+            .partial_decrypt_settlement(pb::PartialDecryptSettlementRequest::from(req))
+            .await?;
+        Ok(SettlementDecryptResponse::try_from(r.get_ref())?)
+    }
+
+    /// Its signature on a round's finalization.
+    pub async fn sign_finalize(
+        &mut self,
+        req: &FinalizeRequest,
+    ) -> Result<FinalizeResponse, ClientError> {
+        let r = self
+            .inner
+            .sign_finalize(pb::SignFinalizeRequest::from(req))
+            .await?;
+        Ok(FinalizeResponse::try_from(r.get_ref())?)
     }
 }

@@ -11,8 +11,10 @@ use crate::chain::ChainView;
 use sealgrid_committee::aggregate::{AggregateError, PostedBid};
 use sealgrid_committee::decrypt::DecryptError;
 use sealgrid_committee::dkg::CommitteePublic;
+use sealgrid_committee::settlement::PostedSettlement;
 use sealgrid_committee::trustee::{
-    DisclosureRequest, PartialDecryptRequest, SignRequest, Trustee, TrusteeError,
+    DisclosureRequest, FinalizeRequest, PartialDecryptRequest, SettlementDecryptRequest,
+    SignRequest, Trustee, TrusteeError,
 };
 use sealgrid_proto::committee::v1 as pb;
 use sealgrid_proto::convert::TrusteeInfo;
@@ -85,9 +87,10 @@ pub fn refusal(e: &TrusteeError) -> Status {
             Status::failed_precondition(msg)
         }
         E::UnknownBid(_) | E::DigestMismatch(_) => Status::failed_precondition(msg),
-        E::Shape(_) | E::WrongResult(_) | E::Decrypt(DecryptError::NotEnoughShares { .. }) => {
-            Status::invalid_argument(msg)
-        }
+        E::Shape(_)
+        | E::WrongResult(_)
+        | E::WrongTotal(_)
+        | E::Decrypt(DecryptError::NotEnoughShares { .. }) => Status::invalid_argument(msg),
         E::Decrypt(_) | E::WrongRound { .. } | E::Sign(_) => Status::internal(msg),
     }
 }
@@ -104,6 +107,20 @@ fn view(chain: &dyn ChainView, round: u64) -> Result<Vec<PostedBid>, Status> {
             warn!(target: TARGET, "round unknown");
             Status::not_found(format!("round {round} is unknown to this trustee"))
         })
+}
+
+/// The trustee's own view of `round`'s settlement: its accepted bids (`NOT_FOUND` if
+/// the round is unknown) and its accepted settlements.
+fn settlement_view(
+    chain: &dyn ChainView,
+    round: u64,
+) -> Result<(Vec<PostedBid>, Vec<PostedSettlement>), Status> {
+    let bids = view(chain, round)?;
+    let settlements = chain.settlements(round).map_err(|e| {
+        warn!(target: TARGET, error = %e, "chain view unavailable");
+        Status::unavailable(e.to_string())
+    })?;
+    Ok((bids, settlements))
 }
 
 /// Runs CPU work off the async workers, inside the request's span.
@@ -165,6 +182,46 @@ impl pb::trustee_server::Trustee for TrusteeService {
         })
         .await?;
         info!(target: TARGET, included = resp.statement.included.len(), "signed");
+        Ok(Response::new((&resp).into()))
+    }
+
+    #[tracing::instrument(target = "sealgrid::trustee", skip_all,
+        fields(trustee = self.trustee.id().0, round = request.get_ref().round))]
+    async fn partial_decrypt_settlement(
+        &self,
+        request: Request<pb::PartialDecryptSettlementRequest>,
+    ) -> Result<Response<pb::PartialDecryptSettlementResponse>, Status> {
+        let req = SettlementDecryptRequest::from(request.get_ref());
+        let (trustee, chain) = (self.trustee.clone(), self.chain.clone());
+        let resp = blocking(move || {
+            let (bids, settlements) = settlement_view(chain.as_ref(), req.round)?;
+            trustee
+                .partial_decrypt_settlement(&req, &bids, &settlements, &mut rand::rngs::OsRng)
+                .map_err(refused)
+        })
+        .await?;
+        info!(target: TARGET, settled = resp.settled.len(),
+            flows_excluded = resp.flows_excluded.len(), defaulters = resp.defaulters.len(),
+            locks_excluded = resp.locks_excluded.len(), "settlement partial decryption");
+        Ok(Response::new((&resp).into()))
+    }
+
+    #[tracing::instrument(target = "sealgrid::trustee", skip_all,
+        fields(trustee = self.trustee.id().0, round = request.get_ref().round))]
+    async fn sign_finalize(
+        &self,
+        request: Request<pb::SignFinalizeRequest>,
+    ) -> Result<Response<pb::SignFinalizeResponse>, Status> {
+        let req = FinalizeRequest::try_from(request.get_ref())?;
+        let (trustee, chain) = (self.trustee.clone(), self.chain.clone());
+        let resp = blocking(move || {
+            let (bids, settlements) = settlement_view(chain.as_ref(), req.round)?;
+            trustee
+                .sign_finalize(&req, &bids, &settlements)
+                .map_err(refused)
+        })
+        .await?;
+        info!(target: TARGET, defaulted = resp.statement.defaulted.len(), "signed finalization");
         Ok(Response::new((&resp).into()))
     }
 

@@ -2,7 +2,9 @@
 //! in-memory DKG sealed to disk and loaded back, ten real bids (circuits' `bid::prepare`
 //! under the DKG keys); a coordinator client collects partial decryptions (trustee 2 runs
 //! with a wrong share and is named), combines and clears, collects signatures and checks
-//! the threshold; an auditor opens one bid; every server shuts down gracefully. Every log
+//! the threshold; an auditor opens one bid; eight bids settle and two default, and the
+//! coordinator collects settlement shares, combines the totals and collects finalize
+//! signatures; every server shuts down gracefully. Every log
 //! line the run produced is captured and searched for the secrets.
 
 use ark_ff::{BigInteger, PrimeField};
@@ -18,11 +20,14 @@ use sealgrid_committee::decrypt::ShareRejection;
 use sealgrid_committee::disclosure::verify_disclosure;
 use sealgrid_committee::dkg::{run_in_memory, DkgParams, KeyShare};
 use sealgrid_committee::round::decrypt_and_clear;
+use sealgrid_committee::settlement::{decrypt_settlement, settlement_view, PostedSettlement};
 use sealgrid_committee::sign::{
     clearing_digest, recover, verify_threshold, Address, SigningDomain, TrusteeSigningKey,
 };
+use sealgrid_committee::sign::{finalize_digest, FinalizeTotals};
 use sealgrid_committee::trustee::{
-    DisclosureRequest, PartialDecryptRequest, SignRequest, Trustee, TrusteeConfig,
+    DisclosureRequest, FinalizeRequest, PartialDecryptRequest, SettlementDecryptRequest,
+    SignRequest, Trustee, TrusteeConfig,
 };
 use sealgrid_committee::{wire, BidId, TrusteeId};
 use sealgrid_proto::committee::v1 as pb;
@@ -227,8 +232,10 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
     let mut servers = Vec::new();
     let mut clients = Vec::new();
     let mut services = Vec::new();
+    let mut chains = Vec::new();
     for trustee in trustees {
         let chain = Arc::new(MemoryChain::default());
+        chains.push(chain.clone());
         chain.set_round(ROUND, chain_view.clone());
         chain.set_round(THIN_ROUND, posted(&thin));
         let service = TrusteeService::new(trustee, public.clone(), chain, ["regulator".to_owned()]);
@@ -410,6 +417,131 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
         Some(Code::FailedPrecondition)
     );
 
+    // Settlement: bids 8 and 9 default, the others settle (flow ciphertexts under the
+    // first three flow keys); bid 5's posted flows do not match its E and are excluded.
+    let settle_keys = sealgrid_circuits::settle::settle_keys(&public.flow_keys());
+    let mut flows = Vec::new();
+    let mut settlements = Vec::new();
+    for (i, b) in chain_view.iter().enumerate().take(8) {
+        let v = [(i as u64 + 1) << 33, 1_000 * i as u64, 7 * i as u64];
+        let ct = settle_keys
+            .encrypt(&v, &<Scalar as ark_ff::UniformRand>::rand(&mut rng))
+            .unwrap();
+        let mut s = PostedSettlement {
+            id: b.id,
+            digest: ct.digest(),
+            ciphertexts: ct,
+        };
+        if i == 5 {
+            s.digest += Fr::from(1u64);
+        } else {
+            flows.push(v);
+        }
+        settlements.push(s);
+    }
+    // all three bids of THIN_ROUND settle: under the k-anonymity floor
+    let thin_settlements: Vec<PostedSettlement> = posted(&thin)
+        .iter()
+        .map(|b| {
+            let ct = settle_keys
+                .encrypt(&[5, 0, 0], &<Scalar as ark_ff::UniformRand>::rand(&mut rng))
+                .unwrap();
+            PostedSettlement {
+                id: b.id,
+                digest: ct.digest(),
+                ciphertexts: ct,
+            }
+        })
+        .collect();
+    for chain in &chains {
+        chain.set_settlements(ROUND, settlements.clone());
+        chain.set_settlements(THIN_ROUND, thin_settlements.clone());
+    }
+    let sreq = SettlementDecryptRequest { round: ROUND };
+    let (mut flow_partials, mut lock_partials) = (Vec::new(), Vec::new());
+    for c in clients.iter_mut() {
+        let r = c.partial_decrypt_settlement(&sreq).await.unwrap();
+        assert_eq!(r.defaulters, [chain_view[8].id, chain_view[9].id]);
+        assert_eq!(r.settled.len(), 7);
+        assert_eq!(r.flows_excluded.len(), 1);
+        assert_eq!(r.flows_excluded[0].id, chain_view[5].id);
+        flow_partials.extend(r.flows);
+        lock_partials.extend(r.locks);
+    }
+    let view = settlement_view(ROUND, market.levels, &chain_view, &settlements);
+    let big_table = DlogTable::new(1 << 16);
+    let settled = decrypt_settlement(
+        &public,
+        market.levels,
+        &view,
+        &flow_partials,
+        &lock_partials,
+        &big_table,
+    )
+    .unwrap();
+    // trustee 2's wrong share is of slot 3 only: its settlement and lock shares are good
+    assert!(settled.rejected.is_empty());
+    let expected = FinalizeTotals {
+        pay: flows.iter().map(|f| f[0]).sum(),
+        credit: flows.iter().map(|f| f[1]).sum(),
+        penalty: flows.iter().map(|f| f[2]).sum(),
+        defaulted_locks: bids[8].private.lock + bids[9].private.lock,
+    };
+    assert!(expected.pay > 1 << 36);
+    assert_eq!(settled.totals, expected);
+    let freq = FinalizeRequest {
+        round: ROUND,
+        totals: settled.totals,
+        flow_partials,
+        lock_partials,
+    };
+    let mut fin_sigs = Vec::new();
+    let mut fin_digest = None;
+    for (i, c) in clients.iter_mut().enumerate() {
+        let r = c.sign_finalize(&freq).await.unwrap();
+        assert_eq!(r.statement.defaulted, [chain_view[8].id, chain_view[9].id]);
+        let d = finalize_digest(&setup.domain, &r.statement);
+        assert_eq!(*fin_digest.get_or_insert(d), d);
+        assert_eq!(recover(&d, &r.signature), Ok(committee[i]));
+        fin_sigs.push(r.signature);
+    }
+    assert_eq!(
+        verify_threshold(&committee, 3, &fin_digest.unwrap(), &fin_sigs[..3])
+            .unwrap()
+            .len(),
+        3
+    );
+    let lie = FinalizeRequest {
+        totals: FinalizeTotals {
+            credit: expected.credit + 1,
+            ..expected
+        },
+        ..freq.clone()
+    };
+    let e = clients[0].sign_finalize(&lie).await.unwrap_err();
+    assert_eq!(e.code(), Some(Code::InvalidArgument), "{e}");
+    assert!(e.to_string().contains("credit"), "{e}");
+    let mut raw = pb::SignFinalizeRequest::from(&freq);
+    raw.totals = None;
+    let e = clients[0].raw().sign_finalize(raw).await.unwrap_err();
+    assert_eq!(
+        (e.code(), e.message()),
+        (Code::InvalidArgument, "totals: missing")
+    );
+    let e = clients[0]
+        .partial_decrypt_settlement(&SettlementDecryptRequest { round: THIN_ROUND })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(Code::FailedPrecondition), "{e}");
+    assert_eq!(
+        clients[0]
+            .partial_decrypt_settlement(&SettlementDecryptRequest { round: 42 })
+            .await
+            .unwrap_err()
+            .code(),
+        Some(Code::NotFound)
+    );
+
     // Graceful shutdown: every server returns Ok.
     drop(clients);
     for (stop, handle) in servers {
@@ -424,6 +556,7 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
         "logs captured: {logged}"
     );
     assert!(logged.contains("round=1970000"));
+    assert!(logged.contains("signed finalization"));
     for s in &secrets_printed {
         assert!(!logged.contains(s.as_str()), "a secret was logged");
         for d in &services {

@@ -33,7 +33,7 @@ pub struct PartialDecryptRequest {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct DecryptionContext {
     /// Exactly one purpose.
-    #[prost(oneof = "decryption_context::Purpose", tags = "1, 2")]
+    #[prost(oneof = "decryption_context::Purpose", tags = "1, 2, 3, 4")]
     pub purpose: ::core::option::Option<decryption_context::Purpose>,
 }
 /// Nested message and enum types in `DecryptionContext`.
@@ -47,7 +47,27 @@ pub mod decryption_context {
         /// One bid's flows, opened for an auditor.
         #[prost(message, tag = "2")]
         Disclosure(super::Disclosure),
+        /// The aggregate settlement flows of a round (pay, credit, penalty).
+        #[prost(message, tag = "3")]
+        Settlement(super::Settlement),
+        /// The lock slot of the aggregate of a round's defaulted bids.
+        #[prost(message, tag = "4")]
+        Defaulted(super::Defaulted),
     }
+}
+/// Settlement flows of a round.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Settlement {
+    /// The round.
+    #[prost(uint64, tag = "1")]
+    pub round: u64,
+}
+/// Defaulted locks of a round.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Defaulted {
+    /// The round.
+    #[prost(uint64, tag = "1")]
+    pub round: u64,
 }
 /// Clearing of a round.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
@@ -102,7 +122,7 @@ pub struct PartialDecryption {
     #[prost(message, repeated, tag = "3")]
     pub shares: ::prost::alloc::vec::Vec<DecryptionShare>,
 }
-/// Why a posted bid was left out of the aggregate.
+/// Why a posted bid (or settlement) was left out of an aggregate.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct Exclusion {
     /// The bid (BidId, 32 bytes).
@@ -133,9 +153,10 @@ pub mod exclusion {
     pub enum Reason {
         /// Never sent.
         Unspecified = 0,
-        /// The posted ciphertexts do not digest to the proven D.
+        /// The posted ciphertexts do not digest to the proven D (a settlement's E).
         DigestMismatch = 1,
-        /// The posted ciphertexts do not have 2K + 1 slots (see slot_count).
+        /// The posted ciphertexts do not have the expected number of slots: 2K + 1 for a
+        /// bid, 3 for a settlement (see slot_count).
         WrongSlotCount = 2,
         /// The bid id appeared earlier in the round (only the first is kept).
         Duplicate = 3,
@@ -247,6 +268,104 @@ pub struct DiscloseResponse {
     /// Shares of all 2K + 1 slots, in the disclosure context of (round, bid).
     #[prost(message, optional, tag = "1")]
     pub partial: ::core::option::Option<PartialDecryption>,
+}
+/// Asks for partial decryptions of a round's settlement.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct PartialDecryptSettlementRequest {
+    /// The round.
+    #[prost(uint64, tag = "1")]
+    pub round: u64,
+}
+/// A trustee's shares of a round's settlement aggregates and what it summed.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct PartialDecryptSettlementResponse {
+    /// Shares of slots 0, 1, 2 (pay, credit, penalty) of the settlement flow aggregate, in
+    /// the settlement context. Absent when no settlement passed the checks (totals 0).
+    #[prost(message, optional, tag = "1")]
+    pub flows: ::core::option::Option<PartialDecryption>,
+    /// The share of slot 2K (the lock) of the aggregate of the defaulters' bids, in the
+    /// defaulted context. Absent when no defaulter's ciphertexts passed the checks (total 0).
+    #[prost(message, optional, tag = "2")]
+    pub locks: ::core::option::Option<PartialDecryption>,
+    /// The settlements summed, by settled bid (BidId, 32 bytes each), settlement order.
+    #[prost(bytes = "vec", repeated, tag = "3")]
+    pub settled: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
+    /// Settlements left out of the flow aggregate.
+    #[prost(message, repeated, tag = "4")]
+    pub flows_excluded: ::prost::alloc::vec::Vec<Exclusion>,
+    /// The round's accepted bids without a settlement (BidId, 32 bytes each), acceptance
+    /// order: the defaulter list finalize takes.
+    #[prost(bytes = "vec", repeated, tag = "5")]
+    pub defaulters: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
+    /// Defaulters whose bid ciphertexts were left out of the lock aggregate.
+    #[prost(message, repeated, tag = "6")]
+    pub locks_excluded: ::prost::alloc::vec::Vec<Exclusion>,
+}
+/// A round's decrypted settlement totals: the market contract's FlowTotals.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct FinalizeTotals {
+    /// Sum of pay over the settlements summed.
+    #[prost(uint64, tag = "1")]
+    pub pay: u64,
+    /// Sum of credit.
+    #[prost(uint64, tag = "2")]
+    pub credit: u64,
+    /// Sum of penalty.
+    #[prost(uint64, tag = "3")]
+    pub penalty: u64,
+    /// Sum of the locks of the defaulted bids summed.
+    #[prost(uint64, tag = "4")]
+    pub defaulted_locks: u64,
+}
+/// Asks for a signature on a round's finalization.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct SignFinalizeRequest {
+    /// The round.
+    #[prost(uint64, tag = "1")]
+    pub round: u64,
+    /// Claimed totals.
+    #[prost(message, optional, tag = "2")]
+    pub totals: ::core::option::Option<FinalizeTotals>,
+    /// Settlement-context partial decryptions the flow totals were combined from (at least
+    /// t must verify, unless no settlement passed the checks).
+    #[prost(message, repeated, tag = "3")]
+    pub flow_partials: ::prost::alloc::vec::Vec<PartialDecryption>,
+    /// Defaulted-context partial decryptions the defaulted-locks total was combined from
+    /// (at least t must verify, unless there is no defaulter to sum).
+    #[prost(message, repeated, tag = "4")]
+    pub lock_partials: ::prost::alloc::vec::Vec<PartialDecryption>,
+}
+/// The finalize statement a trustee signs (PROTOCOL §7, §8): keccak256(abi.encode(
+/// keccak256("sealgrid.finalize.v1"), chainid, market, uint64 round, FlowTotals totals,
+/// uint256\[\] defaulted)).
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct FinalizeStatement {
+    /// The round.
+    #[prost(uint64, tag = "1")]
+    pub round: u64,
+    /// The totals.
+    #[prost(message, optional, tag = "2")]
+    pub totals: ::core::option::Option<FinalizeTotals>,
+    /// The round's unsettled bids as the contract's uint256 bid commitments (BidId, 32
+    /// bytes each, big-endian), acceptance order.
+    #[prost(bytes = "vec", repeated, tag = "3")]
+    pub defaulted: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
+}
+/// A trustee's signature on a finalization.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct SignFinalizeResponse {
+    /// The signer's id.
+    #[prost(uint32, tag = "1")]
+    pub trustee_id: u32,
+    /// The signer's address (Address, 20 bytes).
+    #[prost(bytes = "vec", tag = "2")]
+    pub address: ::prost::alloc::vec::Vec<u8>,
+    /// What was signed.
+    #[prost(message, optional, tag = "3")]
+    pub statement: ::core::option::Option<FinalizeStatement>,
+    /// The signature over the finalize digest (Signature, 65 bytes).
+    #[prost(bytes = "vec", tag = "4")]
+    pub signature: ::prost::alloc::vec::Vec<u8>,
 }
 /// Generated client implementations.
 pub mod trustee_client {
@@ -446,6 +565,71 @@ pub mod trustee_client {
                 .insert(GrpcMethod::new("sealgrid.committee.v1.Trustee", "Disclose"));
             self.inner.unary(req, path, codec).await
         }
+        /// Partial decryption of a round's settlement (PROTOCOL §7, "Settlement and
+        /// finalization"): the settlement flow totals (pay, credit, penalty) and the total lock
+        /// of the round's defaulted bids, each aggregate recomputed by the trustee from its own
+        /// view of the accepted bids and settlements. FAILED_PRECONDITION: the settlement
+        /// aggregate is under the k-anonymity floor. NOT_FOUND: the trustee knows nothing of
+        /// the round.
+        pub async fn partial_decrypt_settlement(
+            &mut self,
+            request: impl tonic::IntoRequest<super::PartialDecryptSettlementRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::PartialDecryptSettlementResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/sealgrid.committee.v1.Trustee/PartialDecryptSettlement",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new(
+                        "sealgrid.committee.v1.Trustee",
+                        "PartialDecryptSettlement",
+                    ),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// A signature on a round's finalization (the market contract's finalizeDigest), given
+        /// after the trustee has checked the claimed totals against the partial decryptions of
+        /// its own settlement aggregates. INVALID_ARGUMENT: malformed fields, fewer than t valid
+        /// partial decryptions, or totals that do not match the decryption.
+        pub async fn sign_finalize(
+            &mut self,
+            request: impl tonic::IntoRequest<super::SignFinalizeRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::SignFinalizeResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/sealgrid.committee.v1.Trustee/SignFinalize",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("sealgrid.committee.v1.Trustee", "SignFinalize"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -492,6 +676,30 @@ pub mod trustee_server {
             request: tonic::Request<super::DiscloseRequest>,
         ) -> std::result::Result<
             tonic::Response<super::DiscloseResponse>,
+            tonic::Status,
+        >;
+        /// Partial decryption of a round's settlement (PROTOCOL §7, "Settlement and
+        /// finalization"): the settlement flow totals (pay, credit, penalty) and the total lock
+        /// of the round's defaulted bids, each aggregate recomputed by the trustee from its own
+        /// view of the accepted bids and settlements. FAILED_PRECONDITION: the settlement
+        /// aggregate is under the k-anonymity floor. NOT_FOUND: the trustee knows nothing of
+        /// the round.
+        async fn partial_decrypt_settlement(
+            &self,
+            request: tonic::Request<super::PartialDecryptSettlementRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::PartialDecryptSettlementResponse>,
+            tonic::Status,
+        >;
+        /// A signature on a round's finalization (the market contract's finalizeDigest), given
+        /// after the trustee has checked the claimed totals against the partial decryptions of
+        /// its own settlement aggregates. INVALID_ARGUMENT: malformed fields, fewer than t valid
+        /// partial decryptions, or totals that do not match the decryption.
+        async fn sign_finalize(
+            &self,
+            request: tonic::Request<super::SignFinalizeRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::SignFinalizeResponse>,
             tonic::Status,
         >;
     }
@@ -731,6 +939,99 @@ pub mod trustee_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = DiscloseSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/sealgrid.committee.v1.Trustee/PartialDecryptSettlement" => {
+                    #[allow(non_camel_case_types)]
+                    struct PartialDecryptSettlementSvc<T: Trustee>(pub Arc<T>);
+                    impl<
+                        T: Trustee,
+                    > tonic::server::UnaryService<super::PartialDecryptSettlementRequest>
+                    for PartialDecryptSettlementSvc<T> {
+                        type Response = super::PartialDecryptSettlementResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<
+                                super::PartialDecryptSettlementRequest,
+                            >,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Trustee>::partial_decrypt_settlement(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = PartialDecryptSettlementSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/sealgrid.committee.v1.Trustee/SignFinalize" => {
+                    #[allow(non_camel_case_types)]
+                    struct SignFinalizeSvc<T: Trustee>(pub Arc<T>);
+                    impl<
+                        T: Trustee,
+                    > tonic::server::UnaryService<super::SignFinalizeRequest>
+                    for SignFinalizeSvc<T> {
+                        type Response = super::SignFinalizeResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::SignFinalizeRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Trustee>::sign_finalize(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = SignFinalizeSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(
