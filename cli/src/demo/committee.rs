@@ -4,24 +4,26 @@
 //! histograms solved and cleared; each trustee re-checks the result and signs it, and
 //! the signatures are checked against the committee's addresses and the threshold.
 //!
-//! Settlement flows (`docs/PROTOCOL.md` §4.3, S7) are decrypted in aggregate the same
-//! way, with one gap: the trustee API has no handler (and `DecryptionContext` no
-//! purpose) for settlement flows yet. The demo therefore calls the committee's
-//! `decrypt::partial_decrypt` with each trustee's key share, under the round's
-//! `Clearing` context. The DLEQ proofs still bind the settlement aggregate's own `C1`,
-//! so these shares cannot pass for the bids' aggregate; a `Settlement` purpose and a
-//! trustee handler belong in `committee/` (see the report of this change).
+//! Finalization (`docs/PROTOCOL.md` §4.3 S7, §7, §8) goes through the trustee API the
+//! same way: each trustee builds the round's settlement view from its own view of the
+//! accepted bids and settlements and returns shares of the settlement flow totals (the
+//! settlement context) and of its defaulters' locks (the defaulted context); the
+//! shares are combined and solved, and each trustee re-checks the totals and signs the
+//! market contract's finalize digest.
 
 use rand::rngs::OsRng;
 use sealgrid_circuits::elgamal::DlogTable;
 use sealgrid_circuits::market::MarketParams;
-use sealgrid_circuits::settle::SETTLE_FLOWS;
 use sealgrid_committee::aggregate::{AggregationReport, Aggregator, PostedBid};
-use sealgrid_committee::decrypt::{self, PartialDecryption};
-use sealgrid_committee::dleq::DecryptionContext;
-use sealgrid_committee::round::{decrypt_and_clear, RoundOutcome, MAX_FLOW_BITS};
-use sealgrid_committee::sign::{clearing_digest, verify_threshold, Address};
-use sealgrid_committee::trustee::{PartialDecryptRequest, SignRequest};
+use sealgrid_committee::round::{decrypt_and_clear, RoundOutcome};
+use sealgrid_committee::settlement::{decrypt_settlement, settlement_view, PostedSettlement};
+use sealgrid_committee::sign::{
+    clearing_digest, finalize_digest, verify_threshold, Address, FinalizeTotals,
+};
+use sealgrid_committee::trustee::{
+    FinalizeRequest, PartialDecryptRequest, SettlementDecryptRequest, SignRequest,
+};
+use sealgrid_committee::BidId;
 
 use super::setup::{Committee, SIGNING_DOMAIN};
 use super::DemoError;
@@ -117,61 +119,105 @@ pub fn decrypt_clear_and_sign(
     Ok(SignedOutcome { outcome, signers })
 }
 
-/// The round's settlement flow totals `[Σ pay, Σ credit, Σ penalty]`, decrypted from the
-/// aggregate of the posted settlement flow ciphertexts by `t` trustees with DLEQ proofs
-/// (see the module documentation for the context used). Refuses under the k-anonymity
-/// floor, like the trustees do for bids.
-pub fn decrypt_settlement_totals(
+/// A decrypted and signed finalization.
+#[derive(Debug)]
+pub struct SignedFinalization {
+    /// The totals `[Σ pay, Σ credit, Σ penalty, Σ defaulted lock]`.
+    pub totals: FinalizeTotals,
+    /// The round's accepted bids without a settlement.
+    pub defaulters: Vec<BidId>,
+    /// The distinct committee members whose signatures verified (at least `t`).
+    pub signers: Vec<Address>,
+}
+
+/// The round's settlement totals, decrypted by the trustees from their own views of the
+/// accepted bids (`bids`) and settlements (`settlements`), with DLEQ proofs in the
+/// settlement and defaulted contexts, then the finalize statement signed by every
+/// trustee after its own check and the signatures checked against the threshold. The
+/// trustees refuse a settlement aggregate under the k-anonymity floor. Fails on any
+/// exclusion or rejected share: in the demo everything posted must match its proof.
+pub fn decrypt_and_sign_finalization(
     committee: &Committee,
     market: &MarketParams,
     round: u64,
-    posted: &[PostedBid],
+    bids: &[PostedBid],
+    settlements: &[PostedSettlement],
     table: &DlogTable,
-) -> Result<[u64; SETTLE_FLOWS], DemoError> {
-    if posted.len() < market.k_anonymity {
-        return Err(DemoError::Committee(format!(
-            "{} settlements are under the k-anonymity floor {}",
-            posted.len(),
-            market.k_anonymity
+) -> Result<SignedFinalization, DemoError> {
+    let view = settlement_view(round, market.levels, bids, settlements);
+    if !view.flows_excluded().is_empty() || !view.locks_excluded().is_empty() {
+        return Err(DemoError::Check(format!(
+            "settlement flows: posted ciphertexts excluded: {:?} {:?}",
+            view.flows_excluded(),
+            view.locks_excluded()
         )));
     }
-    let report = aggregate_accepted(round, SETTLE_FLOWS, posted, "settlement flows")?;
-    let ct = report.aggregate.ciphertexts();
-    let context = DecryptionContext::Clearing { round };
-    let slots: Vec<u32> = (0..SETTLE_FLOWS as u32).collect();
-    let partials: Vec<PartialDecryption> = committee
-        .shares
-        .iter()
-        .map(|share| {
-            decrypt::partial_decrypt(
-                share,
-                &committee.public,
-                context,
-                &ct.c1,
-                &slots,
-                &mut OsRng,
-            )
-        })
-        .collect::<Result<_, _>>()
-        .map_err(|e| DemoError::Committee(format!("settlement partial decryption: {e}")))?;
-    let combined = decrypt::combine(
+    let req = SettlementDecryptRequest { round };
+    let (mut flows, mut locks) = (Vec::new(), Vec::new());
+    for t in &committee.trustees {
+        let resp = t
+            .partial_decrypt_settlement(&req, bids, settlements, &mut OsRng)
+            .map_err(|e| {
+                DemoError::Committee(format!("{} refused to decrypt settlements: {e}", t.id()))
+            })?;
+        if resp.settled != view.settled() || resp.defaulters != view.defaulters() {
+            return Err(DemoError::Check(format!(
+                "{} summed other settlements than the coordinator",
+                t.id()
+            )));
+        }
+        flows.extend(resp.flows);
+        locks.extend(resp.locks);
+    }
+    let outcome = decrypt_settlement(
         &committee.public,
-        &context,
-        &ct.c1,
-        &ct.c2,
-        &slots,
-        &partials,
+        market.levels,
+        &view,
+        &flows,
+        &locks,
+        table,
     )
-    .map_err(|e| DemoError::Committee(format!("settlement flows: {e}")))?;
-    if !combined.rejected.is_empty() {
+    .map_err(|e| DemoError::Committee(format!("settlement totals: {e}")))?;
+    if !outcome.rejected.is_empty() {
         return Err(DemoError::Check(format!(
             "settlement shares rejected: {:?}",
-            combined.rejected
+            outcome.rejected
         )));
     }
-    let values = decrypt::solve(table, &slots, &combined.points, MAX_FLOW_BITS)
-        .map_err(|e| DemoError::Committee(format!("settlement flows: {e}")))?;
-    Ok([values[0], values[1], values[2]])
+    let fin = FinalizeRequest {
+        round,
+        totals: outcome.totals,
+        flow_partials: flows,
+        lock_partials: locks,
+    };
+    let mut sigs = Vec::new();
+    let mut digest = None;
+    for t in &committee.trustees {
+        let resp = t.sign_finalize(&fin, bids, settlements).map_err(|e| {
+            DemoError::Committee(format!("{} refused to sign the finalization: {e}", t.id()))
+        })?;
+        let d = finalize_digest(&SIGNING_DOMAIN, &resp.statement);
+        if *digest.get_or_insert(d) != d {
+            return Err(DemoError::Check(format!(
+                "{} signed another finalization than the others",
+                t.id()
+            )));
+        }
+        sigs.push(resp.signature);
+    }
+    let digest = digest.ok_or_else(|| DemoError::Committee("no trustee".into()))?;
+    let signers = verify_threshold(
+        &committee.addresses(),
+        committee.public.params.t as usize,
+        &digest,
+        &sigs,
+    )
+    .map_err(|e| DemoError::Check(format!("finalize signatures: {e}")))?;
+    Ok(SignedFinalization {
+        totals: outcome.totals,
+        defaulters: outcome.defaulters,
+        signers,
+    })
 }
 
 #[cfg(test)]
@@ -215,20 +261,24 @@ mod tests {
             [7, 0, 0],
         ];
         let mut posted = flows(&committee, &values);
-        assert_eq!(
-            decrypt_settlement_totals(&committee, &market, 9, &posted, &table).unwrap(),
-            [357, 80, 300]
-        );
+        // no accepted bid is listed: no defaulter, nothing in the defaulted-locks total
+        let fin =
+            decrypt_and_sign_finalization(&committee, &market, 9, &[], &posted, &table).unwrap();
+        assert_eq!(fin.totals.to_array(), [357, 80, 300, 0]);
+        assert!(fin.defaulters.is_empty());
+        assert_eq!(fin.signers.len(), 3);
         // a posted ciphertext changed after proving no longer matches its digest
         posted[2].ciphertexts.c2[1] = (posted[2].ciphertexts.c2[1] + base8()).into_affine();
-        let err = decrypt_settlement_totals(&committee, &market, 9, &posted, &table).unwrap_err();
+        let err = decrypt_and_sign_finalization(&committee, &market, 9, &[], &posted, &table)
+            .unwrap_err();
         assert!(
             matches!(&err, DemoError::Check(m) if m.contains("DigestMismatch")),
             "{err}"
         );
         // under the k-anonymity floor the committee does not decrypt
-        let err =
-            decrypt_settlement_totals(&committee, &market, 9, &posted[..4], &table).unwrap_err();
+        let honest = flows(&committee, &values);
+        let err = decrypt_and_sign_finalization(&committee, &market, 9, &[], &honest[..4], &table)
+            .unwrap_err();
         assert!(matches!(err, DemoError::Committee(_)), "{err}");
     }
 

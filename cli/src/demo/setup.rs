@@ -15,7 +15,7 @@ use rand::rngs::OsRng;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::market::MarketParams;
-use sealgrid_committee::dkg::{run_in_memory, CommitteePublic, DkgError, DkgParams, KeyShare};
+use sealgrid_committee::dkg::{run_in_memory, CommitteePublic, DkgError, DkgParams};
 use sealgrid_committee::sign::{Address, SigningDomain, TrusteeSigningKey};
 use sealgrid_committee::trustee::{Trustee, TrusteeConfig};
 use sealgrid_prover::{
@@ -66,9 +66,6 @@ pub struct Committee {
     pub public: Arc<CommitteePublic>,
     /// The trustees, ids 1..=n, each with its key share and signing key.
     pub trustees: Vec<Trustee>,
-    /// The trustees' key shares again, for the settlement-flow decryption (see
-    /// [`crate::demo::committee`]); the trustee API has no handler for it yet.
-    pub shares: Vec<KeyShare>,
 }
 
 impl Committee {
@@ -83,7 +80,7 @@ impl Committee {
         let (public, shares, _broadcast) = run_in_memory(params, &mut rng, |_| {})?;
         let public = Arc::new(public);
         let trustees = shares
-            .iter()
+            .into_iter()
             .map(|share| {
                 let mut seed = [0u8; 32];
                 rand::RngCore::fill_bytes(&mut rng, &mut seed);
@@ -92,14 +89,10 @@ impl Committee {
                     market: market.clone(),
                     domain: SIGNING_DOMAIN,
                 };
-                Ok(Trustee::new(share.clone(), public.clone(), signer, config))
+                Ok(Trustee::new(share, public.clone(), signer, config))
             })
             .collect::<Result<_, SetupError>>()?;
-        Ok(Committee {
-            public,
-            trustees,
-            shares,
-        })
+        Ok(Committee { public, trustees })
     }
 
     /// The trustees' signing addresses (what the contract would register).

@@ -26,7 +26,7 @@ use sealgrid_committee::aggregate::PostedBid;
 use sealgrid_committee::BidId;
 use sealgrid_prover::SealgridCircuit;
 
-use super::committee::{aggregate_accepted, decrypt_clear_and_sign, decrypt_settlement_totals};
+use super::committee::{aggregate_accepted, decrypt_and_sign_finalization, decrypt_clear_and_sign};
 use super::household::Household;
 use super::observer::Observer;
 use super::profile::{mix, Intent, Strategy};
@@ -414,17 +414,20 @@ pub fn run_slot(
         });
     }
 
-    // The committee decrypts the aggregate settlement flows; the totals must equal the
-    // simulator's plaintext and conserve energy and money against the public clearing.
+    // The committee decrypts the aggregate settlement flows (every bid settles: no
+    // defaulter, no defaulted lock) and signs the finalization; the totals must equal
+    // the simulator's plaintext and conserve energy and money against the public clearing.
     let [paid, credited, penalties] = if flows.len() >= m.k_anonymity {
-        let totals = decrypt_settlement_totals(w.committee, m, round, &flows, w.table)?;
-        checks.check(totals == [plain.pay, plain.credit, plain.penalty], || {
+        let fin = decrypt_and_sign_finalization(w.committee, m, round, &posted, &flows, w.table)?;
+        let totals = fin.totals.to_array();
+        let plain_totals = [plain.pay, plain.credit, plain.penalty, 0];
+        checks.check(totals == plain_totals && fin.defaulters.is_empty(), || {
             format!(
-                "decrypted settlement totals {totals:?} differ from the plaintext {:?}",
-                [plain.pay, plain.credit, plain.penalty]
+                "decrypted settlement totals {totals:?} (defaulters {:?}) differ from the plaintext {plain_totals:?}",
+                fin.defaulters
             )
         })?;
-        totals
+        [totals[0], totals[1], totals[2]]
     } else {
         observer.note(
             "  settlements under the k-anonymity floor: totals not decrypted, plaintext used",
