@@ -6,4 +6,5 @@ mod common;
 mod embedded;
 mod market;
 mod round;
+mod rpc;
 mod verifier;
