@@ -11,6 +11,7 @@
 //!   [`DevChain`] (clock, accounts, funding) that tests run on either backend;
 //! - [`embedded`]: [`EmbeddedChain`], revm in process with its state persisted to disk;
 //! - [`rpc`]: [`JsonRpcChain`], any EVM node over plain HTTP JSON-RPC, signing locally;
+//! - [`gas`]: `clear`'s gas against the number of included bids (the `gas` binary);
 //! - [`artifacts`]: the SHA-256 of the contract sources that the artifacts record.
 
 pub mod artifacts;
@@ -19,6 +20,7 @@ pub mod calldata;
 pub mod chain;
 pub mod committee;
 pub mod embedded;
+pub mod gas;
 pub mod rpc;
 
 pub use chain::{Chain, ChainError, DevChain, Receipt};

@@ -4,6 +4,7 @@ mod artifacts;
 mod clearing;
 mod common;
 mod embedded;
+mod gas;
 mod market;
 mod round;
 mod rpc;
