@@ -280,11 +280,13 @@ impl JsonRpcChain {
         &mut self,
         from: Address,
         to: Option<Address>,
+        value: U256,
         data: &Bytes,
         block: Value,
     ) -> Result<Bytes, Failure> {
         let mut tx = json!({
             "from": from,
+            "value": value,
             "data": data,
             "gas": format!("{:#x}", self.gas_limit),
         });
@@ -313,7 +315,7 @@ impl JsonRpcChain {
         data: Bytes,
     ) -> Result<Receipt, ChainError> {
         // What the transaction will do, on the state it will run on.
-        let first = self.call_at(from, to, &data, json!("pending"));
+        let first = self.call_at(from, to, value, &data, json!("pending"));
         let nonce = self.quantity("eth_getTransactionCount", json!([from, "pending"]))?;
         let gas_price = self.rpc("eth_gasPrice", json!([]))?;
         let gas_price = gas_price
@@ -362,7 +364,7 @@ impl JsonRpcChain {
                 Ok(out) => out,
                 // it reverted on the pending state but not in its block: replay
                 Err(_) => self
-                    .call_at(from, to, &data, json!(format!("{:#x}", block - 1)))
+                    .call_at(from, to, value, &data, json!(format!("{:#x}", block - 1)))
                     .unwrap_or_default(),
             };
             let logs = receipt
@@ -389,7 +391,7 @@ impl JsonRpcChain {
         }
         match first {
             Err(Failure::Rpc(e)) => Err(e.into_chain_error(gas_used)),
-            _ => match self.call_at(from, to, &data, json!(format!("{:#x}", block - 1))) {
+            _ => match self.call_at(from, to, value, &data, json!(format!("{:#x}", block - 1))) {
                 Err(Failure::Rpc(e)) => Err(e.into_chain_error(gas_used)),
                 _ => Err(ChainError::Halted {
                     reason: "failed in its block, but not when replayed".into(),
@@ -541,7 +543,7 @@ impl Chain for JsonRpcChain {
     }
 
     fn call(&mut self, from: Address, to: Address, data: Bytes) -> Result<Bytes, ChainError> {
-        self.call_at(from, Some(to), &data, json!("latest"))
+        self.call_at(from, Some(to), U256::ZERO, &data, json!("latest"))
             .map_err(|e| e.into_chain_error(0))
     }
 
