@@ -1,7 +1,7 @@
 //! The interface every EVM backend offers: deploy, call (read only), transact; each
 //! transaction reports its gas and logs, each failure its revert data.
 
-use alloy_primitives::{Address, Bytes, Log};
+use alloy_primitives::{Address, Bytes, Log, U256};
 use alloy_sol_types::{SolCall, SolInterface};
 
 /// What a committed transaction produced.
@@ -71,6 +71,9 @@ impl ChainError {
 
 /// An EVM chain a sealgrid market runs on.
 pub trait Chain {
+    /// The chain id (`block.chainid`, which the committee's digests include).
+    fn chain_id(&mut self) -> Result<u64, ChainError>;
+
     /// Deploys `init_code` (bytecode followed by the constructor arguments) from `from`.
     fn deploy(&mut self, from: Address, init_code: Bytes) -> Result<Receipt, ChainError>;
 
@@ -106,4 +109,36 @@ pub trait Chain {
     {
         self.transact(from, to, call.abi_encode().into())
     }
+}
+
+/// What a development chain offers beyond [`Chain`], so that one test or benchmark runs
+/// on either backend: a clock that can be moved forward, accounts that can pay for gas.
+pub trait DevChain: Chain {
+    /// The timestamp of the latest block (or of the next block, if the clock was set).
+    fn now(&mut self) -> Result<u64, ChainError>;
+
+    /// Moves the clock forward: the blocks after this call have a timestamp of at least
+    /// `timestamp` (exactly it on the embedded chain; on a node, later by the time that
+    /// passes). Afterwards [`DevChain::now`] is at least `timestamp`.
+    fn warp(&mut self, timestamp: u64) -> Result<(), ChainError>;
+
+    /// An account this chain can send transactions from, with the given secp256k1
+    /// secret key; the embedded chain needs no signature and only derives the address.
+    fn add_account(&mut self, secret: [u8; 32]) -> Result<Address, ChainError>;
+
+    /// Makes sure `address` holds at least `wei` of the native coin (to pay for gas).
+    fn fund(&mut self, address: Address, wei: U256) -> Result<(), ChainError>;
+}
+
+/// The address of the secp256k1 secret key `secret` (the last 20 bytes of the keccak of
+/// its uncompressed public key).
+pub fn address_of_secret(secret: &[u8; 32]) -> Result<Address, ChainError> {
+    let key = k256::ecdsa::SigningKey::from_slice(secret)
+        .map_err(|e| ChainError::Backend(format!("bad secret key: {e}")))?;
+    Ok(address_of_key(&key))
+}
+
+pub(crate) fn address_of_key(key: &k256::ecdsa::SigningKey) -> Address {
+    let point = key.verifying_key().to_encoded_point(false);
+    Address::from_slice(&alloy_primitives::keccak256(&point.as_bytes()[1..])[12..])
 }

@@ -21,7 +21,7 @@ use revm::state::{AccountInfo, Bytecode};
 use revm::{ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext};
 use serde::{Deserialize, Serialize};
 
-use crate::chain::{Chain, ChainError, Receipt};
+use crate::chain::{address_of_secret, Chain, ChainError, DevChain, Receipt};
 
 /// The chain id of the embedded chain (hardhat's, so signatures made for one verify on
 /// the other only if the contract address matches too).
@@ -296,6 +296,10 @@ fn receipt(result: ExecutionResult) -> Result<Receipt, ChainError> {
 }
 
 impl Chain for EmbeddedChain {
+    fn chain_id(&mut self) -> Result<u64, ChainError> {
+        Ok(CHAIN_ID)
+    }
+
     fn deploy(&mut self, from: Address, init_code: Bytes) -> Result<Receipt, ChainError> {
         self.execute(from, TxKind::Create, init_code)
     }
@@ -311,5 +315,40 @@ impl Chain for EmbeddedChain {
 
     fn transact(&mut self, from: Address, to: Address, data: Bytes) -> Result<Receipt, ChainError> {
         self.execute(from, TxKind::Call(to), data)
+    }
+}
+
+impl DevChain for EmbeddedChain {
+    fn now(&mut self) -> Result<u64, ChainError> {
+        Ok(self.timestamp)
+    }
+
+    fn warp(&mut self, timestamp: u64) -> Result<(), ChainError> {
+        if timestamp < self.timestamp {
+            return Err(ChainError::Backend(format!(
+                "the clock only moves forward: {timestamp} < {}",
+                self.timestamp
+            )));
+        }
+        self.set_timestamp(timestamp);
+        Ok(())
+    }
+
+    fn add_account(&mut self, secret: [u8; 32]) -> Result<Address, ChainError> {
+        address_of_secret(&secret)
+    }
+
+    fn fund(&mut self, address: Address, wei: U256) -> Result<(), ChainError> {
+        let db = &self.evm.ctx.journaled_state.database;
+        let balance = db
+            .cache
+            .accounts
+            .get(&address)
+            .map(|a| a.info.balance)
+            .unwrap_or_default();
+        if balance >= wei {
+            return Ok(());
+        }
+        EmbeddedChain::fund(self, address, wei)
     }
 }

@@ -194,9 +194,14 @@ pub const OPERATOR: Address = Address::repeat_byte(0x0a);
 
 /// Deploys a verifier for circuit `c`'s key.
 pub fn deploy_verifier(chain: &mut EmbeddedChain, c: Circuit) -> (Address, u64) {
+    deploy_verifier_as(chain, OPERATOR, c)
+}
+
+/// Deploys a verifier for circuit `c`'s key from `from`, on any chain.
+pub fn deploy_verifier_as<C: Chain>(chain: &mut C, from: Address, c: Circuit) -> (Address, u64) {
     let vk = &fixture().keys(c).vk;
     let r = chain
-        .deploy(OPERATOR, calldata::verifier_init_code(vk))
+        .deploy(from, calldata::verifier_init_code(vk))
         .expect("verifier deploys");
     (r.contract_address.expect("created"), r.gas_used)
 }

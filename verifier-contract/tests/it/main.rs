@@ -1,8 +1,11 @@
-//! Integration tests of the contracts on the embedded EVM.
+//! Integration tests of the contracts on the embedded EVM and on a node over JSON-RPC.
 
 mod artifacts;
 mod clearing;
 mod common;
 mod embedded;
+mod gas;
 mod market;
+mod round;
+mod rpc;
 mod verifier;

@@ -1,0 +1,305 @@
+//! Gas of `Market.clear` as a function of the number of included bids, measured on a
+//! market whose round holds that many bids, each submitted for real (a Groth16 bid
+//! proof verified by the contract): no storage is written behind the contract's back.
+//!
+//! `clear` reads only the round's bid count and the inclusion bitmap, so who bid does
+//! not matter: one aggregator account (`maxUnsettled` = n) submits all n bids, chaining
+//! its free balance from one bid proof to the next. Used by the `gas` binary and a test.
+
+use alloy_primitives::{Address, B256, U256};
+use k256::ecdsa::SigningKey;
+use rand::{CryptoRng, RngCore};
+use sealgrid_circuits::balance::{BalanceCircuit, BalanceOpening, BalanceProofPrivate};
+use sealgrid_circuits::bid::{self, BidCircuit};
+use sealgrid_circuits::commitment::account_id;
+use sealgrid_circuits::flow::FlowKeys;
+use sealgrid_circuits::market::{MarketParams, Side};
+use sealgrid_circuits::Fr;
+use sealgrid_prover::{prove, KeyPair, NoProgress};
+
+use crate::bindings::{Market, TestToken};
+use crate::chain::{address_of_key, DevChain};
+use crate::committee::{clear_digest, inclusion_bitmap};
+use crate::{calldata, ChainError};
+
+/// The parameters and keys a market needs.
+#[derive(Debug)]
+pub struct Keys<'a> {
+    /// Market parameters (K = `params.levels`).
+    pub params: &'a MarketParams,
+    /// The committee's flow keys.
+    pub flow: &'a FlowKeys,
+    /// Balance circuit keys.
+    pub balance: &'a KeyPair,
+    /// Bid circuit keys.
+    pub bid: &'a KeyPair,
+    /// Settle circuit keys (only deployed here).
+    pub settle: &'a KeyPair,
+}
+
+/// What one measurement saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClearGas {
+    /// Bids in the round, all included.
+    pub bids: usize,
+    /// Gas of the `clear` transaction.
+    pub clear: u64,
+    /// Least and most gas of a `submitBid`.
+    pub submit_bid: (u64, u64),
+    /// Gas of `closeRound`.
+    pub close_round: u64,
+}
+
+fn err(what: &str, e: ChainError) -> ChainError {
+    match e {
+        ChainError::Backend(m) => ChainError::Backend(format!("{what}: {m}")),
+        other => {
+            let decoded = other.decode::<Market::MarketErrors>();
+            ChainError::Backend(format!("{what}: {other} {decoded:?}"))
+        }
+    }
+}
+
+/// Deploys a market on `chain`, submits `n` real bids in one round, closes it and
+/// clears it with every bid included (two of three trustee signatures).
+pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
+    chain: &mut C,
+    keys: &Keys<'_>,
+    n: usize,
+    rng: &mut R,
+) -> Result<ClearGas, ChainError> {
+    const ROUND: u64 = 1;
+    let params = keys.params;
+    let chain_id = chain.chain_id()?;
+    let operator = chain.add_account([0x0a; 32])?;
+    let agg = chain.add_account([0x0b; 32])?;
+    let eth = U256::from(10u128.pow(19));
+    chain.fund(operator, eth)?;
+    chain.fund(agg, eth)?;
+    let deploy = |chain: &mut C, code| -> Result<Address, ChainError> {
+        chain
+            .deploy(operator, code)?
+            .contract_address
+            .ok_or_else(|| ChainError::Backend("no contract created".into()))
+    };
+    let balance_v = deploy(chain, calldata::verifier_init_code(&keys.balance.vk))?;
+    let bid_v = deploy(chain, calldata::verifier_init_code(&keys.bid.vk))?;
+    let settle_v = deploy(chain, calldata::verifier_init_code(&keys.settle.vk))?;
+    let token = deploy(chain, TestToken::BYTECODE.clone())?;
+    let market = deploy(
+        chain,
+        calldata::init_code(
+            &Market::BYTECODE,
+            &Market::constructorCall {
+                token_: token,
+                balanceVerifier_: balance_v,
+                bidVerifier_: bid_v,
+                settleVerifier_: settle_v,
+                params_: Market::Params {
+                    levels: params.levels as u32,
+                    kAnonymity: params.k_anonymity as u32,
+                    maxUnsettled: n as u32,
+                    maxDefaults: 1,
+                },
+            },
+        ),
+    )?;
+    let trustees: Vec<SigningKey> = (1..=3u8)
+        .map(|i| SigningKey::from_slice(&[i; 32]).expect("a valid key"))
+        .collect();
+    chain
+        .sol_transact(
+            operator,
+            market,
+            &Market::setCommitteeCall {
+                members: trustees.iter().map(address_of_key).collect(),
+                t: U256::from(2),
+            },
+        )
+        .map_err(|e| err("setCommittee", e))?;
+
+    // The aggregator: registered, funded, one deposit.
+    let mut opening = BalanceOpening {
+        sk_acct: Fr::from(4242u64),
+        balance: 0,
+        salt: Fr::from(0u64),
+    };
+    let acct = account_id(opening.sk_acct);
+    let deposit: u64 = 1 << 40;
+    chain
+        .sol_transact(
+            operator,
+            market,
+            &Market::registerCall {
+                acct: calldata::fr(&acct),
+                meterId: calldata::fr(&Fr::from(1u64)),
+                free: calldata::fr(&opening.commitment()),
+            },
+        )
+        .map_err(|e| err("register", e))?;
+    chain
+        .sol_transact(
+            operator,
+            token,
+            &TestToken::mintCall {
+                to: agg,
+                value: U256::from(deposit),
+            },
+        )
+        .map_err(|e| err("mint", e))?;
+    chain
+        .sol_transact(
+            agg,
+            token,
+            &TestToken::approveCall {
+                spender: market,
+                value: U256::MAX,
+            },
+        )
+        .map_err(|e| err("approve", e))?;
+    let (public, private, next) =
+        BalanceProofPrivate::transition(&opening, None, deposit as i128, Fr::from(0u64), rng)
+            .map_err(|e| ChainError::Backend(format!("deposit statement: {e:?}")))?;
+    let st = prove(
+        &keys.balance.pk,
+        BalanceCircuit::new(public, private),
+        rng,
+        &NoProgress,
+    )
+    .map_err(|e| ChainError::Backend(format!("deposit proof: {e:?}")))?;
+    chain
+        .sol_transact(
+            agg,
+            market,
+            &Market::depositCall {
+                proof: calldata::proof(&st.proof),
+                inp: calldata::balance_inputs(&public),
+            },
+        )
+        .map_err(|e| err("deposit", e))?;
+    opening = next;
+
+    // One round, n bids.
+    let t0 = chain.now()?;
+    let window = 100_000;
+    chain
+        .sol_transact(
+            operator,
+            market,
+            &Market::openRoundCall {
+                round: ROUND,
+                bidDeadline: t0 + window,
+                settleStart: t0 + 2 * window,
+                settleDeadline: t0 + 3 * window,
+            },
+        )
+        .map_err(|e| err("openRound", e))?;
+    chain
+        .sol_transact(operator, market, &Market::startBiddingCall { round: ROUND })
+        .map_err(|e| err("startBidding", e))?;
+    let k = params.levels;
+    let (mut h_buy, mut h_sell) = (vec![0u64; k], vec![0u64; k]);
+    let mut submit_bid = (u64::MAX, 0u64);
+    for i in 0..n {
+        // buyers high, sellers low: the curves cross
+        let (side, level) = if i % 2 == 0 {
+            (Side::Buy, k / 2 + (i / 2) % (k - k / 2))
+        } else {
+            (Side::Sell, (i / 2) % (k / 2 + 1))
+        };
+        let q = 1 + (i as u64 % 7);
+        let b = bid::prepare(
+            params,
+            keys.flow,
+            ROUND,
+            opening.sk_acct,
+            opening.balance,
+            opening.salt,
+            side,
+            level,
+            q,
+            rng,
+        )
+        .map_err(|e| ChainError::Backend(format!("bid {i}: {e:?}")))?;
+        let circuit = BidCircuit {
+            params: params.clone(),
+            keys: keys.flow.clone(),
+            public: b.public.clone(),
+            private: b.private.clone(),
+        };
+        let st = prove(&keys.bid.pk, circuit, rng, &NoProgress)
+            .map_err(|e| ChainError::Backend(format!("bid proof {i}: {e:?}")))?;
+        let r = chain
+            .sol_transact(
+                agg,
+                market,
+                &Market::submitBidCall {
+                    proof: calldata::proof(&st.proof),
+                    inp: calldata::bid_inputs(&b.public),
+                    ciphertexts: calldata::ciphertexts(&b.ciphertexts),
+                },
+            )
+            .map_err(|e| err(&format!("submitBid {i}"), e))?;
+        submit_bid = (submit_bid.0.min(r.gas_used), submit_bid.1.max(r.gas_used));
+        opening = BalanceOpening {
+            sk_acct: opening.sk_acct,
+            balance: opening.balance - b.private.lock,
+            salt: b.private.salt_new,
+        };
+        match side {
+            Side::Buy => h_buy[level] += q,
+            Side::Sell => h_sell[level] += q,
+        }
+    }
+
+    chain.warp(t0 + window)?;
+    let close_round = chain
+        .sol_transact(operator, market, &Market::closeRoundCall { round: ROUND })
+        .map_err(|e| err("closeRound", e))?
+        .gas_used;
+    let included = inclusion_bitmap(n, |_| true);
+    let digest = clear_digest(chain_id, market, ROUND, &h_buy, &h_sell, &included);
+    let clear = chain
+        .sol_transact(
+            operator,
+            market,
+            &Market::clearCall {
+                round: ROUND,
+                hBuy: h_buy,
+                hSell: h_sell,
+                included,
+                sigs: sign(&trustees[1..], digest),
+            },
+        )
+        .map_err(|e| err("clear", e))?
+        .gas_used;
+    Ok(ClearGas {
+        bids: n,
+        clear,
+        submit_bid,
+        close_round,
+    })
+}
+
+/// Signatures sorted by signer address, as the contract requires.
+fn sign(keys: &[SigningKey], digest: B256) -> Vec<Market::Signature> {
+    let mut sigs: Vec<(Address, Market::Signature)> = keys
+        .iter()
+        .map(|k| {
+            let (sig, recid) = k
+                .sign_prehash_recoverable(digest.as_slice())
+                .expect("a 32-byte prehash signs");
+            let bytes = sig.to_bytes();
+            (
+                address_of_key(k),
+                Market::Signature {
+                    v: 27 + recid.to_byte(),
+                    r: B256::from_slice(&bytes[..32]),
+                    s: B256::from_slice(&bytes[32..]),
+                },
+            )
+        })
+        .collect();
+    sigs.sort_by_key(|(a, _)| *a);
+    sigs.into_iter().map(|(_, s)| s).collect()
+}

@@ -1,0 +1,790 @@
+//! A whole round with real proofs, on any [`DevChain`] (the embedded EVM, a node over
+//! JSON-RPC): register, deposit, bid, close, clear (trustee signatures), settle, finalize
+//! (one defaulter), merge and withdraw; money conserved to the unit; each rejection with
+//! its named error.
+//!
+//! Times are relative to the chain's clock when the round starts, with windows long
+//! enough (1,000 s) for a node whose clock runs while the proofs are made.
+
+use alloy_primitives::{keccak256, Address, B256, U256};
+use alloy_sol_types::{SolCall, SolEvent};
+use ark_ff::PrimeField;
+use k256::ecdsa::SigningKey;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use sealgrid_circuits::balance::{
+    BalanceCircuit, BalanceOpening, BalanceProofPrivate, PayoutOpening,
+};
+use sealgrid_circuits::bid::{self, BidCircuit, BidOpening};
+use sealgrid_circuits::commitment::account_id;
+use sealgrid_circuits::eddsa::PrivateKey;
+use sealgrid_circuits::market::{clear, Side};
+use sealgrid_circuits::settle::{self, SettleCircuit};
+use sealgrid_circuits::Fr;
+use sealgrid_prover::{prove, NoProgress, ProvedStatement};
+use sealgrid_verifier_contract::bindings::Groth16Verifier::Groth16VerifierErrors;
+use sealgrid_verifier_contract::bindings::Market::{self, MarketErrors as ME};
+use sealgrid_verifier_contract::bindings::TestToken;
+use sealgrid_verifier_contract::committee::{clear_digest, finalize_digest, inclusion_bitmap};
+use sealgrid_verifier_contract::{calldata, ChainError, DevChain, Receipt};
+
+use crate::common::{deploy_verifier_as, fixture, scalar_modulus, Circuit};
+
+const ROUND: u64 = 7;
+const OTHER_ROUND: u64 = 8;
+/// The length of each phase window, in seconds.
+const W: u64 = 1000;
+const DEPOSIT: u64 = 1_000_000;
+
+struct Env<C> {
+    chain: C,
+    chain_id: u64,
+    operator: Address,
+    token: Address,
+    market: Address,
+    trustees: Vec<SigningKey>,
+    gas: Vec<(String, u64)>,
+}
+
+fn tx<H: DevChain, C: SolCall>(env: &mut Env<H>, from: Address, to: Address, call: &C) -> Receipt {
+    env.chain
+        .sol_transact(from, to, call)
+        .unwrap_or_else(|e| panic!("{} failed: {e} {:?}", C::SIGNATURE, e.decode::<ME>()))
+}
+
+fn market_tx<H: DevChain, C: SolCall>(
+    env: &mut Env<H>,
+    from: Address,
+    call: &C,
+    label: &str,
+) -> Receipt {
+    let market = env.market;
+    let r = tx(env, from, market, call);
+    env.gas.push((label.to_owned(), r.gas_used));
+    r
+}
+
+fn market_err<H: DevChain, C: SolCall>(env: &mut Env<H>, from: Address, call: &C) -> ChainError {
+    let market = env.market;
+    match env.chain.sol_transact(from, market, call) {
+        Ok(_) => panic!("{} succeeded but should have been refused", C::SIGNATURE),
+        Err(e) => e,
+    }
+}
+
+fn address_of(key: &SigningKey) -> Address {
+    let point = key.verifying_key().to_encoded_point(false);
+    Address::from_slice(&keccak256(&point.as_bytes()[1..])[12..])
+}
+
+/// Signatures by `signers`, sorted by signer address as the contract requires.
+fn sign(keys: &[&SigningKey], digest: B256) -> Vec<Market::Signature> {
+    let mut sigs: Vec<(Address, Market::Signature)> = keys
+        .iter()
+        .map(|k| {
+            let (sig, recid) = k
+                .sign_prehash_recoverable(digest.as_slice())
+                .expect("signs");
+            let bytes = sig.to_bytes();
+            (
+                address_of(k),
+                Market::Signature {
+                    v: 27 + recid.to_byte(),
+                    r: B256::from_slice(&bytes[..32]),
+                    s: B256::from_slice(&bytes[32..]),
+                },
+            )
+        })
+        .collect();
+    sigs.sort_by_key(|(a, _)| *a);
+    sigs.into_iter().map(|(_, s)| s).collect()
+}
+
+fn token_balance<H: DevChain>(env: &mut Env<H>, who: Address) -> u64 {
+    let (token, operator) = (env.token, env.operator);
+    let b = env
+        .chain
+        .sol_call(operator, token, &TestToken::balanceOfCall(who))
+        .expect("balanceOf");
+    u64::try_from(b).expect("small balance")
+}
+
+struct Prosumer {
+    evm: Address,
+    opening: BalanceOpening,
+    meter: PrivateKey,
+    bid: Option<(BidOpening, U256)>,
+    payout: Option<PayoutOpening>,
+}
+
+impl Prosumer {
+    fn acct(&self) -> Fr {
+        account_id(self.opening.sk_acct)
+    }
+}
+
+fn prove_balance(
+    p: &Prosumer,
+    payout: Option<&PayoutOpening>,
+    delta: i128,
+    recipient: Fr,
+    rng: &mut ChaCha20Rng,
+) -> (
+    ProvedStatement,
+    sealgrid_circuits::balance::BalanceProofPublic,
+    BalanceOpening,
+) {
+    let (public, private, next) =
+        BalanceProofPrivate::transition(&p.opening, payout, delta, recipient, rng).expect("valid");
+    let st = prove(
+        &fixture().balance.pk,
+        BalanceCircuit::new(public, private),
+        rng,
+        &NoProgress,
+    )
+    .expect("proves");
+    (st, public, next)
+}
+
+/// Enough native coin for every account's gas on a node (the embedded chain charges none).
+const GAS_MONEY: u128 = 10u128.pow(18);
+
+fn setup<C: DevChain>(mut chain: C) -> (Env<C>, Vec<Prosumer>) {
+    let chain_id = chain.chain_id().expect("chain id");
+    let operator = chain.add_account([0x0a; 32]).expect("operator key");
+    chain
+        .fund(operator, U256::from(10 * GAS_MONEY))
+        .expect("operator funded");
+    let (balance_v, _) = deploy_verifier_as(&mut chain, operator, Circuit::Balance);
+    let (bid_v, _) = deploy_verifier_as(&mut chain, operator, Circuit::Bid);
+    let (settle_v, _) = deploy_verifier_as(&mut chain, operator, Circuit::Settle);
+    let token = chain
+        .deploy(operator, TestToken::BYTECODE.clone())
+        .expect("token")
+        .contract_address
+        .expect("created");
+    let init = calldata::init_code(
+        &Market::BYTECODE,
+        &Market::constructorCall {
+            token_: token,
+            balanceVerifier_: balance_v,
+            bidVerifier_: bid_v,
+            settleVerifier_: settle_v,
+            params_: Market::Params {
+                levels: fixture().params.levels as u32,
+                kAnonymity: fixture().params.k_anonymity as u32,
+                maxUnsettled: 1,
+                maxDefaults: 1,
+            },
+        },
+    );
+    let deployed = chain.deploy(operator, init).expect("market deploys");
+    let market = deployed.contract_address.expect("created");
+    let mut env = Env {
+        chain,
+        chain_id,
+        operator,
+        token,
+        market,
+        trustees: (1..=3u8)
+            .map(|i| SigningKey::from_slice(&[i; 32]).expect("key"))
+            .collect(),
+        gas: vec![("deploy Market".into(), deployed.gas_used)],
+    };
+    let members: Vec<Address> = env.trustees.iter().map(address_of).collect();
+    market_tx(
+        &mut env,
+        operator,
+        &Market::setCommitteeCall {
+            members,
+            t: U256::from(2),
+        },
+        "setCommittee",
+    );
+    // The operator funds negative residuals (dust bought by the grid).
+    tx(
+        &mut env,
+        operator,
+        token,
+        &TestToken::mintCall {
+            to: operator,
+            value: U256::from(DEPOSIT),
+        },
+    );
+    tx(
+        &mut env,
+        operator,
+        token,
+        &TestToken::approveCall {
+            spender: market,
+            value: U256::MAX,
+        },
+    );
+
+    let mut prosumers = Vec::new();
+    for i in 0..6u8 {
+        let evm = env.chain.add_account([0x10 + i; 32]).expect("prosumer key");
+        env.chain
+            .fund(evm, U256::from(GAS_MONEY))
+            .expect("prosumer funded");
+        let p = Prosumer {
+            evm,
+            opening: BalanceOpening {
+                sk_acct: Fr::from(1000 + i as u64),
+                balance: 0,
+                salt: Fr::from(0u64),
+            },
+            meter: PrivateKey::from_bytes([0x40 + i; 32]),
+            bid: None,
+            payout: None,
+        };
+        let meter_id = settle::meter_id(&p.meter.public_key());
+        market_tx(
+            &mut env,
+            operator,
+            &Market::registerCall {
+                acct: calldata::fr(&p.acct()),
+                meterId: calldata::fr(&meter_id),
+                free: calldata::fr(&p.opening.commitment()),
+            },
+            "register",
+        );
+        tx(
+            &mut env,
+            operator,
+            token,
+            &TestToken::mintCall {
+                to: p.evm,
+                value: U256::from(DEPOSIT),
+            },
+        );
+        tx(
+            &mut env,
+            p.evm,
+            token,
+            &TestToken::approveCall {
+                spender: market,
+                value: U256::MAX,
+            },
+        );
+        prosumers.push(p);
+    }
+    (env, prosumers)
+}
+
+/// Runs the whole round on `chain` and returns the gas of each kind of transaction
+/// (label, least, most).
+pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
+    let f = fixture();
+    let mut rng = ChaCha20Rng::seed_from_u64(77);
+    let (mut env, mut ps) = setup(chain);
+    let market_addr = env.market;
+    let chain_id = env.chain_id;
+    #[allow(non_snake_case)]
+    let OPERATOR = env.operator;
+
+    // --- deposits -----------------------------------------------------------------
+    for p in ps.iter_mut() {
+        let (st, public, next) = prove_balance(p, None, DEPOSIT as i128, Fr::from(0u64), &mut rng);
+        let call = Market::depositCall {
+            proof: calldata::proof(&st.proof),
+            inp: calldata::balance_inputs(&public),
+        };
+        market_tx(&mut env, p.evm, &call, "deposit");
+        // replaying the deposit: its F_old is no longer current
+        assert!(matches!(
+            market_err(&mut env, p.evm, &call).decode::<ME>(),
+            Some(ME::StaleBalance(_))
+        ));
+        p.opening = next;
+    }
+    assert_eq!(token_balance(&mut env, market_addr), 6 * DEPOSIT);
+
+    // --- rounds open ----------------------------------------------------------------
+    #[allow(non_snake_case)]
+    let T0 = env.chain.now().expect("clock");
+    for r in [ROUND, OTHER_ROUND] {
+        market_tx(
+            &mut env,
+            OPERATOR,
+            &Market::openRoundCall {
+                round: r,
+                bidDeadline: T0 + W,
+                settleStart: T0 + 2 * W,
+                settleDeadline: T0 + 3 * W,
+            },
+            "openRound",
+        );
+    }
+    // bidding before the phase: refused
+    let bids: [(Side, usize, u64); 6] = [
+        (Side::Buy, 5, 10),
+        (Side::Buy, 3, 8),
+        (Side::Sell, 1, 6),
+        (Side::Sell, 4, 9),
+        (Side::Buy, 6, 5),
+        (Side::Sell, 2, 7),
+    ];
+    let mut submits = Vec::new();
+    for (p, &(side, level, q)) in ps.iter().zip(bids.iter()) {
+        let b = bid::prepare(
+            &f.params,
+            &f.flow,
+            ROUND,
+            p.opening.sk_acct,
+            p.opening.balance,
+            p.opening.salt,
+            side,
+            level,
+            q,
+            &mut rng,
+        )
+        .expect("valid bid");
+        let circuit = BidCircuit {
+            params: f.params.clone(),
+            keys: f.flow.clone(),
+            public: b.public.clone(),
+            private: b.private.clone(),
+        };
+        let st = prove(&f.bid.pk, circuit, &mut rng, &NoProgress).expect("proves");
+        let call = Market::submitBidCall {
+            proof: calldata::proof(&st.proof),
+            inp: calldata::bid_inputs(&b.public),
+            ciphertexts: calldata::ciphertexts(&b.ciphertexts),
+        };
+        submits.push((
+            call,
+            b.private.opening(),
+            b.public.f_new,
+            b.private.salt_new,
+            b.private.lock,
+        ));
+    }
+    let e = market_err(&mut env, ps[0].evm, &submits[0].0);
+    assert!(matches!(e.decode::<ME>(), Some(ME::WrongPhase(_))), "{e}");
+    for r in [ROUND, OTHER_ROUND] {
+        market_tx(
+            &mut env,
+            OPERATOR,
+            &Market::startBiddingCall { round: r },
+            "startBidding",
+        );
+    }
+
+    // --- refusals at bid time ---------------------------------------------------------
+    // an unregistered account
+    let mut c = submits[0].0.clone();
+    c.inp.acct = calldata::fr(&account_id(Fr::from(999u64)));
+    assert!(matches!(
+        market_err(&mut env, ps[0].evm, &c).decode::<ME>(),
+        Some(ME::NotRegistered(_))
+    ));
+    // a suspended account
+    let acct0 = calldata::fr(&ps[0].acct());
+    market_tx(
+        &mut env,
+        OPERATOR,
+        &Market::setSuspendedCall {
+            acct: acct0,
+            suspended: true,
+        },
+        "setSuspended",
+    );
+    assert!(matches!(
+        market_err(&mut env, ps[0].evm, &submits[0].0).decode::<ME>(),
+        Some(ME::AccountSuspended(_))
+    ));
+    market_tx(
+        &mut env,
+        OPERATOR,
+        &Market::setSuspendedCall {
+            acct: acct0,
+            suspended: false,
+        },
+        "setSuspended",
+    );
+    // the proof of round 7 posted as a bid of round 8
+    let mut c = submits[1].0.clone();
+    c.inp.round = U256::from(OTHER_ROUND);
+    assert!(matches!(
+        market_err(&mut env, ps[1].evm, &c).decode::<ME>(),
+        Some(ME::InvalidProof(_))
+    ));
+    // a tampered proof
+    let mut c = submits[1].0.clone();
+    c.proof.swap(0, 6);
+    c.proof.swap(1, 7);
+    assert!(matches!(
+        market_err(&mut env, ps[1].evm, &c).decode::<ME>(),
+        Some(ME::InvalidProof(_))
+    ));
+    // an input >= r, the verifier's error bubbles up
+    let mut c = submits[1].0.clone();
+    c.inp.digest += scalar_modulus();
+    assert!(matches!(
+        market_err(&mut env, ps[1].evm, &c).decode::<Groth16VerifierErrors>(),
+        Some(Groth16VerifierErrors::InputNotInField(_))
+    ));
+
+    // --- bids -------------------------------------------------------------------------
+    for (i, (call, opening, f_new, salt_new, lock)) in submits.iter().enumerate() {
+        let r = market_tx(&mut env, ps[i].evm, call, "submitBid");
+        let ev = Market::BidSubmitted::decode_log_data(&r.logs[0].data).expect("BidSubmitted");
+        assert_eq!(ev.ciphertexts, call.ciphertexts);
+        assert_eq!(ev.index, i as u32);
+        let p = &mut ps[i];
+        p.opening = BalanceOpening {
+            sk_acct: p.opening.sk_acct,
+            balance: p.opening.balance - lock,
+            salt: *salt_new,
+        };
+        assert_eq!(p.opening.commitment(), *f_new);
+        p.bid = Some((opening.clone(), call.inp.bid));
+    }
+    // replay of a bid
+    assert!(matches!(
+        market_err(&mut env, ps[0].evm, &submits[0].0).decode::<ME>(),
+        Some(ME::BidReplay(_))
+    ));
+    // one unsettled round is the limit here: a second bid (round 8) is refused before
+    // its proof is even looked at
+    let mut c = submits[0].0.clone();
+    c.inp.round = U256::from(OTHER_ROUND);
+    c.inp.bid += U256::from(1u8);
+    assert!(matches!(
+        market_err(&mut env, ps[0].evm, &c).decode::<ME>(),
+        Some(ME::TooManyUnsettled(_))
+    ));
+    let locks: u64 = submits.iter().map(|s| s.4).sum();
+    let free: u64 = ps.iter().map(|p| p.opening.balance).sum();
+    assert_eq!(free + locks, 6 * DEPOSIT);
+    assert_eq!(token_balance(&mut env, market_addr), free + locks);
+
+    // --- close and clear --------------------------------------------------------------
+    let e = market_err(
+        &mut env,
+        ps[0].evm,
+        &Market::closeRoundCall { round: ROUND },
+    );
+    assert!(matches!(e.decode::<ME>(), Some(ME::TooEarly(_))));
+    warp(&mut env, T0 + W);
+    market_tx(
+        &mut env,
+        ps[0].evm,
+        &Market::closeRoundCall { round: ROUND },
+        "closeRound",
+    );
+    let k = f.params.levels;
+    let (mut h_buy, mut h_sell) = (vec![0u64; k], vec![0u64; k]);
+    for &(side, level, q) in &bids {
+        match side {
+            Side::Buy => h_buy[level] += q,
+            Side::Sell => h_sell[level] += q,
+        }
+    }
+    let clearing = clear(&h_buy, &h_sell, bids.len(), f.params.k_anonymity).expect("clears");
+    assert!(clearing.cleared && clearing.volume > 0, "{clearing:?}");
+    let included = inclusion_bitmap(bids.len(), |_| true);
+    let digest = clear_digest(chain_id, market_addr, ROUND, &h_buy, &h_sell, &included);
+    let on_chain = env
+        .chain
+        .sol_call(
+            OPERATOR,
+            market_addr,
+            &Market::clearDigestCall {
+                round: ROUND,
+                hBuy: h_buy.clone(),
+                hSell: h_sell.clone(),
+                included: included.clone(),
+            },
+        )
+        .expect("clearDigest");
+    assert_eq!(digest, on_chain);
+    let clear_call = |sigs: Vec<Market::Signature>| Market::clearCall {
+        round: ROUND,
+        hBuy: h_buy.clone(),
+        hSell: h_sell.clone(),
+        included: included.clone(),
+        sigs,
+    };
+    let (t0, t1, t2) = (
+        &env.trustees[0].clone(),
+        &env.trustees[1].clone(),
+        &env.trustees[2].clone(),
+    );
+    // too few signatures
+    let e = market_err(&mut env, OPERATOR, &clear_call(sign(&[t0], digest)));
+    assert!(
+        matches!(e.decode::<ME>(), Some(ME::TooFewSignatures(_))),
+        "{e}"
+    );
+    // a signature by an outsider
+    let outsider = SigningKey::from_slice(&[9u8; 32]).expect("key");
+    let e = market_err(
+        &mut env,
+        OPERATOR,
+        &clear_call(sign(&[t0, &outsider], digest)),
+    );
+    assert!(matches!(e.decode::<ME>(), Some(ME::BadSignature(_))), "{e}");
+    // the same trustee twice
+    let mut twice = sign(&[t0], digest);
+    twice.push(twice[0].clone());
+    let e = market_err(&mut env, OPERATOR, &clear_call(twice));
+    assert!(matches!(e.decode::<ME>(), Some(ME::BadSignature(_))), "{e}");
+    // signatures over other histograms
+    let mut other = h_buy.clone();
+    other[0] += 1;
+    let wrong = clear_digest(chain_id, market_addr, ROUND, &other, &h_sell, &included);
+    let e = market_err(&mut env, OPERATOR, &clear_call(sign(&[t0, t1], wrong)));
+    assert!(matches!(e.decode::<ME>(), Some(ME::BadSignature(_))), "{e}");
+    let r = market_tx(
+        &mut env,
+        OPERATOR,
+        &clear_call(sign(&[t1, t2], digest)),
+        "clear (6 bids, K = 8)",
+    );
+    let ev = r
+        .logs
+        .iter()
+        .find_map(|l| Market::RoundCleared::decode_log_data(&l.data).ok())
+        .expect("RoundCleared");
+    assert_eq!(ev.packed, calldata::fr(&clearing.pack()));
+    assert_eq!(ev.volume, U256::from(clearing.volume));
+    assert_eq!(ev.level, U256::from(clearing.level));
+
+    // --- settlement -----------------------------------------------------------------------
+    let defaulter = 5;
+    let mut settles = Vec::new();
+    let mut totals = (0u64, 0u64, 0u64);
+    for (i, p) in ps.iter().enumerate() {
+        let (opening, _) = p.bid.clone().expect("bid");
+        let export = if opening.side == Side::Sell {
+            opening.q / 2 + 1
+        } else {
+            0
+        };
+        let reading = settle::sign_reading(&p.meter, ROUND, 3, export);
+        let s = settle::prepare(
+            &f.params,
+            &f.flow,
+            &clearing,
+            ROUND,
+            p.opening.sk_acct,
+            opening,
+            p.meter.public_key(),
+            reading,
+            &mut rng,
+        )
+        .expect("valid settlement");
+        if i == defaulter {
+            continue;
+        }
+        let circuit = SettleCircuit {
+            params: f.params.clone(),
+            keys: f.flow.clone(),
+            clearing,
+            public: s.public.clone(),
+            private: s.private.clone(),
+        };
+        let st = prove(&f.settle.pk, circuit, &mut rng, &NoProgress).expect("proves");
+        let call = Market::settleCall {
+            proof: calldata::proof(&st.proof),
+            inp: calldata::settle_inputs(&s.public),
+            ciphertexts: calldata::ciphertexts(&s.ciphertexts),
+        };
+        totals.0 += s.settlement.pay;
+        totals.1 += s.settlement.credit;
+        totals.2 += s.settlement.penalty;
+        settles.push((
+            i,
+            call,
+            PayoutOpening {
+                amount: s.settlement.payout,
+                salt: s.private.payout_salt,
+            },
+        ));
+    }
+    // too early: delivery has not ended
+    let e = market_err(&mut env, OPERATOR, &settles[0].1);
+    assert!(matches!(e.decode::<ME>(), Some(ME::TooEarly(_))), "{e}");
+    warp(&mut env, T0 + 2 * W);
+    // the wrong round: round 8 is still bidding
+    let mut c = settles[0].1.clone();
+    c.inp.round = U256::from(OTHER_ROUND);
+    assert!(matches!(
+        market_err(&mut env, OPERATOR, &c).decode::<ME>(),
+        Some(ME::WrongPhase(_))
+    ));
+    // another clearing than the round's
+    let mut c = settles[0].1.clone();
+    c.inp.clearing += U256::from(2u8);
+    assert!(matches!(
+        market_err(&mut env, OPERATOR, &c).decode::<ME>(),
+        Some(ME::WrongClearing(_))
+    ));
+    for (i, call, payout) in &settles {
+        market_tx(&mut env, OPERATOR, call, "settle");
+        ps[*i].payout = Some(*payout);
+    }
+    // double settlement
+    let e = market_err(&mut env, OPERATOR, &settles[0].1);
+    assert!(
+        matches!(e.decode::<ME>(), Some(ME::AlreadySettled(_))),
+        "{e}"
+    );
+
+    // --- finalize -----------------------------------------------------------------------
+    let defaulted_lock = submits[defaulter].4;
+    let flow_totals = Market::FlowTotals {
+        pay: U256::from(totals.0),
+        credit: U256::from(totals.1),
+        penalty: U256::from(totals.2),
+        defaultedLocks: U256::from(defaulted_lock),
+    };
+    let defaulted = vec![ps[defaulter].bid.as_ref().expect("bid").1];
+    let digest = finalize_digest(
+        chain_id,
+        market_addr,
+        ROUND,
+        (
+            flow_totals.pay,
+            flow_totals.credit,
+            flow_totals.penalty,
+            flow_totals.defaultedLocks,
+        ),
+        &defaulted,
+    );
+    let fin = |sigs| Market::finalizeCall {
+        round: ROUND,
+        totals: flow_totals.clone(),
+        defaulted: defaulted.clone(),
+        sigs,
+    };
+    let e = market_err(&mut env, OPERATOR, &fin(sign(&[t0, t2], digest)));
+    assert!(matches!(e.decode::<ME>(), Some(ME::TooEarly(_))), "{e}");
+    warp(&mut env, T0 + 3 * W + 1);
+    // a settlement after the deadline is refused
+    let e = market_err(&mut env, OPERATOR, &settles[0].1);
+    assert!(
+        matches!(e.decode::<ME>(), Some(ME::DeadlinePassed(_))),
+        "{e}"
+    );
+    // a defaulter list that leaves the unsettled bid out
+    let mut c = fin(vec![]);
+    c.defaulted = vec![];
+    c.sigs = sign(
+        &[t0, t2],
+        finalize_digest(
+            chain_id,
+            market_addr,
+            ROUND,
+            (
+                flow_totals.pay,
+                flow_totals.credit,
+                flow_totals.penalty,
+                flow_totals.defaultedLocks,
+            ),
+            &[],
+        ),
+    );
+    assert!(matches!(
+        market_err(&mut env, OPERATOR, &c).decode::<ME>(),
+        Some(ME::BadDefaulters(_))
+    ));
+    let operator_before = token_balance(&mut env, OPERATOR);
+    let market_before = token_balance(&mut env, market_addr);
+    market_tx(
+        &mut env,
+        OPERATOR,
+        &fin(sign(&[t0, t2], digest)),
+        "finalize",
+    );
+    let to_operator =
+        totals.0 as i128 + totals.2 as i128 - totals.1 as i128 + defaulted_lock as i128;
+    assert_eq!(
+        token_balance(&mut env, OPERATOR) as i128,
+        operator_before as i128 + to_operator
+    );
+    assert_eq!(
+        token_balance(&mut env, market_addr) as i128,
+        market_before as i128 - to_operator
+    );
+    // money conserved to the unit: the market holds exactly the free balances and the
+    // unspent payouts
+    let free: u64 = ps.iter().map(|p| p.opening.balance).sum();
+    let payouts: u64 = ps.iter().filter_map(|p| p.payout.map(|x| x.amount)).sum();
+    assert_eq!(token_balance(&mut env, market_addr), free + payouts);
+    // the defaulter's default is on record: it may not bid any more
+    let acct5 = calldata::fr(&ps[defaulter].acct());
+    let info = env
+        .chain
+        .sol_call(OPERATOR, market_addr, &Market::prosumersCall(acct5))
+        .expect("prosumers");
+    assert_eq!((info.unsettled, info.defaults), (0, 1));
+    market_tx(
+        &mut env,
+        OPERATOR,
+        &Market::openRoundCall {
+            round: ROUND + 2,
+            bidDeadline: T0 + 10 * W,
+            settleStart: T0 + 11 * W,
+            settleDeadline: T0 + 12 * W,
+        },
+        "openRound",
+    );
+    market_tx(
+        &mut env,
+        OPERATOR,
+        &Market::startBiddingCall { round: ROUND + 2 },
+        "startBidding",
+    );
+    let mut c = submits[defaulter].0.clone();
+    c.inp.round = U256::from(ROUND + 2);
+    c.inp.bid += U256::from(1u8);
+    assert!(matches!(
+        market_err(&mut env, ps[defaulter].evm, &c).decode::<ME>(),
+        Some(ME::TooManyDefaults(_))
+    ));
+
+    // --- merge the payout and withdraw ------------------------------------------------
+    let p = &ps[0];
+    let payout = p.payout.expect("settled");
+    let amount = 500u64;
+    let recipient = Fr::from_be_bytes_mod_order(p.evm.as_slice());
+    let (st, public, _next) =
+        prove_balance(p, Some(&payout), -(amount as i128), recipient, &mut rng);
+    let call = Market::withdrawCall {
+        proof: calldata::proof(&st.proof),
+        inp: calldata::balance_inputs(&public),
+    };
+    let wallet_before = token_balance(&mut env, p.evm);
+    let evm = p.evm;
+    market_tx(&mut env, evm, &call, "withdraw (with payout merge)");
+    assert_eq!(token_balance(&mut env, evm), wallet_before + amount);
+    // the payout is spent: merging it again is refused
+    let e = market_err(&mut env, evm, &call);
+    assert!(
+        matches!(
+            e.decode::<ME>(),
+            Some(ME::StaleBalance(_) | ME::PayoutSpent(_))
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        token_balance(&mut env, market_addr),
+        free + payouts - amount,
+        "conservation after the withdrawal"
+    );
+
+    let mut seen = std::collections::BTreeMap::<String, (u64, u64)>::new();
+    for (label, gas) in &env.gas {
+        let e = seen.entry(label.clone()).or_insert((u64::MAX, 0));
+        e.0 = e.0.min(*gas);
+        e.1 = e.1.max(*gas);
+    }
+    seen.into_iter().map(|(l, (lo, hi))| (l, lo, hi)).collect()
+}
+
+fn warp<C: DevChain>(env: &mut Env<C>, timestamp: u64) {
+    env.chain.warp(timestamp).expect("clock moves forward");
+}

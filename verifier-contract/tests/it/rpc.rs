@@ -1,0 +1,112 @@
+//! The whole market round of `round.rs` on a real EVM node through [`JsonRpcChain`]:
+//! ganache (from `verifier-contract/node`, pinned by its lockfile; `npm ci` there) started
+//! on 127.0.0.1 with a free port, stopped at the end, also when the round panics.
+//!
+//! Without Node.js or the npm package the test says so and passes, unless
+//! `SEALGRID_REQUIRE_NODE=1` (as CI sets when Node.js is present): then it fails.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sealgrid_verifier_contract::rpc::GANACHE_DEV_KEY;
+use sealgrid_verifier_contract::JsonRpcChain;
+
+use crate::round::whole_round;
+
+/// A node process, killed (and reaped) when dropped: at the end of the test or while a
+/// panic unwinds.
+struct NodeGuard {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for NodeGuard {
+    fn drop(&mut self) {
+        if let Err(e) = self.child.kill() {
+            eprintln!("stopping the node: {e}");
+        }
+        if let Err(e) = self.child.wait() {
+            eprintln!("reaping the node: {e}");
+        }
+    }
+}
+
+fn ganache_cli() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("node/node_modules/ganache/dist/node/cli.js")
+}
+
+/// `Some(reason)` if this machine cannot run the node.
+fn missing() -> Option<String> {
+    match Command::new("node").arg("--version").output() {
+        Ok(o) if o.status.success() => {}
+        _ => return Some("Node.js (`node`) is not on PATH".into()),
+    }
+    let cli = ganache_cli();
+    if !cli.exists() {
+        return Some(format!(
+            "{} is absent: run `npm ci` in verifier-contract/node",
+            cli.display()
+        ));
+    }
+    None
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port()
+}
+
+/// Starts ganache on 127.0.0.1 and waits until it answers.
+fn start_ganache(log_dir: &Path) -> (NodeGuard, String) {
+    let port = free_port();
+    let log = log_dir.join("ganache.log");
+    let out = File::create(&log).expect("log file");
+    let err = out.try_clone().expect("log file");
+    let child = Command::new("node")
+        .arg(ganache_cli())
+        .args(["--server.host", "127.0.0.1", "--server.port"])
+        .arg(port.to_string())
+        // the funded accounts of GANACHE_DEV_KEY & co.; Shanghai is ganache's default
+        // and what the artifacts are compiled for
+        .args(["--wallet.deterministic", "--chain.hardfork", "shanghai"])
+        .args(["--logging.quiet"])
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("node starts");
+    let mut guard = NodeGuard { child, log };
+    let url = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    if let Err(e) = JsonRpcChain::wait_until_ready(&url, Duration::from_secs(60)) {
+        let status = guard.child.try_wait().ok().flatten();
+        let log = std::fs::read_to_string(&guard.log).unwrap_or_default();
+        panic!("ganache did not answer on {url}: {e}; exit status {status:?}; log:\n{log}");
+    }
+    eprintln!("ganache answers on {url} after {:?}", start.elapsed());
+    (guard, url)
+}
+
+#[test]
+fn a_whole_round_on_a_node_over_json_rpc() {
+    if let Some(reason) = missing() {
+        if std::env::var("SEALGRID_REQUIRE_NODE").as_deref() == Ok("1") {
+            panic!("SEALGRID_REQUIRE_NODE=1 but {reason}");
+        }
+        eprintln!("skipping the JSON-RPC round: {reason}");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_node, url) = start_ganache(dir.path());
+    let chain = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
+    let start = Instant::now();
+    for (label, lo, hi) in whole_round(chain) {
+        eprintln!("gas {label}: {lo}..{hi}");
+    }
+    eprintln!("round over JSON-RPC in {:?}", start.elapsed());
+}
