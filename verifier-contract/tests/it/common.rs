@@ -5,15 +5,14 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use alloy_primitives::{Address, U256};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sealgrid_circuits::balance::{BalanceCircuit, BalanceOpening, BalanceProofPrivate};
-use sealgrid_circuits::bid::{self, BidCircuit};
-use sealgrid_circuits::eddsa::PrivateKey;
+use sealgrid_circuits::balance::BalanceCircuit;
+use sealgrid_circuits::bid::BidCircuit;
 use sealgrid_circuits::flow::FlowKeys;
-use sealgrid_circuits::market::{clear, MarketParams, Side};
-use sealgrid_circuits::settle::{self, SettleCircuit};
-use sealgrid_circuits::Fr;
+use sealgrid_circuits::market::MarketParams;
+use sealgrid_circuits::settle::SettleCircuit;
+use sealgrid_prover::circuits::{CircuitKind, Circuits};
 use sealgrid_prover::{prove, KeyPair, KeyStore, NoProgress, ProvedStatement};
 use sealgrid_verifier_contract::{calldata, Chain, EmbeddedChain};
 
@@ -100,93 +99,20 @@ pub fn fixture() -> &'static Fixture {
     })
 }
 
-/// A valid proof of a random statement of `c`.
+/// A valid proof of a random statement of `c` (the prover's sampler, under the
+/// fixture's parameters and flow keys).
 pub fn prove_sample(c: Circuit, rng: &mut ChaCha20Rng) -> ProvedStatement {
     let f = fixture();
-    let sk = Fr::from(rng.gen::<u64>());
-    let pk = &f.keys(c).pk;
-    match c {
-        Circuit::Balance => {
-            let prior = BalanceOpening {
-                sk_acct: sk,
-                balance: rng.gen_range(0..1u64 << 40),
-                salt: Fr::from(rng.gen::<u64>()),
-            };
-            let (public, private, _) = BalanceProofPrivate::transition(
-                &prior,
-                None,
-                rng.gen_range(1..1_000_000),
-                Fr::from(0xabcdu64),
-                rng,
-            )
-            .expect("valid deposit");
-            prove(pk, BalanceCircuit::new(public, private), rng, &NoProgress).expect("prove")
-        }
-        Circuit::Bid => {
-            let side = if rng.gen() { Side::Buy } else { Side::Sell };
-            let level = rng.gen_range(0..f.params.levels);
-            let q = rng.gen_range(1..100_000);
-            let b = bid::prepare(
-                &f.params,
-                &f.flow,
-                7,
-                sk,
-                1 << 50,
-                Fr::from(5u64),
-                side,
-                level,
-                q,
-                rng,
-            )
-            .expect("valid bid");
-            let circuit = BidCircuit {
-                params: f.params.clone(),
-                keys: f.flow.clone(),
-                public: b.public,
-                private: b.private,
-            };
-            prove(pk, circuit, rng, &NoProgress).expect("prove")
-        }
-        Circuit::Settle => {
-            let k = f.params.levels;
-            let h_buy: Vec<u64> = (0..k).map(|_| rng.gen_range(0..10_000)).collect();
-            let h_sell: Vec<u64> = (0..k).map(|_| rng.gen_range(0..10_000)).collect();
-            let clearing = clear(&h_buy, &h_sell, 100, 5).expect("clears");
-            let side = if rng.gen() { Side::Buy } else { Side::Sell };
-            let level = clearing.level;
-            let q = rng.gen_range(1..100_000);
-            let opening = bid::BidOpening {
-                side,
-                level,
-                q,
-                lock: f.params.lock(side, level, q).expect("valid"),
-                salt: Fr::from(rng.gen::<u64>()),
-            };
-            let meter = PrivateKey::from_bytes(rng.gen());
-            let reading =
-                settle::sign_reading(&meter, 7, rng.gen_range(0..5000), rng.gen_range(0..100_000));
-            let s = settle::prepare(
-                &f.params,
-                &f.flow,
-                &clearing,
-                7,
-                sk,
-                opening,
-                meter.public_key(),
-                reading,
-                rng,
-            )
-            .expect("valid settlement");
-            let circuit = SettleCircuit {
-                params: f.params.clone(),
-                keys: f.flow.clone(),
-                clearing,
-                public: s.public,
-                private: s.private,
-            };
-            prove(pk, circuit, rng, &NoProgress).expect("prove")
-        }
-    }
+    let kind = match c {
+        Circuit::Balance => CircuitKind::Balance,
+        Circuit::Bid => CircuitKind::Bid,
+        Circuit::Settle => CircuitKind::Settle,
+    };
+    let circuits = Circuits::new(f.params.clone(), f.flow.clone()).expect("valid fixture");
+    let sample = circuits.sample(kind, rng).expect("valid sample");
+    let st = prove(&f.keys(c).pk, sample.circuit, rng, &NoProgress).expect("prove");
+    assert_eq!(st.public_inputs, sample.public_inputs);
+    st
 }
 
 /// The account that deploys and operates everything in these tests.
