@@ -3,6 +3,9 @@
 
 use alloy_primitives::{keccak256, Address, B256, U256};
 use alloy_sol_types::SolValue;
+use k256::ecdsa::SigningKey;
+
+use crate::bindings::Market;
 
 /// `keccak256(abi.encode(keccak256("sealgrid.clear.v1"), chainid, market, round, hBuy,
 /// hSell, included))`.
@@ -62,6 +65,37 @@ pub fn inclusion_bitmap(n: usize, included: impl Fn(usize) -> bool) -> Vec<U256>
         words[i / 256] |= U256::from(1u8) << (i % 256);
     }
     words
+}
+
+/// The Ethereum address of a secp256k1 key.
+pub fn address_of(key: &SigningKey) -> Address {
+    crate::chain::address_of_key(key)
+}
+
+/// `keys` sign `digest` (no message prefix, as the contract's `ecrecover` expects), in
+/// the `Signature` form `Market.clear`/`Market.finalize` take, sorted by signer address
+/// as the contract requires. For trustees whose keys live here (tests, the gas bench);
+/// the committee's 65-byte signatures come from `sealgrid-committee`.
+pub fn sign_sorted(keys: &[&SigningKey], digest: B256) -> Vec<Market::Signature> {
+    let mut sigs: Vec<(Address, Market::Signature)> = keys
+        .iter()
+        .map(|k| {
+            let (sig, recid) = k
+                .sign_prehash_recoverable(digest.as_slice())
+                .expect("a 32-byte prehash signs");
+            let bytes = sig.to_bytes();
+            (
+                address_of(k),
+                Market::Signature {
+                    v: 27 + recid.to_byte(),
+                    r: B256::from_slice(&bytes[..32]),
+                    s: B256::from_slice(&bytes[32..]),
+                },
+            )
+        })
+        .collect();
+    sigs.sort_by_key(|(a, _)| *a);
+    sigs.into_iter().map(|(_, s)| s).collect()
 }
 
 #[cfg(test)]

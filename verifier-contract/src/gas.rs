@@ -6,7 +6,7 @@
 //! not matter: one aggregator account (`maxUnsettled` = n) submits all n bids, chaining
 //! its free balance from one bid proof to the next. Used by the `gas` binary and a test.
 
-use alloy_primitives::{Address, B256, U256};
+use alloy_primitives::{Address, U256};
 use k256::ecdsa::SigningKey;
 use rand::{CryptoRng, RngCore};
 use sealgrid_circuits::balance::{BalanceCircuit, BalanceOpening, BalanceProofPrivate};
@@ -19,7 +19,7 @@ use sealgrid_prover::{prove, KeyPair, NoProgress};
 
 use crate::bindings::{Market, TestToken};
 use crate::chain::{address_of_key, DevChain};
-use crate::committee::{clear_digest, inclusion_bitmap};
+use crate::committee::{clear_digest, inclusion_bitmap, sign_sorted};
 use crate::{calldata, ChainError};
 
 /// The parameters and keys a market needs.
@@ -268,7 +268,7 @@ pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
                 hBuy: h_buy,
                 hSell: h_sell,
                 included,
-                sigs: sign(&trustees[1..], digest),
+                sigs: sign_sorted(&trustees[1..].iter().collect::<Vec<_>>(), digest),
             },
         )
         .map_err(|e| err("clear", e))?
@@ -279,27 +279,4 @@ pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
         submit_bid,
         close_round,
     })
-}
-
-/// Signatures sorted by signer address, as the contract requires.
-fn sign(keys: &[SigningKey], digest: B256) -> Vec<Market::Signature> {
-    let mut sigs: Vec<(Address, Market::Signature)> = keys
-        .iter()
-        .map(|k| {
-            let (sig, recid) = k
-                .sign_prehash_recoverable(digest.as_slice())
-                .expect("a 32-byte prehash signs");
-            let bytes = sig.to_bytes();
-            (
-                address_of_key(k),
-                Market::Signature {
-                    v: 27 + recid.to_byte(),
-                    r: B256::from_slice(&bytes[..32]),
-                    s: B256::from_slice(&bytes[32..]),
-                },
-            )
-        })
-        .collect();
-    sigs.sort_by_key(|(a, _)| *a);
-    sigs.into_iter().map(|(_, s)| s).collect()
 }

@@ -6,7 +6,7 @@
 //! Times are relative to the chain's clock when the round starts, with windows long
 //! enough (1,000 s) for a node whose clock runs while the proofs are made.
 
-use alloy_primitives::{keccak256, Address, B256, U256};
+use alloy_primitives::{Address, U256};
 use alloy_sol_types::{SolCall, SolEvent};
 use ark_ff::PrimeField;
 use k256::ecdsa::SigningKey;
@@ -25,7 +25,9 @@ use sealgrid_prover::{prove, NoProgress, ProvedStatement};
 use sealgrid_verifier_contract::bindings::Groth16Verifier::Groth16VerifierErrors;
 use sealgrid_verifier_contract::bindings::Market::{self, MarketErrors as ME};
 use sealgrid_verifier_contract::bindings::TestToken;
-use sealgrid_verifier_contract::committee::{clear_digest, finalize_digest, inclusion_bitmap};
+use sealgrid_verifier_contract::committee::{
+    address_of, clear_digest, finalize_digest, inclusion_bitmap, sign_sorted,
+};
 use sealgrid_verifier_contract::{calldata, ChainError, DevChain, Receipt};
 
 use crate::common::{deploy_verifier_as, fixture, scalar_modulus, Circuit};
@@ -70,34 +72,6 @@ fn market_err<H: DevChain, C: SolCall>(env: &mut Env<H>, from: Address, call: &C
         Ok(_) => panic!("{} succeeded but should have been refused", C::SIGNATURE),
         Err(e) => e,
     }
-}
-
-fn address_of(key: &SigningKey) -> Address {
-    let point = key.verifying_key().to_encoded_point(false);
-    Address::from_slice(&keccak256(&point.as_bytes()[1..])[12..])
-}
-
-/// Signatures by `signers`, sorted by signer address as the contract requires.
-fn sign(keys: &[&SigningKey], digest: B256) -> Vec<Market::Signature> {
-    let mut sigs: Vec<(Address, Market::Signature)> = keys
-        .iter()
-        .map(|k| {
-            let (sig, recid) = k
-                .sign_prehash_recoverable(digest.as_slice())
-                .expect("signs");
-            let bytes = sig.to_bytes();
-            (
-                address_of(k),
-                Market::Signature {
-                    v: 27 + recid.to_byte(),
-                    r: B256::from_slice(&bytes[..32]),
-                    s: B256::from_slice(&bytes[32..]),
-                },
-            )
-        })
-        .collect();
-    sigs.sort_by_key(|(a, _)| *a);
-    sigs.into_iter().map(|(_, s)| s).collect()
 }
 
 fn token_balance<H: DevChain>(env: &mut Env<H>, who: Address) -> u64 {
@@ -513,7 +487,7 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
         &env.trustees[2].clone(),
     );
     // too few signatures
-    let e = market_err(&mut env, OPERATOR, &clear_call(sign(&[t0], digest)));
+    let e = market_err(&mut env, OPERATOR, &clear_call(sign_sorted(&[t0], digest)));
     assert!(
         matches!(e.decode::<ME>(), Some(ME::TooFewSignatures(_))),
         "{e}"
@@ -523,11 +497,11 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     let e = market_err(
         &mut env,
         OPERATOR,
-        &clear_call(sign(&[t0, &outsider], digest)),
+        &clear_call(sign_sorted(&[t0, &outsider], digest)),
     );
     assert!(matches!(e.decode::<ME>(), Some(ME::BadSignature(_))), "{e}");
     // the same trustee twice
-    let mut twice = sign(&[t0], digest);
+    let mut twice = sign_sorted(&[t0], digest);
     twice.push(twice[0].clone());
     let e = market_err(&mut env, OPERATOR, &clear_call(twice));
     assert!(matches!(e.decode::<ME>(), Some(ME::BadSignature(_))), "{e}");
@@ -535,12 +509,16 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     let mut other = h_buy.clone();
     other[0] += 1;
     let wrong = clear_digest(chain_id, market_addr, ROUND, &other, &h_sell, &included);
-    let e = market_err(&mut env, OPERATOR, &clear_call(sign(&[t0, t1], wrong)));
+    let e = market_err(
+        &mut env,
+        OPERATOR,
+        &clear_call(sign_sorted(&[t0, t1], wrong)),
+    );
     assert!(matches!(e.decode::<ME>(), Some(ME::BadSignature(_))), "{e}");
     let r = market_tx(
         &mut env,
         OPERATOR,
-        &clear_call(sign(&[t1, t2], digest)),
+        &clear_call(sign_sorted(&[t1, t2], digest)),
         "clear (6 bids, K = 8)",
     );
     let ev = r
@@ -660,7 +638,7 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
         defaulted: defaulted.clone(),
         sigs,
     };
-    let e = market_err(&mut env, OPERATOR, &fin(sign(&[t0, t2], digest)));
+    let e = market_err(&mut env, OPERATOR, &fin(sign_sorted(&[t0, t2], digest)));
     assert!(matches!(e.decode::<ME>(), Some(ME::TooEarly(_))), "{e}");
     warp(&mut env, T0 + 3 * W + 1);
     // a settlement after the deadline is refused
@@ -672,7 +650,7 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     // a defaulter list that leaves the unsettled bid out
     let mut c = fin(vec![]);
     c.defaulted = vec![];
-    c.sigs = sign(
+    c.sigs = sign_sorted(
         &[t0, t2],
         finalize_digest(
             chain_id,
@@ -696,7 +674,7 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     market_tx(
         &mut env,
         OPERATOR,
-        &fin(sign(&[t0, t2], digest)),
+        &fin(sign_sorted(&[t0, t2], digest)),
         "finalize",
     );
     let to_operator =
