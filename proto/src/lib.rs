@@ -18,3 +18,17 @@ pub mod committee {
         include!("gen/sealgrid.committee.v1.rs");
     }
 }
+
+/// `package sealgrid.market.v1`.
+pub mod market {
+    /// Generated from `sealgrid/market/v1/coordinator.proto`.
+    #[allow(
+        missing_docs,
+        missing_debug_implementations,
+        clippy::all,
+        clippy::pedantic
+    )]
+    pub mod v1 {
+        include!("gen/sealgrid.market.v1.rs");
+    }
+}

@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 
 /// The `.proto` files compiled, relative to [`proto_root`].
-pub const FILES: &[&str] = &["sealgrid/committee/v1/trustee.proto"];
+pub const FILES: &[&str] = &[
+    "sealgrid/committee/v1/trustee.proto",
+    "sealgrid/market/v1/coordinator.proto",
+];
 
 /// `proto/`, the include root.
 pub fn proto_root() -> PathBuf {
