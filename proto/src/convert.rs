@@ -217,7 +217,8 @@ impl From<&pb::PartialDecryptRequest> for PartialDecryptRequest {
     }
 }
 
-fn exclusions_to_pb(v: &[Exclusion]) -> Vec<pb::Exclusion> {
+/// Exclusions in their wire form.
+pub fn exclusions_to_pb(v: &[Exclusion]) -> Vec<pb::Exclusion> {
     use pb::exclusion::Reason;
     v.iter()
         .map(|e| {

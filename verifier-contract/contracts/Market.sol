@@ -27,6 +27,9 @@ contract Market {
     uint256 internal constant SETTLE_CIPHERTEXT_WORDS = 8;
     bytes32 internal constant CLEAR_TAG = keccak256("sealgrid.clear.v1");
     bytes32 internal constant FINALIZE_TAG = keccak256("sealgrid.finalize.v1");
+    bytes32 internal constant DEPOSIT_TAG = keccak256("sealgrid.deposit.v1");
+    /// secp256k1's n / 2: signatures with a larger s are refused (no malleability).
+    uint256 internal constant HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
 
     enum Phase {
         None,
@@ -286,6 +289,30 @@ contract Market {
         emit Deposited(inp.acct, inp.delta, inp.fNew, inp.pIn);
     }
 
+    /// The digest a payer signs to have its deposit into `inp.acct` relayed by someone
+    /// else (the coordinator, which pays the gas).
+    function depositDigest(address payer, BalanceInputs calldata inp) public view returns (bytes32) {
+        return keccak256(abi.encode(DEPOSIT_TAG, block.chainid, address(this), payer, inp));
+    }
+
+    /// A deposit sent by anyone on the payer's behalf: the payer signed
+    /// `depositDigest(payer, inp)` and approved the market on the token; the tokens move
+    /// from the payer. The signature binds the account, both commitments and the amount,
+    /// and cannot be used twice: the first use spends `inp.fOld`.
+    function depositFor(address payer, uint256[8] calldata proof, BalanceInputs calldata inp, Signature calldata sig)
+        external
+    {
+        if (inp.delta >= DELTA_HALF) revert BadDelta(inp.delta);
+        if (uint256(sig.s) > HALF_N) revert BadSignature(0);
+        address signer = ecrecover(depositDigest(payer, inp), sig.v, sig.r, sig.s);
+        if (signer == address(0) || signer != payer) revert BadSignature(0);
+        _balanceUpdate(proof, inp);
+        if (inp.delta > 0 && !token.transferFrom(payer, address(this), inp.delta)) {
+            revert TokenTransferFailed();
+        }
+        emit Deposited(inp.acct, inp.delta, inp.fNew, inp.pIn);
+    }
+
     /// Moves `-delta` tokens out of the account's free balance to `recipient`.
     function withdraw(uint256[8] calldata proof, BalanceInputs calldata inp) external {
         if (inp.delta <= R - DELTA_HALF || inp.delta >= R) revert BadDelta(inp.delta);
@@ -515,7 +542,7 @@ contract Market {
         address last;
         for (uint256 i = 0; i < sigs.length; ++i) {
             Signature calldata s = sigs[i];
-            if (uint256(s.s) > 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0) {
+            if (uint256(s.s) > HALF_N) {
                 revert BadSignature(i);
             }
             address signer = ecrecover(digest, s.v, s.r, s.s);

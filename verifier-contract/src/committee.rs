@@ -1,5 +1,6 @@
-//! What trustees sign (`Market.clearDigest`, `Market.finalizeDigest`), computed off
-//! chain, and the inclusion bitmap of a round's bids.
+//! What trustees sign (`Market.clearDigest`, `Market.finalizeDigest`) and what a payer
+//! signs to have a deposit relayed (`Market.depositDigest`), computed off chain, and the
+//! inclusion bitmap of a round's bids.
 
 use alloy_primitives::{keccak256, Address, B256, U256};
 use alloy_sol_types::SolValue;
@@ -56,6 +57,35 @@ pub fn finalize_digest(
         )
             .abi_encode_params(),
     )
+}
+
+/// `keccak256(abi.encode(keccak256("sealgrid.deposit.v1"), chainid, market, payer,
+/// inp))`: what a payer signs so that someone else may relay its deposit
+/// (`Market.depositFor`).
+pub fn deposit_digest(
+    chain_id: u64,
+    market: Address,
+    payer: Address,
+    inp: &Market::BalanceInputs,
+) -> B256 {
+    let tag = keccak256("sealgrid.deposit.v1");
+    keccak256(
+        (
+            tag,
+            U256::from(chain_id),
+            market,
+            payer,
+            (
+                inp.acct, inp.fOld, inp.fNew, inp.delta, inp.pIn, inp.recipient,
+            ),
+        )
+            .abi_encode_params(),
+    )
+}
+
+/// The payer's signature of [`deposit_digest`], in the contract's form.
+pub fn sign_deposit(payer: &SigningKey, digest: B256) -> Market::Signature {
+    sign_sorted(&[payer], digest).remove(0)
 }
 
 /// The inclusion bitmap over a round's `n` bid indices: bit `i % 256` of word `i / 256`.

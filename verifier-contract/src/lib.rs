@@ -19,6 +19,7 @@ pub mod bindings;
 pub mod calldata;
 pub mod chain;
 pub mod committee;
+pub mod deploy;
 pub mod embedded;
 pub mod gas;
 pub mod rpc;

@@ -1,0 +1,298 @@
+//! Driving the committee over gRPC (PROTOCOL §7). The coordinator never hands a trustee
+//! a list of bids: each trustee aggregates what it reads from the chain itself. The
+//! coordinator collects partial decryptions, combines any `t` valid ones (every DLEQ
+//! proof checked), solves the histograms, asks each trustee to check and sign the
+//! result, and keeps everything it collected for the round's audit bundle.
+
+use std::sync::Arc;
+
+use alloy_primitives::{B256, U256};
+use sealgrid_circuits::elgamal::DlogTable;
+use sealgrid_circuits::market::MarketParams;
+use sealgrid_committee::aggregate::AggregationReport;
+use sealgrid_committee::decrypt::PartialDecryption;
+use sealgrid_committee::dkg::CommitteePublic;
+use sealgrid_committee::round::{decrypt_and_clear, RoundOutcome};
+use sealgrid_committee::settlement::{decrypt_settlement, settlement_view, PostedSettlement};
+use sealgrid_committee::aggregate::PostedBid;
+use sealgrid_committee::sign::{
+    clearing_digest, finalize_digest, recover, Address, EthSignature, FinalizeTotals,
+    SigningDomain,
+};
+use sealgrid_committee::trustee::{
+    FinalizeRequest, PartialDecryptRequest, SettlementDecryptRequest, SignRequest,
+};
+use sealgrid_committee::BidId;
+use sealgrid_trustee::client::TrusteeClient;
+use sealgrid_verifier_contract::bindings::Market;
+
+/// The committee as the coordinator reaches it.
+#[derive(Clone)]
+pub struct CommitteeDriver {
+    /// `http://host:port` of each trustee.
+    pub urls: Vec<String>,
+    /// The committee's public keys.
+    pub public: Arc<CommitteePublic>,
+    /// Market parameters.
+    pub params: MarketParams,
+    /// Where signatures are valid.
+    pub domain: SigningDomain,
+    /// The discrete-log table for the histograms and totals.
+    pub table: Arc<DlogTable>,
+    /// The signing addresses the contract registered for the committee.
+    pub members: Vec<Address>,
+}
+
+impl std::fmt::Debug for CommitteeDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommitteeDriver")
+            .field("urls", &self.urls)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A round decrypted, cleared and signed.
+#[derive(Clone, Debug)]
+pub struct Cleared {
+    /// Histograms, clearing, included and excluded bids.
+    pub outcome: RoundOutcome,
+    /// The inclusion bitmap the trustees signed.
+    pub bitmap: Vec<[u8; 32]>,
+    /// Every partial decryption received.
+    pub partials: Vec<PartialDecryption>,
+    /// Signatures in the contract's order (ascending signer).
+    pub signatures: Vec<EthSignature>,
+}
+
+/// A round's finalization decrypted and signed.
+#[derive(Clone, Debug)]
+pub struct Finalized {
+    /// The totals.
+    pub totals: FinalizeTotals,
+    /// The defaulted bids.
+    pub defaulters: Vec<BidId>,
+    /// Partial decryptions of the flow totals and of the defaulted locks.
+    pub flow_partials: Vec<PartialDecryption>,
+    /// See `flow_partials`.
+    pub lock_partials: Vec<PartialDecryption>,
+    /// Signatures in the contract's order.
+    pub signatures: Vec<EthSignature>,
+}
+
+/// A signature in the contract's form.
+pub fn market_signature(s: &EthSignature) -> Market::Signature {
+    Market::Signature {
+        r: B256::from_slice(&s.0[..32]),
+        s: B256::from_slice(&s.0[32..64]),
+        v: s.0[64],
+    }
+}
+
+/// The bitmap words as the contract's `uint256[]`.
+pub fn bitmap_words(b: &[[u8; 32]]) -> Vec<U256> {
+    b.iter().map(|w| U256::from_be_bytes(*w)).collect()
+}
+
+impl CommitteeDriver {
+    fn threshold(&self) -> usize {
+        self.public.params.t as usize
+    }
+
+    async fn clients(&self) -> Vec<(String, Result<TrusteeClient, String>)> {
+        let mut out = Vec::new();
+        for url in &self.urls {
+            let c = TrusteeClient::connect(url.clone())
+                .await
+                .map_err(|e| e.to_string());
+            out.push((url.clone(), c));
+        }
+        out
+    }
+
+    /// Collects signatures from the trustees' answers, keeps those by distinct committee
+    /// members over `digest`, sorted by signer as the contract wants them; fails below t.
+    fn sorted_signatures(
+        &self,
+        digest: &[u8; 32],
+        sigs: Vec<EthSignature>,
+    ) -> Result<Vec<EthSignature>, String> {
+        let mut by_signer: Vec<(Address, EthSignature)> = Vec::new();
+        for s in sigs {
+            if let Ok(a) = recover(digest, &s) {
+                if self.members.contains(&a)
+                    && !by_signer.iter().any(|(b, _)| *b == a)
+                {
+                    by_signer.push((a, s));
+                }
+            }
+        }
+        if by_signer.len() < self.threshold() {
+            return Err(format!(
+                "only {} valid trustee signatures, {} needed",
+                by_signer.len(),
+                self.threshold()
+            ));
+        }
+        by_signer.sort_by_key(|(a, _)| a.0);
+        Ok(by_signer.into_iter().map(|(_, s)| s).collect())
+    }
+
+    /// Decrypts, clears and signs round `round`; `report` is the coordinator's own
+    /// aggregate of the bids it saw accepted (the trustees make theirs from the chain).
+    pub async fn clear(&self, round: u64, report: AggregationReport) -> Result<Cleared, String> {
+        let mut clients = self.clients().await;
+        let mut partials = Vec::new();
+        let mut failures = Vec::new();
+        let req = PartialDecryptRequest { round };
+        for (url, c) in clients.iter_mut() {
+            match c {
+                Ok(c) => match c.partial_decrypt(&req).await {
+                    Ok(r) => {
+                        if r.included != report.aggregate.included() {
+                            tracing::warn!(
+                                round,
+                                trustee = %url,
+                                "the trustee aggregated other bids than the coordinator saw"
+                            );
+                        }
+                        partials.push(r.partial);
+                    }
+                    Err(e) => failures.push(format!("{url}: {e}")),
+                },
+                Err(e) => failures.push(format!("{url}: {e}")),
+            }
+        }
+        if partials.len() < self.threshold() {
+            return Err(format!(
+                "round {round}: {} partial decryptions, {} needed ({})",
+                partials.len(),
+                self.threshold(),
+                failures.join("; ")
+            ));
+        }
+        let (public, params, table) = (self.public.clone(), self.params.clone(), self.table.clone());
+        let ps = partials.clone();
+        let bitmap = report.aggregate.inclusion_bitmap();
+        let outcome = tokio::task::spawn_blocking(move || {
+            decrypt_and_clear(&public, &params, &report, &ps, &table)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("round {round}: combining the partial decryptions: {e}"))?;
+        for (t, why) in &outcome.rejected {
+            tracing::warn!(round, trustee = %t, ?why, "a partial decryption was rejected");
+        }
+        let sign = SignRequest {
+            round,
+            h_buy: outcome.h_buy.clone(),
+            h_sell: outcome.h_sell.clone(),
+            partials: partials.clone(),
+        };
+        let mut sigs = Vec::new();
+        let mut digest = None;
+        for (url, c) in clients.iter_mut() {
+            let Ok(c) = c else { continue };
+            match c.sign(&sign).await {
+                Ok(r) => {
+                    let d = clearing_digest(&self.domain, &r.statement);
+                    if r.statement.included != bitmap {
+                        tracing::warn!(round, trustee = %url, "the trustee signed another inclusion");
+                        continue;
+                    }
+                    if *digest.get_or_insert(d) == d {
+                        sigs.push(r.signature);
+                    }
+                }
+                Err(e) => failures.push(format!("{url} refused to sign: {e}")),
+            }
+        }
+        let digest = digest.ok_or_else(|| format!("round {round}: no trustee signed ({})", failures.join("; ")))?;
+        let signatures = self.sorted_signatures(&digest, sigs)?;
+        Ok(Cleared {
+            outcome,
+            bitmap,
+            partials,
+            signatures,
+        })
+    }
+
+    /// Decrypts and signs round `round`'s finalization from the coordinator's view of
+    /// its accepted bids and settlements.
+    pub async fn finalize(
+        &self,
+        round: u64,
+        bids: Vec<PostedBid>,
+        settlements: Vec<PostedSettlement>,
+    ) -> Result<Finalized, String> {
+        let view = settlement_view(round, self.params.levels, &bids, &settlements);
+        let mut clients = self.clients().await;
+        let (mut flows, mut locks, mut failures) = (Vec::new(), Vec::new(), Vec::new());
+        let req = SettlementDecryptRequest { round };
+        for (url, c) in clients.iter_mut() {
+            match c {
+                Ok(c) => match c.partial_decrypt_settlement(&req).await {
+                    Ok(r) => {
+                        if r.settled != view.settled() || r.defaulters != view.defaulters() {
+                            tracing::warn!(round, trustee = %url, "the trustee sees other settlements than the coordinator");
+                        }
+                        flows.extend(r.flows);
+                        locks.extend(r.locks);
+                    }
+                    Err(e) => failures.push(format!("{url}: {e}")),
+                },
+                Err(e) => failures.push(format!("{url}: {e}")),
+            }
+        }
+        let (public, levels, table) = (self.public.clone(), self.params.levels, self.table.clone());
+        let (f2, l2) = (flows.clone(), locks.clone());
+        let outcome = tokio::task::spawn_blocking(move || {
+            decrypt_settlement(&public, levels, &view, &f2, &l2, &table)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| {
+            format!(
+                "round {round}: settlement totals: {e} ({})",
+                failures.join("; ")
+            )
+        })?;
+        let fin = FinalizeRequest {
+            round,
+            totals: outcome.totals,
+            flow_partials: flows.clone(),
+            lock_partials: locks.clone(),
+        };
+        let mut sigs = Vec::new();
+        let mut digest = None;
+        for (url, c) in clients.iter_mut() {
+            let Ok(c) = c else { continue };
+            match c.sign_finalize(&fin).await {
+                Ok(r) => {
+                    let d = finalize_digest(&self.domain, &r.statement);
+                    if r.statement.defaulted != outcome.defaulters {
+                        tracing::warn!(round, trustee = %url, "the trustee signed other defaulters");
+                        continue;
+                    }
+                    if *digest.get_or_insert(d) == d {
+                        sigs.push(r.signature);
+                    }
+                }
+                Err(e) => failures.push(format!("{url} refused to sign: {e}")),
+            }
+        }
+        let digest = digest.ok_or_else(|| {
+            format!(
+                "round {round}: no trustee signed the finalization ({})",
+                failures.join("; ")
+            )
+        })?;
+        let signatures = self.sorted_signatures(&digest, sigs)?;
+        Ok(Finalized {
+            totals: outcome.totals,
+            defaulters: outcome.defaulters,
+            flow_partials: flows,
+            lock_partials: locks,
+            signatures,
+        })
+    }
+}

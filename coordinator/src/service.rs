@@ -1,0 +1,490 @@
+//! The gRPC handlers: thin. Each decodes and checks a request's form, verifies proofs on
+//! the blocking pool (a batch with one randomised batch check, falling back to one by
+//! one only to name the bad ones), and hands the rest to the engine.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use alloy_primitives::{Address, B256, U256};
+use alloy_sol_types::SolCall;
+use prost::Message;
+use sealgrid_prover::{batch_verify, verify, PreparedVerifyingKey, Proof};
+use sealgrid_proto::market::v1 as pb;
+use sealgrid_proto::market::v1::coordinator_server::Coordinator;
+use sealgrid_circuits::Fr;
+use sealgrid_verifier_contract::bindings::Market;
+use tokio::sync::oneshot;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+use crate::chain::ChainHandle;
+use crate::engine::{Command, EngineHandle};
+use crate::refusal::Refusal;
+use crate::store::{Kind, Submission, SubmissionState};
+use crate::wire;
+
+/// The verifying keys of the three circuits.
+#[derive(Clone, Debug)]
+pub struct Verifiers {
+    /// Balance updates.
+    pub balance: Arc<PreparedVerifyingKey>,
+    /// Bids.
+    pub bid: Arc<PreparedVerifyingKey>,
+    /// Settlements.
+    pub settle: Arc<PreparedVerifyingKey>,
+}
+
+/// The coordinator service.
+#[derive(Clone, Debug)]
+pub struct CoordinatorService {
+    /// The engine.
+    pub engine: EngineHandle,
+    /// The chain, for account reads.
+    pub chain: ChainHandle,
+    /// The market's description.
+    pub info: Arc<pb::MarketInfo>,
+    /// Proof verification.
+    pub verifiers: Verifiers,
+}
+
+async fn ask<T>(engine: &EngineHandle, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Status> {
+    let (tx, rx) = oneshot::channel();
+    engine
+        .tx
+        .send(make(tx))
+        .await
+        .map_err(|_| Status::unavailable("shutting-down: the coordinator is stopping"))?;
+    rx.await
+        .map_err(|_| Status::unavailable("shutting-down: the coordinator is stopping"))
+}
+
+fn levels(info: &pb::MarketInfo) -> usize {
+    info.grid.as_ref().map(|g| g.levels as usize).unwrap_or(0)
+}
+
+/// Verifies proofs; returns per item whether it verified.
+fn verify_all(pvk: &PreparedVerifyingKey, items: &[(&Proof, &[Fr])]) -> Vec<bool> {
+    if items.is_empty() {
+        return Vec::new();
+    }
+    let mut rng = rand::rngs::OsRng;
+    if batch_verify(pvk, items.iter().map(|(p, x)| (*p, *x)), &mut rng).is_ok() {
+        return vec![true; items.len()];
+    }
+    items.iter().map(|(p, x)| verify(pvk, p, x).is_ok()).collect()
+}
+
+fn response_of(s: &Submission) -> pb::SubmitBidResponse {
+    let mut r = pb::SubmitBidResponse {
+        bid: s.bid.to_vec(),
+        ..Default::default()
+    };
+    match &s.state {
+        SubmissionState::Queued => r.state = pb::SubmissionState::Queued as i32,
+        SubmissionState::OnChain {
+            index,
+            block,
+            gas_used,
+        } => {
+            r.state = pb::SubmissionState::OnChain as i32;
+            r.index = *index;
+            r.block = *block;
+            r.gas_used = *gas_used;
+        }
+        SubmissionState::Failed { error } => {
+            r.state = pb::SubmissionState::Failed as i32;
+            r.error = error.clone();
+        }
+    }
+    r
+}
+
+impl CoordinatorService {
+    async fn wait(&self, kind: Kind, bid: [u8; 32]) -> Result<Submission, Status> {
+        ask(&self.engine, |reply| Command::Wait { kind, bid, reply }).await
+    }
+
+    /// Checks and queues bids; one result per bid.
+    pub async fn submit(
+        &self,
+        bids: Vec<pb::BidSubmission>,
+        wait: bool,
+    ) -> Result<Vec<Result<pb::SubmitBidResponse, Refusal>>, Status> {
+        let k = levels(&self.info);
+        let pvk = self.verifiers.bid.clone();
+        // Form, digest and proofs, off the async threads.
+        let checked = tokio::task::spawn_blocking(move || {
+            let forms: Vec<Result<wire::BidForm, Refusal>> =
+                bids.iter().map(|b| wire::bid(b, k)).collect();
+            let ok: Vec<(usize, &wire::BidForm)> = forms
+                .iter()
+                .enumerate()
+                .filter_map(|(i, f)| f.as_ref().ok().map(|f| (i, f)))
+                .collect();
+            let items: Vec<(&Proof, &[Fr])> =
+                ok.iter().map(|(_, f)| (&f.proof, f.inputs.as_slice())).collect();
+            let verdicts = verify_all(&pvk, &items);
+            let bad: Vec<usize> = ok
+                .iter()
+                .zip(verdicts)
+                .filter(|(_, v)| !v)
+                .map(|((i, _), _)| *i)
+                .collect();
+            forms
+                .into_iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    if bad.contains(&i) {
+                        Err(Refusal::invalid(
+                            "invalid-proof: the bid proof does not verify against its public inputs"
+                                .to_owned(),
+                        ))
+                    } else {
+                        f
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))?;
+        let mut slots: Vec<Option<Result<pb::SubmitBidResponse, Refusal>>> = Vec::new();
+        let mut good = Vec::new();
+        for c in checked {
+            match c {
+                Ok(f) => {
+                    slots.push(None);
+                    good.push(f);
+                }
+                Err(r) => slots.push(Some(Err(r))),
+            }
+        }
+        let answers = if good.is_empty() {
+            Vec::new()
+        } else {
+            ask(&self.engine, |reply| Command::SubmitBids { bids: good, reply }).await?
+        };
+        let mut answers = answers.into_iter();
+        let mut out = Vec::with_capacity(slots.len());
+        for s in slots {
+            let r = match s {
+                Some(r) => r,
+                None => match answers.next() {
+                    Some(Ok(bid)) => {
+                        if wait {
+                            Ok(response_of(&self.wait(Kind::Bid, bid).await?))
+                        } else {
+                            Ok(pb::SubmitBidResponse {
+                                bid: bid.to_vec(),
+                                state: pb::SubmissionState::Queued as i32,
+                                ..Default::default()
+                            })
+                        }
+                    }
+                    Some(Err(r)) => Err(r),
+                    None => Err(Refusal::internal("engine answered too few bids".into())),
+                },
+            };
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    async fn balance(&self, form: wire::BalanceForm, call: Vec<u8>) -> Result<pb::BalanceUpdateResponse, Status> {
+        let pvk = self.verifiers.balance.clone();
+        let f = form.clone();
+        let ok = tokio::task::spawn_blocking(move || verify(&pvk, &f.proof, &f.inputs).is_ok())
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?;
+        if !ok {
+            return Err(Refusal::invalid(
+                "invalid-proof: the balance proof does not verify against its public inputs".into(),
+            )
+            .status());
+        }
+        let f_new = form.inp.fNew;
+        let receipt = ask(&self.engine, |reply| Command::Balance {
+            call,
+            form: Box::new(form),
+            reply,
+        })
+        .await?
+        .map_err(|r| r.status())?;
+        let block = self.chain.block_number().await.unwrap_or(0);
+        Ok(pb::BalanceUpdateResponse {
+            f_new: f_new.to_be_bytes::<32>().to_vec(),
+            block,
+            gas_used: receipt.gas_used,
+        })
+    }
+}
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<pb::MarketEvent, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Coordinator for CoordinatorService {
+    async fn get_market(&self, _: Request<pb::GetMarketRequest>) -> Result<Response<pb::MarketInfo>, Status> {
+        Ok(Response::new((*self.info).clone()))
+    }
+
+    async fn get_round(&self, req: Request<pb::GetRoundRequest>) -> Result<Response<pb::RoundStatus>, Status> {
+        let round = req.get_ref().round;
+        ask(&self.engine, |reply| Command::GetRound { round, reply })
+            .await?
+            .map(Response::new)
+            .ok_or_else(|| Status::not_found(format!("unknown-round: round {round} is not scheduled")))
+    }
+
+    async fn list_rounds(&self, req: Request<pb::ListRoundsRequest>) -> Result<Response<pb::ListRoundsResponse>, Status> {
+        let mut rounds = ask(&self.engine, |reply| Command::ListRounds { reply }).await?;
+        let limit = req.get_ref().limit as usize;
+        if limit > 0 {
+            rounds.truncate(limit);
+        }
+        Ok(Response::new(pb::ListRoundsResponse { rounds }))
+    }
+
+    async fn get_account(&self, req: Request<pb::GetAccountRequest>) -> Result<Response<pb::AccountStatus>, Status> {
+        let acct = wire::field("acct", &req.get_ref().acct).map_err(|r| r.status())?;
+        let acct_b: [u8; 32] = wire::field_bytes(&acct).try_into().map_err(|_| Status::internal("field bytes"))?;
+        let p = self
+            .chain
+            .call(Market::prosumersCall(U256::from_be_bytes(acct_b)))
+            .await
+            .map_err(|e| Refusal::from_chain(&e).status())?;
+        if !p.registered {
+            return Err(Status::not_found(format!(
+                "not-registered: account 0x{}",
+                hex::encode(acct_b)
+            )));
+        }
+        let next = ask(&self.engine, |reply| Command::NextFree { acct: acct_b, reply }).await?;
+        let free = p.free.to_be_bytes::<32>();
+        Ok(Response::new(pb::AccountStatus {
+            acct: acct_b.to_vec(),
+            meter_id: p.meterId.to_be_bytes::<32>().to_vec(),
+            free_on_chain: free.to_vec(),
+            free_next: next.unwrap_or(free).to_vec(),
+            unsettled: p.unsettled,
+            defaults: p.defaults,
+            suspended: p.suspended,
+        }))
+    }
+
+    async fn submit_bid(&self, req: Request<pb::SubmitBidRequest>) -> Result<Response<pb::SubmitBidResponse>, Status> {
+        let req = req.into_inner();
+        let bid = req
+            .bid
+            .ok_or_else(|| Status::invalid_argument("malformed: bid missing"))?;
+        let mut r = self.submit(vec![bid], req.wait_for_chain).await?;
+        match r.pop() {
+            Some(Ok(resp)) => Ok(Response::new(resp)),
+            Some(Err(refusal)) => Err(refusal.status()),
+            None => Err(Status::internal("no answer")),
+        }
+    }
+
+    async fn submit_bids(&self, req: Request<pb::SubmitBidsRequest>) -> Result<Response<pb::SubmitBidsResponse>, Status> {
+        let req = req.into_inner();
+        let max = self.info.max_batch as usize;
+        if req.bids.is_empty() || req.bids.len() > max {
+            return Err(Status::invalid_argument(format!(
+                "batch-size: a batch holds 1 to {max} bids, not {}",
+                req.bids.len()
+            )));
+        }
+        let results = self
+            .submit(req.bids, req.wait_for_chain)
+            .await?
+            .into_iter()
+            .map(|r| pb::SubmitBidResult {
+                result: Some(match r {
+                    Ok(a) => pb::submit_bid_result::Result::Accepted(a),
+                    Err(f) => pb::submit_bid_result::Result::Refused(pb::Refusal {
+                        code: f.code as i32,
+                        message: f.message,
+                    }),
+                }),
+            })
+            .collect();
+        Ok(Response::new(pb::SubmitBidsResponse { results }))
+    }
+
+    async fn submit_settlement(
+        &self,
+        req: Request<pb::SubmitSettlementRequest>,
+    ) -> Result<Response<pb::SubmitSettlementResponse>, Status> {
+        let req = req.into_inner();
+        let s = req
+            .settlement
+            .ok_or_else(|| Status::invalid_argument("malformed: settlement missing"))?;
+        let pvk = self.verifiers.settle.clone();
+        let form = tokio::task::spawn_blocking(move || {
+            let f = wire::settlement(&s)?;
+            if verify(&pvk, &f.proof, &f.inputs).is_err() {
+                return Err(Refusal::invalid(
+                    "invalid-proof: the settlement proof does not verify against its public inputs"
+                        .into(),
+                ));
+            }
+            Ok(f)
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))?
+        .map_err(|r| r.status())?;
+        let bid = ask(&self.engine, |reply| Command::SubmitSettlement {
+            settlement: Box::new(form),
+            reply,
+        })
+        .await?
+        .map_err(|r| r.status())?;
+        let resp = if req.wait_for_chain {
+            let r = response_of(&self.wait(Kind::Settlement, bid).await?);
+            pb::SubmitSettlementResponse {
+                bid: r.bid,
+                state: r.state,
+                block: r.block,
+                gas_used: r.gas_used,
+                error: r.error,
+            }
+        } else {
+            pb::SubmitSettlementResponse {
+                bid: bid.to_vec(),
+                state: pb::SubmissionState::Queued as i32,
+                ..Default::default()
+            }
+        };
+        Ok(Response::new(resp))
+    }
+
+    async fn deposit(&self, req: Request<pb::DepositRequest>) -> Result<Response<pb::BalanceUpdateResponse>, Status> {
+        let req = req.into_inner();
+        let form = wire::balance(req.update.as_ref()).map_err(|r| r.status())?;
+        if req.payer.len() != 20 {
+            return Err(Status::invalid_argument("malformed: payer is not a 20-byte address"));
+        }
+        if req.payer_signature.len() != 65 {
+            return Err(Status::invalid_argument("malformed: payer_signature is not 65 bytes"));
+        }
+        let sig = &req.payer_signature;
+        let call = Market::depositForCall {
+            payer: Address::from_slice(&req.payer),
+            proof: form.words,
+            inp: form.inp.clone(),
+            sig: Market::Signature {
+                r: B256::from_slice(&sig[..32]),
+                s: B256::from_slice(&sig[32..64]),
+                v: sig[64],
+            },
+        }
+        .abi_encode();
+        Ok(Response::new(self.balance(form, call).await?))
+    }
+
+    async fn withdraw(&self, req: Request<pb::WithdrawRequest>) -> Result<Response<pb::BalanceUpdateResponse>, Status> {
+        let req = req.into_inner();
+        let form = wire::balance(req.update.as_ref()).map_err(|r| r.status())?;
+        let call = Market::withdrawCall {
+            proof: form.words,
+            inp: form.inp.clone(),
+        }
+        .abi_encode();
+        Ok(Response::new(self.balance(form, call).await?))
+    }
+
+    async fn get_submission(
+        &self,
+        req: Request<pb::GetSubmissionRequest>,
+    ) -> Result<Response<pb::SubmissionStatus>, Status> {
+        let req = req.into_inner();
+        let bid = wire::field("bid", &req.bid).map_err(|r| r.status())?;
+        let bid: [u8; 32] = wire::field_bytes(&bid).try_into().map_err(|_| Status::internal("field bytes"))?;
+        let kind = if req.settlement { Kind::Settlement } else { Kind::Bid };
+        let s = ask(&self.engine, |reply| Command::GetSubmission { kind, bid, reply })
+            .await?
+            .ok_or_else(|| Status::not_found(format!("unknown-submission: 0x{}", hex::encode(bid))))?;
+        let r = response_of(&s);
+        Ok(Response::new(pb::SubmissionStatus {
+            bid: r.bid,
+            round: s.round,
+            state: r.state,
+            index: r.index,
+            block: r.block,
+            gas_used: r.gas_used,
+            error: r.error,
+        }))
+    }
+
+    type StreamEventsStream = EventStream;
+
+    async fn stream_events(&self, req: Request<pb::StreamEventsRequest>) -> Result<Response<EventStream>, Status> {
+        let pb::StreamEventsRequest { from_sequence, round } = req.into_inner();
+        // Subscribe first, then read what is stored: nothing falls between the two.
+        let mut live = self.engine.live.subscribe();
+        let store = self.engine.store.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::MarketEvent, Status>>(256);
+        tokio::spawn(async move {
+            let mut next = from_sequence;
+            let wanted = |e: &pb::MarketEvent| round == 0 || e.round == round;
+            loop {
+                let stored = match store.events(next, 1024) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let _ = tx.send(Err(Status::internal(e.to_string()))).await;
+                        return;
+                    }
+                };
+                if stored.is_empty() {
+                    break;
+                }
+                for (seq, bytes) in stored {
+                    next = seq + 1;
+                    let Ok(e) = pb::MarketEvent::decode(bytes.as_slice()) else { continue };
+                    if wanted(&e) && tx.send(Ok(e)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            loop {
+                match live.recv().await {
+                    Ok(e) => {
+                        if e.sequence < next {
+                            continue;
+                        }
+                        next = e.sequence + 1;
+                        if wanted(&e) && tx.send(Ok(e)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        // Too slow for the live feed: catch up from the store.
+                        while let Ok(stored) = store.events(next, 1024) {
+                            if stored.is_empty() {
+                                break;
+                            }
+                            for (seq, bytes) in stored {
+                                next = seq + 1;
+                                let Ok(e) = pb::MarketEvent::decode(bytes.as_slice()) else { continue };
+                                if wanted(&e) && tx.send(Ok(e)).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+    }
+
+    async fn get_audit_bundle(
+        &self,
+        req: Request<pb::GetAuditBundleRequest>,
+    ) -> Result<Response<pb::AuditBundle>, Status> {
+        let round = req.get_ref().round;
+        ask(&self.engine, |reply| Command::AuditBundle { round, reply })
+            .await?
+            .map(Response::new)
+            .map_err(|r| r.status())
+    }
+}

@@ -1,0 +1,129 @@
+//! Deploying a market: the three Groth16 verifiers (keys in immutables), the token (a
+//! [`TestToken`] unless one is given), the [`Market`] and its committee. What an
+//! operator runs once, and what the coordinator, the demo and the auditor read back
+//! ([`MarketDeployment`], serialisable so it can be handed to other processes).
+
+use alloy_primitives::{Address, U256};
+use serde::{Deserialize, Serialize};
+
+use crate::bindings::{Market, TestToken};
+use crate::calldata;
+use crate::chain::{Chain, ChainError, Receipt};
+use sealgrid_circuits::market::MarketParams;
+use sealgrid_prover::VerifyingKey;
+
+/// Where a market lives and what it was deployed with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketDeployment {
+    /// `block.chainid`.
+    pub chain_id: u64,
+    /// The operator (deployer; opens rounds, registers prosumers).
+    pub operator: Address,
+    /// The ERC-20 token.
+    pub token: Address,
+    /// The market contract.
+    pub market: Address,
+    /// The verifiers of the balance, bid and settle circuits.
+    pub balance_verifier: Address,
+    /// See `balance_verifier`.
+    pub bid_verifier: Address,
+    /// See `balance_verifier`.
+    pub settle_verifier: Address,
+    /// The block the market was created in (its events start there).
+    pub deployment_block: u64,
+    /// Qualification limits set at deployment.
+    pub max_unsettled: u32,
+    /// See `max_unsettled`.
+    pub max_defaults: u32,
+}
+
+/// What to deploy.
+#[derive(Clone, Copy, Debug)]
+pub struct DeploySpec<'a> {
+    /// Market parameters (K and the k-anonymity floor go on chain).
+    pub params: &'a MarketParams,
+    /// Verifying keys of the balance, bid and settle circuits.
+    pub balance_vk: &'a VerifyingKey,
+    /// See `balance_vk`.
+    pub bid_vk: &'a VerifyingKey,
+    /// See `balance_vk`.
+    pub settle_vk: &'a VerifyingKey,
+    /// The committee's signing addresses and threshold.
+    pub trustees: &'a [Address],
+    /// See `trustees`.
+    pub threshold: usize,
+    /// A bid needs `unsettled < max_unsettled` (rounds in flight per account).
+    pub max_unsettled: u32,
+    /// A bid needs `defaults < max_defaults`.
+    pub max_defaults: u32,
+    /// An existing ERC-20 token; `None` deploys a [`TestToken`].
+    pub token: Option<Address>,
+}
+
+fn created(r: Receipt) -> Result<Address, ChainError> {
+    r.contract_address
+        .ok_or_else(|| ChainError::Backend("deployment created no contract".into()))
+}
+
+/// Deploys the verifiers, the token (if none is given) and the market from `operator`,
+/// and sets the committee. `deployment_block` is the chain's block number before the
+/// market was created, so reading events from it misses none.
+pub fn deploy_market(
+    chain: &mut dyn Chain,
+    operator: Address,
+    spec: &DeploySpec<'_>,
+) -> Result<MarketDeployment, ChainError> {
+    spec.params
+        .validate()
+        .map_err(|e| ChainError::Backend(format!("market parameters: {e}")))?;
+    let chain_id = chain.chain_id()?;
+    let balance_verifier = created(chain.deploy(
+        operator,
+        calldata::verifier_init_code(spec.balance_vk),
+    )?)?;
+    let bid_verifier = created(chain.deploy(operator, calldata::verifier_init_code(spec.bid_vk))?)?;
+    let settle_verifier = created(chain.deploy(
+        operator,
+        calldata::verifier_init_code(spec.settle_vk),
+    )?)?;
+    let token = match spec.token {
+        Some(t) => t,
+        None => created(chain.deploy(operator, TestToken::BYTECODE.clone())?)?,
+    };
+    let deployment_block = 0; // FIXME(merge): chain.block_number()? once the event reader lands
+    let market = created(chain.deploy(
+        operator,
+        calldata::init_code(
+            &Market::BYTECODE,
+            &Market::constructorCall {
+                token_: token,
+                balanceVerifier_: balance_verifier,
+                bidVerifier_: bid_verifier,
+                settleVerifier_: settle_verifier,
+                params_: Market::Params {
+                    levels: spec.params.levels as u32,
+                    kAnonymity: spec.params.k_anonymity as u32,
+                    maxUnsettled: spec.max_unsettled,
+                    maxDefaults: spec.max_defaults,
+                },
+            },
+        ),
+    )?)?;
+    let set = Market::setCommitteeCall {
+        members: spec.trustees.to_vec(),
+        t: U256::from(spec.threshold),
+    };
+    chain.transact(operator, market, alloy_sol_types::SolCall::abi_encode(&set).into())?;
+    Ok(MarketDeployment {
+        chain_id,
+        operator,
+        token,
+        market,
+        balance_verifier,
+        bid_verifier,
+        settle_verifier,
+        deployment_block,
+        max_unsettled: spec.max_unsettled,
+        max_defaults: spec.max_defaults,
+    })
+}
