@@ -1,3 +1,217 @@
-//! sealgrid coordinator: the gRPC service that sequences market rounds.
+//! sealgrid's coordinator (issue #6, `docs/PROTOCOL.md` §9): the gRPC service prosumer
+//! devices and aggregators talk to. It runs the market clock, checks every submission off
+//! chain and relays what passes to the market contract (paying the gas), keeps the
+//! posted ciphertexts available, drives the committee and publishes the results as an
+//! event stream. It handles only commitments, ciphertexts and proofs, never a quote.
 //!
-//! Not built yet (issue #6). This crate deliberately exports nothing.
+//! - [`service`]: the thin gRPC handlers (form and proof checks, batch verification);
+//! - [`engine`]: the one task that owns round state, sequencing and relaying;
+//! - [`committee`]: the trustee calls (partial decryptions, signatures);
+//! - [`store`]: the embedded database (redb) that makes accepted submissions durable;
+//! - [`chain`]: the embedded EVM or a JSON-RPC node;
+//! - [`config`]: configuration by file, environment and flags;
+//! - [`market`]: the market file that ties a deployment, its committee and its keys.
+
+pub mod chain;
+pub mod committee;
+pub mod config;
+pub mod engine;
+pub mod market;
+pub mod refusal;
+pub mod schedule;
+pub mod service;
+pub mod store;
+pub mod wire;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use sealgrid_circuits::elgamal::DlogTable;
+use sealgrid_proto::market::v1 as pb;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use chain::{Backend, ChainHandle, SharedChain};
+pub use engine::{EngineConfig, RoundPlan};
+pub use market::MarketFile;
+pub use schedule::Schedule;
+
+/// Baby steps of the discrete-log table (histogram sums up to 2^40 solve in 2^24 giant
+/// steps at most; sums of a pilot's size in a handful).
+pub const DLOG_BABY_STEPS: u64 = 1 << 16;
+
+/// Everything a coordinator runs with.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The market.
+    pub market: MarketFile,
+    /// Where to listen (loopback in tests and demos).
+    pub listen: SocketAddr,
+    /// The store's file.
+    pub store: std::path::PathBuf,
+    /// The key store holding the three verifying keys.
+    pub key_dir: std::path::PathBuf,
+    /// The trustees' endpoints, `http://host:port`.
+    pub trustees: Vec<String>,
+    /// The clock.
+    pub schedule: Schedule,
+    /// Which rounds to run.
+    pub plan: RoundPlan,
+    /// Bids (and settlements) are refused this long before their deadline.
+    pub relay_margin_seconds: u64,
+    /// The most queued submissions.
+    pub max_queue: usize,
+    /// The most bids per batch.
+    pub max_batch: u32,
+    /// How often the clock is looked at, milliseconds.
+    pub tick_ms: u64,
+}
+
+/// Why the coordinator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The verifying keys.
+    #[error("verifying keys: {0}")]
+    Keys(#[from] sealgrid_prover::KeyError),
+    /// The store.
+    #[error("{0}")]
+    Store(#[from] store::StoreError),
+    /// The market file or the chain.
+    #[error("{0}")]
+    Setup(String),
+    /// The listener.
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The failure.
+        source: std::io::Error,
+    },
+}
+
+/// A running coordinator.
+#[derive(Debug)]
+pub struct Running {
+    /// The address it listens on (the port resolved if 0 was asked).
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<Result<(), tonic::transport::Error>>,
+    engine: JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting calls, lets the calls in flight finish, stops the engine (what
+    /// is queued stays in the store) and waits for both.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        let _ = self.engine.await;
+    }
+
+    /// Kills the coordinator without a goodbye, as a crash would: the tasks are aborted
+    /// mid-flight. Only what the store committed survives.
+    pub async fn abort(self) {
+        self.server.abort();
+        self.engine.abort();
+        let _ = self.server.await;
+        let _ = self.engine.await;
+    }
+
+    /// Waits until the server ends (after a shutdown signal).
+    pub async fn wait(self) -> Result<(), tonic::transport::Error> {
+        let r = self.server.await.unwrap_or(Ok(()));
+        let _ = self.engine.await;
+        r
+    }
+
+    /// A future that completes when the stop signal is sent.
+    pub fn stop_handle(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Starts the coordinator on `chain`: opens the store, loads the verifying keys, recovers
+/// state, and serves gRPC (the coordinator service and the standard health service).
+pub async fn start(settings: Settings, chain: SharedChain) -> Result<Running, StartError> {
+    let m = &settings.market;
+    let verifiers = m.verifiers(&settings.key_dir)?;
+    let info = Arc::new(m.info(settings.schedule, settings.max_batch, &settings.key_dir));
+    let store = Arc::new(store::Store::open(&settings.store)?);
+    let handle = ChainHandle::new(chain, m.deployment.operator, m.deployment.market);
+    let table = tokio::task::spawn_blocking(|| DlogTable::new(DLOG_BABY_STEPS))
+        .await
+        .map_err(|e| StartError::Setup(e.to_string()))?;
+    let driver = committee::CommitteeDriver {
+        urls: settings.trustees.clone(),
+        public: Arc::new(m.trustee_setup.committee.clone()),
+        params: m.trustee_setup.market.clone(),
+        domain: m.trustee_setup.domain,
+        table: Arc::new(table),
+        members: m.trustees.clone(),
+    };
+    let cfg = EngineConfig {
+        deployment: m.deployment.clone(),
+        params: m.trustee_setup.market.clone(),
+        schedule: settings.schedule,
+        plan: settings.plan,
+        relay_margin_seconds: settings.relay_margin_seconds,
+        max_queue: settings.max_queue,
+        tick: std::time::Duration::from_millis(settings.tick_ms.max(10)),
+    };
+    let (engine, engine_handle, rx) = engine::Engine::start(cfg, handle.clone(), store, driver)
+        .await
+        .map_err(StartError::Setup)?;
+    let (stop, stop_rx) = watch::channel(false);
+    let engine_task = tokio::spawn(engine.run(rx, stopped(stop_rx.clone())));
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: settings.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: settings.listen,
+        source,
+    })?;
+    let service = service::CoordinatorService {
+        engine: engine_handle,
+        chain: handle,
+        info,
+        verifiers,
+    };
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_serving::<pb::coordinator_server::CoordinatorServer<service::CoordinatorService>>()
+        .await;
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .trace_fn(|req| {
+                tracing::info_span!(target: "sealgrid::coordinator", "grpc", path = %req.uri().path())
+            })
+            .add_service(health)
+            .add_service(
+                pb::coordinator_server::CoordinatorServer::new(service)
+                    .max_decoding_message_size(64 << 20),
+            )
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                stopped(stop_rx),
+            ),
+    );
+    tracing::info!(%addr, market = %m.deployment.market, "coordinator serving");
+    Ok(Running {
+        addr,
+        stop,
+        server,
+        engine: engine_task,
+    })
+}

@@ -1,0 +1,285 @@
+//! Configuration by file, environment and flags, in that order of precedence from
+//! lowest to highest: a TOML file (`--config`), then `SEALGRID_COORDINATOR_*` variables,
+//! then command-line flags. Every setting has a default except the market file.
+//!
+//! ```toml
+//! listen = "127.0.0.1:50151"
+//! market = "target/sealgrid-market/market.json"
+//! store = "target/sealgrid-coordinator/store.redb"
+//! key_dir = "target/sealgrid-keys"
+//! trustees = ["http://127.0.0.1:50161", "http://127.0.0.1:50162"]
+//! # one of the two:
+//! embedded_state = "target/sealgrid-market/chain.json"
+//! # rpc_url = "http://127.0.0.1:8545"   (operator key from SEALGRID_OPERATOR_KEY)
+//!
+//! [schedule]
+//! slot_seconds = 900
+//! bidding_seconds = 3600
+//! gate_closure_seconds = 300
+//! settle_seconds = 900
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Deserialize;
+
+use crate::engine::RoundPlan;
+use crate::schedule::Schedule;
+
+/// Settings as flags (each also read from its environment variable).
+#[derive(Args, Clone, Debug, Default)]
+pub struct Flags {
+    /// A TOML configuration file.
+    #[arg(long, env = "SEALGRID_COORDINATOR_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "SEALGRID_COORDINATOR_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// The market file (deployment, committee, keys).
+    #[arg(long, env = "SEALGRID_COORDINATOR_MARKET")]
+    pub market: Option<PathBuf>,
+    /// The store's database file.
+    #[arg(long, env = "SEALGRID_COORDINATOR_STORE")]
+    pub store: Option<PathBuf>,
+    /// The key store with the verifying keys.
+    #[arg(long, env = "SEALGRID_KEY_DIR")]
+    pub key_dir: Option<PathBuf>,
+    /// A trustee endpoint (repeat for each).
+    #[arg(long = "trustee", env = "SEALGRID_COORDINATOR_TRUSTEES", value_delimiter = ',')]
+    pub trustees: Vec<String>,
+    /// The embedded chain's state file.
+    #[arg(long, env = "SEALGRID_COORDINATOR_EMBEDDED_STATE", conflicts_with = "rpc_url")]
+    pub embedded_state: Option<PathBuf>,
+    /// A JSON-RPC node instead of the embedded chain.
+    #[arg(long, env = "SEALGRID_COORDINATOR_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// Slot length, seconds.
+    #[arg(long, env = "SEALGRID_COORDINATOR_SLOT_SECONDS")]
+    pub slot_seconds: Option<u64>,
+    /// Bidding window, seconds.
+    #[arg(long, env = "SEALGRID_COORDINATOR_BIDDING_SECONDS")]
+    pub bidding_seconds: Option<u64>,
+    /// Gate closure before the slot, seconds.
+    #[arg(long, env = "SEALGRID_COORDINATOR_GATE_CLOSURE_SECONDS")]
+    pub gate_closure_seconds: Option<u64>,
+    /// Settlement window, seconds.
+    #[arg(long, env = "SEALGRID_COORDINATOR_SETTLE_SECONDS")]
+    pub settle_seconds: Option<u64>,
+    /// First round to run.
+    #[arg(long, env = "SEALGRID_COORDINATOR_FIRST_ROUND")]
+    pub first_round: Option<u64>,
+    /// Number of rounds to run.
+    #[arg(long, env = "SEALGRID_COORDINATOR_ROUNDS")]
+    pub rounds: Option<u64>,
+    /// Refuse submissions this long before their deadline, seconds.
+    #[arg(long, env = "SEALGRID_COORDINATOR_RELAY_MARGIN")]
+    pub relay_margin_seconds: Option<u64>,
+    /// The most queued submissions.
+    #[arg(long, env = "SEALGRID_COORDINATOR_MAX_QUEUE")]
+    pub max_queue: Option<usize>,
+    /// The most bids per batch.
+    #[arg(long, env = "SEALGRID_COORDINATOR_MAX_BATCH")]
+    pub max_batch: Option<u32>,
+}
+
+/// The TOML file's form.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    listen: Option<SocketAddr>,
+    market: Option<PathBuf>,
+    store: Option<PathBuf>,
+    key_dir: Option<PathBuf>,
+    trustees: Option<Vec<String>>,
+    embedded_state: Option<PathBuf>,
+    rpc_url: Option<String>,
+    schedule: Option<FileSchedule>,
+    first_round: Option<u64>,
+    rounds: Option<u64>,
+    relay_margin_seconds: Option<u64>,
+    max_queue: Option<usize>,
+    max_batch: Option<u32>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSchedule {
+    slot_seconds: Option<u64>,
+    bidding_seconds: Option<u64>,
+    gate_closure_seconds: Option<u64>,
+    settle_seconds: Option<u64>,
+}
+
+/// Where the chain is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChainConfig {
+    /// The embedded EVM with its state in this file.
+    Embedded(PathBuf),
+    /// A JSON-RPC node.
+    Rpc(String),
+}
+
+/// Resolved settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// The market file.
+    pub market: PathBuf,
+    /// The store.
+    pub store: PathBuf,
+    /// The key store.
+    pub key_dir: PathBuf,
+    /// Trustee endpoints.
+    pub trustees: Vec<String>,
+    /// The chain.
+    pub chain: ChainConfig,
+    /// The clock.
+    pub schedule: Schedule,
+    /// Which rounds.
+    pub plan: RoundPlan,
+    /// Relay margin, seconds.
+    pub relay_margin_seconds: u64,
+    /// Queue bound.
+    pub max_queue: usize,
+    /// Batch bound.
+    pub max_batch: u32,
+}
+
+/// A configuration error.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Resolves `flags` (with the environment already folded in by clap) over the file
+    /// they name, over the defaults.
+    pub fn resolve(flags: &Flags) -> Result<Config, ConfigError> {
+        let file: FileConfig = match &flags.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError(format!("{}: {e}", p.display())))?;
+                toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", p.display())))?
+            }
+            None => FileConfig::default(),
+        };
+        let fs = file.schedule.clone().unwrap_or_default();
+        let d = Schedule::default();
+        let schedule = Schedule {
+            slot_seconds: flags.slot_seconds.or(fs.slot_seconds).unwrap_or(d.slot_seconds),
+            bidding_seconds: flags
+                .bidding_seconds
+                .or(fs.bidding_seconds)
+                .unwrap_or(d.bidding_seconds),
+            gate_closure_seconds: flags
+                .gate_closure_seconds
+                .or(fs.gate_closure_seconds)
+                .unwrap_or(d.gate_closure_seconds),
+            settle_seconds: flags
+                .settle_seconds
+                .or(fs.settle_seconds)
+                .unwrap_or(d.settle_seconds),
+        };
+        schedule
+            .validate()
+            .map_err(|e| ConfigError(e.to_string()))?;
+        let chain = match (
+            flags.embedded_state.clone().or(file.embedded_state.clone()),
+            flags.rpc_url.clone().or(file.rpc_url.clone()),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(
+                    "give either an embedded state file or an RPC URL, not both".into(),
+                ))
+            }
+            (None, Some(url)) => ChainConfig::Rpc(url),
+            (Some(p), None) => ChainConfig::Embedded(p),
+            (None, None) => ChainConfig::Embedded(PathBuf::from("target/sealgrid-market/chain.json")),
+        };
+        let market = flags
+            .market
+            .clone()
+            .or(file.market.clone())
+            .ok_or_else(|| ConfigError("no market file (--market or `market` in the file)".into()))?;
+        let trustees = if flags.trustees.is_empty() {
+            file.trustees.clone().unwrap_or_default()
+        } else {
+            flags.trustees.clone()
+        };
+        if trustees.is_empty() {
+            return Err(ConfigError("no trustee endpoints (--trustee)".into()));
+        }
+        Ok(Config {
+            listen: flags
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| "127.0.0.1:50151".parse().expect("a valid address")),
+            market,
+            store: flags
+                .store
+                .clone()
+                .or(file.store.clone())
+                .unwrap_or_else(|| PathBuf::from("target/sealgrid-coordinator/store.redb")),
+            key_dir: flags
+                .key_dir
+                .clone()
+                .or(file.key_dir.clone())
+                .unwrap_or_else(sealgrid_prover::circuits::default_key_dir),
+            trustees,
+            chain,
+            schedule,
+            plan: RoundPlan {
+                first: flags.first_round.or(file.first_round),
+                count: flags.rounds.or(file.rounds),
+            },
+            relay_margin_seconds: flags
+                .relay_margin_seconds
+                .or(file.relay_margin_seconds)
+                .unwrap_or(1),
+            max_queue: flags.max_queue.or(file.max_queue).unwrap_or(100_000),
+            max_batch: flags.max_batch.or(file.max_batch).unwrap_or(1000),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_file_which_beats_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "market = \"m.json\"\ntrustees = [\"http://127.0.0.1:1\"]\nmax_batch = 7\n[schedule]\nslot_seconds = 4\nsettle_seconds = 9\n",
+        )
+        .unwrap();
+        let flags = Flags {
+            config: Some(p.clone()),
+            settle_seconds: Some(3),
+            ..Flags::default()
+        };
+        let c = Config::resolve(&flags).unwrap();
+        assert_eq!(c.schedule.slot_seconds, 4);
+        assert_eq!(c.schedule.settle_seconds, 3);
+        assert_eq!(c.schedule.bidding_seconds, Schedule::default().bidding_seconds);
+        assert_eq!(c.max_batch, 7);
+        assert_eq!(c.market, PathBuf::from("m.json"));
+        // an unknown key is an error, not silently ignored
+        std::fs::write(&p, "market = \"m.json\"\nslot_secs = 4\n").unwrap();
+        let e = Config::resolve(&flags).unwrap_err();
+        assert!(e.0.contains("slot_secs"), "{e}");
+        // both chains at once
+        let flags = Flags {
+            market: Some("m".into()),
+            trustees: vec!["http://x".into()],
+            embedded_state: Some("s".into()),
+            rpc_url: Some("http://127.0.0.1:8545".into()),
+            ..Flags::default()
+        };
+        assert!(Config::resolve(&flags).is_err());
+    }
+}

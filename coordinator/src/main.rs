@@ -1,0 +1,112 @@
+//! `sealgrid-coordinator serve`: the coordinator as a process. Configuration by file,
+//! environment and flags (`--help`); logs to stderr (`RUST_LOG` filters them); stops
+//! gracefully on Ctrl-C or SIGTERM (calls in flight finish, queued submissions stay in
+//! the store for the next start).
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use sealgrid_coordinator::config::{ChainConfig, Config, Flags};
+use sealgrid_coordinator::{start, Backend, MarketFile, Settings};
+use sealgrid_verifier_contract::{DevChain, EmbeddedChain, JsonRpcChain};
+
+#[derive(Parser, Debug)]
+#[command(name = "sealgrid-coordinator", version, about = "sealgrid's coordinator: sequences market rounds without learning quotes")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serves the coordinator's gRPC API until stopped.
+    Serve(Flags),
+}
+
+fn operator_key() -> Result<[u8; 32]> {
+    let hex_key = std::env::var("SEALGRID_OPERATOR_KEY")
+        .context("a JSON-RPC chain needs the operator's key in SEALGRID_OPERATOR_KEY (hex)")?;
+    let bytes = hex::decode(hex_key.trim().trim_start_matches("0x"))
+        .context("SEALGRID_OPERATOR_KEY is not hex")?;
+    bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("SEALGRID_OPERATOR_KEY is not 32 bytes"))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let Command::Serve(flags) = Cli::parse().command;
+    let config = Config::resolve(&flags)?;
+    let market = MarketFile::load(&config.market)?;
+    let backend = match &config.chain {
+        ChainConfig::Embedded(path) => Backend::Embedded(
+            EmbeddedChain::open(path).with_context(|| format!("opening {}", path.display()))?,
+        ),
+        ChainConfig::Rpc(url) => {
+            let key = operator_key()?;
+            let mut chain = JsonRpcChain::connect(url.clone(), key)
+                .with_context(|| format!("connecting to {url}"))?;
+            let operator = chain.add_account(key)?;
+            anyhow::ensure!(
+                operator == market.deployment.operator,
+                "SEALGRID_OPERATOR_KEY is {operator}, the market's operator is {}",
+                market.deployment.operator
+            );
+            Backend::Rpc(chain)
+        }
+    };
+    let settings = Settings {
+        market,
+        listen: config.listen,
+        store: config.store,
+        key_dir: config.key_dir,
+        trustees: config.trustees,
+        schedule: config.schedule,
+        plan: config.plan,
+        relay_margin_seconds: config.relay_margin_seconds,
+        max_queue: config.max_queue,
+        max_batch: config.max_batch,
+        tick_ms: 200,
+    };
+    let running = start(settings, Arc::new(Mutex::new(backend))).await?;
+    eprintln!("sealgrid-coordinator listening on {}", running.addr);
+    let stop = running.stop_handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+    });
+    running.wait().await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
