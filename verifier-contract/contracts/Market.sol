@@ -176,13 +176,24 @@ contract Market {
     event Withdrawn(uint256 indexed acct, uint256 amount, address recipient, uint256 fNew, uint256 pIn);
     event RoundOpened(uint64 indexed round, uint64 bidDeadline, uint64 settleStart, uint64 settleDeadline);
     event RoundPhase(uint64 indexed round, Phase phase);
+    /// `digest` is the proof's D (PROTOCOL §4.2): trustees and auditors compare it with the
+    /// digest of `ciphertexts`, so both must be read back from the chain.
     event BidSubmitted(
-        uint64 indexed round, uint256 indexed acct, uint256 bid, uint32 index, uint256 fNew, uint256[] ciphertexts
+        uint64 indexed round,
+        uint256 indexed acct,
+        uint256 bid,
+        uint32 index,
+        uint256 fNew,
+        uint256 digest,
+        uint256[] ciphertexts
     );
     event RoundCleared(
         uint64 indexed round, bool cleared, uint256 level, uint256 volume, uint256 packed, uint32 includedBids
     );
-    event Settled(uint64 indexed round, uint256 indexed acct, uint256 bid, uint256 pOut, uint256[] ciphertexts);
+    /// `digest` is the settle proof's E (PROTOCOL §4.3), as `BidSubmitted`'s D.
+    event Settled(
+        uint64 indexed round, uint256 indexed acct, uint256 bid, uint256 pOut, uint256 digest, uint256[] ciphertexts
+    );
     event Defaulted(uint64 indexed round, uint256 indexed acct, uint256 bid);
     event RoundFinalized(uint64 indexed round, FlowTotals totals, int256 toOperator);
 
@@ -401,7 +412,7 @@ contract Market {
         bidAccount[inp.bid] = inp.acct;
         p.free = inp.fNew;
         p.unsettled += 1;
-        emit BidSubmitted(round, inp.acct, inp.bid, index, inp.fNew, ciphertexts);
+        emit BidSubmitted(round, inp.acct, inp.bid, index, inp.fNew, inp.digest, ciphertexts);
     }
 
     /// The digest trustees sign to clear a round.
@@ -464,7 +475,7 @@ contract Market {
         p.unsettled -= 1;
         r.settled += 1;
         if (r.phase == Phase.Cleared) _setPhase(round, r, Phase.Settling);
-        emit Settled(round, inp.acct, inp.bid, inp.pOut, ciphertexts);
+        emit Settled(round, inp.acct, inp.bid, inp.pOut, inp.digest, ciphertexts);
     }
 
     /// The digest trustees sign to finalize a round.

@@ -1,7 +1,8 @@
 //! The interface every EVM backend offers: deploy, call (read only), transact; each
-//! transaction reports its gas and logs, each failure its revert data.
+//! transaction reports its gas and logs, each failure its revert data; the logs of
+//! committed blocks can be read back ([`Chain::logs`]).
 
-use alloy_primitives::{Address, Bytes, Log, U256};
+use alloy_primitives::{Address, Bytes, Log, B256, U256};
 use alloy_sol_types::{SolCall, SolInterface};
 
 /// What a committed transaction produced.
@@ -15,6 +16,46 @@ pub struct Receipt {
     pub output: Bytes,
     /// The created contract, for a deployment.
     pub contract_address: Option<Address>,
+}
+
+/// Which logs [`Chain::logs`] returns: those emitted by `address` in the blocks
+/// `from_block..=to_block`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogFilter {
+    /// The emitting contract.
+    pub address: Address,
+    /// The first block read.
+    pub from_block: u64,
+    /// The last block read; `None` for the latest block.
+    pub to_block: Option<u64>,
+}
+
+impl LogFilter {
+    /// Every log of `address` from `from_block` to the latest block.
+    pub fn since(address: Address, from_block: u64) -> Self {
+        LogFilter {
+            address,
+            from_block,
+            to_block: None,
+        }
+    }
+}
+
+/// A log of a committed transaction, with where it sits in the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainLog {
+    /// The block that holds the transaction.
+    pub block_number: u64,
+    /// The transaction's position in its block (always 0 on the embedded chain, which
+    /// mines one transaction per block).
+    pub tx_index: u64,
+    /// The log's position in its block (`logIndex`), across the block's transactions.
+    pub log_index: u64,
+    /// The transaction's hash; `None` on the embedded chain, whose transactions are
+    /// unsigned.
+    pub tx_hash: Option<B256>,
+    /// The emitting address, topics and data.
+    pub log: Log,
 }
 
 /// Why a transaction or call did not succeed.
@@ -82,6 +123,14 @@ pub trait Chain {
 
     /// Executes and commits a transaction.
     fn transact(&mut self, from: Address, to: Address, data: Bytes) -> Result<Receipt, ChainError>;
+
+    /// The number of the latest committed block.
+    fn block_number(&mut self) -> Result<u64, ChainError>;
+
+    /// The logs `filter` selects, ordered by (block, log index): the order in which the
+    /// contract emitted them. Only committed transactions' logs (a reverted transaction
+    /// leaves none).
+    fn logs(&mut self, filter: &LogFilter) -> Result<Vec<ChainLog>, ChainError>;
 
     /// A typed read-only call.
     fn sol_call<C: SolCall>(

@@ -5,13 +5,25 @@
 //! The file is written to a temporary file in the same directory, synced and renamed
 //! into place, so a crash leaves the previous state or the new one. JSON keeps the
 //! format inspectable; a market's state is a few thousand slots.
+//!
+//! **Logs.** Every committed transaction's logs are kept (in memory, and for a chain on
+//! disk in an append-only sidecar `<state>.logs.jsonl`, one line `{"block": n, "logs":
+//! [...]}` per transaction that emitted any), so [`Chain::logs`] can read them back.
+//! The log history grows with every bid (about 1.2 KB of ciphertext words each), so it
+//! is not part of the snapshot, which would rewrite it all after each transaction: the
+//! line is appended and synced *before* the snapshot is written, and the snapshot
+//! records the sidecar's length that belongs to it (`logs_bytes`). On open the sidecar
+//! is truncated to that length, which drops a line (or half a line) written by a
+//! transaction whose snapshot never made it to disk. A snapshot from before the sidecar
+//! existed has no `logs_bytes` (read as 0): it opens with an empty log history.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, Bytes, Log, U256};
 use revm::context::result::ExecutionResult;
 use revm::context::{Context, TxEnv};
 use revm::database::{CacheDB, EmptyDB};
@@ -21,7 +33,9 @@ use revm::state::{AccountInfo, Bytecode};
 use revm::{ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext};
 use serde::{Deserialize, Serialize};
 
-use crate::chain::{address_of_secret, Chain, ChainError, DevChain, Receipt};
+use crate::chain::{
+    address_of_secret, Chain, ChainError, ChainLog, DevChain, LogFilter, Receipt,
+};
 
 /// The chain id of the embedded chain (hardhat's, so signatures made for one verify on
 /// the other only if the contract address matches too).
@@ -39,6 +53,16 @@ struct Snapshot {
     block_number: u64,
     timestamp: u64,
     accounts: BTreeMap<Address, AccountSnapshot>,
+    /// The length of the log sidecar that goes with this state (see the module doc).
+    #[serde(default)]
+    logs_bytes: u64,
+}
+
+/// One line of the log sidecar: the logs of the one transaction of block `block`.
+#[derive(Serialize, Deserialize)]
+struct LogLine {
+    block: u64,
+    logs: Vec<Log>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -57,6 +81,10 @@ pub struct EmbeddedChain {
     path: Option<PathBuf>,
     block_number: u64,
     timestamp: u64,
+    /// Every committed log, in (block, log index) order.
+    logs: Vec<ChainLog>,
+    /// The log sidecar, open for appending, and its length (for a chain on disk).
+    sidecar: Option<(fs::File, u64)>,
 }
 
 impl std::fmt::Debug for EmbeddedChain {
@@ -65,6 +93,7 @@ impl std::fmt::Debug for EmbeddedChain {
             .field("path", &self.path)
             .field("block_number", &self.block_number)
             .field("timestamp", &self.timestamp)
+            .field("logs", &self.logs.len())
             .finish_non_exhaustive()
     }
 }
@@ -79,7 +108,7 @@ fn state_err(path: &Path, reason: impl ToString) -> ChainError {
 impl EmbeddedChain {
     /// A chain whose state lives in memory only.
     pub fn in_memory() -> Self {
-        Self::from_snapshot(Snapshot::default(), None)
+        Self::from_snapshot(Snapshot::default(), None, Vec::new(), None)
     }
 
     /// Opens the chain stored at `path`, or starts an empty one there.
@@ -97,10 +126,17 @@ impl EmbeddedChain {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Snapshot::default(),
             Err(e) => return Err(state_err(&path, e)),
         };
-        Ok(Self::from_snapshot(snapshot, Some(path)))
+        let (file, logs) = open_sidecar(&path, snapshot.logs_bytes, snapshot.block_number)?;
+        let sidecar = Some((file, snapshot.logs_bytes));
+        Ok(Self::from_snapshot(snapshot, Some(path), logs, sidecar))
     }
 
-    fn from_snapshot(s: Snapshot, path: Option<PathBuf>) -> Self {
+    fn from_snapshot(
+        s: Snapshot,
+        path: Option<PathBuf>,
+        logs: Vec<ChainLog>,
+        sidecar: Option<(fs::File, u64)>,
+    ) -> Self {
         let mut db = Db::default();
         for (address, a) in s.accounts {
             let code = Bytecode::new_raw(a.code);
@@ -127,6 +163,8 @@ impl EmbeddedChain {
             path,
             block_number: s.block_number,
             timestamp: s.timestamp,
+            logs,
+            sidecar,
         };
         chain.sync_block();
         chain
@@ -209,8 +247,43 @@ impl EmbeddedChain {
             .evm
             .transact_commit(tx)
             .map_err(|e| ChainError::Backend(format!("{e:?}")))?;
+        if let ExecutionResult::Success { logs, .. } = &result {
+            self.record_logs(logs)?;
+        }
         self.persist()?;
         receipt(result)
+    }
+
+    /// Keeps the logs of the transaction just committed in block `self.block_number`;
+    /// on disk, appends them to the sidecar (synced, before the snapshot is written).
+    fn record_logs(&mut self, logs: &[Log]) -> Result<(), ChainError> {
+        if logs.is_empty() {
+            return Ok(());
+        }
+        let block = self.block_number;
+        if let (Some(path), Some((file, len))) = (&self.path, &mut self.sidecar) {
+            let line = LogLine {
+                block,
+                logs: logs.to_vec(),
+            };
+            let mut bytes = serde_json::to_vec(&line).map_err(|e| state_err(path, e))?;
+            bytes.push(b'\n');
+            // after a failed append, start again where the last good line ended
+            file.seek(SeekFrom::Start(*len))
+                .and_then(|_| file.write_all(&bytes))
+                .and_then(|()| file.sync_data())
+                .map_err(|e| state_err(&sidecar_path(path), e))?;
+            *len += bytes.len() as u64;
+        }
+        self.logs
+            .extend(logs.iter().enumerate().map(|(i, log)| ChainLog {
+                block_number: block,
+                tx_index: 0,
+                log_index: i as u64,
+                tx_hash: None,
+                log: log.clone(),
+            }));
+        Ok(())
     }
 
     /// Writes the state file (atomically); a no-op for an in-memory chain.
@@ -253,10 +326,80 @@ impl EmbeddedChain {
             block_number: self.block_number,
             timestamp: self.timestamp,
             accounts,
+            logs_bytes: self.sidecar.as_ref().map_or(0, |(_, len)| *len),
         };
         let bytes = serde_json::to_vec(&snapshot).map_err(|e| state_err(path, e))?;
         write_atomic(path, &bytes).map_err(|e| state_err(path, e))
     }
+}
+
+/// The log sidecar of the state file `path`: `<path>.logs.jsonl`.
+pub fn sidecar_path(path: &Path) -> PathBuf {
+    let mut p = OsString::from(path.as_os_str());
+    p.push(".logs.jsonl");
+    PathBuf::from(p)
+}
+
+/// Opens (or creates) the sidecar of `path`, truncated to the `len` bytes the snapshot
+/// vouches for, and reads its logs (all of blocks up to `last_block`).
+fn open_sidecar(
+    path: &Path,
+    len: u64,
+    last_block: u64,
+) -> Result<(fs::File, Vec<ChainLog>), ChainError> {
+    let side = sidecar_path(path);
+    let err = |e: &dyn std::fmt::Display| state_err(&side, e);
+    if let Some(dir) = side.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| err(&e))?;
+    }
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&side)
+        .map_err(|e| err(&e))?;
+    let on_disk = file.metadata().map_err(|e| err(&e))?.len();
+    if on_disk < len {
+        return Err(err(&format!(
+            "{on_disk} bytes, but the state file needs the first {len}"
+        )));
+    }
+    let mut text = Vec::with_capacity(len as usize);
+    (&mut file)
+        .take(len)
+        .read_to_end(&mut text)
+        .map_err(|e| err(&e))?;
+    if on_disk > len {
+        // lines of transactions whose snapshot was never written
+        file.set_len(len).map_err(|e| err(&e))?;
+        file.sync_data().map_err(|e| err(&e))?;
+    }
+    let mut logs = Vec::new();
+    let mut previous = 0;
+    for (n, line) in text.split(|&b| b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let l: LogLine = serde_json::from_slice(line)
+            .map_err(|e| err(&format!("line {}: {e}", n + 1)))?;
+        if l.block <= previous || l.block > last_block {
+            return Err(err(&format!(
+                "line {}: block {} out of order (after {previous}, state at {last_block})",
+                n + 1,
+                l.block
+            )));
+        }
+        previous = l.block;
+        logs.extend(l.logs.into_iter().enumerate().map(|(i, log)| ChainLog {
+            block_number: l.block,
+            tx_index: 0,
+            log_index: i as u64,
+            tx_hash: None,
+            log,
+        }));
+    }
+    Ok((file, logs))
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -315,6 +458,23 @@ impl Chain for EmbeddedChain {
 
     fn transact(&mut self, from: Address, to: Address, data: Bytes) -> Result<Receipt, ChainError> {
         self.execute(from, TxKind::Call(to), data)
+    }
+
+    fn block_number(&mut self) -> Result<u64, ChainError> {
+        Ok(self.block_number)
+    }
+
+    fn logs(&mut self, filter: &LogFilter) -> Result<Vec<ChainLog>, ChainError> {
+        let to = filter.to_block.unwrap_or(u64::MAX);
+        let start = self
+            .logs
+            .partition_point(|l| l.block_number < filter.from_block);
+        Ok(self.logs[start..]
+            .iter()
+            .take_while(|l| l.block_number <= to)
+            .filter(|l| l.log.address == filter.address)
+            .cloned()
+            .collect())
     }
 }
 

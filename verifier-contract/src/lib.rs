@@ -7,8 +7,11 @@
 //! - [`calldata`]: the one place that turns arkworks proofs, verifying keys and public
 //!   inputs into Solidity arguments (G2 coordinates in (c1, c0) order);
 //! - [`committee`]: the digests trustees sign, the inclusion bitmap;
-//! - [`chain`]: the [`Chain`] interface (deploy, call, transact; gas used and logs) and
-//!   [`DevChain`] (clock, accounts, funding) that tests run on either backend;
+//! - [`chain`]: the [`Chain`] interface (deploy, call, transact; gas used and logs; past
+//!   logs by [`LogFilter`]) and [`DevChain`] (clock, accounts, funding) that tests run on
+//!   either backend;
+//! - [`events`]: the market's events read back from any [`Chain`], typed, and a round's
+//!   posted bids and settlements as the committee consumes them;
 //! - [`embedded`]: [`EmbeddedChain`], revm in process with its state persisted to disk;
 //! - [`rpc`]: [`JsonRpcChain`], any EVM node over plain HTTP JSON-RPC, signing locally;
 //! - [`gas`]: `clear`'s gas against the number of included bids (the `gas` binary);
@@ -21,9 +24,10 @@ pub mod chain;
 pub mod committee;
 pub mod deploy;
 pub mod embedded;
+pub mod events;
 pub mod gas;
 pub mod rpc;
 
-pub use chain::{Chain, ChainError, DevChain, Receipt};
+pub use chain::{Chain, ChainError, ChainLog, DevChain, LogFilter, Receipt};
 pub use embedded::EmbeddedChain;
 pub use rpc::JsonRpcChain;

@@ -18,6 +18,10 @@
 //!
 //! If the first execution and the receipt disagree (the block's timestamp moved a
 //! deadline in between), the call is replayed on the parent block's state.
+//!
+//! Past logs come from one `eth_getLogs` over the whole range (nodes that cap the range
+//! answer with an error, which is passed on), sorted by (block, transaction, log
+//! index) whatever order the node sent, without `removed` (reorged) logs.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -27,7 +31,7 @@ use alloy_rlp::{Encodable, Header};
 use k256::ecdsa::SigningKey;
 use serde_json::{json, Value};
 
-use crate::chain::{address_of_key, Chain, ChainError, DevChain, Receipt};
+use crate::chain::{address_of_key, Chain, ChainError, ChainLog, DevChain, LogFilter, Receipt};
 use crate::embedded::TX_GAS_LIMIT;
 
 /// A JSON-RPC error object: `code`, `message` and the node-specific `data`.
@@ -463,6 +467,24 @@ fn log_of(v: &Value) -> Result<Log, ChainError> {
     Ok(Log::new_unchecked(address, topics, data))
 }
 
+fn chain_log_of(v: &Value) -> Result<ChainLog, ChainError> {
+    let field = |name: &str| {
+        v.get(name)
+            .and_then(quantity_of)
+            .ok_or_else(|| backend(format!("log without {name}: {v}")))
+    };
+    Ok(ChainLog {
+        block_number: field("blockNumber")?,
+        tx_index: field("transactionIndex")?,
+        log_index: field("logIndex")?,
+        tx_hash: v
+            .get("transactionHash")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok()),
+        log: log_of(v)?,
+    })
+}
+
 /// An EIP-155 legacy transaction: every EVM chain since 2016 accepts it, and it needs no
 /// fee market fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -549,6 +571,32 @@ impl Chain for JsonRpcChain {
 
     fn transact(&mut self, from: Address, to: Address, data: Bytes) -> Result<Receipt, ChainError> {
         self.send(from, Some(to), U256::ZERO, data)
+    }
+
+    fn block_number(&mut self) -> Result<u64, ChainError> {
+        self.quantity("eth_blockNumber", json!([]))
+    }
+
+    fn logs(&mut self, filter: &LogFilter) -> Result<Vec<ChainLog>, ChainError> {
+        let to = match filter.to_block {
+            Some(b) => json!(format!("{b:#x}")),
+            None => json!("latest"),
+        };
+        let query = json!({
+            "address": filter.address,
+            "fromBlock": format!("{:#x}", filter.from_block),
+            "toBlock": to,
+        });
+        let v = self.rpc("eth_getLogs", json!([query]))?;
+        let mut logs = v
+            .as_array()
+            .ok_or_else(|| backend(format!("eth_getLogs: not a list: {v}")))?
+            .iter()
+            .filter(|l| l.get("removed").and_then(Value::as_bool) != Some(true))
+            .map(chain_log_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        logs.sort_by_key(|l| (l.block_number, l.tx_index, l.log_index));
+        Ok(logs)
     }
 }
 

@@ -1,7 +1,9 @@
 //! A whole round with real proofs, on any [`DevChain`] (the embedded EVM, a node over
 //! JSON-RPC): register, deposit, bid, close, clear (trustee signatures), settle, finalize
 //! (one defaulter), merge and withdraw; money conserved to the unit; each rejection with
-//! its named error.
+//! its named error; and the market's events read back from the chain (`events`) match
+//! what was posted: bids and settlements as the committee reads them, the clearing, the
+//! default, the finalization.
 //!
 //! Times are relative to the chain's clock when the round starts, with windows long
 //! enough (1,000 s) for a node whose clock runs while the proofs are made.
@@ -21,6 +23,8 @@ use sealgrid_circuits::eddsa::PrivateKey;
 use sealgrid_circuits::market::{clear, Side};
 use sealgrid_circuits::settle::{self, SettleCircuit};
 use sealgrid_circuits::Fr;
+use sealgrid_committee::aggregate::PostedBid;
+use sealgrid_committee::BidId;
 use sealgrid_prover::{prove, NoProgress, ProvedStatement};
 use sealgrid_verifier_contract::bindings::Groth16Verifier::Groth16VerifierErrors;
 use sealgrid_verifier_contract::bindings::Market::{self, MarketErrors as ME};
@@ -28,7 +32,10 @@ use sealgrid_verifier_contract::bindings::TestToken;
 use sealgrid_verifier_contract::committee::{
     address_of, clear_digest, finalize_digest, inclusion_bitmap, sign_sorted,
 };
-use sealgrid_verifier_contract::{calldata, ChainError, DevChain, Receipt};
+use sealgrid_verifier_contract::events::{
+    market_events, posted_bids, posted_settlements, round_bids, EventError, MarketEvents,
+};
+use sealgrid_verifier_contract::{calldata, ChainError, DevChain, LogFilter, Receipt};
 
 use crate::common::{deploy_verifier_as, fixture, scalar_modulus, Circuit};
 
@@ -300,6 +307,7 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
         (Side::Sell, 2, 7),
     ];
     let mut submits = Vec::new();
+    let mut expected_bids = Vec::new();
     for (p, &(side, level, q)) in ps.iter().zip(bids.iter()) {
         let b = bid::prepare(
             &f.params,
@@ -321,6 +329,11 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
             private: b.private.clone(),
         };
         let st = prove(&f.bid.pk, circuit, &mut rng, &NoProgress).expect("proves");
+        expected_bids.push(PostedBid {
+            id: BidId::from_commitment(b.public.bid),
+            ciphertexts: b.ciphertexts.clone(),
+            digest: b.public.digest,
+        });
         let call = Market::submitBidCall {
             proof: calldata::proof(&st.proof),
             inp: calldata::bid_inputs(&b.public),
@@ -533,6 +546,7 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     // --- settlement -----------------------------------------------------------------------
     let defaulter = 5;
     let mut settles = Vec::new();
+    let mut expected_settlements = Vec::new();
     let mut totals = (0u64, 0u64, 0u64);
     for (i, p) in ps.iter().enumerate() {
         let (opening, _) = p.bid.clone().expect("bid");
@@ -565,6 +579,11 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
             private: s.private.clone(),
         };
         let st = prove(&f.settle.pk, circuit, &mut rng, &NoProgress).expect("proves");
+        expected_settlements.push(PostedBid {
+            id: BidId::from_commitment(s.public.bid),
+            ciphertexts: s.ciphertexts.clone(),
+            digest: s.public.digest,
+        });
         let call = Market::settleCall {
             proof: calldata::proof(&st.proof),
             inp: calldata::settle_inputs(&s.public),
@@ -752,6 +771,89 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
         token_balance(&mut env, market_addr),
         free + payouts - amount,
         "conservation after the withdrawal"
+    );
+
+    // --- the events, read back ---------------------------------------------------------
+    let events = market_events(&mut env.chain, market_addr, 0).expect("events decode");
+    let head = env.chain.block_number().expect("block number");
+    assert!(events
+        .windows(2)
+        .all(|w| (w[0].block_number, w[0].log_index) < (w[1].block_number, w[1].log_index)));
+    assert!(events.iter().all(|e| e.block_number <= head));
+    assert_eq!(posted_bids(&events, ROUND).expect("bids"), expected_bids);
+    assert_eq!(posted_bids(&events, OTHER_ROUND).expect("bids"), vec![]);
+    assert_eq!(posted_settlements(&events, ROUND), expected_settlements);
+    let of_round = |want: fn(&MarketEvents) -> bool| -> Vec<MarketEvents> {
+        events
+            .iter()
+            .filter(|e| e.round() == Some(ROUND) && want(&e.event))
+            .map(|e| e.event.clone())
+            .collect()
+    };
+    let cleared = of_round(|e| matches!(e, MarketEvents::RoundCleared(_)));
+    let [MarketEvents::RoundCleared(c)] = &cleared[..] else {
+        panic!("one RoundCleared: {cleared:?}")
+    };
+    assert!(c.cleared);
+    assert_eq!(c.packed, calldata::fr(&clearing.pack()));
+    assert_eq!(
+        (c.level, c.volume, c.includedBids),
+        (
+            U256::from(clearing.level),
+            U256::from(clearing.volume),
+            bids.len() as u32
+        )
+    );
+    let defaults = of_round(|e| matches!(e, MarketEvents::Defaulted(_)));
+    let [MarketEvents::Defaulted(d)] = &defaults[..] else {
+        panic!("one Defaulted: {defaults:?}")
+    };
+    assert_eq!((d.acct, d.bid), (acct5, defaulted[0]));
+    let finalized = of_round(|e| matches!(e, MarketEvents::RoundFinalized(_)));
+    let [MarketEvents::RoundFinalized(fin_ev)] = &finalized[..] else {
+        panic!("one RoundFinalized: {finalized:?}")
+    };
+    assert_eq!(fin_ev.totals, flow_totals);
+    assert_eq!(fin_ev.toOperator.as_i64() as i128, to_operator);
+    let phases: Vec<u8> = of_round(|e| matches!(e, MarketEvents::RoundPhase(_)))
+        .into_iter()
+        .filter_map(|e| match e {
+            MarketEvents::RoundPhase(p) => Some(p.phase as u8),
+            _ => None,
+        })
+        .collect();
+    // Bidding, Closed, Cleared, Settling, Finalized
+    assert_eq!(phases, vec![2, 3, 4, 5, 6]);
+    // a reader that starts after the round's first bid is told so, not given a short list
+    let second_bid = events
+        .iter()
+        .filter(|e| matches!(&e.event, MarketEvents::BidSubmitted(b) if b.round == ROUND))
+        .nth(1)
+        .expect("a second bid")
+        .block_number;
+    let e = round_bids(&mut env.chain, market_addr, second_bid, ROUND).unwrap_err();
+    assert!(
+        matches!(e, EventError::BidOrder { index: 1, position: 0, .. }),
+        "{e}"
+    );
+    // a block range that ends before the first bid holds no bid
+    let before = env
+        .chain
+        .logs(&LogFilter {
+            address: market_addr,
+            from_block: 0,
+            to_block: Some(second_bid - 1),
+        })
+        .expect("logs");
+    assert!(before.iter().all(|l| l.block_number < second_bid));
+    assert_eq!(
+        posted_bids(
+            &events[..events.iter().filter(|e| e.block_number < second_bid).count()],
+            ROUND
+        )
+        .expect("bids")
+        .len(),
+        1
     );
 
     let mut seen = std::collections::BTreeMap::<String, (u64, u64)>::new();
