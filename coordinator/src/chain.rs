@@ -1,12 +1,10 @@
 //! The coordinator's chain: the embedded EVM by default, or any node over JSON-RPC, behind
 //! the contract crate's [`Chain`] interface. One handle is shared by the engine and, in a
 //! single-process setup, by the trustees' own chain views; every operation runs on
-//! tokio's blocking pool under the handle's lock.
+//! the chain's own thread ([`ChainClient`]).
 //!
 //! The embedded chain has no clock of its own: before each operation its next block's
 //! time is moved up to the wall clock, which the market schedule runs on.
-
-use std::sync::{Arc, Mutex};
 
 use alloy_primitives::{Address, Bytes};
 use alloy_sol_types::SolCall;
@@ -82,20 +80,119 @@ impl Chain for Backend {
     }
 }
 
-/// A shared chain.
-pub type SharedChain = Arc<Mutex<Backend>>;
+type Job = Box<dyn FnOnce(&mut Backend) + Send>;
 
-/// The engine's access to the market on a shared chain, as the operator.
+/// A chain that lives on its own thread (the embedded EVM is not `Send`): every operation
+/// is a job sent there, answered through a oneshot channel. Cloned freely; implements
+/// [`Chain`] itself (blocking), so a trustee's chain view in the same process reads the
+/// very chain the coordinator transacts on.
+#[derive(Clone, Debug)]
+pub struct ChainClient {
+    tx: std::sync::mpsc::Sender<Job>,
+}
+
+impl ChainClient {
+    /// Starts the chain thread; `make` builds the backend on it.
+    pub fn spawn(
+        make: impl FnOnce() -> Result<Backend, ChainError> + Send + 'static,
+    ) -> Result<ChainClient, ChainError> {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("sealgrid-chain".into())
+            .spawn(move || {
+                let mut backend = match make() {
+                    Ok(b) => {
+                        let _ = ready_tx.send(Ok(()));
+                        b
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                // Ends when every client is dropped.
+                while let Ok(job) = rx.recv() {
+                    job(&mut backend);
+                }
+            })
+            .map_err(|e| ChainError::Backend(format!("chain thread: {e}")))?;
+        ready_rx
+            .recv()
+            .map_err(|_| ChainError::Backend("the chain thread died at start".into()))??;
+        Ok(ChainClient { tx })
+    }
+
+    fn submit<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Backend) -> Result<T, ChainError> + Send + 'static,
+    ) -> tokio::sync::oneshot::Receiver<Result<T, ChainError>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let _ = self.tx.send(Box::new(move |b: &mut Backend| {
+            let _ = tx.send(f(b));
+        }));
+        rx
+    }
+
+    /// Runs `f` on the chain and waits (not from an async task).
+    pub fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Backend) -> Result<T, ChainError> + Send + 'static,
+    ) -> Result<T, ChainError> {
+        self.submit(f)
+            .blocking_recv()
+            .map_err(|_| ChainError::Backend("the chain thread is gone".into()))?
+    }
+
+    /// Runs `f` on the chain.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Backend) -> Result<T, ChainError> + Send + 'static,
+    ) -> Result<T, ChainError> {
+        self.submit(f)
+            .await
+            .map_err(|_| ChainError::Backend("the chain thread is gone".into()))?
+    }
+}
+
+impl Chain for ChainClient {
+    fn chain_id(&mut self) -> Result<u64, ChainError> {
+        self.blocking(|c| c.chain_id())
+    }
+
+    fn deploy(&mut self, from: Address, init_code: Bytes) -> Result<Receipt, ChainError> {
+        self.blocking(move |c| c.deploy(from, init_code))
+    }
+
+    fn call(&mut self, from: Address, to: Address, data: Bytes) -> Result<Bytes, ChainError> {
+        self.blocking(move |c| c.call(from, to, data))
+    }
+
+    fn transact(&mut self, from: Address, to: Address, data: Bytes) -> Result<Receipt, ChainError> {
+        self.blocking(move |c| c.transact(from, to, data))
+    }
+
+    fn block_number(&mut self) -> Result<u64, ChainError> {
+        self.blocking(|c| c.block_number())
+    }
+
+    fn logs(&mut self, filter: &LogFilter) -> Result<Vec<ChainLog>, ChainError> {
+        let f = filter.clone();
+        self.blocking(move |c| c.logs(&f))
+    }
+}
+
+/// The engine's access to the market, as the operator.
 #[derive(Clone, Debug)]
 pub struct ChainHandle {
-    chain: SharedChain,
+    chain: ChainClient,
     operator: Address,
     market: Address,
 }
 
 impl ChainHandle {
     /// A handle sending as `operator` to `market`.
-    pub fn new(chain: SharedChain, operator: Address, market: Address) -> ChainHandle {
+    pub fn new(chain: ChainClient, operator: Address, market: Address) -> ChainHandle {
         ChainHandle {
             chain,
             operator,
@@ -103,8 +200,8 @@ impl ChainHandle {
         }
     }
 
-    /// The shared chain.
-    pub fn shared(&self) -> SharedChain {
+    /// The chain.
+    pub fn client(&self) -> ChainClient {
         self.chain.clone()
     }
 
@@ -113,35 +210,23 @@ impl ChainHandle {
         self.market
     }
 
-    async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Backend) -> Result<T, ChainError> + Send + 'static,
-    ) -> Result<T, ChainError> {
-        let chain = self.chain.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = chain.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| ChainError::Backend(format!("chain task: {e}")))?
-    }
-
     /// A transaction to the market from the operator.
     pub async fn transact<C: SolCall + Send + 'static>(&self, call: C) -> Result<Receipt, ChainError> {
         let (from, to) = (self.operator, self.market);
-        self.run(move |c| c.transact(from, to, call.abi_encode().into()))
+        self.chain
+            .run(move |c| c.transact(from, to, call.abi_encode().into()))
             .await
     }
 
     /// An encoded transaction to the market from the operator.
     pub async fn transact_raw(&self, data: Vec<u8>) -> Result<Receipt, ChainError> {
         let (from, to) = (self.operator, self.market);
-        self.run(move |c| c.transact(from, to, data.into())).await
+        self.chain.run(move |c| c.transact(from, to, data.into())).await
     }
 
     /// The latest block number.
     pub async fn block_number(&self) -> Result<u64, ChainError> {
-        self.run(|c| c.block_number()).await
+        self.chain.run(|c| c.block_number()).await
     }
 
     /// A read-only call to the market.
@@ -150,10 +235,11 @@ impl ChainHandle {
         C::Return: Send,
     {
         let (from, to) = (self.operator, self.market);
-        self.run(move |c| {
-            let out = c.call(from, to, call.abi_encode().into())?;
-            Ok(C::abi_decode_returns(&out)?)
-        })
-        .await
+        self.chain
+            .run(move |c| {
+                let out = c.call(from, to, call.abi_encode().into())?;
+                Ok(C::abi_decode_returns(&out)?)
+            })
+            .await
     }
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy_primitives::U256;
+use ark_ff::PrimeField;
 use alloy_sol_types::{SolCall, SolEvent};
 use prost::Message;
 use sealgrid_circuits::flow::FlowCiphertexts;
@@ -194,6 +195,7 @@ pub struct EngineHandle {
 }
 
 /// The engine.
+#[allow(missing_debug_implementations)]
 pub struct Engine {
     cfg: EngineConfig,
     chain: ChainHandle,
@@ -694,9 +696,12 @@ impl Engine {
         let expected = if included {
             r.clearing
         } else {
-            sealgrid_verifier_contract::calldata::fr(
-                &sealgrid_circuits::market::Clearing::not_cleared().pack(),
-            )
+            // A bid left out of the histograms settles against the not-cleared
+            // clearing (PROTOCOL §5): the clearing of empty histograms.
+            let zeros = vec![0u64; self.cfg.params.levels];
+            let none = sealgrid_circuits::market::clear(&zeros, &zeros, 0, self.cfg.params.k_anonymity)
+                .map_err(|e| Refusal::internal(format!("clearing: {e}")))?;
+            sealgrid_verifier_contract::calldata::fr(&none.pack())
         };
         if expected != u256(&b32(&s.clearing)) {
             return Err(Refusal::precondition(format!(
@@ -1167,8 +1172,7 @@ fn posted_settlement(s: &Submission) -> Option<PostedSettlement> {
 }
 
 fn ciphertexts_of(words: &[U256]) -> Option<FlowCiphertexts> {
-    let bytes: Vec<Vec<u8>> = words.iter().map(|w| w.to_be_bytes::<32>().to_vec()).collect();
-    wire::ciphertexts(&bytes, bytes.len()).ok().map(|(_, c)| c)
+    sealgrid_verifier_contract::events::flow_ciphertexts(words)
 }
 
 fn status(rs: &RoundState) -> pb::RoundStatus {

@@ -32,7 +32,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use chain::{Backend, ChainHandle, SharedChain};
+pub use chain::{Backend, ChainClient, ChainHandle};
 pub use engine::{EngineConfig, RoundPlan};
 pub use market::MarketFile;
 pub use schedule::Schedule;
@@ -141,7 +141,7 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 
 /// Starts the coordinator on `chain`: opens the store, loads the verifying keys, recovers
 /// state, and serves gRPC (the coordinator service and the standard health service).
-pub async fn start(settings: Settings, chain: SharedChain) -> Result<Running, StartError> {
+pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, StartError> {
     let m = &settings.market;
     let verifiers = m.verifiers(&settings.key_dir)?;
     let info = Arc::new(m.info(settings.schedule, settings.max_batch, &settings.key_dir));

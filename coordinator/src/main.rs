@@ -3,13 +3,11 @@
 //! gracefully on Ctrl-C or SIGTERM (calls in flight finish, queued submissions stay in
 //! the store for the next start).
 
-use std::sync::{Arc, Mutex};
-
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use sealgrid_coordinator::config::{ChainConfig, Config, Flags};
-use sealgrid_coordinator::{start, Backend, MarketFile, Settings};
-use sealgrid_verifier_contract::{DevChain, EmbeddedChain, JsonRpcChain};
+use sealgrid_coordinator::{start, Backend, ChainClient, MarketFile, Settings};
+use sealgrid_verifier_contract::{ChainError, DevChain, EmbeddedChain, JsonRpcChain};
 
 #[derive(Parser, Debug)]
 #[command(name = "sealgrid-coordinator", version, about = "sealgrid's coordinator: sequences market rounds without learning quotes")]
@@ -46,23 +44,26 @@ async fn main() -> Result<()> {
     let Command::Serve(flags) = Cli::parse().command;
     let config = Config::resolve(&flags)?;
     let market = MarketFile::load(&config.market)?;
-    let backend = match &config.chain {
-        ChainConfig::Embedded(path) => Backend::Embedded(
-            EmbeddedChain::open(path).with_context(|| format!("opening {}", path.display()))?,
-        ),
-        ChainConfig::Rpc(url) => {
-            let key = operator_key()?;
-            let mut chain = JsonRpcChain::connect(url.clone(), key)
-                .with_context(|| format!("connecting to {url}"))?;
-            let operator = chain.add_account(key)?;
-            anyhow::ensure!(
-                operator == market.deployment.operator,
-                "SEALGRID_OPERATOR_KEY is {operator}, the market's operator is {}",
-                market.deployment.operator
-            );
-            Backend::Rpc(chain)
-        }
+    let key = match &config.chain {
+        ChainConfig::Rpc(_) => Some(operator_key()?),
+        ChainConfig::Embedded(_) => None,
     };
+    let (chain_cfg, operator) = (config.chain.clone(), market.deployment.operator);
+    let chain = ChainClient::spawn(move || match chain_cfg {
+        ChainConfig::Embedded(path) => Ok(Backend::Embedded(EmbeddedChain::open(path)?)),
+        ChainConfig::Rpc(url) => {
+            let key = key.expect("read above");
+            let mut chain = JsonRpcChain::connect(url, key)?;
+            let from = chain.add_account(key)?;
+            if from != operator {
+                return Err(ChainError::Backend(format!(
+                    "SEALGRID_OPERATOR_KEY is {from}, the market's operator is {operator}"
+                )));
+            }
+            Ok(Backend::Rpc(chain))
+        }
+    })
+    .context("starting the chain")?;
     let settings = Settings {
         market,
         listen: config.listen,
@@ -76,7 +77,7 @@ async fn main() -> Result<()> {
         max_batch: config.max_batch,
         tick_ms: 200,
     };
-    let running = start(settings, Arc::new(Mutex::new(backend))).await?;
+    let running = start(settings, chain).await?;
     eprintln!("sealgrid-coordinator listening on {}", running.addr);
     let stop = running.stop_handle();
     tokio::spawn(async move {

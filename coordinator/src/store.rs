@@ -30,7 +30,7 @@ fn err(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// What kind of submission.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Kind {
     /// A sealed bid (`submitBid`).
     Bid,

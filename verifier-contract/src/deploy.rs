@@ -90,7 +90,7 @@ pub fn deploy_market(
         Some(t) => t,
         None => created(chain.deploy(operator, TestToken::BYTECODE.clone())?)?,
     };
-    let deployment_block = 0; // FIXME(merge): chain.block_number()? once the event reader lands
+    let deployment_block = chain.block_number()?;
     let market = created(chain.deploy(
         operator,
         calldata::init_code(
