@@ -39,8 +39,9 @@ cached. Anyone can recompute the trustees' shares: this committee protects nothi
 Household profiles are standard profiles of the demo day (data/profiles/profiles.csv): \
 the BDEW H0 load profile with its dynamisation, scaled by each household's annual \
 consumption (2,500-5,500 kWh/a), and clear-sky PV yield at Kassel (pvlib, 35 degrees \
-south) scaled by its kWp (a third have no PV, the others 3-10 kWp), all drawn from \
---seed, with a +-15 % jitter per slot.
+south) scaled by its kWp (a third have no PV, the others 3-10 kWp, half of these with \
+a 5-10 kWh battery that absorbs surplus and covers deficit), all drawn from --seed, \
+with a +-15 % jitter per slot.
 
 Keys are cached in the key directory; the first run makes them (seconds in release: \
 proving the slots dominates the run time), later runs load them.";

@@ -16,13 +16,21 @@
 //!
 //! Each household `h` is drawn from the demo's seed: an annual consumption `E_h` of
 //! 2,500–5,500 kWh/a and, for about two thirds of them, a PV array of `P_h` = 3–10 kWp
-//! (the others have none). In a slot its consumption is `E_h / 1000 · h0_wh` and its
-//! production `P_h · pv_wh`, each times its own jitter in [0.85, 1.15] drawn from the
-//! seed, household and slot (passing clouds, appliances switched on or off). Slots longer
+//! (the others have none), some of these with a battery (below). In a slot its
+//! consumption is `E_h / 1000 · h0_wh` and its production `P_h · pv_wh`, each times its
+//! own jitter in [0.85, 1.15] drawn from the seed, household and slot (passing clouds, appliances switched on or off). Slots longer
 //! or shorter than a quarter-hour take the energy of the quarter-hours they overlap.
 //!
-//! The net position `pv − load` decides the side (surplus sells, deficit buys) and the
-//! quantity; [`Strategy`] turns it into a price level.
+//! Half of the PV owners also have a battery of 5–10 kWh (usable), at most 0.5 kW per
+//! kWh in or out, 95 % efficient each way. It charges from the household's surplus and
+//! discharges into its deficit, so it shrinks the net position the household takes to
+//! the market. Its state of charge is simulated from midnight UTC through the slot, the
+//! day run twice so that midnight starts with what the evening left. On the demo day it
+//! is full by late morning: it changes the evening (its owners stop buying), not noon.
+//!
+//! The net position `pv − load` at the grid connection (after the battery) decides the
+//! side (surplus sells, deficit buys) and the quantity; [`Strategy`] turns it into a
+//! price level.
 
 use std::sync::OnceLock;
 
@@ -178,23 +186,33 @@ impl StandardDay {
     }
 }
 
-/// One household: how much it consumes in a year and how much PV it has.
+/// A home battery's power limit, kW per kWh of capacity (0.5 C: a full charge in 2 h).
+pub const BATTERY_C_RATE: f64 = 0.5;
+/// A home battery's efficiency each way, charging and discharging (≈ 90 % round trip).
+pub const BATTERY_EFFICIENCY: f64 = 0.95;
+
+/// One household: how much it consumes in a year, how much PV it has, and its battery.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Profile {
     /// Annual consumption, kWh/a: scales the H0 profile.
     pub annual_kwh: f64,
     /// Rated PV power, kWp (0: no PV): scales the PV yield per kWp.
     pub kwp: f64,
+    /// Usable battery capacity, kWh (0: no battery).
+    pub battery_kwh: f64,
 }
 
 impl Profile {
     /// The profile of household `index`, drawn from `seed`: 2,500–5,500 kWh/a (to
-    /// 10 kWh), and with probability ⅔ a PV array of 3–10 kWp (to 0.1 kWp).
+    /// 10 kWh); with probability ⅔ a PV array of 3–10 kWp (to 0.1 kWp); and for half of
+    /// the PV owners a battery of 5–10 kWh (to 0.5 kWh).
     pub fn draw(seed: u64, index: usize) -> Profile {
         let mut rng = ChaCha20Rng::seed_from_u64(mix(seed, 0x9f0f11e, index as u64));
         let has_pv = rng.gen_range(0..3) != 0;
         let kwp: f64 = rng.gen_range(3.0..10.0);
         let annual_kwh: f64 = rng.gen_range(2_500.0..5_500.0);
+        let has_battery = has_pv && rng.gen_bool(0.5);
+        let battery_kwh: f64 = rng.gen_range(5.0..10.0);
         Profile {
             annual_kwh: (annual_kwh / 10.0).round() * 10.0,
             kwp: if has_pv {
@@ -202,11 +220,16 @@ impl Profile {
             } else {
                 0.0
             },
+            battery_kwh: if has_battery {
+                (battery_kwh * 2.0).round() / 2.0
+            } else {
+                0.0
+            },
         }
     }
 
-    /// Expected production and consumption (Wh), without jitter, between `from` and `to`
-    /// seconds after midnight UTC of the demo day.
+    /// Expected production and consumption (Wh), without jitter or battery, between
+    /// `from` and `to` seconds after midnight UTC of the demo day.
     pub fn expected_wh(&self, from: u64, to: u64) -> (f64, f64) {
         let day = StandardDay::embedded();
         (
@@ -215,8 +238,64 @@ impl Profile {
         )
     }
 
-    /// Production and consumption (Wh) in slot `slot_of_day` of length `slot_seconds`,
-    /// with the slot's jitter.
+    /// Production and consumption (Wh) in slot `slot_of_day`, with the slot's jitter,
+    /// before the battery.
+    fn jittered_wh(
+        &self,
+        seed: u64,
+        index: usize,
+        slot_of_day: u64,
+        slot_seconds: u64,
+    ) -> (f64, f64) {
+        let from = slot_of_day * slot_seconds;
+        let (pv, load) = self.expected_wh(from, from + slot_seconds);
+        let mut rng = ChaCha20Rng::seed_from_u64(mix(seed, index as u64, slot_of_day));
+        let pv = pv * rng.gen_range(0.85..1.15);
+        let load = load * rng.gen_range(0.85..1.15);
+        (pv, load)
+    }
+
+    /// The battery's (charge, discharge) in a slot, Wh at the house's connection, and
+    /// its state of charge (Wh stored) afterwards, from `stored` before it. It charges
+    /// from surplus and discharges into deficit, within its power and capacity.
+    fn battery_step(&self, pv: f64, load: f64, stored: f64, slot_seconds: u64) -> (f64, f64, f64) {
+        let capacity = self.battery_kwh * 1_000.0;
+        let limit = capacity * BATTERY_C_RATE * slot_seconds as f64 / 3_600.0;
+        if pv >= load {
+            let charge = (pv - load)
+                .min(limit)
+                .min((capacity - stored) / BATTERY_EFFICIENCY);
+            (charge, 0.0, stored + charge * BATTERY_EFFICIENCY)
+        } else {
+            let discharge = (load - pv).min(limit).min(stored * BATTERY_EFFICIENCY);
+            (0.0, discharge, stored - discharge / BATTERY_EFFICIENCY)
+        }
+    }
+
+    /// The battery's (charge, discharge) in slot `slot_of_day`, Wh. The day is run
+    /// twice from an empty battery, so that midnight starts with what the evening left
+    /// (a day that repeats), then up to the slot.
+    fn battery_wh(
+        &self,
+        seed: u64,
+        index: usize,
+        slot_of_day: u64,
+        slot_seconds: u64,
+    ) -> (f64, f64) {
+        let step = |stored: f64, s: u64| {
+            let (pv, load) = self.jittered_wh(seed, index, s, slot_seconds);
+            self.battery_step(pv, load, stored, slot_seconds)
+        };
+        let day = 0..86_400 / slot_seconds;
+        let midnight = day.fold(0.0, |stored, s| step(stored, s).2);
+        let stored = (0..slot_of_day).fold(midnight, |stored, s| step(stored, s).2);
+        let (charge, discharge, _) = step(stored, slot_of_day);
+        (charge, discharge)
+    }
+
+    /// Net production and consumption (Wh) at the grid connection in slot
+    /// `slot_of_day` of length `slot_seconds`: PV and load with the slot's jitter, less
+    /// what the battery takes from the surplus or gives to the deficit.
     pub fn energy_wh(
         &self,
         seed: u64,
@@ -224,12 +303,16 @@ impl Profile {
         slot_of_day: u64,
         slot_seconds: u64,
     ) -> (u64, u64) {
-        let from = slot_of_day * slot_seconds;
-        let (pv, load) = self.expected_wh(from, from + slot_seconds);
-        let mut rng = ChaCha20Rng::seed_from_u64(mix(seed, index as u64, slot_of_day));
-        let pv = pv * rng.gen_range(0.85..1.15);
-        let load = load * rng.gen_range(0.85..1.15);
-        (pv.round() as u64, load.round() as u64)
+        let (pv, load) = self.jittered_wh(seed, index, slot_of_day, slot_seconds);
+        let (charge, discharge) = if self.battery_kwh > 0.0 {
+            self.battery_wh(seed, index, slot_of_day, slot_seconds)
+        } else {
+            (0.0, 0.0)
+        };
+        (
+            (pv - charge).round() as u64,
+            (load - discharge).round() as u64,
+        )
     }
 }
 
@@ -397,6 +480,7 @@ mod tests {
         let p = Profile {
             annual_kwh: 4_000.0,
             kwp: 5.0,
+            battery_kwh: 0.0,
         };
         let (pv, load) = p.expected_wh(0, 86_400);
         let h0: f64 = day.h0_wh.iter().sum();
@@ -417,6 +501,44 @@ mod tests {
     }
 
     #[test]
+    fn batteries_shrink_positions_within_their_limits() {
+        let with = Profile {
+            annual_kwh: 2_500.0,
+            kwp: 5.0,
+            battery_kwh: 10.0,
+        };
+        let without = Profile {
+            battery_kwh: 0.0,
+            ..with
+        };
+        let limit = 10_000.0 * BATTERY_C_RATE / 4.0;
+        let mut stored = 0.0;
+        for slot in 0..QUARTER_HOURS as u64 {
+            let (pv, load) = with.energy_wh(1, 0, slot, 900);
+            let (pv0, load0) = without.energy_wh(1, 0, slot, 900);
+            let (net, net0) = (pv as i64 - load as i64, pv0 as i64 - load0 as i64);
+            // Same sign or flat, never larger, and no more than the power limit apart.
+            assert!(net * net0 >= 0 && net.abs() <= net0.abs(), "slot {slot}");
+            assert!((net0 - net).abs() as f64 <= limit + 1.0, "slot {slot}");
+            let (jpv, jload) = with.jittered_wh(1, 0, slot, 900);
+            let (charge, discharge, next) = with.battery_step(jpv, jload, stored, 900);
+            assert!(charge == 0.0 || discharge == 0.0);
+            assert!(
+                (0.0..=10_000.0 + 1e-9).contains(&next),
+                "slot {slot}: {next} Wh"
+            );
+            stored = next;
+        }
+        // 18:00 UTC, PV gone: the battery, full since the afternoon, covers the evening.
+        let (pv, load) = with.energy_wh(1, 0, 72, 900);
+        assert_eq!(pv, load, "PV covers part of the load, the battery the rest");
+        assert!(without.energy_wh(1, 0, 72, 900).1 > 50);
+        // Noon: the battery is full, the surplus goes to the market again.
+        let (pv, load) = with.energy_wh(1, 0, 48, 900);
+        assert_eq!((pv, load), without.energy_wh(1, 0, 48, 900));
+    }
+
+    #[test]
     fn drawn_households_are_in_range() {
         let profiles: Vec<Profile> = (0..300).map(|i| Profile::draw(1, i)).collect();
         assert!(profiles
@@ -427,6 +549,14 @@ mod tests {
             .all(|p| p.kwp == 0.0 || (3.0..=10.0).contains(&p.kwp)));
         let without = profiles.iter().filter(|p| p.kwp == 0.0).count();
         assert!((70..130).contains(&without), "{without} of 300 without PV");
+        assert!(profiles.iter().all(
+            |p| p.battery_kwh == 0.0 || (p.kwp > 0.0 && (5.0..=10.0).contains(&p.battery_kwh))
+        ));
+        let batteries = profiles.iter().filter(|p| p.battery_kwh > 0.0).count();
+        assert!(
+            (70..130).contains(&batteries),
+            "{batteries} of 300 with a battery"
+        );
     }
 
     /// `--start` of `sealgrid demo` by default (cli/src/main.rs), as a slot of the day.
