@@ -18,8 +18,9 @@
 //! 2,500–5,500 kWh/a and, for about two thirds of them, a PV array of `P_h` = 3–10 kWp
 //! (the others have none), some of these with a battery (below). In a slot its
 //! consumption is `E_h / 1000 · h0_wh` and its production `P_h · pv_wh`, each times its
-//! own jitter in [0.85, 1.15] drawn from the seed, household and slot (passing clouds, appliances switched on or off). Slots longer
-//! or shorter than a quarter-hour take the energy of the quarter-hours they overlap.
+//! own jitter in [0.85, 1.15] drawn from the seed, household and slot (passing clouds,
+//! appliances switched on or off). Slots longer or shorter than a quarter-hour take the
+//! energy of the quarter-hours they overlap.
 //!
 //! Half of the PV owners also have a battery of 5–10 kWh (usable), at most 0.5 kW per
 //! kWh in or out, 95 % efficient each way. It charges from the household's surplus and
