@@ -36,9 +36,12 @@ The committee runs its DKG from a FIXED, public seed so that its flow keys, and 
 them the bid and settle circuits' Groth16 keys, are the same every run and can be \
 cached. Anyone can recompute the trustees' shares: this committee protects nothing.
 
-Household profiles are SYNTHETIC: a clear-sky PV bell curve scaled by each household's \
-kWp (a third have no PV) and a load with morning and evening peaks, all drawn from \
---seed. Standard load profiles come later (issue #7).
+Household profiles are standard profiles of the demo day (data/profiles/profiles.csv): \
+the BDEW H0 load profile with its dynamisation, scaled by each household's annual \
+consumption (2,500-5,500 kWh/a), and clear-sky PV yield at Kassel (pvlib, 35 degrees \
+south) scaled by its kWp (a third have no PV, the others 3-10 kWp, half of these with \
+a 5-10 kWh battery that absorbs surplus and covers deficit), all drawn from --seed, \
+with a +-15 % jitter per slot.
 
 Keys are cached in the key directory; the first run makes them (seconds in release: \
 proving the slots dominates the run time), later runs load them.";
@@ -73,7 +76,7 @@ struct DemoArgs {
     /// Start of the first slot, HH:MM (UTC, on the demo day 2025-06-21), on the
     /// 15-minute grid. The default, late afternoon, has both sides in the market as PV
     /// fades and the evening peak starts; around noon sellers are long and the price
-    /// sits at the floor, after 18:00 nobody sells.
+    /// sits at the floor, from 17:30 nobody sells.
     #[arg(long, default_value = "16:30", value_name = "HH:MM")]
     start: String,
     /// Seed of the households' profiles, secrets and deliveries (proof blinding and
@@ -126,7 +129,7 @@ fn demo(args: DemoArgs) -> Result<()> {
     );
     println!("  in one process: prover (Groth16), committee ({TRUSTEES} trustees, t = {THRESHOLD}, DKG from the fixed seed {DEMO_COMMITTEE_SEED:#x}), households and meters");
     println!("  NOT in the loop yet: market contract, gRPC coordinator (the demo runs the coordinator's checks itself)");
-    println!("  household profiles are SYNTHETIC (PV bell curve, load with morning/evening peaks)");
+    println!("  household profiles: BDEW H0 load x kWh/a, clear-sky PV (Kassel) x kWp, from data/profiles/profiles.csv");
     let mp = if args.quiet {
         MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
     } else {

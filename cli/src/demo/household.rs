@@ -17,7 +17,7 @@ use super::profile::Profile;
 pub struct Household {
     /// Index in the community, 0-based.
     pub index: usize,
-    /// The synthetic daily model.
+    /// Annual consumption and PV size, which scale the standard profiles.
     pub profile: Profile,
     /// The account secret `sk_acct`.
     pub sk_acct: Fr,

@@ -3,7 +3,7 @@
 //!
 //! | module | does |
 //! | --- | --- |
-//! | [`profile`] | SYNTHETIC PV and load profiles, and the bidding strategy |
+//! | [`profile`] | households from the embedded standard profiles (BDEW H0, clear-sky PV), and the bidding strategy |
 //! | [`household`] | a prosumer's secrets and openings |
 //! | [`setup`] | the demo committee (DKG from a fixed seed) and the cached Groth16 keys |
 //! | [`proofs`] | proving with a progress bar, batch verification |

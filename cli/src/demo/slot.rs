@@ -127,7 +127,7 @@ pub fn run_slot(
     let start = format!("{:02}:{:02}", minutes / 60, minutes % 60);
     observer.note(&format!("slot {start} (round {round})"));
 
-    // Net positions from the synthetic profiles decide who bids what.
+    // Net positions from the households' profiles decide who bids what.
     let mut bidders = Vec::new();
     for h in &c.households {
         let (pv, load) = h
