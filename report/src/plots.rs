@@ -110,15 +110,12 @@ pub fn curves(data: &ReportData, slot: &SlotData) -> Result<String, ReportError>
         if slot.cleared {
             let (p, v) = (slot.price as f64, slot.volume as f64);
             chart
-                .draw_series([
-                    Circle::new((p, v), 5, CLEARING.filled()).into_dyn(),
-                    Text::new(
-                        format!("  V* = {}", slot.volume),
-                        (p, v),
-                        (FONT, 11).into_font().color(&CLEARING),
-                    )
-                    .into_dyn(),
-                ])
+                .draw_series([Circle::new((p, v), 5, CLEARING.filled())])
+                .map_err(plot_err)?;
+            let label = format!("(p*, V*) = ({}, {} Wh)", slot.price, slot.volume);
+            chart
+                .draw_series([EmptyElement::at((p, v))
+                    + Text::new(label, (8, 4), (FONT, 11).into_font().color(&CLEARING))])
                 .map_err(plot_err)?;
         }
         chart
