@@ -4,6 +4,7 @@
 //! legend sample is another, of two points); a clearing or price point is one `<circle>`
 //! (legends here use lines and rectangles, never circles); bars are `<rect>`s.
 
+use plotters::coord::combinators::IntoLinspace;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -129,14 +130,19 @@ pub fn curves(data: &ReportData, slot: &SlotData) -> Result<String, ReportError>
     })
 }
 
-/// Time axis over the slots and trades: minutes after the first day's midnight, with
-/// half a slot of room on the left and one and a half on the right.
+/// Time axis over the slots and trades, in minutes after the first day's midnight: from
+/// a slot before the first to two after the last start, with grid points at slot starts
+/// (plotters thins the labels to the hint).
 fn time_axis(data: &ReportData, rounds: impl Iterator<Item = u64>) -> std::ops::Range<f64> {
     let mins: Vec<u64> = rounds.map(|r| data.minutes_of(r)).collect();
-    let slot = data.market.slot_minutes as f64;
-    let lo = mins.iter().copied().min().unwrap_or(0) as f64 - slot / 2.0;
-    let hi = mins.iter().copied().max().unwrap_or(0) as f64 + slot * 1.5;
-    lo.max(0.0)..hi
+    let slot = data.market.slot_minutes;
+    let lo = mins.iter().copied().min().unwrap_or(0).saturating_sub(slot);
+    let hi = mins.iter().copied().max().unwrap_or(0) + 2 * slot;
+    lo as f64..hi as f64
+}
+
+fn slot_len(data: &ReportData) -> f64 {
+    data.market.slot_minutes as f64
 }
 
 fn time_formatter(m: &f64) -> String {
@@ -165,7 +171,7 @@ pub fn prices(data: &ReportData) -> Result<String, ReportError> {
             .margin(8)
             .x_label_area_size(38)
             .y_label_area_size(58)
-            .build_cartesian_2d(x, y)
+            .build_cartesian_2d(x.step(slot_len(data)), y)
             .map_err(plot_err)?;
         chart
             .configure_mesh()
@@ -214,7 +220,7 @@ pub fn volumes(data: &ReportData) -> Result<String, ReportError> {
             .margin(8)
             .x_label_area_size(38)
             .y_label_area_size(58)
-            .build_cartesian_2d(x, 0.0..top)
+            .build_cartesian_2d(x.step(slot_len(data)), 0.0..top)
             .map_err(plot_err)?;
         chart
             .configure_mesh()
@@ -250,13 +256,14 @@ pub fn prosumer(data: &ReportData, trades: &[crate::TradeView]) -> Result<String
             .map(|s| s.round)
             .chain(trades.iter().map(|t| t.round)),
     );
-    let top = y_top(trades.iter().map(|t| t.q).max().unwrap_or(0));
+    // Headroom for the legend above the bars.
+    let top = y_top(trades.iter().map(|t| t.q).max().unwrap_or(0)) * 1.3;
     svg((420, 220), |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(8)
             .x_label_area_size(34)
             .y_label_area_size(58)
-            .build_cartesian_2d(x, 0.0..top)
+            .build_cartesian_2d(x.step(slot_len(data)), 0.0..top)
             .map_err(plot_err)?;
         chart
             .configure_mesh()
