@@ -2,10 +2,10 @@
 //! consecutive market slots in one process; see `sealgrid demo --help`.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -13,7 +13,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sealgrid::demo::observer::Observer;
 use sealgrid::demo::setup::{DEMO_COMMITTEE_SEED, THRESHOLD, TRUSTEES};
 use sealgrid::demo::{run, DemoConfig, DemoReport, SlotSummary};
-use sealgrid_prover::circuits::{default_key_dir, KEY_DIR_ENV};
+use sealgrid_prover::circuits::{default_key_dir, target_key_dir, KEY_DIR_ENV};
 use sealgrid_prover::{Event, Phase};
 
 const DEMO_ABOUT: &str =
@@ -87,6 +87,11 @@ struct DemoArgs {
     /// target/sealgrid-keys in the workspace the tool was built from].
     #[arg(long, env = KEY_DIR_ENV, value_name = "DIR")]
     key_dir: Option<PathBuf>,
+    /// Where to write the HTML report (plots of the aggregate curves, prices and volumes,
+    /// each household's own trades) [default: $CARGO_TARGET_DIR/sealgrid-demo/report.html,
+    /// else target/sealgrid-demo/report.html in the workspace the tool was built from].
+    #[arg(long, value_name = "PATH")]
+    report: Option<PathBuf>,
     /// Show no spinners or progress bars.
     #[arg(long, short)]
     quiet: bool,
@@ -140,6 +145,11 @@ fn demo(args: DemoArgs) -> Result<()> {
         spinners: Mutex::new(HashMap::new()),
         bar: Mutex::new(None),
     };
+    let report_path = args.report.unwrap_or_else(|| {
+        target_key_dir()
+            .with_file_name("sealgrid-demo")
+            .join("report.html")
+    });
     let started = Instant::now();
     let result = run(&config, &ui);
     let elapsed = started.elapsed();
@@ -151,10 +161,27 @@ fn demo(args: DemoArgs) -> Result<()> {
                 report.checks(),
                 elapsed.as_secs_f64()
             );
+            write_html(&report, &config, &args.start, &report_path)?;
+            println!("HTML report: {}", report_path.display());
             Ok(())
         }
         Err(e) => Err(e).context("the demo stopped"),
     }
+}
+
+/// Writes the HTML report of a finished run.
+fn write_html(report: &DemoReport, config: &DemoConfig, start: &str, path: &Path) -> Result<()> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("the system clock is before 1970")?
+        .as_secs();
+    let title = format!(
+        "sealgrid demo: {} households, {} slots from {start} on 2025-06-21, seed {}",
+        config.households, config.slots, config.seed
+    );
+    let data =
+        sealgrid::demo::html::report_data(report, &title, &sealgrid_report::utc_timestamp(now));
+    sealgrid_report::write(&data, path).context("the HTML report")
 }
 
 fn print_report(r: &DemoReport) {

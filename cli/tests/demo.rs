@@ -38,6 +38,17 @@ fn six_households_one_slot_clear_settle_and_conserve() {
         i128::from(report.free_balances) + report.operator
     );
     assert_eq!(report.checks(), s.checks);
+
+    // The HTML report's data: the slot's histograms and every household's own trade.
+    assert_eq!(s.h_buy.len(), report.market.levels);
+    assert_eq!(
+        s.h_buy.iter().chain(&s.h_sell).sum::<u64>(),
+        s.trades.iter().map(|t| t.q).sum::<u64>()
+    );
+    let data = sealgrid::demo::html::report_data(&report, "demo", "now");
+    assert_eq!(data.prosumers.len(), 6);
+    assert!(data.prosumers.iter().all(|p| p.trades.len() == 1));
+    sealgrid_report::render(&data).expect("the report renders");
 }
 
 #[test]

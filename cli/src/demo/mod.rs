@@ -10,6 +10,7 @@
 //! | [`committee`] | decryption, clearing and signatures through the committee crate |
 //! | [`slot`] | one slot from deposits to merged payouts, with every check |
 //! | [`report`] | per-slot summaries and the table |
+//! | [`html`] | the summaries as a `sealgrid_report::ReportData` for the HTML report |
 //! | [`observer`] | progress reporting |
 //!
 //! Not in the loop yet: the market contract (issue #6) and the gRPC coordinator. The demo
@@ -19,6 +20,7 @@
 
 pub mod committee;
 pub mod household;
+pub mod html;
 pub mod observer;
 pub mod profile;
 pub mod proofs;
@@ -37,7 +39,7 @@ use sealgrid_prover::{KeyStore, ProveError, VerifyError};
 use household::Household;
 use observer::{KeyEvents, Observer};
 use profile::{mix, Profile, Strategy};
-pub use report::{DemoReport, SlotSummary};
+pub use report::{DemoReport, SlotSummary, Trade};
 use setup::{Committee, Keys, SetupError};
 use slot::{run_slot, Community, World};
 
@@ -165,7 +167,11 @@ pub fn run(config: &DemoConfig, observer: &dyn Observer) -> Result<DemoReport, D
         seed: config.seed,
     };
     let day_round = DEMO_DAY_UNIX / market.slot_seconds;
-    let mut report = DemoReport::default();
+    let mut report = DemoReport {
+        market: market.clone(),
+        households: community.households.iter().map(Household::name).collect(),
+        ..DemoReport::default()
+    };
     for i in 0..config.slots as u64 {
         let slot = config.first_slot + i;
         let summary = run_slot(

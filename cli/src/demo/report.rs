@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use sealgrid_circuits::market::{MarketParams, Side};
+
 /// One slot's public outcome and the demo's bookkeeping of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SlotSummary {
@@ -45,11 +47,43 @@ pub struct SlotSummary {
     pub proving: Duration,
     /// Checks passed.
     pub checks: usize,
+    /// The aggregate buy histogram (K levels; what the committee decrypted, or the
+    /// plaintext when the round was under the k-anonymity floor).
+    pub h_buy: Vec<u64>,
+    /// The aggregate sell histogram.
+    pub h_sell: Vec<u64>,
+    /// Each bid as its household saw it (private: the demo plays every household).
+    pub trades: Vec<Trade>,
+}
+
+/// One household's bid and its settlement, as the household's own software knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trade {
+    /// The household's index.
+    pub household: usize,
+    /// Buy or sell.
+    pub side: Side,
+    /// Limit price level.
+    pub level: usize,
+    /// Quantity bid, Wh.
+    pub q: u64,
+    /// Quantity traded, Wh.
+    pub fill: u64,
+    /// Payment.
+    pub pay: u64,
+    /// Credit for delivered energy.
+    pub credit: u64,
+    /// Shortfall penalty.
+    pub penalty: u64,
 }
 
 /// The whole run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DemoReport {
+    /// The market the run used.
+    pub market: MarketParams,
+    /// The households' display names, by index.
+    pub households: Vec<String>,
     /// One summary per slot, in order.
     pub slots: Vec<SlotSummary>,
     /// Tokens deposited by all households.

@@ -31,7 +31,7 @@ use super::household::Household;
 use super::observer::Observer;
 use super::profile::{mix, Intent, Strategy};
 use super::proofs::{prove_batch, verify_batch};
-use super::report::SlotSummary;
+use super::report::{SlotSummary, Trade};
 use super::setup::{Committee, Keys};
 use super::DemoError;
 
@@ -169,6 +169,9 @@ pub fn run_slot(
         proofs: 0,
         proving: Duration::ZERO,
         checks: 0,
+        h_buy: vec![0; k],
+        h_sell: vec![0; k],
+        trades: Vec::new(),
     };
     if bidders.is_empty() {
         observer.note("  nobody has a position: no bids");
@@ -316,6 +319,8 @@ pub fn run_slot(
         "cleared flag does not follow the k-anonymity floor".into()
     })?;
     let price = m.price(clearing.level);
+    summary.h_buy = h_buy;
+    summary.h_sell = h_sell;
     summary.cleared = clearing.cleared;
     summary.level = clearing.level;
     summary.price = price;
@@ -374,6 +379,16 @@ pub fn run_slot(
         plain.locks += b.lock;
         plain.payouts += s.payout;
         plain.short += usize::from(s.penalty > 0);
+        summary.trades.push(Trade {
+            household: h.index,
+            side: b.intent.side,
+            level: b.intent.level,
+            q: b.intent.q,
+            fill,
+            pay: s.pay,
+            credit: s.credit,
+            penalty: s.penalty,
+        });
         statements.push((
             SealgridCircuit::Settle(SettleCircuit {
                 params: m.clone(),
