@@ -13,6 +13,7 @@
 
 pub mod chain;
 pub mod client;
+pub mod demo;
 pub mod service;
 pub mod store;
 

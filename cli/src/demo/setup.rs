@@ -12,23 +12,16 @@
 use std::sync::Arc;
 
 use rand::rngs::OsRng;
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::market::MarketParams;
-use sealgrid_committee::dkg::{run_in_memory, CommitteePublic, DkgError, DkgParams};
-use sealgrid_committee::sign::{Address, SigningDomain, TrusteeSigningKey};
-use sealgrid_committee::trustee::{Trustee, TrusteeConfig};
+use sealgrid_committee::dkg::CommitteePublic;
+use sealgrid_committee::sign::{Address, SigningDomain};
+use sealgrid_committee::trustee::Trustee;
+use sealgrid_trustee::demo::{DemoCommittee, DemoError};
 use sealgrid_prover::{
     CircuitKind, Circuits, CircuitsError, KeyError, KeyPair, KeyStore, Progress,
 };
 
-/// Seed of the demo committee's DKG and its trustees' signing keys. Public: see the
-/// module documentation.
-pub const DEMO_COMMITTEE_SEED: u64 = 0x5ea1_9c0d;
-/// Number of trustees.
-pub const TRUSTEES: u16 = 3;
-/// Threshold: any 2 trustees decrypt and sign.
-pub const THRESHOLD: u16 = 2;
+pub use sealgrid_trustee::demo::{DEMO_COMMITTEE_SEED, THRESHOLD, TRUSTEES};
 /// Placeholder signing domain: no contract is deployed yet, so the trustees sign for
 /// chain id 0 and the zero address. A real deployment signs for its chain and contract.
 pub const SIGNING_DOMAIN: SigningDomain = SigningDomain {
@@ -40,8 +33,8 @@ pub const SIGNING_DOMAIN: SigningDomain = SigningDomain {
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     /// The DKG failed.
-    #[error("committee DKG: {0}")]
-    Dkg(#[from] DkgError),
+    #[error("{0}")]
+    Dkg(#[from] DemoError),
     /// The DKG's flow keys or the market parameters were refused by the prover.
     #[error("circuits: {0}")]
     Circuits(#[from] CircuitsError),
@@ -71,28 +64,11 @@ pub struct Committee {
 impl Committee {
     /// Runs the DKG from [`DEMO_COMMITTEE_SEED`] (deterministic) and makes the trustees.
     pub fn demo(market: &MarketParams) -> Result<Committee, SetupError> {
-        let mut rng = ChaCha20Rng::seed_from_u64(DEMO_COMMITTEE_SEED);
-        let params = DkgParams {
-            n: TRUSTEES,
-            t: THRESHOLD,
-            instances: 2 * market.levels + 1,
-        };
-        let (public, shares, _broadcast) = run_in_memory(params, &mut rng, |_| {})?;
-        let public = Arc::new(public);
-        let trustees = shares
-            .into_iter()
-            .map(|share| {
-                let mut seed = [0u8; 32];
-                rand::RngCore::fill_bytes(&mut rng, &mut seed);
-                let signer = TrusteeSigningKey::from_bytes(&seed)?;
-                let config = TrusteeConfig {
-                    market: market.clone(),
-                    domain: SIGNING_DOMAIN,
-                };
-                Ok(Trustee::new(share, public.clone(), signer, config))
-            })
-            .collect::<Result<_, SetupError>>()?;
-        Ok(Committee { public, trustees })
+        let dc = DemoCommittee::new(market.levels)?;
+        Ok(Committee {
+            public: dc.public.clone(),
+            trustees: dc.trustees(market, SIGNING_DOMAIN),
+        })
     }
 
     /// The trustees' signing addresses (what the contract would register).
