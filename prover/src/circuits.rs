@@ -417,6 +417,51 @@ fn set_id(params: &MarketParams, keys: &FlowKeys) -> String {
     id
 }
 
+/// The Groth16 key pairs of the three circuits of one parameter and key set.
+#[derive(Clone, Debug)]
+pub struct CircuitKeys {
+    /// The circuits (market parameters and flow keys as constants).
+    pub circuits: Circuits,
+    /// PROTOCOL §4.1.
+    pub balance: crate::KeyPair,
+    /// §4.2.
+    pub bid: crate::KeyPair,
+    /// §4.3.
+    pub settle: crate::KeyPair,
+}
+
+impl CircuitKeys {
+    /// The key pair of `kind`.
+    pub fn pair(&self, kind: CircuitKind) -> &crate::KeyPair {
+        match kind {
+            CircuitKind::Balance => &self.balance,
+            CircuitKind::Bid => &self.bid,
+            CircuitKind::Settle => &self.settle,
+        }
+    }
+
+    /// Loads the three key pairs of `circuits` from `store`, running a setup (with OS
+    /// randomness) for any that is missing or stale. On failure, names the key.
+    pub fn load_or_setup(
+        circuits: Circuits,
+        store: &crate::KeyStore,
+        progress: &dyn crate::Progress,
+    ) -> Result<CircuitKeys, (String, crate::KeyError)> {
+        let get = |kind: CircuitKind| {
+            let name = circuits.key_name(kind);
+            store
+                .get_or_setup(&name, circuits.setup_circuit(kind), &mut rand::rngs::OsRng, progress)
+                .map_err(|e| (name, e))
+        };
+        Ok(CircuitKeys {
+            balance: get(CircuitKind::Balance)?,
+            bid: get(CircuitKind::Bid)?,
+            settle: get(CircuitKind::Settle)?,
+            circuits,
+        })
+    }
+}
+
 /// The default key directory: `$SEALGRID_KEY_DIR` if set, else `sealgrid-keys` in
 /// `$CARGO_TARGET_DIR` if set, else `target/sealgrid-keys` in the workspace this crate
 /// was built from.

@@ -42,7 +42,7 @@ pub type VerifyingKey = ark_groth16::VerifyingKey<Curve>;
 /// precomputed for verification.
 pub type PreparedVerifyingKey = ark_groth16::PreparedVerifyingKey<Curve>;
 
-pub use circuits::{CircuitKind, Circuits, CircuitsError, Sample, SealgridCircuit};
+pub use circuits::{CircuitKeys, CircuitKind, Circuits, CircuitsError, Sample, SealgridCircuit};
 pub use keys::{KeyError, KeyId, KeyKind, KeyPair, KeyPairId, KeyStore};
 pub use progress::{Event, NoProgress, Phase, Progress};
 pub use prove::{prove, ProveError, ProvedStatement};

@@ -40,7 +40,7 @@ use household::Household;
 use observer::{KeyEvents, Observer};
 use profile::{mix, Profile, Strategy};
 pub use report::{DemoReport, SlotSummary, Trade};
-use setup::{Committee, Keys, SetupError};
+use setup::{Committee, SetupError};
 use slot::{run_slot, Community, World};
 
 /// Midnight UTC of the demo day, 2025-06-21 (a long summer day for the PV model).
@@ -139,7 +139,7 @@ pub fn run(config: &DemoConfig, observer: &dyn Observer) -> Result<DemoReport, D
         circuit: "(key store)".into(),
         source: Box::new(source),
     })?;
-    let keys = Keys::load_or_setup(&market, &committee, &store, &KeyEvents(observer))?;
+    let keys = setup::load_keys(&market, &committee, &store, &KeyEvents(observer))?;
     observer.note(&format!(
         "Groth16 keys: {}, {}, {} in {}",
         keys.balance.id.proving,

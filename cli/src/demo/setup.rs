@@ -11,15 +11,12 @@
 
 use std::sync::Arc;
 
-use rand::rngs::OsRng;
 use sealgrid_circuits::market::MarketParams;
 use sealgrid_committee::dkg::CommitteePublic;
 use sealgrid_committee::sign::{Address, SigningDomain};
 use sealgrid_committee::trustee::Trustee;
 use sealgrid_trustee::demo::{DemoCommittee, DemoError};
-use sealgrid_prover::{
-    CircuitKind, Circuits, CircuitsError, KeyError, KeyPair, KeyStore, Progress,
-};
+use sealgrid_prover::{CircuitKeys, Circuits, CircuitsError, KeyError, KeyStore, Progress};
 
 pub use sealgrid_trustee::demo::{DEMO_COMMITTEE_SEED, THRESHOLD, TRUSTEES};
 /// Placeholder signing domain: no contract is deployed yet, so the trustees sign for
@@ -78,51 +75,21 @@ impl Committee {
 }
 
 /// The Groth16 key pairs of the three circuits.
-#[derive(Debug)]
-pub struct Keys {
-    /// The circuits (market parameters and flow keys as constants).
-    pub circuits: Circuits,
-    /// §4.1.
-    pub balance: KeyPair,
-    /// §4.2.
-    pub bid: KeyPair,
-    /// §4.3.
-    pub settle: KeyPair,
-}
+pub type Keys = CircuitKeys;
 
-impl Keys {
-    /// The key pair of `kind`.
-    pub fn pair(&self, kind: CircuitKind) -> &KeyPair {
-        match kind {
-            CircuitKind::Balance => &self.balance,
-            CircuitKind::Bid => &self.bid,
-            CircuitKind::Settle => &self.settle,
+/// Loads the three key pairs from `store`, running a setup (with OS randomness) for any
+/// that is missing or stale.
+pub fn load_keys(
+    market: &MarketParams,
+    committee: &Committee,
+    store: &KeyStore,
+    progress: &dyn Progress,
+) -> Result<Keys, SetupError> {
+    let circuits = Circuits::new(market.clone(), committee.public.flow_keys())?;
+    CircuitKeys::load_or_setup(circuits, store, progress).map_err(|(circuit, source)| {
+        SetupError::Keys {
+            circuit,
+            source: Box::new(source),
         }
-    }
-
-    /// Loads the three key pairs from `store`, running a setup (with OS randomness) for
-    /// any that is missing or stale.
-    pub fn load_or_setup(
-        market: &MarketParams,
-        committee: &Committee,
-        store: &KeyStore,
-        progress: &dyn Progress,
-    ) -> Result<Keys, SetupError> {
-        let circuits = Circuits::new(market.clone(), committee.public.flow_keys())?;
-        let get = |kind: CircuitKind| {
-            let name = circuits.key_name(kind);
-            store
-                .get_or_setup(&name, circuits.setup_circuit(kind), &mut OsRng, progress)
-                .map_err(|source| SetupError::Keys {
-                    circuit: name,
-                    source: Box::new(source),
-                })
-        };
-        Ok(Keys {
-            balance: get(CircuitKind::Balance)?,
-            bid: get(CircuitKind::Bid)?,
-            settle: get(CircuitKind::Settle)?,
-            circuits,
-        })
-    }
+    })
 }
