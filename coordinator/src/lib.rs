@@ -17,6 +17,7 @@ pub mod committee;
 pub mod config;
 pub mod engine;
 pub mod market;
+pub mod prosumer;
 pub mod refusal;
 pub mod schedule;
 pub mod service;
