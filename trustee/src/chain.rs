@@ -3,17 +3,25 @@
 //! The trustee reads it itself and never takes a list of bids from its caller
 //! (`docs/PROTOCOL.md` §7).
 //!
-//! Two views for now: [`MemoryChain`] (tests, the embedded single-process setup) and
-//! [`DirChain`] (`<dir>/round-<n>.json`, a JSON array of posted bids in acceptance order,
-//! and `<dir>/settlements-<n>.json`, the round's posted settlements in settlement order,
-//! both in the committee crate's serde form). A view that follows the contract's events
-//! replaces them once the contract crate exposes its event log.
+//! Three views:
+//!
+//! - [`EvmChainView`]: the market contract's events, read from an EVM chain: a
+//!   JSON-RPC node ([`EvmChainView::connect`], a trustee running as its own process) or
+//!   a [`Chain`] shared with the rest of a single process (the embedded EVM). This is
+//!   the view a real trustee uses;
+//! - [`MemoryChain`]: rounds set by hand (tests);
+//! - [`DirChain`]: `<dir>/round-<n>.json`, a JSON array of posted bids in acceptance
+//!   order, and `<dir>/settlements-<n>.json`, the round's posted settlements in
+//!   settlement order, both in the committee crate's serde form (demos without a chain).
 
+use alloy_primitives::Address;
 use sealgrid_committee::aggregate::PostedBid;
 use sealgrid_committee::settlement::PostedSettlement;
+use sealgrid_verifier_contract::events::{self, MarketEvent, MarketEvents};
+use sealgrid_verifier_contract::{Chain, JsonRpcChain, LogFilter};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::RwLock;
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Why the chain could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +113,115 @@ impl ChainView for DirChain {
         Ok(self
             .read(&format!("settlements-{round}.json"))?
             .unwrap_or_default())
+    }
+}
+
+/// A chain shared between its users in one process (the embedded EVM that the
+/// coordinator transacts on and the trustees read).
+pub type SharedChain = Arc<Mutex<Box<dyn Chain + Send>>>;
+
+/// The market's events on an EVM chain, read by the trustee itself.
+///
+/// Events are read incrementally: each call reads the logs of the blocks committed
+/// since the previous one (up to the latest block), decodes them and keeps them, so a
+/// long-lived trustee does not download the market's whole history per request. The
+/// latest block is taken as final: fine for the embedded chain, ganache and chains
+/// with instant finality; a node that can reorganise needs a view that waits for
+/// confirmations (not written yet).
+pub struct EvmChainView {
+    chain: SharedChain,
+    market: Address,
+    seen: Mutex<Seen>,
+}
+
+/// The events read so far and the first block not read yet.
+struct Seen {
+    events: Vec<MarketEvent>,
+    next_block: u64,
+}
+
+impl std::fmt::Debug for EvmChainView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvmChainView")
+            .field("market", &self.market)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EvmChainView {
+    /// The market at `market` on `chain`, its events read from block `from_block` on
+    /// (the market's deployment block, or 0): a round's bids must all lie after it.
+    pub fn new(chain: SharedChain, market: Address, from_block: u64) -> Self {
+        EvmChainView {
+            chain,
+            market,
+            seen: Mutex::new(Seen {
+                events: Vec::new(),
+                next_block: from_block,
+            }),
+        }
+    }
+
+    /// The market at `market` on the node at `url` (JSON-RPC over HTTP, read only).
+    pub fn connect(url: &str, market: Address, from_block: u64) -> Result<Self, ChainError> {
+        let chain = JsonRpcChain::read_only(url).map_err(|e| ChainError(format!("{url}: {e}")))?;
+        Ok(Self::new(
+            Arc::new(Mutex::new(Box::new(chain))),
+            market,
+            from_block,
+        ))
+    }
+
+    /// The market's address.
+    pub fn market(&self) -> Address {
+        self.market
+    }
+
+    /// Runs `f` on every event of the market up to the latest block.
+    fn with_events<T>(&self, f: impl FnOnce(&[MarketEvent]) -> T) -> Result<T, ChainError> {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let fail = |e: &dyn std::fmt::Display| ChainError(format!("market {}: {e}", self.market));
+        {
+            let mut chain = self.chain.lock().unwrap_or_else(|e| e.into_inner());
+            let head = chain.block_number().map_err(|e| fail(&e))?;
+            if head >= seen.next_block {
+                let logs = chain
+                    .logs(&LogFilter {
+                        address: self.market,
+                        from_block: seen.next_block,
+                        to_block: Some(head),
+                    })
+                    .map_err(|e| fail(&e))?;
+                let new = logs
+                    .iter()
+                    .map(events::decode)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| fail(&e))?;
+                seen.events.extend(new);
+                seen.next_block = head + 1;
+            }
+        }
+        Ok(f(&seen.events))
+    }
+}
+
+impl ChainView for EvmChainView {
+    fn accepted_bids(&self, round: u64) -> Result<Option<Vec<PostedBid>>, ChainError> {
+        self.with_events(|evs| {
+            let opened = evs
+                .iter()
+                .any(|e| matches!(&e.event, MarketEvents::RoundOpened(o) if o.round == round));
+            if !opened {
+                return Ok(None);
+            }
+            events::posted_bids(evs, round)
+                .map(Some)
+                .map_err(|e| ChainError(format!("market {}: {e}", self.market)))
+        })?
+    }
+
+    fn settlements(&self, round: u64) -> Result<Vec<PostedSettlement>, ChainError> {
+        self.with_events(|evs| events::posted_settlements(evs, round))
     }
 }
 

@@ -4,8 +4,13 @@
 //! export SEALGRID_TRUSTEE_PASSPHRASE=...
 //! sealgrid-trustee demo-committee --out /tmp/committee      # in-memory DKG, sealed shares
 //! sealgrid-trustee serve --setup /tmp/committee/setup.json \
-//!     --share-file /tmp/committee/trustee-1.share --chain-dir /tmp/chain
+//!     --share-file /tmp/committee/trustee-1.share \
+//!     --rpc-url http://127.0.0.1:8545 --market 0x5FbDB2315678afecb367f032d93F642f64180aa3
 //! ```
+//!
+//! The trustee reads the accepted bids and settlements itself: from the market
+//! contract's events on a node (`--rpc-url`, `--market`, `--from-block`), or for a demo
+//! without a chain from JSON files (`--chain-dir`).
 //!
 //! `serve` prints `listening on <addr>` on stdout once bound (the default address
 //! `127.0.0.1:0` picks a free port) and shuts down gracefully on Ctrl-C or SIGTERM.
@@ -15,7 +20,7 @@ use clap::{Parser, Subcommand};
 use sealgrid_circuits::market::MarketParams;
 use sealgrid_committee::dkg::{run_in_memory, DkgParams};
 use sealgrid_committee::sign::{Address, SigningDomain, TrusteeSigningKey};
-use sealgrid_trustee::chain::DirChain;
+use sealgrid_trustee::chain::{ChainView, DirChain, EvmChainView};
 use sealgrid_trustee::service::TrusteeService;
 use sealgrid_trustee::store::{self, KdfParams, Passphrase, TrusteeSecrets};
 use sealgrid_trustee::{load_trustee, serve, TrusteeSetup};
@@ -67,10 +72,35 @@ enum Command {
         /// This trustee's sealed share file.
         #[arg(long, env = "SEALGRID_TRUSTEE_SHARE_FILE")]
         share_file: PathBuf,
-        /// Directory of the accepted bids, `round-<n>.json` per round (the trustee's own
-        /// view of the chain until the contract event reader exists).
-        #[arg(long, env = "SEALGRID_TRUSTEE_CHAIN_DIR")]
-        chain_dir: PathBuf,
+        /// Read the accepted bids and settlements from the market contract's events on
+        /// this EVM node (JSON-RPC over HTTP, read only); needs --market.
+        #[arg(
+            long,
+            env = "SEALGRID_TRUSTEE_RPC_URL",
+            requires = "market",
+            conflicts_with = "chain_dir"
+        )]
+        rpc_url: Option<String>,
+        /// The market contract's address (0x…), with --rpc-url.
+        #[arg(long, env = "SEALGRID_TRUSTEE_MARKET", requires = "rpc_url")]
+        market: Option<alloy_primitives::Address>,
+        /// The first block whose events are read, with --rpc-url: the market's
+        /// deployment block (0 reads the whole chain).
+        #[arg(
+            long,
+            env = "SEALGRID_TRUSTEE_FROM_BLOCK",
+            default_value_t = 0,
+            requires = "rpc_url"
+        )]
+        from_block: u64,
+        /// Instead of a node: a directory of the accepted bids, `round-<n>.json` and
+        /// `settlements-<n>.json` per round (demos without a chain).
+        #[arg(
+            long,
+            env = "SEALGRID_TRUSTEE_CHAIN_DIR",
+            required_unless_present = "rpc_url"
+        )]
+        chain_dir: Option<PathBuf>,
         /// An auditor allowed to request disclosures (repeatable).
         #[arg(long = "auditor")]
         auditors: Vec<String>,
@@ -112,10 +142,23 @@ async fn main() -> Result<()> {
             listen,
             setup,
             share_file,
+            rpc_url,
+            market,
+            from_block,
             chain_dir,
             auditors,
             passphrase,
         } => {
+            let chain: Arc<dyn ChainView> = match (rpc_url, market, chain_dir) {
+                (Some(url), Some(market), _) => {
+                    let view = EvmChainView::connect(&url, market, from_block)
+                        .with_context(|| format!("connecting to {url}"))?;
+                    tracing::info!(target: "sealgrid::trustee", %url, %market, from_block, "reading the market's events");
+                    Arc::new(view)
+                }
+                (None, _, Some(dir)) => Arc::new(DirChain { dir }),
+                _ => bail!("give --rpc-url with --market, or --chain-dir"),
+            };
             let setup: TrusteeSetup = serde_json::from_slice(
                 &std::fs::read(&setup).with_context(|| format!("reading {}", setup.display()))?,
             )
@@ -123,12 +166,7 @@ async fn main() -> Result<()> {
             let trustee = load_trustee(&share_file, &passphrase.get()?, &setup)
                 .with_context(|| format!("loading {}", share_file.display()))?;
             let id = trustee.id();
-            let service = TrusteeService::new(
-                trustee,
-                Arc::new(setup.committee),
-                Arc::new(DirChain { dir: chain_dir }),
-                auditors,
-            );
+            let service = TrusteeService::new(trustee, Arc::new(setup.committee), chain, auditors);
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;

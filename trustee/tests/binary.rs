@@ -109,3 +109,44 @@ async fn serves_one_trustee_from_a_sealed_share_and_stops_on_sigterm() {
     );
     assert!(stderr.contains("round=9"), "request span missing: {stderr}");
 }
+
+/// `serve` reads the chain from a node (`--rpc-url` with `--market`) or a directory
+/// (`--chain-dir`), documented in `--help`; a node that does not answer stops it at
+/// start, before any share is opened.
+#[test]
+fn serve_takes_a_node_or_a_directory_as_its_chain_view() {
+    let run = |args: &[&str]| Command::new(BIN).args(args).output().unwrap();
+    let help = run(&["serve", "--help"]);
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in ["--rpc-url", "--market", "--from-block", "--chain-dir"] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+    let files = ["serve", "--setup", "setup.json", "--share-file", "t.share"];
+    let neither = run(&files);
+    assert!(!neither.status.success());
+    assert!(String::from_utf8_lossy(&neither.stderr).contains("--chain-dir"));
+    let market = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+    let no_market = run(&[&files[..], &["--rpc-url", "http://127.0.0.1:1"]].concat());
+    assert!(!no_market.status.success());
+    assert!(String::from_utf8_lossy(&no_market.stderr).contains("--market"));
+    let both = run(&[
+        &files[..],
+        &["--rpc-url", "http://127.0.0.1:1", "--market", market],
+        &["--chain-dir", "chain"],
+    ]
+    .concat());
+    assert!(!both.status.success());
+    assert!(String::from_utf8_lossy(&both.stderr).contains("cannot be used with"));
+    let down = run(&[
+        &files[..],
+        &["--rpc-url", "http://127.0.0.1:1", "--market", market],
+    ]
+    .concat());
+    assert!(!down.status.success());
+    let stderr = String::from_utf8_lossy(&down.stderr);
+    assert!(
+        stderr.contains("connecting to http://127.0.0.1:1"),
+        "{stderr}"
+    );
+}

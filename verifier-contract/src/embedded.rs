@@ -33,9 +33,7 @@ use revm::state::{AccountInfo, Bytecode};
 use revm::{ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext};
 use serde::{Deserialize, Serialize};
 
-use crate::chain::{
-    address_of_secret, Chain, ChainError, ChainLog, DevChain, LogFilter, Receipt,
-};
+use crate::chain::{address_of_secret, Chain, ChainError, ChainLog, DevChain, LogFilter, Receipt};
 
 /// The chain id of the embedded chain (hardhat's, so signatures made for one verify on
 /// the other only if the contract address matches too).
@@ -76,8 +74,13 @@ struct AccountSnapshot {
 const SNAPSHOT_VERSION: u32 = 1;
 
 /// revm with its state on disk (or in memory only, for throwaway tests).
+///
+/// The chain holds revm's database, not an `Evm`: one is built around the database for
+/// each call and transaction (cheap next to executing one) and the database taken
+/// back, because revm's `Evm` is not `Send` and the chain is shared between threads
+/// (a coordinator transacting, trustees reading its logs).
 pub struct EmbeddedChain {
-    evm: Evm,
+    db: Db,
     path: Option<PathBuf>,
     block_number: u64,
     timestamp: u64,
@@ -154,20 +157,31 @@ impl EmbeddedChain {
                     .expect("storage of an inserted account");
             }
         }
-        let evm = Context::mainnet()
-            .with_db(db)
-            .modify_cfg_chained(|c| c.chain_id = CHAIN_ID)
-            .build_mainnet();
-        let mut chain = EmbeddedChain {
-            evm,
+        EmbeddedChain {
+            db,
             path,
             block_number: s.block_number,
             timestamp: s.timestamp,
             logs,
             sidecar,
-        };
-        chain.sync_block();
-        chain
+        }
+    }
+
+    /// Runs `f` on an EVM over the chain's state, in the current block.
+    fn with_evm<T>(&mut self, f: impl FnOnce(&mut Evm) -> T) -> T {
+        let (n, t) = (self.block_number, self.timestamp);
+        let mut evm = Context::mainnet()
+            .with_db(std::mem::take(&mut self.db))
+            .modify_cfg_chained(|c| c.chain_id = CHAIN_ID)
+            .modify_block_chained(|b| {
+                b.number = U256::from(n);
+                b.timestamp = U256::from(t);
+                b.basefee = 0;
+            })
+            .build_mainnet();
+        let out = f(&mut evm);
+        self.db = std::mem::take(&mut evm.ctx.journaled_state.database);
+        out
     }
 
     /// The state file, if any.
@@ -183,7 +197,6 @@ impl EmbeddedChain {
     /// Sets the time of the next blocks (persisted with the next transaction).
     pub fn set_timestamp(&mut self, timestamp: u64) {
         self.timestamp = timestamp;
-        self.sync_block();
     }
 
     /// Moves the clock forward.
@@ -193,7 +206,7 @@ impl EmbeddedChain {
 
     /// Credits `address` with `wei` (for a JSON-RPC-like funding step; gas is free here).
     pub fn fund(&mut self, address: Address, wei: U256) -> Result<(), ChainError> {
-        let db = &mut self.evm.ctx.journaled_state.database;
+        let db = &mut self.db;
         let mut info = db
             .cache
             .accounts
@@ -205,20 +218,8 @@ impl EmbeddedChain {
         self.persist()
     }
 
-    fn sync_block(&mut self) {
-        let (n, t) = (self.block_number, self.timestamp);
-        self.evm.ctx.modify_block(|b| {
-            b.number = U256::from(n);
-            b.timestamp = U256::from(t);
-            b.basefee = 0;
-        });
-    }
-
     fn nonce(&self, address: Address) -> u64 {
-        self.evm
-            .ctx
-            .journaled_state
-            .database
+        self.db
             .cache
             .accounts
             .get(&address)
@@ -242,10 +243,8 @@ impl EmbeddedChain {
     fn execute(&mut self, from: Address, kind: TxKind, data: Bytes) -> Result<Receipt, ChainError> {
         let tx = self.tx(from, kind, data)?;
         self.block_number += 1;
-        self.sync_block();
         let result = self
-            .evm
-            .transact_commit(tx)
+            .with_evm(|evm| evm.transact_commit(tx))
             .map_err(|e| ChainError::Backend(format!("{e:?}")))?;
         if let ExecutionResult::Success { logs, .. } = &result {
             self.record_logs(logs)?;
@@ -291,7 +290,7 @@ impl EmbeddedChain {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        let db = &self.evm.ctx.journaled_state.database;
+        let db = &self.db;
         let mut accounts = BTreeMap::new();
         for (address, a) in &db.cache.accounts {
             let code = a
@@ -381,8 +380,8 @@ fn open_sidecar(
         if line.is_empty() {
             continue;
         }
-        let l: LogLine = serde_json::from_slice(line)
-            .map_err(|e| err(&format!("line {}: {e}", n + 1)))?;
+        let l: LogLine =
+            serde_json::from_slice(line).map_err(|e| err(&format!("line {}: {e}", n + 1)))?;
         if l.block <= previous || l.block > last_block {
             return Err(err(&format!(
                 "line {}: block {} out of order (after {previous}, state at {last_block})",
@@ -450,8 +449,7 @@ impl Chain for EmbeddedChain {
     fn call(&mut self, from: Address, to: Address, data: Bytes) -> Result<Bytes, ChainError> {
         let tx = self.tx(from, TxKind::Call(to), data)?;
         let result = self
-            .evm
-            .transact(tx)
+            .with_evm(|evm| evm.transact(tx))
             .map_err(|e| ChainError::Backend(format!("{e:?}")))?;
         receipt(result.result).map(|r| r.output)
     }
@@ -499,7 +497,7 @@ impl DevChain for EmbeddedChain {
     }
 
     fn fund(&mut self, address: Address, wei: U256) -> Result<(), ChainError> {
-        let db = &self.evm.ctx.journaled_state.database;
+        let db = &self.db;
         let balance = db
             .cache
             .accounts

@@ -31,3 +31,10 @@ pub mod rpc;
 pub use chain::{Chain, ChainError, ChainLog, DevChain, LogFilter, Receipt};
 pub use embedded::EmbeddedChain;
 pub use rpc::JsonRpcChain;
+
+// Both backends can be shared between threads (`Box<dyn Chain + Send>` behind a mutex).
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<EmbeddedChain>();
+    send::<JsonRpcChain>();
+};

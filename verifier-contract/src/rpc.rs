@@ -173,6 +173,14 @@ impl JsonRpcChain {
     /// Connects to `url` (e.g. `http://127.0.0.1:8545`), with `funder_secret` the key of a
     /// funded account: it sends [`DevChain::fund`]'s transfers and is an account itself.
     pub fn connect(url: impl Into<String>, funder_secret: [u8; 32]) -> Result<Self, ChainError> {
+        let mut chain = Self::read_only(url)?;
+        chain.funder = chain.add_account(funder_secret)?;
+        Ok(chain)
+    }
+
+    /// Connects to `url` without any key: for reading (calls, blocks, logs); a
+    /// transaction fails for want of a key until [`DevChain::add_account`] adds one.
+    pub fn read_only(url: impl Into<String>) -> Result<Self, ChainError> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(120)))
             .http_status_as_error(false)
@@ -194,7 +202,6 @@ impl JsonRpcChain {
             // revm's per-transaction cap, or less if the node's blocks are smaller
             chain.gas_limit = chain.gas_limit.min(limit);
         }
-        chain.funder = chain.add_account(funder_secret)?;
         Ok(chain)
     }
 
