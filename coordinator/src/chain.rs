@@ -11,21 +11,21 @@ use alloy_sol_types::SolCall;
 use sealgrid_verifier_contract::chain::{ChainLog, LogFilter};
 use sealgrid_verifier_contract::{Chain, ChainError, EmbeddedChain, JsonRpcChain, Receipt};
 
-use crate::schedule;
+use crate::schedule::Clock;
 
 /// A chain backend.
 #[derive(Debug)]
 pub enum Backend {
-    /// revm in process, state persisted to a file.
-    Embedded(EmbeddedChain),
+    /// revm in process, state persisted to a file; its blocks carry the market clock.
+    Embedded(EmbeddedChain, Clock),
     /// A node over JSON-RPC.
     Rpc(JsonRpcChain),
 }
 
 impl Backend {
     fn sync_clock(&mut self) {
-        if let Backend::Embedded(c) = self {
-            let now = schedule::now();
+        if let Backend::Embedded(c, clock) = self {
+            let now = clock.now();
             if now > c.timestamp() {
                 c.set_timestamp(now);
             }
@@ -36,7 +36,7 @@ impl Backend {
 impl Chain for Backend {
     fn chain_id(&mut self) -> Result<u64, ChainError> {
         match self {
-            Backend::Embedded(c) => c.chain_id(),
+            Backend::Embedded(c, _) => c.chain_id(),
             Backend::Rpc(c) => c.chain_id(),
         }
     }
@@ -44,7 +44,7 @@ impl Chain for Backend {
     fn deploy(&mut self, from: Address, init_code: Bytes) -> Result<Receipt, ChainError> {
         self.sync_clock();
         match self {
-            Backend::Embedded(c) => c.deploy(from, init_code),
+            Backend::Embedded(c, _) => c.deploy(from, init_code),
             Backend::Rpc(c) => c.deploy(from, init_code),
         }
     }
@@ -52,7 +52,7 @@ impl Chain for Backend {
     fn call(&mut self, from: Address, to: Address, data: Bytes) -> Result<Bytes, ChainError> {
         self.sync_clock();
         match self {
-            Backend::Embedded(c) => c.call(from, to, data),
+            Backend::Embedded(c, _) => c.call(from, to, data),
             Backend::Rpc(c) => c.call(from, to, data),
         }
     }
@@ -60,21 +60,21 @@ impl Chain for Backend {
     fn transact(&mut self, from: Address, to: Address, data: Bytes) -> Result<Receipt, ChainError> {
         self.sync_clock();
         match self {
-            Backend::Embedded(c) => c.transact(from, to, data),
+            Backend::Embedded(c, _) => c.transact(from, to, data),
             Backend::Rpc(c) => c.transact(from, to, data),
         }
     }
 
     fn block_number(&mut self) -> Result<u64, ChainError> {
         match self {
-            Backend::Embedded(c) => c.block_number(),
+            Backend::Embedded(c, _) => c.block_number(),
             Backend::Rpc(c) => c.block_number(),
         }
     }
 
     fn logs(&mut self, filter: &LogFilter) -> Result<Vec<ChainLog>, ChainError> {
         match self {
-            Backend::Embedded(c) => c.logs(filter),
+            Backend::Embedded(c, _) => c.logs(filter),
             Backend::Rpc(c) => c.logs(filter),
         }
     }

@@ -34,7 +34,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::chain::ChainHandle;
 use crate::committee::{bitmap_words, market_signature, Cleared, CommitteeDriver, Finalized};
 use crate::refusal::Refusal;
-use crate::schedule::{self, RoundTimes, Schedule};
+use crate::schedule::{Clock, RoundTimes, Schedule};
 use crate::store::{Kind, RoundRecord, Store, Submission, SubmissionState};
 use crate::wire::{self, BalanceForm, BidForm, SettleForm};
 
@@ -65,6 +65,8 @@ pub struct EngineConfig {
     pub max_queue: usize,
     /// How often the clock is looked at.
     pub tick: Duration,
+    /// The market clock.
+    pub clock: Clock,
 }
 
 /// A command to the engine.
@@ -162,6 +164,7 @@ struct RoundState {
 #[derive(Debug)]
 pub struct EventLog {
     store: Arc<Store>,
+    clock: Clock,
     next: u64,
     live: broadcast::Sender<pb::MarketEvent>,
 }
@@ -171,7 +174,7 @@ impl EventLog {
         let e = pb::MarketEvent {
             sequence: self.next,
             round,
-            time: schedule::now(),
+            time: self.clock.now(),
             event: Some(event),
         };
         if let Err(err) = self.store.put_event(self.next, &e.encode_to_vec()) {
@@ -254,10 +257,11 @@ impl Engine {
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
         let events = EventLog {
             store: store.clone(),
+            clock: cfg.clock.clone(),
             next: store.next_event().map_err(|e| e.to_string())?,
             live: live.clone(),
         };
-        let now = schedule::now();
+        let now = cfg.clock.now();
         let first = cfg
             .plan
             .first
@@ -572,7 +576,7 @@ impl Engine {
     }
 
     async fn submit_bids(&mut self, bids: Vec<BidForm>) -> Vec<Result<[u8; 32], Refusal>> {
-        let now = schedule::now();
+        let now = self.cfg.clock.now();
         let mut results = Vec::with_capacity(bids.len());
         let mut fresh: Vec<Submission> = Vec::new();
         for b in &bids {
@@ -627,7 +631,7 @@ impl Engine {
 
     async fn submit_settlement(&mut self, s: SettleForm) -> Result<[u8; 32], Refusal> {
         self.check_queue_room()?;
-        let now = schedule::now();
+        let now = self.cfg.clock.now();
         let rs = self.rounds.get(&s.round).ok_or_else(|| {
             Refusal::not_found(format!("unknown-round: round {} is not scheduled", s.round))
         })?;
@@ -871,7 +875,7 @@ impl Engine {
     }
 
     async fn on_tick(&mut self) {
-        let now = schedule::now();
+        let now = self.cfg.clock.now();
         // Open the rounds whose bidding window has begun.
         loop {
             let r = self.next_round;
@@ -991,8 +995,9 @@ impl Engine {
     }
 
     fn backoff(&mut self, r: u64) {
+        let now = self.cfg.clock.now();
         if let Some(rs) = self.rounds.get_mut(&r) {
-            rs.retry_at = schedule::now() + 2;
+            rs.retry_at = now + 2;
         }
     }
 

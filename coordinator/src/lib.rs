@@ -16,6 +16,7 @@ pub mod chain;
 pub mod committee;
 pub mod config;
 pub mod engine;
+pub mod local;
 pub mod market;
 pub mod prosumer;
 pub mod refusal;
@@ -36,7 +37,7 @@ use tokio::task::JoinHandle;
 pub use chain::{Backend, ChainClient, ChainHandle};
 pub use engine::{EngineConfig, RoundPlan};
 pub use market::MarketFile;
-pub use schedule::Schedule;
+pub use schedule::{Clock, Schedule};
 
 /// Baby steps of the discrete-log table (histogram sums up to 2^40 solve in 2^24 giant
 /// steps at most; sums of a pilot's size in a handful).
@@ -67,6 +68,8 @@ pub struct Settings {
     pub max_batch: u32,
     /// How often the clock is looked at, milliseconds.
     pub tick_ms: u64,
+    /// The market clock (the wall clock in production; the chain must read the same).
+    pub clock: schedule::Clock,
 }
 
 /// Why the coordinator could not start.
@@ -167,6 +170,7 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
         relay_margin_seconds: settings.relay_margin_seconds,
         max_queue: settings.max_queue,
         tick: std::time::Duration::from_millis(settings.tick_ms.max(10)),
+        clock: settings.clock.clone(),
     };
     let (engine, engine_handle, rx) = engine::Engine::start(cfg, handle.clone(), store, driver)
         .await

@@ -6,7 +6,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use sealgrid_coordinator::config::{ChainConfig, Config, Flags};
-use sealgrid_coordinator::{start, Backend, ChainClient, MarketFile, Settings};
+use sealgrid_coordinator::{start, Backend, ChainClient, Clock, MarketFile, Settings};
 use sealgrid_verifier_contract::{ChainError, DevChain, EmbeddedChain, JsonRpcChain};
 
 #[derive(Parser, Debug)]
@@ -50,7 +50,7 @@ async fn main() -> Result<()> {
     };
     let (chain_cfg, operator) = (config.chain.clone(), market.deployment.operator);
     let chain = ChainClient::spawn(move || match chain_cfg {
-        ChainConfig::Embedded(path) => Ok(Backend::Embedded(EmbeddedChain::open(path)?)),
+        ChainConfig::Embedded(path) => Ok(Backend::Embedded(EmbeddedChain::open(path)?, Clock::wall())),
         ChainConfig::Rpc(url) => {
             let key = key.expect("read above");
             let mut chain = JsonRpcChain::connect(url, key)?;
@@ -76,6 +76,7 @@ async fn main() -> Result<()> {
         max_queue: config.max_queue,
         max_batch: config.max_batch,
         tick_ms: 200,
+        clock: Clock::wall(),
     };
     let running = start(settings, chain).await?;
     eprintln!("sealgrid-coordinator listening on {}", running.addr);

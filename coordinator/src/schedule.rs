@@ -91,11 +91,42 @@ impl Schedule {
 }
 
 /// The wall clock, unix seconds.
-pub fn now() -> u64 {
+pub fn wall() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// The market's clock: the wall clock plus an offset that only grows. A production
+/// coordinator never moves it; a compressed demo or a test skips the idle parts of a
+/// round (waiting for a deadline once everyone has acted) by moving it forward. The
+/// engine and the embedded chain read the same clock, so the contract's deadlines and
+/// the engine's agree.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    offset: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Clock {
+    /// The wall clock.
+    pub fn wall() -> Clock {
+        Clock::default()
+    }
+
+    /// Now, unix seconds.
+    pub fn now(&self) -> u64 {
+        wall() + self.offset.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Moves the clock forward to at least `t` (never backward).
+    pub fn advance_to(&self, t: u64) {
+        let now = self.now();
+        if t > now {
+            self.offset
+                .fetch_add(t - now, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
 }
 
 #[cfg(test)]

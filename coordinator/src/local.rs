@@ -1,0 +1,345 @@
+//! A whole market on one machine: the embedded EVM on its own thread, the demo committee
+//! (3 trustees, t = 2, as gRPC services on loopback, each reading the chain itself), the
+//! Groth16 keys (cached in the key store), the contracts deployed and the market file
+//! written. The coordinator is then started on it with [`LocalMarket::settings`]. What
+//! the demo, the tests and the load benchmark stand on.
+//!
+//! The demo committee's DKG seed is public (see `sealgrid_trustee::demo`): a local market
+//! protects nothing and exists to run the real code paths.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use alloy_primitives::{Address, U256};
+use alloy_sol_types::SolCall;
+use sealgrid_circuits::market::MarketParams;
+use sealgrid_committee::sign::{Address as CAddress, SigningDomain};
+use sealgrid_prover::{CircuitKeys, Circuits, KeyStore, Progress};
+use sealgrid_trustee::chain::EvmChainView;
+use sealgrid_trustee::demo::DemoCommittee;
+use sealgrid_trustee::service::TrusteeService;
+use sealgrid_trustee::TrusteeSetup;
+use sealgrid_verifier_contract::bindings::{Market, TestToken};
+use sealgrid_verifier_contract::chain::address_of_secret;
+use sealgrid_verifier_contract::deploy::{deploy_market, DeploySpec};
+use sealgrid_verifier_contract::{Chain, ChainError, EmbeddedChain};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::chain::{Backend, ChainClient};
+use crate::engine::RoundPlan;
+use crate::market::{MarketFile, VerifyingKeys};
+use crate::prosumer::Wallet;
+use crate::schedule::{Clock, Schedule};
+use crate::Settings;
+
+/// The operator's key on a local chain (public: the embedded chain checks no signature).
+pub const OPERATOR_SECRET: [u8; 32] = [0x0a; 32];
+/// The auditor name the local trustees accept for escrowed disclosure.
+pub const LOCAL_AUDITOR: &str = "regulator";
+
+/// Why a local market could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    /// The committee.
+    #[error("{0}")]
+    Committee(#[from] sealgrid_trustee::demo::DemoError),
+    /// The circuits.
+    #[error("circuits: {0}")]
+    Circuits(#[from] sealgrid_prover::CircuitsError),
+    /// Keys.
+    #[error("Groth16 keys for {0}: {1}")]
+    Keys(String, sealgrid_prover::KeyError),
+    /// The chain.
+    #[error("chain: {0}")]
+    Chain(#[from] ChainError),
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What to set up.
+#[derive(Clone, Debug)]
+pub struct LocalConfig {
+    /// Where the chain state (if persistent), market file and store go.
+    pub dir: PathBuf,
+    /// Market parameters.
+    pub params: MarketParams,
+    /// The key store.
+    pub key_dir: PathBuf,
+    /// Qualification limits.
+    pub max_unsettled: u32,
+    /// See `max_unsettled`.
+    pub max_defaults: u32,
+    /// Keep the chain's state in `dir/chain.json` (else in memory).
+    pub persist_chain: bool,
+    /// The market clock (the chain's blocks carry it).
+    pub clock: Clock,
+}
+
+/// A running local market (without its coordinator).
+pub struct LocalMarket {
+    /// The chain.
+    pub chain: ChainClient,
+    /// The market file (also written to `dir/market.json`).
+    pub market: MarketFile,
+    /// The proving keys.
+    pub keys: Arc<CircuitKeys>,
+    /// The committee.
+    pub committee: DemoCommittee,
+    /// The trustees' endpoints.
+    pub trustee_urls: Vec<String>,
+    /// The configuration.
+    pub config: LocalConfig,
+    trustees_stop: watch::Sender<bool>,
+    trustees: Vec<JoinHandle<Result<(), tonic::transport::Error>>>,
+}
+
+impl std::fmt::Debug for LocalMarket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalMarket")
+            .field("market", &self.market.deployment.market)
+            .field("trustees", &self.trustee_urls)
+            .finish_non_exhaustive()
+    }
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+impl LocalMarket {
+    /// Sets everything up: keys (loaded or made, reporting to `progress`), chain,
+    /// contracts, committee, trustees.
+    pub async fn setup(
+        config: LocalConfig,
+        progress: Arc<dyn Progress + Send + Sync>,
+    ) -> Result<LocalMarket, LocalError> {
+        let committee = DemoCommittee::new(config.params.levels)?;
+        let circuits = Circuits::new(config.params.clone(), committee.public.flow_keys())?;
+        let key_dir = config.key_dir.clone();
+        let keys = tokio::task::spawn_blocking(move || {
+            let store = KeyStore::open(&key_dir).map_err(|e| LocalError::Keys("key store".into(), e))?;
+            CircuitKeys::load_or_setup(circuits, &store, &*progress)
+                .map_err(|(name, e)| LocalError::Keys(name, e))
+        })
+        .await
+        .map_err(|e| LocalError::Other(e.to_string()))??;
+        let keys = Arc::new(keys);
+        std::fs::create_dir_all(&config.dir).map_err(|e| LocalError::Other(format!("{}: {e}", config.dir.display())))?;
+        let state = config.dir.join("chain.json");
+        let (persist, clock) = (config.persist_chain, config.clock.clone());
+        let chain = ChainClient::spawn(move || {
+            let c = if persist {
+                EmbeddedChain::open(state)?
+            } else {
+                EmbeddedChain::in_memory()
+            };
+            Ok(Backend::Embedded(c, clock))
+        })?;
+        let operator = address_of_secret(&OPERATOR_SECRET)?;
+        let trustees: Vec<CAddress> = committee.addresses();
+        let trustee_evm: Vec<Address> = trustees.iter().map(|a| Address::from(a.0)).collect();
+        let (k2, c2, p2) = (keys.clone(), chain.clone(), config.params.clone());
+        let (max_unsettled, max_defaults) = (config.max_unsettled, config.max_defaults);
+        let t = committee.public.params.t as usize;
+        let deployment = tokio::task::spawn_blocking(move || {
+            let mut chain = c2;
+            let d = deploy_market(
+                &mut chain,
+                operator,
+                &DeploySpec {
+                    params: &p2,
+                    balance_vk: &k2.balance.vk,
+                    bid_vk: &k2.bid.vk,
+                    settle_vk: &k2.settle.vk,
+                    trustees: &trustee_evm,
+                    threshold: t,
+                    max_unsettled,
+                    max_defaults,
+                    token: None,
+                },
+            )?;
+            // The operator funds negative residuals (rounding dust bought by the grid).
+            chain.transact(
+                operator,
+                d.token,
+                TestToken::mintCall {
+                    to: operator,
+                    value: U256::from(1u64 << 40),
+                }
+                .abi_encode()
+                .into(),
+            )?;
+            chain.transact(
+                operator,
+                d.token,
+                TestToken::approveCall {
+                    spender: d.market,
+                    value: U256::MAX,
+                }
+                .abi_encode()
+                .into(),
+            )?;
+            Ok::<_, ChainError>(d)
+        })
+        .await
+        .map_err(|e| LocalError::Other(e.to_string()))??;
+        let domain = SigningDomain {
+            chain_id: deployment.chain_id,
+            contract: CAddress(deployment.market.0 .0),
+        };
+        let market = MarketFile {
+            trustee_setup: TrusteeSetup {
+                committee: (*committee.public).clone(),
+                market: config.params.clone(),
+                domain,
+            },
+            trustees,
+            verifying_keys: VerifyingKeys {
+                balance: keys.balance.id.verifying.clone(),
+                bid: keys.bid.id.verifying.clone(),
+                settle: keys.settle.id.verifying.clone(),
+            },
+            deployment,
+        };
+        market
+            .save(&config.dir.join("market.json"))
+            .map_err(|e| LocalError::Other(e.to_string()))?;
+        let (trustees_stop, stop_rx) = watch::channel(false);
+        let mut urls = Vec::new();
+        let mut tasks = Vec::new();
+        for trustee in committee.trustees(&config.params, domain) {
+            let shared: sealgrid_trustee::chain::SharedChain =
+                Arc::new(Mutex::new(Box::new(chain.clone())));
+            let view = EvmChainView::new(
+                shared,
+                market.deployment.market,
+                market.deployment.deployment_block,
+            );
+            let service = TrusteeService::new(
+                trustee,
+                committee.public.clone(),
+                Arc::new(view),
+                [LOCAL_AUDITOR.to_owned()],
+            );
+            let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .map_err(|e| LocalError::Other(format!("trustee listener: {e}")))?;
+            let addr = listener
+                .local_addr()
+                .map_err(|e| LocalError::Other(e.to_string()))?;
+            urls.push(format!("http://{addr}"));
+            tasks.push(tokio::spawn(sealgrid_trustee::serve(
+                listener,
+                service,
+                stopped(stop_rx.clone()),
+            )));
+        }
+        Ok(LocalMarket {
+            chain,
+            market,
+            keys,
+            committee,
+            trustee_urls: urls,
+            config,
+            trustees_stop,
+            trustees: tasks,
+        })
+    }
+
+    /// Coordinator settings for this market on loopback (port 0: any free port), its
+    /// store in `dir/store.redb`.
+    pub fn settings(&self, schedule: Schedule, plan: RoundPlan) -> Settings {
+        Settings {
+            market: self.market.clone(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            store: self.config.dir.join("store.redb"),
+            key_dir: self.config.key_dir.clone(),
+            trustees: self.trustee_urls.clone(),
+            schedule,
+            plan,
+            relay_margin_seconds: 1,
+            max_queue: 100_000,
+            max_batch: 1000,
+            tick_ms: 100,
+            clock: self.config.clock.clone(),
+        }
+    }
+
+    /// The operator registers `wallet`'s account and meter; `tokens` are minted to its
+    /// payer, which approves the market.
+    pub async fn register(&self, wallet: &Wallet, tokens: u64) -> Result<(), LocalError> {
+        let (reg, payer) = (wallet.registration(), wallet.address());
+        let (operator, market, token) = (
+            self.market.deployment.operator,
+            self.market.deployment.market,
+            self.market.deployment.token,
+        );
+        self.chain
+            .run(move |c| {
+                c.transact(operator, market, reg.abi_encode().into())?;
+                c.transact(
+                    operator,
+                    token,
+                    TestToken::mintCall {
+                        to: payer,
+                        value: U256::from(tokens),
+                    }
+                    .abi_encode()
+                    .into(),
+                )?;
+                c.transact(
+                    payer,
+                    token,
+                    TestToken::approveCall {
+                        spender: market,
+                        value: U256::MAX,
+                    }
+                    .abi_encode()
+                    .into(),
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// A token balance.
+    pub async fn token_balance(&self, who: Address) -> Result<u64, LocalError> {
+        let (operator, token) = (self.market.deployment.operator, self.market.deployment.token);
+        let b = self
+            .chain
+            .run(move |c| {
+                let out = c.call(operator, token, TestToken::balanceOfCall(who).abi_encode().into())?;
+                Ok(TestToken::balanceOfCall::abi_decode_returns(&out)?)
+            })
+            .await?;
+        u64::try_from(b).map_err(|_| LocalError::Other("a balance above 2^64".into()))
+    }
+
+    /// An account's on-chain record.
+    pub async fn prosumer(&self, acct: U256) -> Result<Market::prosumersReturn, LocalError> {
+        let (operator, market) = (self.market.deployment.operator, self.market.deployment.market);
+        Ok(self
+            .chain
+            .run(move |c| {
+                let out = c.call(operator, market, Market::prosumersCall(acct).abi_encode().into())?;
+                Ok(Market::prosumersCall::abi_decode_returns(&out)?)
+            })
+            .await?)
+    }
+
+    /// Stops the trustees.
+    pub async fn shutdown(self) {
+        let _ = self.trustees_stop.send(true);
+        for t in self.trustees {
+            let _ = t.await;
+        }
+    }
+}
