@@ -112,6 +112,7 @@ fn contract(e: &ME) -> Refusal {
         ME::BadRecipient(_) => (C::InvalidArgument, "bad-recipient"),
         ME::NotInField(_) => (C::InvalidArgument, "not-in-field"),
         ME::TokenTransferFailed(_) => (C::FailedPrecondition, "token-transfer-failed"),
+        ME::BadSignature(_) => (C::PermissionDenied, "bad-signature"),
         _ => (C::Internal, "contract-error"),
     };
     Refusal::new(code, format!("{word}: the market contract refused: {e:?}"))

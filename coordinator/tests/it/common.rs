@@ -1,0 +1,175 @@
+//! A local market and helpers shared by the tests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use sealgrid_circuits::market::{MarketParams, Side};
+use sealgrid_coordinator::local::{LocalConfig, LocalMarket};
+use sealgrid_coordinator::prosumer::Wallet;
+use sealgrid_coordinator::{Clock, RoundPlan, Schedule};
+use sealgrid_proto::market::v1 as pb;
+use sealgrid_proto::market::v1::coordinator_client::CoordinatorClient;
+use sealgrid_prover::NoProgress;
+use tokio::sync::mpsc;
+use tonic::transport::Channel;
+
+/// The quotes of the six test prosumers: (side, level, quantity Wh).
+pub const QUOTES: [(Side, usize, u64); 6] = [
+    (Side::Buy, 5, 10),
+    (Side::Buy, 3, 8),
+    (Side::Sell, 1, 6),
+    (Side::Sell, 4, 9),
+    (Side::Buy, 6, 5),
+    (Side::Sell, 2, 7),
+];
+
+/// Tokens minted to each prosumer's payer; half is deposited.
+pub const MINTED: u64 = 1_000_000;
+pub const DEPOSIT: u64 = 500_000;
+
+/// Long windows: the tests move the clock forward instead of waiting.
+pub const SCHEDULE: Schedule = Schedule {
+    slot_seconds: 600,
+    bidding_seconds: 600,
+    gate_closure_seconds: 0,
+    settle_seconds: 600,
+};
+
+pub struct Net {
+    pub local: LocalMarket,
+    pub clock: Clock,
+    pub round: u64,
+    pub dir: tempfile::TempDir,
+}
+
+impl Net {
+    pub async fn new() -> Net {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Clock::wall();
+        let local = LocalMarket::setup(
+            LocalConfig {
+                dir: dir.path().to_path_buf(),
+                params: MarketParams::default(),
+                key_dir: sealgrid_prover::circuits::target_key_dir(),
+                max_unsettled: 2,
+                max_defaults: 1,
+                persist_chain: false,
+                clock: clock.clone(),
+            },
+            Arc::new(NoProgress),
+        )
+        .await
+        .expect("local market");
+        let round = SCHEDULE.next_biddable(clock.now(), 60);
+        Net {
+            local,
+            clock,
+            round,
+            dir,
+        }
+    }
+
+    pub fn plan(&self) -> RoundPlan {
+        RoundPlan {
+            first: Some(self.round),
+            count: Some(1),
+        }
+    }
+
+    pub fn times(&self) -> sealgrid_coordinator::schedule::RoundTimes {
+        SCHEDULE.times(self.round)
+    }
+
+    /// Six registered wallets with fixed secrets.
+    pub async fn wallets(&self) -> Vec<Wallet> {
+        let mut rng = ChaCha20Rng::seed_from_u64(42);
+        let mut out = Vec::new();
+        for _ in 0..QUOTES.len() {
+            let w = Wallet::new(&mut rng);
+            self.local.register(&w, MINTED).await.expect("registered");
+            out.push(w);
+        }
+        out
+    }
+}
+
+pub async fn connect(addr: std::net::SocketAddr) -> CoordinatorClient<Channel> {
+    CoordinatorClient::connect(format!("http://{addr}"))
+        .await
+        .expect("connects")
+}
+
+/// Collects the event stream from `from` in the background.
+pub async fn events(
+    client: &mut CoordinatorClient<Channel>,
+    from: u64,
+) -> mpsc::UnboundedReceiver<pb::MarketEvent> {
+    let mut stream = client
+        .stream_events(pb::StreamEventsRequest {
+            from_sequence: from,
+            round: 0,
+        })
+        .await
+        .expect("stream")
+        .into_inner();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(Some(e)) = stream.message().await {
+            if tx.send(e).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for an event matching `pred`, keeping every event seen in `seen`.
+pub async fn wait_for(
+    rx: &mut mpsc::UnboundedReceiver<pb::MarketEvent>,
+    seen: &mut Vec<pb::MarketEvent>,
+    what: &str,
+    pred: impl Fn(&pb::market_event::Event) -> bool,
+) -> pb::MarketEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let e = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}; seen {seen:#?}"))
+            .unwrap_or_else(|| panic!("stream ended before {what}"));
+        seen.push(e.clone());
+        if e.event.as_ref().is_some_and(&pred) {
+            return e;
+        }
+    }
+}
+
+/// Polls a round until `pred` holds.
+pub async fn wait_round(
+    client: &mut CoordinatorClient<Channel>,
+    round: u64,
+    what: &str,
+    pred: impl Fn(&pb::RoundStatus) -> bool,
+) -> pb::RoundStatus {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(r) = client.get_round(pb::GetRoundRequest { round }).await {
+            let r = r.into_inner();
+            if pred(&r) {
+                return r;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("timed out waiting for {what}: {r:?}");
+            }
+        } else if tokio::time::Instant::now() > deadline {
+            panic!("timed out waiting for {what}: round unknown");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs a CPU-heavy closure (proving) off the async threads.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.expect("task")
+}
