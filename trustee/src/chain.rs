@@ -177,6 +177,15 @@ impl EvmChainView {
         self.market
     }
 
+    /// The chain's id (`block.chainid`).
+    pub fn chain_id(&self) -> Result<u64, ChainError> {
+        self.chain
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .chain_id()
+            .map_err(|e| ChainError(e.to_string()))
+    }
+
     /// Runs `f` on every event of the market up to the latest block.
     fn with_events<T>(&self, f: impl FnOnce(&[MarketEvent]) -> T) -> Result<T, ChainError> {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());

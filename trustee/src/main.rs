@@ -81,7 +81,8 @@ enum Command {
             conflicts_with = "chain_dir"
         )]
         rpc_url: Option<String>,
-        /// The market contract's address (0x…), with --rpc-url.
+        /// The market contract's address (0x…), with --rpc-url. The node's chain id and
+        /// this address must be the setup's signing domain.
         #[arg(long, env = "SEALGRID_TRUSTEE_MARKET", requires = "rpc_url")]
         market: Option<alloy_primitives::Address>,
         /// The first block whose events are read, with --rpc-url: the market's
@@ -149,20 +150,37 @@ async fn main() -> Result<()> {
             auditors,
             passphrase,
         } => {
-            let chain: Arc<dyn ChainView> = match (rpc_url, market, chain_dir) {
-                (Some(url), Some(market), _) => {
-                    let view = EvmChainView::connect(&url, market, from_block)
-                        .with_context(|| format!("connecting to {url}"))?;
-                    tracing::info!(target: "sealgrid::trustee", %url, %market, from_block, "reading the market's events");
-                    Arc::new(view)
-                }
-                (None, _, Some(dir)) => Arc::new(DirChain { dir }),
-                _ => bail!("give --rpc-url with --market, or --chain-dir"),
+            let view = match (&rpc_url, market) {
+                (Some(url), Some(market)) => Some(
+                    EvmChainView::connect(url, market, from_block)
+                        .with_context(|| format!("connecting to {url}"))?,
+                ),
+                _ => None,
             };
             let setup: TrusteeSetup = serde_json::from_slice(
                 &std::fs::read(&setup).with_context(|| format!("reading {}", setup.display()))?,
             )
             .with_context(|| format!("parsing {}", setup.display()))?;
+            let chain: Arc<dyn ChainView> = match (view, chain_dir) {
+                (Some(view), _) => {
+                    // The trustee signs for the market it reads, never for another one.
+                    let chain_id = view.chain_id()?;
+                    if chain_id != setup.domain.chain_id
+                        || view.market().as_slice() != setup.domain.contract.0.as_slice()
+                    {
+                        bail!(
+                            "the setup's signing domain (chain {}, contract 0x{}) is not the market read (chain {chain_id}, contract {})",
+                            setup.domain.chain_id,
+                            hex_of(&setup.domain.contract.0),
+                            view.market()
+                        );
+                    }
+                    tracing::info!(target: "sealgrid::trustee", url = rpc_url.as_deref().unwrap_or_default(), market = %view.market(), from_block, "reading the market's events");
+                    Arc::new(view)
+                }
+                (None, Some(dir)) => Arc::new(DirChain { dir }),
+                (None, None) => bail!("give --rpc-url with --market, or --chain-dir"),
+            };
             let trustee = load_trustee(&share_file, &passphrase.get()?, &setup)
                 .with_context(|| format!("loading {}", share_file.display()))?;
             let id = trustee.id();
@@ -219,6 +237,10 @@ async fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn shutdown_signal() {
