@@ -211,7 +211,10 @@ impl ChainHandle {
     }
 
     /// A transaction to the market from the operator.
-    pub async fn transact<C: SolCall + Send + 'static>(&self, call: C) -> Result<Receipt, ChainError> {
+    pub async fn transact<C: SolCall + Send + 'static>(
+        &self,
+        call: C,
+    ) -> Result<Receipt, ChainError> {
         let (from, to) = (self.operator, self.market);
         self.chain
             .run(move |c| c.transact(from, to, call.abi_encode().into()))
@@ -221,7 +224,9 @@ impl ChainHandle {
     /// An encoded transaction to the market from the operator.
     pub async fn transact_raw(&self, data: Vec<u8>) -> Result<Receipt, ChainError> {
         let (from, to) = (self.operator, self.market);
-        self.chain.run(move |c| c.transact(from, to, data.into())).await
+        self.chain
+            .run(move |c| c.transact(from, to, data.into()))
+            .await
     }
 
     /// The latest block number.

@@ -10,14 +10,13 @@ use alloy_primitives::{B256, U256};
 use sealgrid_circuits::elgamal::DlogTable;
 use sealgrid_circuits::market::MarketParams;
 use sealgrid_committee::aggregate::AggregationReport;
+use sealgrid_committee::aggregate::PostedBid;
 use sealgrid_committee::decrypt::PartialDecryption;
 use sealgrid_committee::dkg::CommitteePublic;
 use sealgrid_committee::round::{decrypt_and_clear, RoundOutcome};
 use sealgrid_committee::settlement::{decrypt_settlement, settlement_view, PostedSettlement};
-use sealgrid_committee::aggregate::PostedBid;
 use sealgrid_committee::sign::{
-    clearing_digest, finalize_digest, recover, Address, EthSignature, FinalizeTotals,
-    SigningDomain,
+    clearing_digest, finalize_digest, recover, Address, EthSignature, FinalizeTotals, SigningDomain,
 };
 use sealgrid_committee::trustee::{
     FinalizeRequest, PartialDecryptRequest, SettlementDecryptRequest, SignRequest,
@@ -110,7 +109,8 @@ impl CommitteeDriver {
     }
 
     /// Collects signatures from the trustees' answers, keeps those by distinct committee
-    /// members over `digest`, sorted by signer as the contract wants them; fails below t.
+    /// members over `digest`, the first t of them sorted by signer as the contract wants
+    /// them; fails below t.
     fn sorted_signatures(
         &self,
         digest: &[u8; 32],
@@ -119,9 +119,7 @@ impl CommitteeDriver {
         let mut by_signer: Vec<(Address, EthSignature)> = Vec::new();
         for s in sigs {
             if let Ok(a) = recover(digest, &s) {
-                if self.members.contains(&a)
-                    && !by_signer.iter().any(|(b, _)| *b == a)
-                {
+                if self.members.contains(&a) && !by_signer.iter().any(|(b, _)| *b == a) {
                     by_signer.push((a, s));
                 }
             }
@@ -133,6 +131,8 @@ impl CommitteeDriver {
                 self.threshold()
             ));
         }
+        // t signatures suffice; more only cost gas.
+        by_signer.truncate(self.threshold());
         by_signer.sort_by_key(|(a, _)| a.0);
         Ok(by_signer.into_iter().map(|(_, s)| s).collect())
     }
@@ -170,7 +170,8 @@ impl CommitteeDriver {
                 failures.join("; ")
             ));
         }
-        let (public, params, table) = (self.public.clone(), self.params.clone(), self.table.clone());
+        let (public, params, table) =
+            (self.public.clone(), self.params.clone(), self.table.clone());
         let ps = partials.clone();
         let bitmap = report.aggregate.inclusion_bitmap();
         let outcome = tokio::task::spawn_blocking(move || {
@@ -206,7 +207,8 @@ impl CommitteeDriver {
                 Err(e) => failures.push(format!("{url} refused to sign: {e}")),
             }
         }
-        let digest = digest.ok_or_else(|| format!("round {round}: no trustee signed ({})", failures.join("; ")))?;
+        let digest = digest
+            .ok_or_else(|| format!("round {round}: no trustee signed ({})", failures.join("; ")))?;
         let signatures = self.sorted_signatures(&digest, sigs)?;
         Ok(Cleared {
             outcome,

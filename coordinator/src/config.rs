@@ -47,10 +47,18 @@ pub struct Flags {
     #[arg(long, env = "SEALGRID_KEY_DIR")]
     pub key_dir: Option<PathBuf>,
     /// A trustee endpoint (repeat for each).
-    #[arg(long = "trustee", env = "SEALGRID_COORDINATOR_TRUSTEES", value_delimiter = ',')]
+    #[arg(
+        long = "trustee",
+        env = "SEALGRID_COORDINATOR_TRUSTEES",
+        value_delimiter = ','
+    )]
     pub trustees: Vec<String>,
     /// The embedded chain's state file.
-    #[arg(long, env = "SEALGRID_COORDINATOR_EMBEDDED_STATE", conflicts_with = "rpc_url")]
+    #[arg(
+        long,
+        env = "SEALGRID_COORDINATOR_EMBEDDED_STATE",
+        conflicts_with = "rpc_url"
+    )]
     pub embedded_state: Option<PathBuf>,
     /// A JSON-RPC node instead of the embedded chain.
     #[arg(long, env = "SEALGRID_COORDINATOR_RPC_URL")]
@@ -168,7 +176,10 @@ impl Config {
         let fs = file.schedule.clone().unwrap_or_default();
         let d = Schedule::default();
         let schedule = Schedule {
-            slot_seconds: flags.slot_seconds.or(fs.slot_seconds).unwrap_or(d.slot_seconds),
+            slot_seconds: flags
+                .slot_seconds
+                .or(fs.slot_seconds)
+                .unwrap_or(d.slot_seconds),
             bidding_seconds: flags
                 .bidding_seconds
                 .or(fs.bidding_seconds)
@@ -196,13 +207,17 @@ impl Config {
             }
             (None, Some(url)) => ChainConfig::Rpc(url),
             (Some(p), None) => ChainConfig::Embedded(p),
-            (None, None) => ChainConfig::Embedded(PathBuf::from("target/sealgrid-market/chain.json")),
+            (None, None) => {
+                ChainConfig::Embedded(PathBuf::from("target/sealgrid-market/chain.json"))
+            }
         };
         let market = flags
             .market
             .clone()
             .or(file.market.clone())
-            .ok_or_else(|| ConfigError("no market file (--market or `market` in the file)".into()))?;
+            .ok_or_else(|| {
+                ConfigError("no market file (--market or `market` in the file)".into())
+            })?;
         let trustees = if flags.trustees.is_empty() {
             file.trustees.clone().unwrap_or_default()
         } else {
@@ -265,7 +280,10 @@ mod tests {
         let c = Config::resolve(&flags).unwrap();
         assert_eq!(c.schedule.slot_seconds, 4);
         assert_eq!(c.schedule.settle_seconds, 3);
-        assert_eq!(c.schedule.bidding_seconds, Schedule::default().bidding_seconds);
+        assert_eq!(
+            c.schedule.bidding_seconds,
+            Schedule::default().bidding_seconds
+        );
         assert_eq!(c.max_batch, 7);
         assert_eq!(c.market, PathBuf::from("m.json"));
         // an unknown key is an error, not silently ignored

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy_primitives::U256;
-use ark_ff::PrimeField;
 use alloy_sol_types::{SolCall, SolEvent};
+use ark_ff::PrimeField;
 use prost::Message;
 use sealgrid_circuits::flow::FlowCiphertexts;
 use sealgrid_circuits::market::MarketParams;
@@ -284,11 +284,7 @@ impl Engine {
             internal_rx,
         };
         engine.recover().await?;
-        let handle = EngineHandle {
-            tx,
-            live,
-            store,
-        };
+        let handle = EngineHandle { tx, live, store };
         Ok((engine, handle, rx))
     }
 
@@ -460,9 +456,9 @@ impl Engine {
             Command::AuditBundle { round, reply } => {
                 let r = match self.rounds.get(&round) {
                     None => Err(Refusal::not_found(format!("unknown-round: round {round}"))),
-                    Some(rs) if rs.audit.clearing.is_none() => Err(Refusal::precondition(
-                        format!("not-cleared: round {round} is not cleared yet"),
-                    )),
+                    Some(rs) if rs.audit.clearing.is_none() => Err(Refusal::precondition(format!(
+                        "not-cleared: round {round} is not cleared yet"
+                    ))),
                     Some(rs) => Ok(rs.audit.clone()),
                 };
                 let _ = reply.send(r);
@@ -703,8 +699,9 @@ impl Engine {
             // A bid left out of the histograms settles against the not-cleared
             // clearing (PROTOCOL §5): the clearing of empty histograms.
             let zeros = vec![0u64; self.cfg.params.levels];
-            let none = sealgrid_circuits::market::clear(&zeros, &zeros, 0, self.cfg.params.k_anonymity)
-                .map_err(|e| Refusal::internal(format!("clearing: {e}")))?;
+            let none =
+                sealgrid_circuits::market::clear(&zeros, &zeros, 0, self.cfg.params.k_anonymity)
+                    .map_err(|e| Refusal::internal(format!("clearing: {e}")))?;
             sealgrid_verifier_contract::calldata::fr(&none.pack())
         };
         if expected != u256(&b32(&s.clearing)) {
@@ -889,14 +886,19 @@ impl Engine {
             }
             self.next_round += 1;
             if now >= t.bid_deadline {
-                tracing::warn!(round = r, "its bidding window passed before it could open; skipped");
+                tracing::warn!(
+                    round = r,
+                    "its bidding window passed before it could open; skipped"
+                );
                 continue;
             }
             self.open_round(t).await;
         }
         let rounds: Vec<u64> = self.rounds.keys().copied().collect();
         for r in rounds {
-            let Some(rs) = self.rounds.get(&r) else { continue };
+            let Some(rs) = self.rounds.get(&r) else {
+                continue;
+            };
             if rs.busy || now < rs.retry_at {
                 continue;
             }
@@ -939,7 +941,11 @@ impl Engine {
             phase = phase_of(on_chain);
         }
         if phase == pb::Phase::Open {
-            match self.chain.transact(Market::startBiddingCall { round: r }).await {
+            match self
+                .chain
+                .transact(Market::startBiddingCall { round: r })
+                .await
+            {
                 Ok(_) => phase = pb::Phase::Bidding,
                 Err(e) => tracing::error!(round = r, error = %e, "startBidding failed"),
             }
@@ -964,7 +970,11 @@ impl Engine {
         );
         self.save_round(r);
         if phase == pb::Phase::Bidding {
-            tracing::info!(round = r, bid_deadline = t.bid_deadline, "round open for bids");
+            tracing::info!(
+                round = r,
+                bid_deadline = t.bid_deadline,
+                "round open for bids"
+            );
             self.events.record(
                 r,
                 pb::market_event::Event::Opened(pb::RoundOpened {
@@ -977,7 +987,11 @@ impl Engine {
     }
 
     async fn close_round(&mut self, r: u64) {
-        match self.chain.transact(Market::closeRoundCall { round: r }).await {
+        match self
+            .chain
+            .transact(Market::closeRoundCall { round: r })
+            .await
+        {
             Ok(_) => {
                 let bids = self.rounds.get(&r).map(|rs| rs.bids.len()).unwrap_or(0) as u32;
                 if let Some(rs) = self.rounds.get_mut(&r) {
@@ -1002,7 +1016,9 @@ impl Engine {
     }
 
     fn start_clearing(&mut self, r: u64) {
-        let Some(rs) = self.rounds.get_mut(&r) else { return };
+        let Some(rs) = self.rounds.get_mut(&r) else {
+            return;
+        };
         if rs.bids.is_empty() {
             // Nothing to decrypt and nothing locked: the round stays closed.
             return;
@@ -1026,7 +1042,9 @@ impl Engine {
     }
 
     fn start_finalizing(&mut self, r: u64) {
-        let Some(rs) = self.rounds.get_mut(&r) else { return };
+        let Some(rs) = self.rounds.get_mut(&r) else {
+            return;
+        };
         rs.busy = true;
         let bids: Vec<PostedBid> = rs.bids.iter().map(|(p, _)| p.clone()).collect();
         let settlements = rs.settlements.clone();
@@ -1063,7 +1081,9 @@ impl Engine {
         };
         let result = self.chain.transact(call).await;
         let block = self.chain.block_number().await.unwrap_or(0);
-        let Some(rs) = self.rounds.get_mut(&r) else { return };
+        let Some(rs) = self.rounds.get_mut(&r) else {
+            return;
+        };
         rs.busy = false;
         match result {
             Ok(_) => {
@@ -1080,12 +1100,22 @@ impl Engine {
                 };
                 rs.phase = pb::Phase::Cleared;
                 rs.clearing = Some(clearing.clone());
-                rs.audit.clearing_partials = c.partials.iter().map(cpb::PartialDecryption::from).collect();
+                rs.audit.clearing_partials = c
+                    .partials
+                    .iter()
+                    .map(cpb::PartialDecryption::from)
+                    .collect();
                 rs.audit.included = o.included.iter().map(|b| b.0.to_vec()).collect();
                 rs.audit.excluded = sealgrid_proto::convert::exclusions_to_pb(&o.excluded);
                 rs.audit.clearing = Some(clearing.clone());
                 rs.audit.clearing_signatures = c.signatures.iter().map(|s| s.0.to_vec()).collect();
-                tracing::info!(round = r, cleared = clearing.cleared, level = clearing.level, volume = clearing.volume, "round cleared");
+                tracing::info!(
+                    round = r,
+                    cleared = clearing.cleared,
+                    level = clearing.level,
+                    volume = clearing.volume,
+                    "round cleared"
+                );
                 self.save_round(r);
                 self.events.record(
                     r,
@@ -1112,12 +1142,18 @@ impl Engine {
         let call = Market::finalizeCall {
             round: r,
             totals,
-            defaulted: f.defaulters.iter().map(|b| U256::from_be_bytes(b.0)).collect(),
+            defaulted: f
+                .defaulters
+                .iter()
+                .map(|b| U256::from_be_bytes(b.0))
+                .collect(),
             sigs: f.signatures.iter().map(market_signature).collect(),
         };
         let result = self.chain.transact(call).await;
         let block = self.chain.block_number().await.unwrap_or(0);
-        let Some(rs) = self.rounds.get_mut(&r) else { return };
+        let Some(rs) = self.rounds.get_mut(&r) else {
+            return;
+        };
         rs.busy = false;
         match result {
             Ok(receipt) => {
@@ -1134,8 +1170,16 @@ impl Engine {
                 };
                 rs.phase = pb::Phase::Finalized;
                 rs.finalization = Some(fin.clone());
-                rs.audit.settlement_partials = f.flow_partials.iter().map(cpb::PartialDecryption::from).collect();
-                rs.audit.defaulted_partials = f.lock_partials.iter().map(cpb::PartialDecryption::from).collect();
+                rs.audit.settlement_partials = f
+                    .flow_partials
+                    .iter()
+                    .map(cpb::PartialDecryption::from)
+                    .collect();
+                rs.audit.defaulted_partials = f
+                    .lock_partials
+                    .iter()
+                    .map(cpb::PartialDecryption::from)
+                    .collect();
                 rs.audit.finalization = Some(fin.clone());
                 rs.audit.finalize_signatures = f.signatures.iter().map(|s| s.0.to_vec()).collect();
                 tracing::info!(round = r, defaulted = f.defaulters.len(), "round finalized");

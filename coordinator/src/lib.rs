@@ -177,12 +177,13 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
         .map_err(StartError::Setup)?;
     let (stop, stop_rx) = watch::channel(false);
     let engine_task = tokio::spawn(engine.run(rx, stopped(stop_rx.clone())));
-    let listener = TcpListener::bind(settings.listen)
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: settings.listen,
-            source,
-        })?;
+    let listener =
+        TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: settings.listen,
+                source,
+            })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen {
         addr: settings.listen,
         source,
@@ -192,6 +193,7 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
         chain: handle,
         info,
         verifiers,
+        stop: stop_rx.clone(),
     };
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter

@@ -124,14 +124,16 @@ impl LocalMarket {
         let circuits = Circuits::new(config.params.clone(), committee.public.flow_keys())?;
         let key_dir = config.key_dir.clone();
         let keys = tokio::task::spawn_blocking(move || {
-            let store = KeyStore::open(&key_dir).map_err(|e| LocalError::Keys("key store".into(), e))?;
+            let store =
+                KeyStore::open(&key_dir).map_err(|e| LocalError::Keys("key store".into(), e))?;
             CircuitKeys::load_or_setup(circuits, &store, &*progress)
                 .map_err(|(name, e)| LocalError::Keys(name, e))
         })
         .await
         .map_err(|e| LocalError::Other(e.to_string()))??;
         let keys = Arc::new(keys);
-        std::fs::create_dir_all(&config.dir).map_err(|e| LocalError::Other(format!("{}: {e}", config.dir.display())))?;
+        std::fs::create_dir_all(&config.dir)
+            .map_err(|e| LocalError::Other(format!("{}: {e}", config.dir.display())))?;
         let state = config.dir.join("chain.json");
         let (persist, clock) = (config.persist_chain, config.clock.clone());
         let chain = ChainClient::spawn(move || {
@@ -312,11 +314,18 @@ impl LocalMarket {
 
     /// A token balance.
     pub async fn token_balance(&self, who: Address) -> Result<u64, LocalError> {
-        let (operator, token) = (self.market.deployment.operator, self.market.deployment.token);
+        let (operator, token) = (
+            self.market.deployment.operator,
+            self.market.deployment.token,
+        );
         let b = self
             .chain
             .run(move |c| {
-                let out = c.call(operator, token, TestToken::balanceOfCall(who).abi_encode().into())?;
+                let out = c.call(
+                    operator,
+                    token,
+                    TestToken::balanceOfCall(who).abi_encode().into(),
+                )?;
                 Ok(TestToken::balanceOfCall::abi_decode_returns(&out)?)
             })
             .await?;
@@ -325,11 +334,18 @@ impl LocalMarket {
 
     /// An account's on-chain record.
     pub async fn prosumer(&self, acct: U256) -> Result<Market::prosumersReturn, LocalError> {
-        let (operator, market) = (self.market.deployment.operator, self.market.deployment.market);
+        let (operator, market) = (
+            self.market.deployment.operator,
+            self.market.deployment.market,
+        );
         Ok(self
             .chain
             .run(move |c| {
-                let out = c.call(operator, market, Market::prosumersCall(acct).abi_encode().into())?;
+                let out = c.call(
+                    operator,
+                    market,
+                    Market::prosumersCall(acct).abi_encode().into(),
+                )?;
                 Ok(Market::prosumersCall::abi_decode_returns(&out)?)
             })
             .await?)

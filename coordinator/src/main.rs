@@ -10,7 +10,11 @@ use sealgrid_coordinator::{start, Backend, ChainClient, Clock, MarketFile, Setti
 use sealgrid_verifier_contract::{ChainError, DevChain, EmbeddedChain, JsonRpcChain};
 
 #[derive(Parser, Debug)]
-#[command(name = "sealgrid-coordinator", version, about = "sealgrid's coordinator: sequences market rounds without learning quotes")]
+#[command(
+    name = "sealgrid-coordinator",
+    version,
+    about = "sealgrid's coordinator: sequences market rounds without learning quotes"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,7 +54,9 @@ async fn main() -> Result<()> {
     };
     let (chain_cfg, operator) = (config.chain.clone(), market.deployment.operator);
     let chain = ChainClient::spawn(move || match chain_cfg {
-        ChainConfig::Embedded(path) => Ok(Backend::Embedded(EmbeddedChain::open(path)?, Clock::wall())),
+        ChainConfig::Embedded(path) => {
+            Ok(Backend::Embedded(EmbeddedChain::open(path)?, Clock::wall()))
+        }
         ChainConfig::Rpc(url) => {
             let key = key.expect("read above");
             let mut chain = JsonRpcChain::connect(url, key)?;

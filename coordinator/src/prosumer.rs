@@ -13,7 +13,9 @@ use alloy_primitives::{Address, U256};
 use ark_ff::PrimeField;
 use k256::ecdsa::SigningKey;
 use rand::{CryptoRng, Rng, RngCore};
-use sealgrid_circuits::balance::{BalanceCircuit, BalanceOpening, BalanceProofPrivate, PayoutOpening};
+use sealgrid_circuits::balance::{
+    BalanceCircuit, BalanceOpening, BalanceProofPrivate, PayoutOpening,
+};
 use sealgrid_circuits::bid::{self, BidCircuit, BidOpening};
 use sealgrid_circuits::commitment::account_id;
 use sealgrid_circuits::eddsa::PrivateKey as MeterKey;
@@ -112,7 +114,13 @@ pub fn clearing_for(
         let zeros = vec![0u64; levels];
         return clear(&zeros, &zeros, 0, k_anonymity).map_err(invalid);
     }
-    let c = clear(&info.h_buy, &info.h_sell, info.included as usize, k_anonymity).map_err(invalid)?;
+    let c = clear(
+        &info.h_buy,
+        &info.h_sell,
+        info.included as usize,
+        k_anonymity,
+    )
+    .map_err(invalid)?;
     let packed = Fr::from_be_bytes_mod_order(&info.packed);
     if c.pack() != packed {
         return Err(invalid(
@@ -191,7 +199,12 @@ impl Wallet {
             rng,
         )
         .map_err(invalid)?;
-        let st = prove(&keys.balance.pk, BalanceCircuit::new(public, private), rng, &NoProgress)?;
+        let st = prove(
+            &keys.balance.pk,
+            BalanceCircuit::new(public, private),
+            rng,
+            &NoProgress,
+        )?;
         let inp = calldata::balance_inputs(&public);
         let digest = committee::deposit_digest(chain_id, market, self.address(), &inp);
         let sig = committee::sign_deposit(&self.payer, digest);
@@ -230,7 +243,12 @@ impl Wallet {
             rng,
         )
         .map_err(invalid)?;
-        let st = prove(&keys.balance.pk, BalanceCircuit::new(public, private), rng, &NoProgress)?;
+        let st = prove(
+            &keys.balance.pk,
+            BalanceCircuit::new(public, private),
+            rng,
+            &NoProgress,
+        )?;
         let inp = calldata::balance_inputs(&public);
         Ok((
             pb::WithdrawRequest {
@@ -371,7 +389,10 @@ impl Wallet {
                 meter_id: ub(&inp.meterId),
                 digest: ub(&inp.digest),
             }),
-            ciphertexts: calldata::ciphertexts(&s.ciphertexts).iter().map(ub).collect(),
+            ciphertexts: calldata::ciphertexts(&s.ciphertexts)
+                .iter()
+                .map(ub)
+                .collect(),
         };
         let payout = PayoutOpening {
             amount: s.settlement.payout,

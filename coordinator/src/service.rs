@@ -8,10 +8,10 @@ use std::sync::Arc;
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolCall;
 use prost::Message;
-use sealgrid_prover::{batch_verify, verify, PreparedVerifyingKey, Proof};
+use sealgrid_circuits::Fr;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::coordinator_server::Coordinator;
-use sealgrid_circuits::Fr;
+use sealgrid_prover::{batch_verify, verify, PreparedVerifyingKey, Proof};
 use sealgrid_verifier_contract::bindings::Market;
 use tokio::sync::oneshot;
 use tokio_stream::Stream;
@@ -45,9 +45,15 @@ pub struct CoordinatorService {
     pub info: Arc<pb::MarketInfo>,
     /// Proof verification.
     pub verifiers: Verifiers,
+    /// Set when the coordinator stops: event streams end, so a graceful shutdown does
+    /// not wait on them forever.
+    pub stop: tokio::sync::watch::Receiver<bool>,
 }
 
-async fn ask<T>(engine: &EngineHandle, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Status> {
+async fn ask<T>(
+    engine: &EngineHandle,
+    make: impl FnOnce(oneshot::Sender<T>) -> Command,
+) -> Result<T, Status> {
     let (tx, rx) = oneshot::channel();
     engine
         .tx
@@ -71,7 +77,10 @@ fn verify_all(pvk: &PreparedVerifyingKey, items: &[(&Proof, &[Fr])]) -> Vec<bool
     if batch_verify(pvk, items.iter().map(|(p, x)| (*p, *x)), &mut rng).is_ok() {
         return vec![true; items.len()];
     }
-    items.iter().map(|(p, x)| verify(pvk, p, x).is_ok()).collect()
+    items
+        .iter()
+        .map(|(p, x)| verify(pvk, p, x).is_ok())
+        .collect()
 }
 
 fn response_of(s: &Submission) -> pb::SubmitBidResponse {
@@ -121,8 +130,10 @@ impl CoordinatorService {
                 .enumerate()
                 .filter_map(|(i, f)| f.as_ref().ok().map(|f| (i, f)))
                 .collect();
-            let items: Vec<(&Proof, &[Fr])> =
-                ok.iter().map(|(_, f)| (&f.proof, f.inputs.as_slice())).collect();
+            let items: Vec<(&Proof, &[Fr])> = ok
+                .iter()
+                .map(|(_, f)| (&f.proof, f.inputs.as_slice()))
+                .collect();
             let verdicts = verify_all(&pvk, &items);
             let bad: Vec<usize> = ok
                 .iter()
@@ -161,7 +172,11 @@ impl CoordinatorService {
         let answers = if good.is_empty() {
             Vec::new()
         } else {
-            ask(&self.engine, |reply| Command::SubmitBids { bids: good, reply }).await?
+            ask(&self.engine, |reply| Command::SubmitBids {
+                bids: good,
+                reply,
+            })
+            .await?
         };
         let mut answers = answers.into_iter();
         let mut out = Vec::with_capacity(slots.len());
@@ -189,7 +204,11 @@ impl CoordinatorService {
         Ok(out)
     }
 
-    async fn balance(&self, form: wire::BalanceForm, call: Vec<u8>) -> Result<pb::BalanceUpdateResponse, Status> {
+    async fn balance(
+        &self,
+        form: wire::BalanceForm,
+        call: Vec<u8>,
+    ) -> Result<pb::BalanceUpdateResponse, Status> {
         let pvk = self.verifiers.balance.clone();
         let f = form.clone();
         let ok = tokio::task::spawn_blocking(move || verify(&pvk, &f.proof, &f.inputs).is_ok())
@@ -222,19 +241,30 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<pb::MarketEvent, Status>> + 
 
 #[tonic::async_trait]
 impl Coordinator for CoordinatorService {
-    async fn get_market(&self, _: Request<pb::GetMarketRequest>) -> Result<Response<pb::MarketInfo>, Status> {
+    async fn get_market(
+        &self,
+        _: Request<pb::GetMarketRequest>,
+    ) -> Result<Response<pb::MarketInfo>, Status> {
         Ok(Response::new((*self.info).clone()))
     }
 
-    async fn get_round(&self, req: Request<pb::GetRoundRequest>) -> Result<Response<pb::RoundStatus>, Status> {
+    async fn get_round(
+        &self,
+        req: Request<pb::GetRoundRequest>,
+    ) -> Result<Response<pb::RoundStatus>, Status> {
         let round = req.get_ref().round;
         ask(&self.engine, |reply| Command::GetRound { round, reply })
             .await?
             .map(Response::new)
-            .ok_or_else(|| Status::not_found(format!("unknown-round: round {round} is not scheduled")))
+            .ok_or_else(|| {
+                Status::not_found(format!("unknown-round: round {round} is not scheduled"))
+            })
     }
 
-    async fn list_rounds(&self, req: Request<pb::ListRoundsRequest>) -> Result<Response<pb::ListRoundsResponse>, Status> {
+    async fn list_rounds(
+        &self,
+        req: Request<pb::ListRoundsRequest>,
+    ) -> Result<Response<pb::ListRoundsResponse>, Status> {
         let mut rounds = ask(&self.engine, |reply| Command::ListRounds { reply }).await?;
         let limit = req.get_ref().limit as usize;
         if limit > 0 {
@@ -243,9 +273,14 @@ impl Coordinator for CoordinatorService {
         Ok(Response::new(pb::ListRoundsResponse { rounds }))
     }
 
-    async fn get_account(&self, req: Request<pb::GetAccountRequest>) -> Result<Response<pb::AccountStatus>, Status> {
+    async fn get_account(
+        &self,
+        req: Request<pb::GetAccountRequest>,
+    ) -> Result<Response<pb::AccountStatus>, Status> {
         let acct = wire::field("acct", &req.get_ref().acct).map_err(|r| r.status())?;
-        let acct_b: [u8; 32] = wire::field_bytes(&acct).try_into().map_err(|_| Status::internal("field bytes"))?;
+        let acct_b: [u8; 32] = wire::field_bytes(&acct)
+            .try_into()
+            .map_err(|_| Status::internal("field bytes"))?;
         let p = self
             .chain
             .call(Market::prosumersCall(U256::from_be_bytes(acct_b)))
@@ -257,7 +292,11 @@ impl Coordinator for CoordinatorService {
                 hex::encode(acct_b)
             )));
         }
-        let next = ask(&self.engine, |reply| Command::NextFree { acct: acct_b, reply }).await?;
+        let next = ask(&self.engine, |reply| Command::NextFree {
+            acct: acct_b,
+            reply,
+        })
+        .await?;
         let free = p.free.to_be_bytes::<32>();
         Ok(Response::new(pb::AccountStatus {
             acct: acct_b.to_vec(),
@@ -270,7 +309,10 @@ impl Coordinator for CoordinatorService {
         }))
     }
 
-    async fn submit_bid(&self, req: Request<pb::SubmitBidRequest>) -> Result<Response<pb::SubmitBidResponse>, Status> {
+    async fn submit_bid(
+        &self,
+        req: Request<pb::SubmitBidRequest>,
+    ) -> Result<Response<pb::SubmitBidResponse>, Status> {
         let req = req.into_inner();
         let bid = req
             .bid
@@ -283,7 +325,10 @@ impl Coordinator for CoordinatorService {
         }
     }
 
-    async fn submit_bids(&self, req: Request<pb::SubmitBidsRequest>) -> Result<Response<pb::SubmitBidsResponse>, Status> {
+    async fn submit_bids(
+        &self,
+        req: Request<pb::SubmitBidsRequest>,
+    ) -> Result<Response<pb::SubmitBidsResponse>, Status> {
         let req = req.into_inner();
         let max = self.info.max_batch as usize;
         if req.bids.is_empty() || req.bids.len() > max {
@@ -356,14 +401,21 @@ impl Coordinator for CoordinatorService {
         Ok(Response::new(resp))
     }
 
-    async fn deposit(&self, req: Request<pb::DepositRequest>) -> Result<Response<pb::BalanceUpdateResponse>, Status> {
+    async fn deposit(
+        &self,
+        req: Request<pb::DepositRequest>,
+    ) -> Result<Response<pb::BalanceUpdateResponse>, Status> {
         let req = req.into_inner();
         let form = wire::balance(req.update.as_ref()).map_err(|r| r.status())?;
         if req.payer.len() != 20 {
-            return Err(Status::invalid_argument("malformed: payer is not a 20-byte address"));
+            return Err(Status::invalid_argument(
+                "malformed: payer is not a 20-byte address",
+            ));
         }
         if req.payer_signature.len() != 65 {
-            return Err(Status::invalid_argument("malformed: payer_signature is not 65 bytes"));
+            return Err(Status::invalid_argument(
+                "malformed: payer_signature is not 65 bytes",
+            ));
         }
         let sig = &req.payer_signature;
         let call = Market::depositForCall {
@@ -380,7 +432,10 @@ impl Coordinator for CoordinatorService {
         Ok(Response::new(self.balance(form, call).await?))
     }
 
-    async fn withdraw(&self, req: Request<pb::WithdrawRequest>) -> Result<Response<pb::BalanceUpdateResponse>, Status> {
+    async fn withdraw(
+        &self,
+        req: Request<pb::WithdrawRequest>,
+    ) -> Result<Response<pb::BalanceUpdateResponse>, Status> {
         let req = req.into_inner();
         let form = wire::balance(req.update.as_ref()).map_err(|r| r.status())?;
         let call = Market::withdrawCall {
@@ -397,11 +452,21 @@ impl Coordinator for CoordinatorService {
     ) -> Result<Response<pb::SubmissionStatus>, Status> {
         let req = req.into_inner();
         let bid = wire::field("bid", &req.bid).map_err(|r| r.status())?;
-        let bid: [u8; 32] = wire::field_bytes(&bid).try_into().map_err(|_| Status::internal("field bytes"))?;
-        let kind = if req.settlement { Kind::Settlement } else { Kind::Bid };
-        let s = ask(&self.engine, |reply| Command::GetSubmission { kind, bid, reply })
-            .await?
-            .ok_or_else(|| Status::not_found(format!("unknown-submission: 0x{}", hex::encode(bid))))?;
+        let bid: [u8; 32] = wire::field_bytes(&bid)
+            .try_into()
+            .map_err(|_| Status::internal("field bytes"))?;
+        let kind = if req.settlement {
+            Kind::Settlement
+        } else {
+            Kind::Bid
+        };
+        let s = ask(&self.engine, |reply| Command::GetSubmission {
+            kind,
+            bid,
+            reply,
+        })
+        .await?
+        .ok_or_else(|| Status::not_found(format!("unknown-submission: 0x{}", hex::encode(bid))))?;
         let r = response_of(&s);
         Ok(Response::new(pb::SubmissionStatus {
             bid: r.bid,
@@ -416,12 +481,19 @@ impl Coordinator for CoordinatorService {
 
     type StreamEventsStream = EventStream;
 
-    async fn stream_events(&self, req: Request<pb::StreamEventsRequest>) -> Result<Response<EventStream>, Status> {
-        let pb::StreamEventsRequest { from_sequence, round } = req.into_inner();
+    async fn stream_events(
+        &self,
+        req: Request<pb::StreamEventsRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        let pb::StreamEventsRequest {
+            from_sequence,
+            round,
+        } = req.into_inner();
         // Subscribe first, then read what is stored: nothing falls between the two.
         let mut live = self.engine.live.subscribe();
         let store = self.engine.store.clone();
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::MarketEvent, Status>>(256);
+        let mut stop = self.stop.clone();
         tokio::spawn(async move {
             let mut next = from_sequence;
             let wanted = |e: &pb::MarketEvent| round == 0 || e.round == round;
@@ -438,14 +510,20 @@ impl Coordinator for CoordinatorService {
                 }
                 for (seq, bytes) in stored {
                     next = seq + 1;
-                    let Ok(e) = pb::MarketEvent::decode(bytes.as_slice()) else { continue };
+                    let Ok(e) = pb::MarketEvent::decode(bytes.as_slice()) else {
+                        continue;
+                    };
                     if wanted(&e) && tx.send(Ok(e)).await.is_err() {
                         return;
                     }
                 }
             }
             loop {
-                match live.recv().await {
+                let next_live = tokio::select! {
+                    e = live.recv() => e,
+                    _ = stop.wait_for(|s| *s) => return,
+                };
+                match next_live {
                     Ok(e) => {
                         if e.sequence < next {
                             continue;
@@ -463,7 +541,9 @@ impl Coordinator for CoordinatorService {
                             }
                             for (seq, bytes) in stored {
                                 next = seq + 1;
-                                let Ok(e) = pb::MarketEvent::decode(bytes.as_slice()) else { continue };
+                                let Ok(e) = pb::MarketEvent::decode(bytes.as_slice()) else {
+                                    continue;
+                                };
                                 if wanted(&e) && tx.send(Ok(e)).await.is_err() {
                                     return;
                                 }
@@ -474,7 +554,9 @@ impl Coordinator for CoordinatorService {
                 }
             }
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
     async fn get_audit_bundle(

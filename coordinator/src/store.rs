@@ -125,7 +125,8 @@ impl Store {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        let db = Database::create(path).map_err(|e| StoreError(format!("{}: {e}", path.display())))?;
+        let db =
+            Database::create(path).map_err(|e| StoreError(format!("{}: {e}", path.display())))?;
         let tx = db.begin_write().map_err(err)?;
         {
             tx.open_table(SUBMISSIONS).map_err(err)?;

@@ -11,8 +11,8 @@ use sealgrid_circuits::babyjubjub::point_from_coordinates;
 use sealgrid_circuits::flow::FlowCiphertexts;
 use sealgrid_circuits::Fr;
 use sealgrid_committee::BidId;
-use sealgrid_prover::Proof;
 use sealgrid_proto::market::v1 as pb;
+use sealgrid_prover::Proof;
 use sealgrid_verifier_contract::bindings::Market;
 
 use crate::refusal::Refusal;
@@ -108,7 +108,10 @@ pub fn proof(p: Option<&pb::Proof>) -> Result<([U256; 8], Proof), Refusal> {
 
 /// Ciphertext words: `words.len() / 2` Baby Jubjub points, each on the curve and in the
 /// subgroup; the first is C1, the rest the C2 slots.
-pub fn ciphertexts(words: &[Vec<u8>], expected: usize) -> Result<(Vec<U256>, FlowCiphertexts), Refusal> {
+pub fn ciphertexts(
+    words: &[Vec<u8>],
+    expected: usize,
+) -> Result<(Vec<U256>, FlowCiphertexts), Refusal> {
     if words.len() != expected {
         return Err(Refusal::invalid(format!(
             "bad-ciphertexts: {} ciphertext words, expected {expected}",
@@ -121,9 +124,10 @@ pub fn ciphertexts(words: &[Vec<u8>], expected: usize) -> Result<(Vec<U256>, Flo
         .collect::<Result<_, _>>()?;
     let mut points = Vec::with_capacity(fields.len() / 2);
     for (i, xy) in fields.chunks(2).enumerate() {
-        points.push(point_from_coordinates(xy[0], xy[1]).map_err(|e| {
-            Refusal::invalid(format!("bad-point: ciphertext point {i}: {e}"))
-        })?);
+        points.push(
+            point_from_coordinates(xy[0], xy[1])
+                .map_err(|e| Refusal::invalid(format!("bad-point: ciphertext point {i}: {e}")))?,
+        );
     }
     let words = words.iter().map(|b| U256::from_be_slice(b)).collect();
     let c1 = points.remove(0);

@@ -450,7 +450,12 @@ impl CircuitKeys {
         let get = |kind: CircuitKind| {
             let name = circuits.key_name(kind);
             store
-                .get_or_setup(&name, circuits.setup_circuit(kind), &mut rand::rngs::OsRng, progress)
+                .get_or_setup(
+                    &name,
+                    circuits.setup_circuit(kind),
+                    &mut rand::rngs::OsRng,
+                    progress,
+                )
                 .map_err(|e| (name, e))
         };
         Ok(CircuitKeys {

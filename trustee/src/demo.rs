@@ -74,7 +74,10 @@ impl DemoCommittee {
 
     /// The trustees' signing addresses, ids 1..=n.
     pub fn addresses(&self) -> Vec<Address> {
-        self.signers.iter().map(TrusteeSigningKey::address).collect()
+        self.signers
+            .iter()
+            .map(TrusteeSigningKey::address)
+            .collect()
     }
 
     /// The trustees, ids 1..=n, signing for `domain`.

@@ -41,7 +41,7 @@ pub struct Net {
     pub local: LocalMarket,
     pub clock: Clock,
     pub round: u64,
-    pub dir: tempfile::TempDir,
+    pub _dir: tempfile::TempDir,
 }
 
 impl Net {
@@ -67,7 +67,7 @@ impl Net {
             local,
             clock,
             round,
-            dir,
+            _dir: dir,
         }
     }
 

@@ -30,15 +30,22 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
     let net = Net::new().await;
     let keys = net.local.keys.clone();
     let d = net.local.market.deployment.clone();
-    let running = start(net.local.settings(SCHEDULE, net.plan()), net.local.chain.clone())
-        .await
-        .expect("coordinator starts");
+    let running = start(
+        net.local.settings(SCHEDULE, net.plan()),
+        net.local.chain.clone(),
+    )
+    .await
+    .expect("coordinator starts");
     let mut c = connect(running.addr).await;
     let mut rx = events(&mut c, 0).await;
     let mut seen = Vec::new();
 
     // --- the market as a client sees it --------------------------------------------
-    let info = c.get_market(pb::GetMarketRequest {}).await.unwrap().into_inner();
+    let info = c
+        .get_market(pb::GetMarketRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(info.market, d.market.to_vec());
     assert_eq!(info.grid.as_ref().unwrap().levels, 8);
     let committee = info.committee.as_ref().unwrap();
@@ -61,15 +68,27 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
             (w, r)
         })
         .await;
-        let resp = c.deposit(req.clone()).await.expect("deposit relayed").into_inner();
+        let resp = c
+            .deposit(req.clone())
+            .await
+            .expect("deposit relayed")
+            .into_inner();
         assert!(resp.gas_used > 0);
         if i == 0 {
             // the same deposit again: its F_old is spent
-            refused(c.deposit(req.clone()).await, Code::FailedPrecondition, "stale-balance");
+            refused(
+                c.deposit(req.clone()).await,
+                Code::FailedPrecondition,
+                "stale-balance",
+            );
             // a deposit signed by someone else than the payer
             let mut forged = req.clone();
             forged.payer = vec![0x11; 20];
-            refused(c.deposit(forged).await, Code::PermissionDenied, "bad-signature");
+            refused(
+                c.deposit(forged).await,
+                Code::PermissionDenied,
+                "bad-signature",
+            );
         }
         wallets[i] = w;
         wallets[i].commit_balance(next);
@@ -81,14 +100,19 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
 
     // --- bids ------------------------------------------------------------------------
     let round = net.round;
-    wait_round(&mut c, round, "bidding", |r| r.phase == pb::Phase::Bidding as i32).await;
+    wait_round(&mut c, round, "bidding", |r| {
+        r.phase == pb::Phase::Bidding as i32
+    })
+    .await;
     let mut subs = Vec::new();
     for (i, &(side, level, q)) in QUOTES.iter().enumerate() {
         let w = std::mem::replace(&mut wallets[i], Wallet::new(&mut rng));
         let k = keys.clone();
         let (w, r) = blocking(move || {
             let mut rng = ChaCha20Rng::seed_from_u64(200 + i as u64);
-            let r = w.bid_submission(&k, round, side, level, q, &mut rng).unwrap();
+            let r = w
+                .bid_submission(&k, round, side, level, q, &mut rng)
+                .unwrap();
             (w, r)
         })
         .await;
@@ -97,10 +121,15 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
     }
     // refusals before anything is relayed
     let mut wrong_digest = subs[0].0.clone();
+    // two slots' points swapped: valid points, other ciphertexts than proven
     wrong_digest.ciphertexts.swap(2, 4);
+    wrong_digest.ciphertexts.swap(3, 5);
     refused(
-        c.submit_bid(pb::SubmitBidRequest { bid: Some(wrong_digest), wait_for_chain: false })
-            .await,
+        c.submit_bid(pb::SubmitBidRequest {
+            bid: Some(wrong_digest),
+            wait_for_chain: false,
+        })
+        .await,
         Code::InvalidArgument,
         "digest-mismatch",
     );
@@ -108,31 +137,43 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
     tampered.proof.as_mut().unwrap().words.swap(0, 6);
     tampered.proof.as_mut().unwrap().words.swap(1, 7);
     refused(
-        c.submit_bid(pb::SubmitBidRequest { bid: Some(tampered), wait_for_chain: false })
-            .await,
+        c.submit_bid(pb::SubmitBidRequest {
+            bid: Some(tampered),
+            wait_for_chain: false,
+        })
+        .await,
         Code::InvalidArgument,
         "invalid-proof",
     );
     let mut other_round = subs[0].0.clone();
     other_round.inputs.as_mut().unwrap().round = round + 5;
     refused(
-        c.submit_bid(pb::SubmitBidRequest { bid: Some(other_round), wait_for_chain: false })
-            .await,
+        c.submit_bid(pb::SubmitBidRequest {
+            bid: Some(other_round),
+            wait_for_chain: false,
+        })
+        .await,
         Code::InvalidArgument,
         "invalid-proof",
     );
     let mut off_curve = subs[0].0.clone();
     off_curve.ciphertexts[0] = vec![0; 32];
     refused(
-        c.submit_bid(pb::SubmitBidRequest { bid: Some(off_curve), wait_for_chain: false })
-            .await,
+        c.submit_bid(pb::SubmitBidRequest {
+            bid: Some(off_curve),
+            wait_for_chain: false,
+        })
+        .await,
         Code::InvalidArgument,
         "bad-point",
     );
     // two prosumers alone, waiting for the chain
     for i in 0..2 {
         let r = c
-            .submit_bid(pb::SubmitBidRequest { bid: Some(subs[i].0.clone()), wait_for_chain: true })
+            .submit_bid(pb::SubmitBidRequest {
+                bid: Some(subs[i].0.clone()),
+                wait_for_chain: true,
+            })
             .await
             .expect("bid accepted")
             .into_inner();
@@ -140,8 +181,11 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
         assert_eq!(r.index, i as u32);
     }
     refused(
-        c.submit_bid(pb::SubmitBidRequest { bid: Some(subs[0].0.clone()), wait_for_chain: false })
-            .await,
+        c.submit_bid(pb::SubmitBidRequest {
+            bid: Some(subs[0].0.clone()),
+            wait_for_chain: false,
+        })
+        .await,
         Code::AlreadyExists,
         "duplicate",
     );
@@ -158,7 +202,10 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
         subs[5].0.clone(),
     ];
     let results = c
-        .submit_bids(pb::SubmitBidsRequest { bids: batch, wait_for_chain: true })
+        .submit_bids(pb::SubmitBidsRequest {
+            bids: batch,
+            wait_for_chain: true,
+        })
         .await
         .expect("batch")
         .into_inner()
@@ -174,8 +221,14 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
         })
         .collect();
     assert_eq!(outcome[0], Ok(2));
-    assert!(matches!(&outcome[1], Err((c, m)) if *c == Code::AlreadyExists as i32 && m.starts_with("duplicate")), "{outcome:?}");
-    assert!(matches!(&outcome[2], Err((c, m)) if *c == Code::InvalidArgument as i32 && m.starts_with("invalid-proof")), "{outcome:?}");
+    assert!(
+        matches!(&outcome[1], Err((c, m)) if *c == Code::AlreadyExists as i32 && m.starts_with("duplicate")),
+        "{outcome:?}"
+    );
+    assert!(
+        matches!(&outcome[2], Err((c, m)) if *c == Code::InvalidArgument as i32 && m.starts_with("invalid-proof")),
+        "{outcome:?}"
+    );
     assert_eq!(&outcome[3..], &[Ok(3), Ok(4), Ok(5)]);
     for (i, (_, open, next)) in subs.iter().enumerate() {
         let mut open = open.clone();
@@ -187,7 +240,9 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
     let acct0 = w0.acct();
     let account = c
         .get_account(pb::GetAccountRequest {
-            acct: sealgrid_verifier_contract::calldata::fr(&acct0).to_be_bytes::<32>().to_vec(),
+            acct: sealgrid_verifier_contract::calldata::fr(&acct0)
+                .to_be_bytes::<32>()
+                .to_vec(),
         })
         .await
         .unwrap()
@@ -202,8 +257,14 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
     // --- close and clear ----------------------------------------------------------------
     let times = net.times();
     net.clock.advance_to(times.bid_deadline);
-    let cleared = wait_for(&mut rx, &mut seen, "the clearing", |e| matches!(e, Event::Cleared(_))).await;
-    let Some(Event::Cleared(pb::RoundCleared { clearing: Some(cl), .. })) = cleared.event else {
+    let cleared = wait_for(&mut rx, &mut seen, "the clearing", |e| {
+        matches!(e, Event::Cleared(_))
+    })
+    .await;
+    let Some(Event::Cleared(pb::RoundCleared {
+        clearing: Some(cl), ..
+    })) = cleared.event
+    else {
         unreachable!()
     };
     let (mut h_buy, mut h_sell) = (vec![0u64; 8], vec![0u64; 8]);
@@ -213,7 +274,10 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
             Side::Sell => h_sell[level] += q,
         }
     }
-    assert_eq!((cl.h_buy.clone(), cl.h_sell.clone()), (h_buy.clone(), h_sell.clone()));
+    assert_eq!(
+        (cl.h_buy.clone(), cl.h_sell.clone()),
+        (h_buy.clone(), h_sell.clone())
+    );
     let expected = clear(&h_buy, &h_sell, 6, 5).unwrap();
     assert!(cl.cleared && cl.volume == expected.volume && cl.level as usize == expected.level);
     assert_eq!(cl.included, 6);
@@ -228,8 +292,11 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
 
     // --- settlement -----------------------------------------------------------------------
     refused(
-        c.submit_settlement(pb::SubmitSettlementRequest { settlement: None, wait_for_chain: false })
-            .await,
+        c.submit_settlement(pb::SubmitSettlementRequest {
+            settlement: None,
+            wait_for_chain: false,
+        })
+        .await,
         Code::InvalidArgument,
         "malformed",
     );
@@ -248,9 +315,15 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
             let open = w.bids.get(&round).unwrap().clone();
             let clearing = clearing_for(&cl2, 8, 5, open.index.unwrap()).unwrap();
             // sellers deliver a little more than half of what they offered
-            let export = if open.opening.side == Side::Sell { open.opening.q / 2 + 1 } else { 0 };
+            let export = if open.opening.side == Side::Sell {
+                open.opening.q / 2 + 1
+            } else {
+                0
+            };
             let reading = w.read_meter(round, 3, export);
-            let r = w.settle_submission(&k, round, &clearing, reading, &mut rng).unwrap();
+            let r = w
+                .settle_submission(&k, round, &clearing, reading, &mut rng)
+                .unwrap();
             (w, r)
         })
         .await;
@@ -282,21 +355,41 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
 
     // --- finalize ----------------------------------------------------------------------------
     net.clock.advance_to(times.settle_deadline + 1);
-    let fin = wait_for(&mut rx, &mut seen, "the finalization", |e| matches!(e, Event::Finalized(_))).await;
-    let Some(Event::Finalized(pb::RoundFinalized { finalization: Some(f), .. })) = fin.event else {
+    let fin = wait_for(&mut rx, &mut seen, "the finalization", |e| {
+        matches!(e, Event::Finalized(_))
+    })
+    .await;
+    let Some(Event::Finalized(pb::RoundFinalized {
+        finalization: Some(f),
+        ..
+    })) = fin.event
+    else {
         unreachable!()
     };
-    let defaulted_bid = sealgrid_verifier_contract::calldata::fr(&wallets[defaulter].bids[&round].id);
-    assert_eq!(f.defaulted, vec![defaulted_bid.to_be_bytes::<32>().to_vec()]);
-    let status = c.get_round(pb::GetRoundRequest { round }).await.unwrap().into_inner();
+    let defaulted_bid =
+        sealgrid_verifier_contract::calldata::fr(&wallets[defaulter].bids[&round].id);
+    assert_eq!(
+        f.defaulted,
+        vec![defaulted_bid.to_be_bytes::<32>().to_vec()]
+    );
+    let status = c
+        .get_round(pb::GetRoundRequest { round })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(status.phase, pb::Phase::Finalized as i32);
     assert_eq!((status.bids_on_chain, status.settled), (6, 5));
     // money conserved to the unit: the market holds the free balances and the payouts
     let free: u64 = wallets.iter().map(|w| w.balance.balance).sum();
-    assert_eq!(net.local.token_balance(d.market).await.unwrap(), free + payouts);
+    assert_eq!(
+        net.local.token_balance(d.market).await.unwrap(),
+        free + payouts
+    );
     let p5 = net
         .local
-        .prosumer(sealgrid_verifier_contract::calldata::fr(&wallets[defaulter].acct()))
+        .prosumer(sealgrid_verifier_contract::calldata::fr(
+            &wallets[defaulter].acct(),
+        ))
         .await
         .unwrap();
     assert_eq!((p5.unsettled, p5.defaults), (0, 1));
@@ -306,7 +399,11 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
     for (i, e) in all.iter().enumerate() {
         assert_eq!(e.sequence, i as u64, "{all:#?}");
     }
-    let count = |p: fn(&Event) -> bool| all.iter().filter(|e| e.event.as_ref().is_some_and(p)).count();
+    let count = |p: fn(&Event) -> bool| {
+        all.iter()
+            .filter(|e| e.event.as_ref().is_some_and(p))
+            .count()
+    };
     assert_eq!(count(|e| matches!(e, Event::Opened(_))), 1);
     assert_eq!(count(|e| matches!(e, Event::BidAccepted(_))), 6);
     assert_eq!(count(|e| matches!(e, Event::Closed(_))), 1);
