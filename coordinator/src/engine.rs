@@ -28,7 +28,7 @@ use sealgrid_proto::committee::v1 as cpb;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_verifier_contract::bindings::Market;
 use sealgrid_verifier_contract::deploy::MarketDeployment;
-use sealgrid_verifier_contract::Receipt;
+use sealgrid_verifier_contract::{events, ChainError, Receipt};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::chain::ChainHandle;
@@ -342,6 +342,26 @@ impl Engine {
                         .put_submissions(&[&s])
                         .map_err(|e| e.to_string())?;
                     tracing::info!(bid = %hex::encode(s.bid), kind = ?s.kind, "found on chain after restart");
+                    // Relayed just before the crash: its event was never recorded.
+                    let event = match s.kind {
+                        Kind::Bid => pb::market_event::Event::BidAccepted(pb::BidAccepted {
+                            bid: s.bid.to_vec(),
+                            acct: s.acct.to_vec(),
+                            index: bid.index,
+                            block: 0,
+                        }),
+                        Kind::Settlement => {
+                            pb::market_event::Event::SettlementAccepted(pb::SettlementAccepted {
+                                bid: s.bid.to_vec(),
+                                acct: s.acct.to_vec(),
+                                p_out: Market::settleCall::abi_decode(&s.call)
+                                    .map(|c| c.inp.pOut.to_be_bytes::<32>().to_vec())
+                                    .unwrap_or_default(),
+                                block: 0,
+                            })
+                        }
+                    };
+                    self.events.record(s.round, event);
                 } else {
                     self.queue.push_back(key);
                     if s.kind == Kind::Bid {
@@ -903,16 +923,27 @@ impl Engine {
                 continue;
             }
             let (phase, times, queued) = (rs.phase, rs.times, rs.queued);
+            let (has_clearing, has_finalization) = (
+                rs.audit.clearing.is_some(),
+                rs.audit.finalization.is_some(),
+            );
             match phase {
                 pb::Phase::Bidding if now >= times.bid_deadline && queued == 0 => {
                     self.close_round(r).await;
                 }
                 pb::Phase::Closed => self.start_clearing(r),
+                // After a restart: posted, but its record (and audit bundle) was lost.
+                pb::Phase::Cleared | pb::Phase::Settling | pb::Phase::Finalized
+                    if !has_clearing =>
+                {
+                    self.start_clearing(r)
+                }
                 pb::Phase::Cleared | pb::Phase::Settling
                     if now > times.settle_deadline && queued == 0 =>
                 {
                     self.start_finalizing(r);
                 }
+                pb::Phase::Finalized if !has_finalization => self.start_finalizing(r),
                 _ => {}
             }
         }
@@ -1015,28 +1046,63 @@ impl Engine {
         }
     }
 
+    /// The round's accepted bids and settlements as the chain's events show them: the
+    /// committee's inputs come from the chain, not from what this coordinator relayed
+    /// (anyone may post to the contract directly).
+    fn chain_round(
+        &self,
+    ) -> impl Fn(u64) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(Vec<PostedBid>, Vec<PostedSettlement>), String>> + Send>,
+    > + Send
+           + 'static {
+        let chain = self.chain.clone();
+        let (market, from) = (
+            self.cfg.deployment.market,
+            self.cfg.deployment.deployment_block,
+        );
+        move |r| {
+            let chain = chain.client();
+            Box::pin(async move {
+                chain
+                    .run(move |c| {
+                        let evs = events::market_events(c, market, from)
+                            .map_err(|e| ChainError::Backend(e.to_string()))?;
+                        let bids = events::posted_bids(&evs, r)
+                            .map_err(|e| ChainError::Backend(e.to_string()))?;
+                        Ok((bids, events::posted_settlements(&evs, r)))
+                    })
+                    .await
+                    .map_err(|e| format!("reading round {r} from the chain: {e}"))
+            })
+        }
+    }
+
     fn start_clearing(&mut self, r: u64) {
         let Some(rs) = self.rounds.get_mut(&r) else {
             return;
         };
-        if rs.bids.is_empty() {
+        if rs.bids.is_empty() && rs.phase == pb::Phase::Closed {
             // Nothing to decrypt and nothing locked: the round stays closed.
             return;
         }
         rs.busy = true;
-        let mut agg = Aggregator::new(r, 2 * self.cfg.params.levels + 1);
-        for (p, _) in &rs.bids {
-            if let Err(why) = agg.push(p) {
-                tracing::warn!(round = r, bid = %hex::encode(p.id.0), ?why, "left out of the coordinator's aggregate");
-            }
-        }
+        let slots = 2 * self.cfg.params.levels + 1;
+        let read = self.chain_round();
         let driver = self.committee.clone();
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
-            let result = match agg.finish() {
-                Ok(report) => driver.clear(r, report).await.map(Box::new),
-                Err(e) => Err(e.to_string()),
-            };
+            let result = async {
+                let (bids, _) = read(r).await?;
+                let mut agg = Aggregator::new(r, slots);
+                for p in &bids {
+                    if let Err(why) = agg.push(p) {
+                        tracing::warn!(round = r, bid = %hex::encode(p.id.0), ?why, "left out of the aggregate");
+                    }
+                }
+                let report = agg.finish().map_err(|e| e.to_string())?;
+                driver.clear(r, report).await.map(Box::new)
+            }
+            .await;
             let _ = tx.send(Internal::Cleared(r, result));
         });
     }
@@ -1046,12 +1112,15 @@ impl Engine {
             return;
         };
         rs.busy = true;
-        let bids: Vec<PostedBid> = rs.bids.iter().map(|(p, _)| p.clone()).collect();
-        let settlements = rs.settlements.clone();
+        let read = self.chain_round();
         let driver = self.committee.clone();
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
-            let result = driver.finalize(r, bids, settlements).await.map(Box::new);
+            let result = async {
+                let (bids, settlements) = read(r).await?;
+                driver.finalize(r, bids, settlements).await.map(Box::new)
+            }
+            .await;
             let _ = tx.send(Internal::Finalized(r, result));
         });
     }
@@ -1079,14 +1148,28 @@ impl Engine {
             included: bitmap_words(&c.bitmap),
             sigs: c.signatures.iter().map(market_signature).collect(),
         };
-        let result = self.chain.transact(call).await;
+        let already = self
+            .rounds
+            .get(&r)
+            .is_some_and(|rs| rs.phase as i32 >= pb::Phase::Cleared as i32);
+        let result = if already {
+            // A restart after the clearing was posted: only the record is missing. It
+            // must be the clearing the chain holds.
+            match self.chain.call(Market::roundsCall(r)).await {
+                Ok(on) if on.clearing == U256::from_be_slice(&wire::field_bytes(&o.clearing.pack())) => Ok(()),
+                Ok(_) => Err("the committee's clearing is not the one on chain".to_owned()),
+                Err(e) => Err(e.to_string()),
+            }
+        } else {
+            self.chain.transact(call).await.map(|_| ()).map_err(|e| e.to_string())
+        };
         let block = self.chain.block_number().await.unwrap_or(0);
         let Some(rs) = self.rounds.get_mut(&r) else {
             return;
         };
         rs.busy = false;
         match result {
-            Ok(_) => {
+            Ok(()) => {
                 let clearing = pb::Clearing {
                     cleared: o.clearing.cleared,
                     level: o.clearing.level as u32,
@@ -1098,7 +1181,9 @@ impl Engine {
                     included: o.included.len() as u32,
                     inclusion_bitmap: c.bitmap.iter().map(|w| w.to_vec()).collect(),
                 };
-                rs.phase = pb::Phase::Cleared;
+                if !already {
+                    rs.phase = pb::Phase::Cleared;
+                }
                 rs.clearing = Some(clearing.clone());
                 rs.audit.clearing_partials = c
                     .partials
@@ -1149,20 +1234,36 @@ impl Engine {
                 .collect(),
             sigs: f.signatures.iter().map(market_signature).collect(),
         };
-        let result = self.chain.transact(call).await;
+        let already = self
+            .rounds
+            .get(&r)
+            .is_some_and(|rs| rs.phase == pb::Phase::Finalized);
+        let totals = (f.totals.pay as i64) + (f.totals.penalty as i64) - (f.totals.credit as i64)
+            + (f.totals.defaulted_locks as i64);
+        let result = if already {
+            // A restart after the finalization was posted: only the record is missing.
+            Ok(totals)
+        } else {
+            self.chain
+                .transact(call)
+                .await
+                .map(|receipt| {
+                    receipt
+                        .logs
+                        .iter()
+                        .find_map(|l| Market::RoundFinalized::decode_log_data(&l.data).ok())
+                        .map(|e| i64::try_from(e.toOperator).unwrap_or(0))
+                        .unwrap_or(totals)
+                })
+                .map_err(|e| e.to_string())
+        };
         let block = self.chain.block_number().await.unwrap_or(0);
         let Some(rs) = self.rounds.get_mut(&r) else {
             return;
         };
         rs.busy = false;
         match result {
-            Ok(receipt) => {
-                let to_operator = receipt
-                    .logs
-                    .iter()
-                    .find_map(|l| Market::RoundFinalized::decode_log_data(&l.data).ok())
-                    .map(|e| i64::try_from(e.toOperator).unwrap_or(0))
-                    .unwrap_or(0);
+            Ok(to_operator) => {
                 let fin = pb::Finalization {
                     totals: Some(cpb::FinalizeTotals::from(&f.totals)),
                     defaulted: f.defaulters.iter().map(|b| b.0.to_vec()).collect(),

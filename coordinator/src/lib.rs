@@ -43,6 +43,15 @@ pub use schedule::{Clock, Schedule};
 /// steps at most; sums of a pilot's size in a handful).
 pub const DLOG_BABY_STEPS: u64 = 1 << 16;
 
+/// The discrete-log table, built once per process (a restarted coordinator in the same
+/// process, as in the crash tests, reuses it).
+fn dlog_table() -> Arc<DlogTable> {
+    static TABLE: std::sync::OnceLock<Arc<DlogTable>> = std::sync::OnceLock::new();
+    TABLE
+        .get_or_init(|| Arc::new(DlogTable::new(DLOG_BABY_STEPS)))
+        .clone()
+}
+
 /// Everything a coordinator runs with.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -120,6 +129,10 @@ impl Running {
         self.engine.abort();
         let _ = self.server.await;
         let _ = self.engine.await;
+        // Event streams outlive an aborted server task; end them so that the store's
+        // file is released as a dead process would release it.
+        let _ = self.stop.send(true);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 
     /// Waits until the server ends (after a shutdown signal).
@@ -151,7 +164,7 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
     let info = Arc::new(m.info(settings.schedule, settings.max_batch, &settings.key_dir));
     let store = Arc::new(store::Store::open(&settings.store)?);
     let handle = ChainHandle::new(chain, m.deployment.operator, m.deployment.market);
-    let table = tokio::task::spawn_blocking(|| DlogTable::new(DLOG_BABY_STEPS))
+    let table = tokio::task::spawn_blocking(dlog_table)
         .await
         .map_err(|e| StartError::Setup(e.to_string()))?;
     let driver = committee::CommitteeDriver {
@@ -159,7 +172,7 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
         public: Arc::new(m.trustee_setup.committee.clone()),
         params: m.trustee_setup.market.clone(),
         domain: m.trustee_setup.domain,
-        table: Arc::new(table),
+        table,
         members: m.trustees.clone(),
     };
     let cfg = EngineConfig {

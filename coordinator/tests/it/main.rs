@@ -2,5 +2,5 @@
 //! local market (embedded EVM, three trustees), crash and restart in each phase.
 
 mod common;
-
+mod crash;
 mod round;
