@@ -96,6 +96,9 @@ fn fail(name: &str, detail: impl Into<String>) -> Check {
     }
 }
 
+/// `(H_buy, H_sell)`.
+type Histograms<'a> = (&'a [u64], &'a [u64]);
+
 /// What the round's `clear` transaction posted.
 struct Cleared {
     event: Market::RoundCleared,
@@ -387,7 +390,7 @@ impl RoundCtx<'_> {
     }
 
     /// The histograms the `clear` transaction posted.
-    fn posted_histograms(&self) -> Option<Result<(&[u64], &[u64]), String>> {
+    fn posted_histograms(&self) -> Option<Result<Histograms<'_>, String>> {
         let c = self.cleared?;
         Some(match &c.call {
             Ok(call) => Ok((&call.hBuy[..], &call.hSell[..])),

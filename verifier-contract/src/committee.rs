@@ -76,7 +76,12 @@ pub fn deposit_digest(
             market,
             payer,
             (
-                inp.acct, inp.fOld, inp.fNew, inp.delta, inp.pIn, inp.recipient,
+                inp.acct,
+                inp.fOld,
+                inp.fNew,
+                inp.delta,
+                inp.pIn,
+                inp.recipient,
             ),
         )
             .abi_encode_params(),

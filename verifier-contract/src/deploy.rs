@@ -77,15 +77,11 @@ pub fn deploy_market(
         .validate()
         .map_err(|e| ChainError::Backend(format!("market parameters: {e}")))?;
     let chain_id = chain.chain_id()?;
-    let balance_verifier = created(chain.deploy(
-        operator,
-        calldata::verifier_init_code(spec.balance_vk),
-    )?)?;
+    let balance_verifier =
+        created(chain.deploy(operator, calldata::verifier_init_code(spec.balance_vk))?)?;
     let bid_verifier = created(chain.deploy(operator, calldata::verifier_init_code(spec.bid_vk))?)?;
-    let settle_verifier = created(chain.deploy(
-        operator,
-        calldata::verifier_init_code(spec.settle_vk),
-    )?)?;
+    let settle_verifier =
+        created(chain.deploy(operator, calldata::verifier_init_code(spec.settle_vk))?)?;
     let token = match spec.token {
         Some(t) => t,
         None => created(chain.deploy(operator, TestToken::BYTECODE.clone())?)?,
@@ -113,7 +109,11 @@ pub fn deploy_market(
         members: spec.trustees.to_vec(),
         t: U256::from(spec.threshold),
     };
-    chain.transact(operator, market, alloy_sol_types::SolCall::abi_encode(&set).into())?;
+    chain.transact(
+        operator,
+        market,
+        alloy_sol_types::SolCall::abi_encode(&set).into(),
+    )?;
     Ok(MarketDeployment {
         chain_id,
         operator,

@@ -40,9 +40,7 @@ use revm::state::{AccountInfo, Bytecode};
 use revm::{ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext};
 use serde::{Deserialize, Serialize};
 
-use crate::chain::{
-    address_of_secret, Chain, ChainError, ChainLog, DevChain, LogFilter, Receipt,
-};
+use crate::chain::{address_of_secret, Chain, ChainError, ChainLog, DevChain, LogFilter, Receipt};
 
 /// The chain id of the embedded chain (hardhat's, so signatures made for one verify on
 /// the other only if the contract address matches too).
@@ -147,8 +145,7 @@ impl EmbeddedChain {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Snapshot::default(),
             Err(e) => return Err(state_err(&path, e)),
         };
-        let (file, logs, inputs) =
-            open_sidecar(&path, snapshot.logs_bytes, snapshot.block_number)?;
+        let (file, logs, inputs) = open_sidecar(&path, snapshot.logs_bytes, snapshot.block_number)?;
         let sidecar = Some((file, snapshot.logs_bytes));
         let mut chain = Self::from_snapshot(snapshot, Some(path), logs, sidecar);
         chain.inputs = inputs;
@@ -412,8 +409,8 @@ fn open_sidecar(
         if line.is_empty() {
             continue;
         }
-        let l: LogLine = serde_json::from_slice(line)
-            .map_err(|e| err(&format!("line {}: {e}", n + 1)))?;
+        let l: LogLine =
+            serde_json::from_slice(line).map_err(|e| err(&format!("line {}: {e}", n + 1)))?;
         if l.block <= previous || l.block > last_block {
             return Err(err(&format!(
                 "line {}: block {} out of order (after {previous}, state at {last_block})",

@@ -109,13 +109,14 @@ pub enum EventError {
 
 /// Decodes one log (of the market's address) as a market event.
 pub fn decode(log: &ChainLog) -> Result<MarketEvent, EventError> {
-    let event = MarketEvents::decode_raw_log(log.log.topics(), &log.log.data.data).map_err(
-        |e| EventError::Undecodable {
-            block: log.block_number,
-            log_index: log.log_index,
-            reason: e.to_string(),
-        },
-    )?;
+    let event =
+        MarketEvents::decode_raw_log(log.log.topics(), &log.log.data.data).map_err(|e| {
+            EventError::Undecodable {
+                block: log.block_number,
+                log_index: log.log_index,
+                reason: e.to_string(),
+            }
+        })?;
     Ok(MarketEvent {
         block_number: log.block_number,
         tx_index: log.tx_index,
@@ -217,7 +218,7 @@ fn posted(id: U256, digest: U256, words: &[U256]) -> PostedBid {
 /// (`C1.x, C1.y, C2_0.x, …`); `None` unless every word is a canonical field element and
 /// every pair a point of the prime-order subgroup.
 pub fn flow_ciphertexts(words: &[U256]) -> Option<FlowCiphertexts> {
-    if words.len() < 2 || words.len() % 2 != 0 {
+    if words.len() < 2 || !words.len().is_multiple_of(2) {
         return None;
     }
     let points = words

@@ -117,10 +117,7 @@ fn logs_survive_reopening_and_a_torn_append() {
     assert_eq!(only_3.len(), 1);
     assert_eq!(only_3[0].log_index, 0);
     assert_eq!(
-        chain
-            .logs(&LogFilter::since(alice, 0))
-            .expect("logs")
-            .len(),
+        chain.logs(&LogFilter::since(alice, 0)).expect("logs").len(),
         0
     );
     mint(&mut chain, token, alice, 3);

@@ -833,7 +833,14 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
         .block_number;
     let e = round_bids(&mut env.chain, market_addr, second_bid, ROUND).unwrap_err();
     assert!(
-        matches!(e, EventError::BidOrder { index: 1, position: 0, .. }),
+        matches!(
+            e,
+            EventError::BidOrder {
+                index: 1,
+                position: 0,
+                ..
+            }
+        ),
         "{e}"
     );
     // a block range that ends before the first bid holds no bid
@@ -848,7 +855,10 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     assert!(before.iter().all(|l| l.block_number < second_bid));
     assert_eq!(
         posted_bids(
-            &events[..events.iter().filter(|e| e.block_number < second_bid).count()],
+            &events[..events
+                .iter()
+                .filter(|e| e.block_number < second_bid)
+                .count()],
             ROUND
         )
         .expect("bids")
