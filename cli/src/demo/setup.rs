@@ -16,10 +16,10 @@ use sealgrid_circuits::market::MarketParams;
 use sealgrid_committee::dkg::CommitteePublic;
 use sealgrid_committee::sign::{Address, SigningDomain};
 use sealgrid_committee::trustee::Trustee;
-use sealgrid_trustee::demo::{DemoCommittee, DemoError};
 use sealgrid_prover::{
     CircuitKind, Circuits, CircuitsError, KeyError, KeyPair, KeyStore, Progress,
 };
+use sealgrid_trustee::demo::{DemoCommittee, DemoError};
 
 pub use sealgrid_trustee::demo::{DEMO_COMMITTEE_SEED, THRESHOLD, TRUSTEES};
 /// Placeholder signing domain: no contract is deployed yet, so the trustees sign for
