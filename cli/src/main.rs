@@ -68,7 +68,7 @@ enum Command {
     /// Re-verify market rounds from public data alone (chain, market file, verifying
     /// keys, the committee's audit bundles); `audit disclose` opens one bid with t
     /// trustees. Exits 1 if any check fails.
-    Audit(audit::AuditArgs),
+    Audit(Box<audit::AuditArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -113,7 +113,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Audit(args) => audit::run(args).unwrap_or_else(|e| {
+        Command::Audit(args) => audit::run(*args).unwrap_or_else(|e| {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }),

@@ -75,7 +75,10 @@ fn audit_and_disclose_commands() {
     assert!(!out.contains('✗'), "{out}");
     println!("{out}");
     let html = std::fs::read_to_string(&report).expect("report written");
-    assert!(html.contains("round 7: money"), "the checks are in the report");
+    assert!(
+        html.contains("round 7: money"),
+        "the checks are in the report"
+    );
 
     // --- a bundle whose histograms are not the posted ones: exit 1, the check named ----------
     let mut b = f.bundle.clone();
@@ -101,16 +104,26 @@ fn audit_and_disclose_commands() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let mut urls = Vec::new();
     let mut stops = Vec::new();
-    for t in demo.trustees(&setup.market, setup.domain).into_iter().take(2) {
+    for t in demo
+        .trustees(&setup.market, setup.domain)
+        .into_iter()
+        .take(2)
+    {
         let listener = rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("binds");
         urls.push(format!("http://{}", listener.local_addr().expect("addr")));
-        let service = TrusteeService::new(t, demo.public.clone(), view.clone(), ["regulator".to_owned()]);
+        let service = TrusteeService::new(
+            t,
+            demo.public.clone(),
+            view.clone(),
+            ["regulator".to_owned()],
+        );
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         stops.push(stop);
         rt.spawn(sealgrid_trustee::serve(listener, service, async {
-            let _ = stopped.await;
+            // a dropped sender stops the server as well
+            stopped.await.unwrap_or(());
         }));
     }
     let disclose = |auditor: &str| {
@@ -139,14 +152,19 @@ fn audit_and_disclose_commands() {
     println!("{out}");
     let (side, level, q) = f.plain[2];
     assert!(
-        out.contains(&format!("side {side:?}, level {level}")) && out.contains(&format!("quantity {q} Wh")),
+        out.contains(&format!("side {side:?}, level {level}"))
+            && out.contains(&format!("quantity {q} Wh")),
         "{out}"
     );
     let o = disclose("stranger");
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(out.contains("PermissionDenied") || out.contains("not an auditor"), "{out}");
+    assert!(
+        out.contains("PermissionDenied") || out.contains("not an auditor"),
+        "{out}"
+    );
     for s in stops {
-        let _ = s.send(());
+        // the server may have stopped already
+        s.send(()).unwrap_or(());
     }
 }

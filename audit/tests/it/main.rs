@@ -253,6 +253,38 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     r.token_balance += U256::from(1u8);
     failed(&audit(&f, &r, &f.bundle), None, TOKEN_BALANCE);
 
+    // --- a bid's ciphertext changed in the embedded state's log sidecar ------------------
+    let sidecar = sealgrid_verifier_contract::embedded::sidecar_path(&f.state);
+    let text = std::fs::read_to_string(&sidecar).expect("sidecar");
+    let topic = format!(
+        "{}",
+        <Market::BidSubmitted as alloy_sol_types::SolEvent>::SIGNATURE_HASH
+    );
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let line = lines
+        .iter_mut()
+        .find(|l| l.contains(&topic))
+        .expect("a bid's line");
+    let mut v: serde_json::Value = serde_json::from_str(line).expect("json");
+    let data = v["logs"][0]["data"].as_str().expect("data").to_owned();
+    let words = (data.len() - 2) / 64;
+    let levels = f.market.trustee_setup.market.levels;
+    let c2_0 = 2 + 64 * (words - 4 * (levels + 1) + 2);
+    // C2_0 := C2_1 (both coordinates): valid points, the same byte length
+    let tampered = format!(
+        "{}{}{}",
+        &data[..c2_0],
+        &data[c2_0 + 128..c2_0 + 256],
+        &data[c2_0 + 128..]
+    );
+    v["logs"][0]["data"] = serde_json::Value::String(tampered);
+    *line = serde_json::to_string(&v).expect("json");
+    std::fs::write(&sidecar, lines.join("\n") + "\n").expect("writes");
+    let mut chain = EmbeddedChain::open(&f.state).expect("reopens");
+    let r = read_record(&mut chain, &f.market).expect("record");
+    let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), CIPHERTEXT_DIGESTS);
+    assert!(d.contains("DigestMismatch"), "{d}");
+
     // --- a missing bundle ------------------------------------------------------------------
     let report = audit_record(&record, &f.market, &f.keys, &BTreeMap::new(), &Rounds::All);
     let d = failed(&report, Some(ROUND), CLEARING_DECRYPTION);
