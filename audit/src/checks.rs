@@ -53,6 +53,10 @@ use crate::record::PublicRecord;
 use crate::words::{self, short};
 use crate::Check;
 
+/// The packed "not cleared" (fill 0, lock back) that bids left out of the bitmap settle
+/// against (PROTOCOL §8): `1<<49 | 1<<129`.
+const PACKED_NOT_CLEARED: U256 = U256::from_limbs([1 << 49, 0, 1 << 1, 0]);
+
 /// Check names, in report order.
 pub const BID_PROOFS: &str = "bid-proofs";
 /// See the module doc.
@@ -274,6 +278,15 @@ impl RoundCtx<'_> {
                 ));
                 continue;
             }
+            if let Some(expected) = self.settle_clearing(s.bid) {
+                if i.clearing != expected {
+                    failures.push(format!(
+                        "{at}: proven against clearing {:#x}, the round's for this bid is {expected:#x}",
+                        i.clearing
+                    ));
+                    continue;
+                }
+            }
             let publics = [
                 i.round, i.acct, i.bid, i.pOut, i.clearing, i.meterId, i.digest,
             ];
@@ -284,27 +297,70 @@ impl RoundCtx<'_> {
         Check::from_failures(SETTLE_PROOFS, format!("{n} settle proofs verify"), failures)
     }
 
+    /// The packed clearing a settlement of `bid` must be proven against (PROTOCOL §8):
+    /// the round's, if the contract's bitmap includes the bid, else "not cleared".
+    /// `None` if the round has no `RoundCleared` or the bid is not one of its bids.
+    fn settle_clearing(&self, bid: U256) -> Option<U256> {
+        let cleared = self.cleared?;
+        let index = self
+            .record
+            .round_events(self.round)
+            .find_map(|e| match &e.event {
+                MarketEvents::BidSubmitted(b) if b.bid == bid => Some(b.index as usize),
+                _ => None,
+            })?;
+        let words = self.record.inclusion.get(&self.round)?;
+        let included = words.get(index / 256).is_some_and(|w| w.bit(index % 256));
+        Some(if included {
+            cleared.event.packed
+        } else {
+            PACKED_NOT_CLEARED
+        })
+    }
+
+    /// PROTOCOL §3: a bid whose posted ciphertexts do not digest to its proven `D` is
+    /// ignored, so such a bid is a failure only if the committee did not exclude it (the
+    /// bundle's `excluded`, same reason). A settlement whose ciphertexts do not digest
+    /// to its `E` is left out of the flow totals by every trustee (§7): noted, and the
+    /// settlement-decryption check holds the totals to that.
     fn ciphertext_digests(&self) -> Check {
         let mut failures = Vec::new();
-        for (what, list, slots) in [
-            ("", self.bids, 2 * self.levels + 1),
-            ("settlement of ", self.settlements, flow_slots().len()),
-        ] {
-            for b in list {
-                if let Err(reason) = check_posted(b, slots) {
-                    failures.push(format!("{what}{}: {reason:?}", bid_name(&b.id)));
-                }
+        let mut ignored = Vec::new();
+        for b in self.bids {
+            let Err(reason) = check_posted(b, 2 * self.levels + 1) else {
+                continue;
+            };
+            let excluded = self.bundle.map(|x| {
+                x.excluded
+                    .iter()
+                    .any(|e| e.id == b.id && e.reason == reason)
+            });
+            match excluded {
+                Ok(true) => ignored.push(format!("{}: {reason:?}", bid_name(&b.id))),
+                Ok(false) => failures.push(format!(
+                    "{}: {reason:?}, yet the committee did not exclude it",
+                    bid_name(&b.id)
+                )),
+                Err(e) => failures.push(format!("{}: {reason:?} ({e})", bid_name(&b.id))),
             }
         }
-        Check::from_failures(
-            CIPHERTEXT_DIGESTS,
-            format!(
-                "{} bids digest to D, {} settlements to E",
-                self.bids.len(),
-                self.settlements.len()
-            ),
-            failures,
-        )
+        for b in self.settlements {
+            if let Err(reason) = check_posted(b, flow_slots().len()) {
+                ignored.push(format!("settlement of {}: {reason:?}", bid_name(&b.id)));
+            }
+        }
+        let mut ok = format!(
+            "{} bids digest to D, {} settlements to E",
+            self.bids.len(),
+            self.settlements.len()
+        );
+        if !ignored.is_empty() {
+            ok = format!(
+                "{ok}, but for the ones ignored as PROTOCOL §3 says: {}",
+                ignored.join(", ")
+            );
+        }
+        Check::from_failures(CIPHERTEXT_DIGESTS, ok, failures)
     }
 
     fn aggregates(&self) -> Check {
@@ -866,4 +922,22 @@ fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
     go(0, n, k, &mut Vec::new(), &mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_not_cleared_is_the_contracts() {
+        // MarketClearing.packedNotCleared(): (1 << 49) | (1 << 129)
+        let expected = (U256::from(1u8) << 49) | (U256::from(1u8) << 129);
+        assert_eq!(PACKED_NOT_CLEARED, expected);
+    }
+
+    #[test]
+    fn combinations_are_every_t_subset() {
+        assert_eq!(combinations(3, 2), vec![vec![0, 1], vec![0, 2], vec![1, 2]]);
+        assert_eq!(combinations(2, 2), vec![vec![0, 1]]);
+    }
 }

@@ -181,6 +181,21 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     assert!(d.contains("DigestMismatch"), "{d}");
     // the committee's aggregate no longer matches what is rebuilt either
     failed(&report, Some(ROUND), AGGREGATES);
+    // had the committee excluded that bid (PROTOCOL §3: ignored), the digest check holds;
+    // the decryption then no longer yields the posted histograms
+    let mut b = f.bundle.clone();
+    let id = b.included.remove(2);
+    b.excluded.push(sealgrid_proto::committee::v1::Exclusion {
+        bid: id,
+        reason: sealgrid_proto::committee::v1::exclusion::Reason::DigestMismatch.into(),
+        slot_count: 0,
+    });
+    let report = audit(&f, &r, &b);
+    let c = report
+        .check(Some(ROUND), CIPHERTEXT_DIGESTS)
+        .expect("check");
+    assert!(c.passed && c.detail.contains("ignored"), "{c:?}");
+    failed(&report, Some(ROUND), CLEARING_DECRYPTION);
 
     // --- a proof altered in a transaction input -------------------------------------------
     let mut r = record.clone();
@@ -202,7 +217,15 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
         |c| c.inp.clearing += U256::from(1u8),
     );
     let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), SETTLE_PROOFS);
-    assert!(d.contains("does not verify"), "{d}");
+    assert!(d.contains("proven against clearing"), "{d}");
+    let mut r = record.clone();
+    tamper_input::<Market::settleCall>(
+        &mut r,
+        |e| matches!(e, MarketEvents::Settled(_)),
+        |c| c.proof.swap(0, 6),
+    );
+    let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), SETTLE_PROOFS);
+    assert!(d.contains("malformed"), "{d}");
 
     // --- a different verifying key -------------------------------------------------------------
     let mut keys = f.keys.clone();
