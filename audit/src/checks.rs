@@ -57,6 +57,8 @@ use crate::record::PublicRecord;
 use crate::words::{self, short};
 use crate::Check;
 
+/// Only when the round does not exist: the one check reported for it.
+pub const OPENED: &str = "opened";
 /// Check names, in report order.
 pub const BID_PROOFS: &str = "bid-proofs";
 /// See the module doc.
@@ -133,6 +135,15 @@ pub fn round_checks(
     round: u64,
 ) -> Vec<Check> {
     let levels = market.trustee_setup.market.levels;
+    if !record.opened_rounds().contains(&round) {
+        return vec![fail(
+            OPENED,
+            format!(
+                "round {round} was never opened on chain (as of block {})",
+                record.block
+            ),
+        )];
+    }
     let bids = match posted_bids(&record.events, round) {
         Ok(b) => b,
         Err(e) => return vec![fail(BID_PROOFS, format!("the round's events: {e}"))],

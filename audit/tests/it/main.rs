@@ -308,6 +308,16 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), CIPHERTEXT_DIGESTS);
     assert!(d.contains("DigestMismatch"), "{d}");
 
+    // --- a round that never was --------------------------------------------------------
+    let report = audit_record(
+        &record,
+        &f.market,
+        &f.keys,
+        &BTreeMap::new(),
+        &Rounds::List(vec![ROUND + 1]),
+    );
+    failed(&report, Some(ROUND + 1), OPENED);
+
     // --- a missing bundle ------------------------------------------------------------------
     let report = audit_record(&record, &f.market, &f.keys, &BTreeMap::new(), &Rounds::All);
     let d = failed(&report, Some(ROUND), CLEARING_DECRYPTION);
