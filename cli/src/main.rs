@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+mod audit;
+
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -63,6 +65,10 @@ struct Cli {
 enum Command {
     #[command(about = DEMO_ABOUT, long_about = DEMO_LONG_ABOUT)]
     Demo(DemoArgs),
+    /// Re-verify market rounds from public data alone (chain, market file, verifying
+    /// keys, the committee's audit bundles); `audit disclose` opens one bid with t
+    /// trustees. Exits 1 if any check fails.
+    Audit(Box<audit::AuditArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -107,6 +113,10 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Audit(args) => audit::run(*args).unwrap_or_else(|e| {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }),
     }
 }
 

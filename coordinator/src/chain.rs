@@ -6,7 +6,7 @@
 //! The embedded chain has no clock of its own: before each operation its next block's
 //! time is moved up to the wall clock, which the market schedule runs on.
 
-use alloy_primitives::{Address, Bytes};
+use alloy_primitives::{Address, Bytes, B256};
 use alloy_sol_types::SolCall;
 use sealgrid_verifier_contract::chain::{ChainLog, LogFilter};
 use sealgrid_verifier_contract::{Chain, ChainError, EmbeddedChain, JsonRpcChain, Receipt};
@@ -76,6 +76,20 @@ impl Chain for Backend {
         match self {
             Backend::Embedded(c, _) => c.logs(filter),
             Backend::Rpc(c) => c.logs(filter),
+        }
+    }
+
+    fn transaction_input(&mut self, tx_hash: B256) -> Result<Bytes, ChainError> {
+        match self {
+            Backend::Embedded(c, _) => c.transaction_input(tx_hash),
+            Backend::Rpc(c) => c.transaction_input(tx_hash),
+        }
+    }
+
+    fn code_at(&mut self, address: Address) -> Result<Bytes, ChainError> {
+        match self {
+            Backend::Embedded(c, _) => c.code_at(address),
+            Backend::Rpc(c) => c.code_at(address),
         }
     }
 }
@@ -179,6 +193,14 @@ impl Chain for ChainClient {
     fn logs(&mut self, filter: &LogFilter) -> Result<Vec<ChainLog>, ChainError> {
         let f = filter.clone();
         self.blocking(move |c| c.logs(&f))
+    }
+
+    fn transaction_input(&mut self, tx_hash: B256) -> Result<Bytes, ChainError> {
+        self.blocking(move |c| c.transaction_input(tx_hash))
+    }
+
+    fn code_at(&mut self, address: Address) -> Result<Bytes, ChainError> {
+        self.blocking(move |c| c.code_at(address))
     }
 }
 

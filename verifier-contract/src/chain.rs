@@ -51,8 +51,10 @@ pub struct ChainLog {
     pub tx_index: u64,
     /// The log's position in its block (`logIndex`), across the block's transactions.
     pub log_index: u64,
-    /// The transaction's hash; `None` on the embedded chain, whose transactions are
-    /// unsigned.
+    /// The transaction's hash, which [`Chain::transaction_input`] takes. On the embedded
+    /// chain, whose transactions are unsigned, a stand-in: `keccak256(block ‖ input)`
+    /// (one transaction per block, so it is unique); `None` from a node that did not
+    /// say.
     pub tx_hash: Option<B256>,
     /// The emitting address, topics and data.
     pub log: Log,
@@ -131,6 +133,23 @@ pub trait Chain {
     /// contract emitted them. Only committed transactions' logs (a reverted transaction
     /// leaves none).
     fn logs(&mut self, filter: &LogFilter) -> Result<Vec<ChainLog>, ChainError>;
+
+    /// The input (calldata) of the committed transaction `tx_hash` (a
+    /// [`ChainLog::tx_hash`]), so that what events do not carry (proofs, signatures) can
+    /// be read back. Backends that cannot answer keep this default, an error.
+    fn transaction_input(&mut self, tx_hash: B256) -> Result<Bytes, ChainError> {
+        Err(ChainError::Backend(format!(
+            "this backend cannot read transaction inputs ({tx_hash})"
+        )))
+    }
+
+    /// The runtime code of the account `address` at the latest block (empty for an
+    /// account without code). Backends that cannot answer keep this default, an error.
+    fn code_at(&mut self, address: Address) -> Result<Bytes, ChainError> {
+        Err(ChainError::Backend(format!(
+            "this backend cannot read account code ({address})"
+        )))
+    }
 
     /// A typed read-only call.
     fn sol_call<C: SolCall>(

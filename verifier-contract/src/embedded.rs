@@ -16,6 +16,13 @@
 //! is truncated to that length, which drops a line (or half a line) written by a
 //! transaction whose snapshot never made it to disk. A snapshot from before the sidecar
 //! existed has no `logs_bytes` (read as 0): it opens with an empty log history.
+//!
+//! **Transaction inputs.** The same line keeps the transaction's input (`"input"`), so
+//! an auditor can read back what events do not carry (proofs, signatures) with
+//! [`Chain::transaction_input`]. Transactions here are unsigned and have no hash: each
+//! gets the stand-in `keccak256(block ‖ input)` ([`embedded_tx_hash`]), unique since a
+//! block holds one transaction. A line from before inputs were kept reads as an empty
+//! input.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -23,7 +30,7 @@ use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use alloy_primitives::{Address, Bytes, Log, U256};
+use alloy_primitives::{keccak256, Address, Bytes, Log, B256, U256};
 use revm::context::result::ExecutionResult;
 use revm::context::{Context, TxEnv};
 use revm::database::{CacheDB, EmptyDB};
@@ -61,6 +68,18 @@ struct Snapshot {
 struct LogLine {
     block: u64,
     logs: Vec<Log>,
+    /// The transaction's input (absent in lines written before inputs were kept).
+    #[serde(default)]
+    input: Bytes,
+}
+
+/// The stand-in hash of the embedded chain's transaction in block `block` with input
+/// `input` (see the module doc).
+pub fn embedded_tx_hash(block: u64, input: &[u8]) -> B256 {
+    let mut pre = Vec::with_capacity(8 + input.len());
+    pre.extend_from_slice(&block.to_be_bytes());
+    pre.extend_from_slice(input);
+    keccak256(&pre)
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -86,6 +105,8 @@ pub struct EmbeddedChain {
     timestamp: u64,
     /// Every committed log, in (block, log index) order.
     logs: Vec<ChainLog>,
+    /// The input of every committed transaction that emitted logs, by stand-in hash.
+    inputs: BTreeMap<B256, Bytes>,
     /// The log sidecar, open for appending, and its length (for a chain on disk).
     sidecar: Option<(fs::File, u64)>,
 }
@@ -129,9 +150,11 @@ impl EmbeddedChain {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Snapshot::default(),
             Err(e) => return Err(state_err(&path, e)),
         };
-        let (file, logs) = open_sidecar(&path, snapshot.logs_bytes, snapshot.block_number)?;
+        let (file, logs, inputs) = open_sidecar(&path, snapshot.logs_bytes, snapshot.block_number)?;
         let sidecar = Some((file, snapshot.logs_bytes));
-        Ok(Self::from_snapshot(snapshot, Some(path), logs, sidecar))
+        let mut chain = Self::from_snapshot(snapshot, Some(path), logs, sidecar);
+        chain.inputs = inputs;
+        Ok(chain)
     }
 
     fn from_snapshot(
@@ -163,6 +186,7 @@ impl EmbeddedChain {
             block_number: s.block_number,
             timestamp: s.timestamp,
             logs,
+            inputs: BTreeMap::new(),
             sidecar,
         }
     }
@@ -241,13 +265,13 @@ impl EmbeddedChain {
     }
 
     fn execute(&mut self, from: Address, kind: TxKind, data: Bytes) -> Result<Receipt, ChainError> {
-        let tx = self.tx(from, kind, data)?;
+        let tx = self.tx(from, kind, data.clone())?;
         self.block_number += 1;
         let result = self
             .with_evm(|evm| evm.transact_commit(tx))
             .map_err(|e| ChainError::Backend(format!("{e:?}")))?;
         if let ExecutionResult::Success { logs, .. } = &result {
-            self.record_logs(logs)?;
+            self.record_logs(logs, &data)?;
         }
         self.persist()?;
         receipt(result)
@@ -255,15 +279,17 @@ impl EmbeddedChain {
 
     /// Keeps the logs of the transaction just committed in block `self.block_number`;
     /// on disk, appends them to the sidecar (synced, before the snapshot is written).
-    fn record_logs(&mut self, logs: &[Log]) -> Result<(), ChainError> {
+    fn record_logs(&mut self, logs: &[Log], input: &Bytes) -> Result<(), ChainError> {
         if logs.is_empty() {
             return Ok(());
         }
         let block = self.block_number;
+        let tx_hash = embedded_tx_hash(block, input);
         if let (Some(path), Some((file, len))) = (&self.path, &mut self.sidecar) {
             let line = LogLine {
                 block,
                 logs: logs.to_vec(),
+                input: input.clone(),
             };
             let mut bytes = serde_json::to_vec(&line).map_err(|e| state_err(path, e))?;
             bytes.push(b'\n');
@@ -279,9 +305,10 @@ impl EmbeddedChain {
                 block_number: block,
                 tx_index: 0,
                 log_index: i as u64,
-                tx_hash: None,
+                tx_hash: Some(tx_hash),
                 log: log.clone(),
             }));
+        self.inputs.insert(tx_hash, input.clone());
         Ok(())
     }
 
@@ -340,12 +367,14 @@ pub fn sidecar_path(path: &Path) -> PathBuf {
 }
 
 /// Opens (or creates) the sidecar of `path`, truncated to the `len` bytes the snapshot
-/// vouches for, and reads its logs (all of blocks up to `last_block`).
+/// vouches for, and reads its logs and transaction inputs (all of blocks up to
+/// `last_block`).
+#[allow(clippy::type_complexity)]
 fn open_sidecar(
     path: &Path,
     len: u64,
     last_block: u64,
-) -> Result<(fs::File, Vec<ChainLog>), ChainError> {
+) -> Result<(fs::File, Vec<ChainLog>, BTreeMap<B256, Bytes>), ChainError> {
     let side = sidecar_path(path);
     let err = |e: &dyn std::fmt::Display| state_err(&side, e);
     if let Some(dir) = side.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -375,6 +404,7 @@ fn open_sidecar(
         file.sync_data().map_err(|e| err(&e))?;
     }
     let mut logs = Vec::new();
+    let mut inputs = BTreeMap::new();
     let mut previous = 0;
     for (n, line) in text.split(|&b| b == b'\n').enumerate() {
         if line.is_empty() {
@@ -390,15 +420,17 @@ fn open_sidecar(
             )));
         }
         previous = l.block;
+        let tx_hash = embedded_tx_hash(l.block, &l.input);
         logs.extend(l.logs.into_iter().enumerate().map(|(i, log)| ChainLog {
             block_number: l.block,
             tx_index: 0,
             log_index: i as u64,
-            tx_hash: None,
+            tx_hash: Some(tx_hash),
             log,
         }));
+        inputs.insert(tx_hash, l.input);
     }
-    Ok((file, logs))
+    Ok((file, logs, inputs))
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -473,6 +505,33 @@ impl Chain for EmbeddedChain {
             .filter(|l| l.log.address == filter.address)
             .cloned()
             .collect())
+    }
+
+    fn transaction_input(&mut self, tx_hash: B256) -> Result<Bytes, ChainError> {
+        self.inputs.get(&tx_hash).cloned().ok_or_else(|| {
+            ChainError::Backend(format!("no committed transaction {tx_hash} with logs"))
+        })
+    }
+
+    fn code_at(&mut self, address: Address) -> Result<Bytes, ChainError> {
+        let db = &self.evm.ctx.journaled_state.database;
+        Ok(db
+            .cache
+            .accounts
+            .get(&address)
+            .and_then(|a| {
+                a.info
+                    .code
+                    .as_ref()
+                    .map(|c| c.original_bytes())
+                    .or_else(|| {
+                        db.cache
+                            .contracts
+                            .get(&a.info.code_hash)
+                            .map(|c| c.original_bytes())
+                    })
+            })
+            .unwrap_or_default())
     }
 }
 

@@ -41,7 +41,7 @@ pub struct MarketEvent {
     pub tx_index: u64,
     /// Its position in the block.
     pub log_index: u64,
-    /// Its transaction (`None` on the embedded chain).
+    /// Its transaction (a stand-in hash on the embedded chain, see [`crate::embedded`]).
     pub tx_hash: Option<B256>,
     /// The event.
     pub event: MarketEvents,

@@ -584,6 +584,21 @@ impl Chain for JsonRpcChain {
         self.quantity("eth_blockNumber", json!([]))
     }
 
+    fn transaction_input(&mut self, tx_hash: B256) -> Result<Bytes, ChainError> {
+        let v = self.rpc("eth_getTransactionByHash", json!([tx_hash]))?;
+        v.get("input")
+            .and_then(Value::as_str)
+            .and_then(hex_bytes)
+            .ok_or_else(|| backend(format!("eth_getTransactionByHash {tx_hash}: no input: {v}")))
+    }
+
+    fn code_at(&mut self, address: Address) -> Result<Bytes, ChainError> {
+        let v = self.rpc("eth_getCode", json!([address, "latest"]))?;
+        v.as_str()
+            .and_then(hex_bytes)
+            .ok_or_else(|| backend(format!("eth_getCode {address}: not bytes: {v}")))
+    }
+
     fn logs(&mut self, filter: &LogFilter) -> Result<Vec<ChainLog>, ChainError> {
         let to = match filter.to_block {
             Some(b) => json!(format!("{b:#x}")),

@@ -1,0 +1,325 @@
+//! The audit on a real round (see `fixture`): it passes, and each kind of tampering
+//! fails the check that is about it. One test, so the round is proven once.
+
+mod fixture;
+
+use std::collections::BTreeMap;
+
+use alloy_primitives::U256;
+use alloy_sol_types::SolCall;
+use sealgrid_audit::checks::*;
+use sealgrid_audit::market::{TOKEN_BALANCE, VERIFYING_KEYS};
+use sealgrid_audit::{audit_record, read_record, AuditReport, PublicRecord, Rounds};
+use sealgrid_proto::market::v1 as pb;
+use sealgrid_verifier_contract::bindings::Market;
+use sealgrid_verifier_contract::events::MarketEvents;
+use sealgrid_verifier_contract::EmbeddedChain;
+
+use fixture::{Fixture, ROUND};
+
+fn audit(f: &Fixture, record: &PublicRecord, bundle: &pb::AuditBundle) -> AuditReport {
+    audit_audit_keys(f, record, bundle, &f.keys)
+}
+
+fn audit_audit_keys(
+    f: &Fixture,
+    record: &PublicRecord,
+    bundle: &pb::AuditBundle,
+    keys: &sealgrid_audit::VerifyingKeys,
+) -> AuditReport {
+    let bundles = BTreeMap::from([(ROUND, bundle.clone())]);
+    audit_record(
+        record,
+        &f.market,
+        keys,
+        &bundles,
+        &Rounds::List(vec![ROUND]),
+    )
+}
+
+/// Asserts that `check` (of the round, or market-wide) failed, and returns its detail.
+fn failed(report: &AuditReport, round: Option<u64>, check: &str) -> String {
+    let c = report
+        .check(round, check)
+        .unwrap_or_else(|| panic!("no check {check}"));
+    assert!(!report.passed());
+    assert!(
+        !c.passed,
+        "{check} passed after tampering: {}; failures: {:?}",
+        c.detail,
+        report.failures()
+    );
+    c.detail.clone()
+}
+
+/// Re-encodes the input of the transaction that emitted the first event `pick` selects.
+fn tamper_input<C: SolCall>(
+    record: &mut PublicRecord,
+    pick: impl Fn(&MarketEvents) -> bool,
+    edit: impl FnOnce(&mut C),
+) {
+    let e = record
+        .events
+        .iter()
+        .find(|e| pick(&e.event))
+        .expect("event");
+    let hash = e.tx_hash.expect("hash");
+    let mut call = C::abi_decode(&record.inputs[&hash]).expect("decodes");
+    edit(&mut call);
+    record.inputs.insert(hash, call.abi_encode().into());
+}
+
+#[test]
+fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
+    let f = fixture::build();
+    // the record is read from the state file as an auditor would: a fresh chain opened
+    // on it (the transaction inputs come back from the log sidecar)
+    let mut chain = EmbeddedChain::open(&f.state).expect("reopens");
+    let record = read_record(&mut chain, &f.market).expect("record");
+    let report = audit(&f, &record, &f.bundle);
+    assert!(report.passed(), "{:#?}", report.failures());
+    assert_eq!(report.rounds.len(), 1);
+    assert_eq!(report.rounds[0].checks.len(), 11);
+    assert_eq!(report.market.len(), 4);
+    // the whole-API entry point agrees
+    let bundles = BTreeMap::from([(ROUND, f.bundle.clone())]);
+    let again =
+        sealgrid_audit::audit_rounds(&mut chain, &f.market, &f.keys, &bundles, ROUND..=ROUND)
+            .expect("audits");
+    assert_eq!(again, report);
+    let _ = &f.plain;
+
+    // --- a tampered DLEQ proof in the bundle ------------------------------------------------
+    let mut b = f.bundle.clone();
+    let z1 = b.clearing_partials[0].shares[1]
+        .proof
+        .as_ref()
+        .expect("proof")
+        .z
+        .clone();
+    b.clearing_partials[0].shares[0]
+        .proof
+        .as_mut()
+        .expect("proof")
+        .z = z1;
+    let trustee = b.clearing_partials[0].trustee_id;
+    let d = failed(&audit(&f, &record, &b), Some(ROUND), CLEARING_DECRYPTION);
+    assert!(
+        d.contains(&format!("trustee {trustee}")) && d.contains("BadProof { slot: 0 }"),
+        "{d}"
+    );
+
+    // --- a wrong partial decryption share (another slot's D, its proof kept) ---------------
+    let mut b = f.bundle.clone();
+    let d2 = b.settlement_partials[1].shares[2].d.clone();
+    b.settlement_partials[1].shares[0].d = d2;
+    let trustee = b.settlement_partials[1].trustee_id;
+    let d = failed(&audit(&f, &record, &b), Some(ROUND), SETTLEMENT_DECRYPTION);
+    assert!(d.contains(&format!("trustee {trustee}")), "{d}");
+
+    // --- a share that verifies but for another context: defaulted shares as clearing -------
+    let mut b = f.bundle.clone();
+    b.clearing_partials = b.defaulted_partials.clone();
+    let d = failed(&audit(&f, &record, &b), Some(ROUND), CLEARING_DECRYPTION);
+    assert!(d.contains("WrongContext"), "{d}");
+
+    // --- histograms in the bundle that differ from chain --------------------------------------
+    let mut b = f.bundle.clone();
+    b.clearing.as_mut().expect("clearing").h_buy[5] += 1;
+    let d = failed(&audit(&f, &record, &b), Some(ROUND), HISTOGRAMS);
+    assert!(d.contains("not the posted"), "{d}");
+
+    // --- histograms posted on chain that the partial decryptions do not give ----------------
+    let mut r = record.clone();
+    tamper_input::<Market::clearCall>(
+        &mut r,
+        |e| matches!(e, MarketEvents::RoundCleared(_)),
+        |c| c.hBuy[5] += 1,
+    );
+    let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), CLEARING_DECRYPTION);
+    assert!(d.contains("combine slot 5"), "{d}");
+
+    // --- a signature removed from the bundle --------------------------------------------------
+    let mut b = f.bundle.clone();
+    b.clearing_signatures.pop();
+    let d = failed(&audit(&f, &record, &b), Some(ROUND), CLEARING_SIGNATURES);
+    assert!(
+        d.contains("bundle: 1 distinct committee signers, threshold 2"),
+        "{d}"
+    );
+
+    // --- a forged signature in the finalize transaction ---------------------------------------
+    let mut r = record.clone();
+    tamper_input::<Market::finalizeCall>(
+        &mut r,
+        |e| matches!(e, MarketEvents::RoundFinalized(_)),
+        |c| {
+            let mut s = c.sigs[0].s.0;
+            s[31] ^= 1;
+            c.sigs[0].s = s.into();
+        },
+    );
+    let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), FINALIZE_SIGNATURES);
+    assert!(d.contains("transaction signature #0"), "{d}");
+
+    // --- a bid's ciphertext changed in the chain's record ------------------------------------
+    let mut r = record.clone();
+    let e = r
+        .events
+        .iter_mut()
+        .find_map(|e| match &mut e.event {
+            MarketEvents::BidSubmitted(b) if b.index == 2 => Some(b),
+            _ => None,
+        })
+        .expect("bid 2");
+    // C2_0 replaced by C2_1: still points, but not what the proof's digest binds
+    let (x, y) = (e.ciphertexts[4], e.ciphertexts[5]);
+    e.ciphertexts[2] = x;
+    e.ciphertexts[3] = y;
+    let report = audit(&f, &r, &f.bundle);
+    let d = failed(&report, Some(ROUND), CIPHERTEXT_DIGESTS);
+    assert!(d.contains("DigestMismatch"), "{d}");
+    // the committee's aggregate no longer matches what is rebuilt either
+    failed(&report, Some(ROUND), AGGREGATES);
+    // had the committee excluded that bid (PROTOCOL §3: ignored), the digest check holds;
+    // the decryption then no longer yields the posted histograms
+    let mut b = f.bundle.clone();
+    let id = b.included.remove(2);
+    b.excluded.push(sealgrid_proto::committee::v1::Exclusion {
+        bid: id,
+        reason: sealgrid_proto::committee::v1::exclusion::Reason::DigestMismatch.into(),
+        slot_count: 0,
+    });
+    let report = audit(&f, &r, &b);
+    let c = report
+        .check(Some(ROUND), CIPHERTEXT_DIGESTS)
+        .expect("check");
+    assert!(c.passed && c.detail.contains("ignored"), "{c:?}");
+    failed(&report, Some(ROUND), CLEARING_DECRYPTION);
+
+    // --- a proof altered in a transaction input -------------------------------------------
+    let mut r = record.clone();
+    tamper_input::<Market::submitBidCall>(
+        &mut r,
+        |e| matches!(e, MarketEvents::BidSubmitted(b) if b.index == 1),
+        |c| {
+            // A and C exchanged: both still valid points
+            c.proof.swap(0, 6);
+            c.proof.swap(1, 7);
+        },
+    );
+    let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), BID_PROOFS);
+    assert!(d.contains("bid #1") && d.contains("does not verify"), "{d}");
+    let mut r = record.clone();
+    tamper_input::<Market::settleCall>(
+        &mut r,
+        |e| matches!(e, MarketEvents::Settled(_)),
+        |c| c.inp.clearing += U256::from(1u8),
+    );
+    let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), SETTLE_PROOFS);
+    assert!(d.contains("proven against clearing"), "{d}");
+    let mut r = record.clone();
+    tamper_input::<Market::settleCall>(
+        &mut r,
+        |e| matches!(e, MarketEvents::Settled(_)),
+        |c| c.proof.swap(0, 6),
+    );
+    let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), SETTLE_PROOFS);
+    assert!(d.contains("malformed"), "{d}");
+
+    // --- a different verifying key -------------------------------------------------------------
+    let mut keys = f.keys.clone();
+    keys.bid = keys.settle.clone();
+    let report = audit_audit_keys(&f, &record, &f.bundle, &keys);
+    let d = failed(&report, None, VERIFYING_KEYS);
+    assert!(d.contains("the bid verifier"), "{d}");
+    failed(&report, Some(ROUND), BID_PROOFS);
+
+    // --- a wrong finalize total --------------------------------------------------------------
+    let mut b = f.bundle.clone();
+    let t = b
+        .finalization
+        .as_mut()
+        .and_then(|f| f.totals.as_mut())
+        .expect("totals");
+    t.pay += 1;
+    let d = failed(&audit(&f, &record, &b), Some(ROUND), SETTLEMENT_DECRYPTION);
+    assert!(d.contains("not the posted"), "{d}");
+    let mut r = record.clone();
+    tamper_input::<Market::finalizeCall>(
+        &mut r,
+        |e| matches!(e, MarketEvents::RoundFinalized(_)),
+        |c| c.totals.penalty += U256::from(1u8),
+    );
+    let d = failed(
+        &audit(&f, &r, &f.bundle),
+        Some(ROUND),
+        SETTLEMENT_DECRYPTION,
+    );
+    assert!(d.contains("combine slot 2"), "{d}");
+
+    // --- money: a residual that is not the totals', a vanished payout, a missing defaulter ---
+    let mut r = record.clone();
+    for e in &mut r.events {
+        if let MarketEvents::RoundFinalized(x) = &mut e.event {
+            x.toOperator += alloy_primitives::I256::ONE;
+        }
+    }
+    let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), MONEY);
+    assert!(d.contains("pays the operator"), "{d}");
+    let mut r = record.clone();
+    r.events
+        .retain(|e| !matches!(e.event, MarketEvents::Defaulted(_)));
+    let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), MONEY);
+    assert!(d.contains("defaulters listed []"), "{d}");
+    let mut r = record.clone();
+    r.token_balance += U256::from(1u8);
+    failed(&audit(&f, &r, &f.bundle), None, TOKEN_BALANCE);
+
+    // --- a bid's ciphertext changed in the embedded state's log sidecar ------------------
+    let sidecar = sealgrid_verifier_contract::embedded::sidecar_path(&f.state);
+    let text = std::fs::read_to_string(&sidecar).expect("sidecar");
+    let topic = format!(
+        "{}",
+        <Market::BidSubmitted as alloy_sol_types::SolEvent>::SIGNATURE_HASH
+    );
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let line = lines
+        .iter_mut()
+        .find(|l| l.contains(&topic))
+        .expect("a bid's line");
+    let mut v: serde_json::Value = serde_json::from_str(line).expect("json");
+    let data = v["logs"][0]["data"].as_str().expect("data").to_owned();
+    let words = (data.len() - 2) / 64;
+    let levels = f.market.trustee_setup.market.levels;
+    let c2_0 = 2 + 64 * (words - 4 * (levels + 1) + 2);
+    // C2_0 := C2_1 (both coordinates): valid points, the same byte length
+    let tampered = format!(
+        "{}{}{}",
+        &data[..c2_0],
+        &data[c2_0 + 128..c2_0 + 256],
+        &data[c2_0 + 128..]
+    );
+    v["logs"][0]["data"] = serde_json::Value::String(tampered);
+    *line = serde_json::to_string(&v).expect("json");
+    std::fs::write(&sidecar, lines.join("\n") + "\n").expect("writes");
+    let mut chain = EmbeddedChain::open(&f.state).expect("reopens");
+    let r = read_record(&mut chain, &f.market).expect("record");
+    let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), CIPHERTEXT_DIGESTS);
+    assert!(d.contains("DigestMismatch"), "{d}");
+
+    // --- a round that never was --------------------------------------------------------
+    let report = audit_record(
+        &record,
+        &f.market,
+        &f.keys,
+        &BTreeMap::new(),
+        &Rounds::List(vec![ROUND + 1]),
+    );
+    failed(&report, Some(ROUND + 1), OPENED);
+
+    // --- a missing bundle ------------------------------------------------------------------
+    let report = audit_record(&record, &f.market, &f.keys, &BTreeMap::new(), &Rounds::All);
+    let d = failed(&report, Some(ROUND), CLEARING_DECRYPTION);
+    assert!(d.contains("no audit bundle"), "{d}");
+}
