@@ -514,7 +514,7 @@ impl Chain for EmbeddedChain {
     }
 
     fn code_at(&mut self, address: Address) -> Result<Bytes, ChainError> {
-        let db = &self.evm.ctx.journaled_state.database;
+        let db = &self.db;
         Ok(db
             .cache
             .accounts
