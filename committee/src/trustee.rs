@@ -322,9 +322,20 @@ impl Trustee {
         }
         let floor = self.config.market.k_anonymity;
         if agg.included().len() < floor {
-            return Err(TrusteeError::TooFewBids {
-                bids: agg.included().len(),
-                floor,
+            // Under the floor the round does not clear (PROTOCOL §5) and nothing is
+            // decrypted; the trustee signs the empty result so that the contract records
+            // "not cleared" and every bid's lock can be released by its settlement.
+            if req.h_buy.iter().chain(&req.h_sell).any(|&h| h != 0) || !req.partials.is_empty() {
+                return Err(TrusteeError::TooFewBids {
+                    bids: agg.included().len(),
+                    floor,
+                });
+            }
+            return self.sign_statement(ClearingStatement {
+                round: req.round,
+                h_buy: req.h_buy.clone(),
+                h_sell: req.h_sell.clone(),
+                included: agg.inclusion_bitmap(),
             });
         }
         let ct = agg.ciphertexts();
@@ -347,12 +358,15 @@ impl Trustee {
                 return Err(TrusteeError::WrongResult(*slot));
             }
         }
-        let statement = ClearingStatement {
+        self.sign_statement(ClearingStatement {
             round: req.round,
             h_buy: req.h_buy.clone(),
             h_sell: req.h_sell.clone(),
             included: agg.inclusion_bitmap(),
-        };
+        })
+    }
+
+    fn sign_statement(&self, statement: ClearingStatement) -> Result<SignResponse, TrusteeError> {
         let signature = self
             .signer
             .sign_digest(&clearing_digest(&self.config.domain, &statement))?;
@@ -393,7 +407,11 @@ impl Trustee {
     fn check_settlement_floor(&self, view: &SettlementView) -> Result<(), TrusteeError> {
         let floor = self.config.market.k_anonymity;
         let n = view.settled().len();
-        if view.flows().is_some() && n < floor {
+        // A round with fewer accepted bids than the floor did not clear: every one of its
+        // settlements has zero flows (the settle circuit's fill is 0), so their sum says
+        // nothing and is decrypted whatever their number.
+        let bids = view.settled().len() + view.defaulters().len();
+        if view.flows().is_some() && n < floor && bids >= floor {
             return Err(TrusteeError::TooFewBids { bids: n, floor });
         }
         Ok(())

@@ -280,6 +280,31 @@ fn trustees_refuse_an_aggregate_under_the_k_anonymity_floor() {
     let err =
         s.trustees[0].partial_decrypt(&PartialDecryptRequest { round: ROUND }, &s.posted, &mut rng);
     assert_eq!(err, Err(TrusteeError::TooFewBids { bids: 4, floor: 5 }));
+    // ... but sign the empty result, so that the contract records "not cleared" and the
+    // bids' locks come back through their settlements
+    let k = s.market.levels;
+    let empty = SignRequest {
+        round: ROUND,
+        h_buy: vec![0; k],
+        h_sell: vec![0; k],
+        partials: vec![],
+    };
+    let signed = s.trustees[0].sign(&empty, &s.posted).unwrap();
+    assert_eq!(signed.statement.h_buy, vec![0; k]);
+    assert_eq!(
+        signed.statement.included,
+        aggregate(ROUND, 2 * k + 1, &s.posted)
+            .unwrap()
+            .aggregate
+            .inclusion_bitmap()
+    );
+    // and nothing else: no histogram may be claimed without a decryption
+    let mut claimed = empty.clone();
+    claimed.h_buy[3] = 1;
+    assert_eq!(
+        s.trustees[0].sign(&claimed, &s.posted).map(|_| ()),
+        Err(TrusteeError::TooFewBids { bids: 4, floor: 5 })
+    );
 }
 
 #[test]

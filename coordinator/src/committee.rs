@@ -140,6 +140,9 @@ impl CommitteeDriver {
     /// Decrypts, clears and signs round `round`; `report` is the coordinator's own
     /// aggregate of the bids it saw accepted (the trustees make theirs from the chain).
     pub async fn clear(&self, round: u64, report: AggregationReport) -> Result<Cleared, String> {
+        if report.aggregate.included().len() < self.params.k_anonymity {
+            return self.clear_under_floor(round, report).await;
+        }
         let mut clients = self.clients().await;
         let mut partials = Vec::new();
         let mut failures = Vec::new();
@@ -214,6 +217,67 @@ impl CommitteeDriver {
             outcome,
             bitmap,
             partials,
+            signatures,
+        })
+    }
+
+    /// A round under the k-anonymity floor: nothing is decrypted; the trustees sign
+    /// empty histograms and the contract records the round as not cleared, so that every
+    /// bid's settlement releases its lock (PROTOCOL §5).
+    async fn clear_under_floor(
+        &self,
+        round: u64,
+        report: AggregationReport,
+    ) -> Result<Cleared, String> {
+        let k = self.params.levels;
+        let zeros = vec![0u64; k];
+        let clearing = sealgrid_circuits::market::clear(
+            &zeros,
+            &zeros,
+            report.aggregate.included().len(),
+            self.params.k_anonymity,
+        )
+        .map_err(|e| e.to_string())?;
+        let bitmap = report.aggregate.inclusion_bitmap();
+        let sign = SignRequest {
+            round,
+            h_buy: zeros.clone(),
+            h_sell: zeros.clone(),
+            partials: Vec::new(),
+        };
+        let mut clients = self.clients().await;
+        let (mut sigs, mut failures, mut digest) = (Vec::new(), Vec::new(), None);
+        for (url, c) in clients.iter_mut() {
+            let Ok(c) = c else { continue };
+            match c.sign(&sign).await {
+                Ok(r) if r.statement.included == bitmap => {
+                    let d = clearing_digest(&self.domain, &r.statement);
+                    if *digest.get_or_insert(d) == d {
+                        sigs.push(r.signature);
+                    }
+                }
+                Ok(_) => {
+                    tracing::warn!(round, trustee = %url, "the trustee signed another inclusion")
+                }
+                Err(e) => failures.push(format!("{url} refused to sign: {e}")),
+            }
+        }
+        let digest = digest
+            .ok_or_else(|| format!("round {round}: no trustee signed ({})", failures.join("; ")))?;
+        let signatures = self.sorted_signatures(&digest, sigs)?;
+        Ok(Cleared {
+            outcome: RoundOutcome {
+                round,
+                h_buy: zeros.clone(),
+                h_sell: zeros,
+                included: report.aggregate.included().to_vec(),
+                excluded: report.excluded.clone(),
+                used: Vec::new(),
+                rejected: Vec::new(),
+                clearing,
+            },
+            bitmap,
+            partials: Vec::new(),
             signatures,
         })
     }

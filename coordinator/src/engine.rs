@@ -923,10 +923,8 @@ impl Engine {
                 continue;
             }
             let (phase, times, queued) = (rs.phase, rs.times, rs.queued);
-            let (has_clearing, has_finalization) = (
-                rs.audit.clearing.is_some(),
-                rs.audit.finalization.is_some(),
-            );
+            let (has_clearing, has_finalization) =
+                (rs.audit.clearing.is_some(), rs.audit.finalization.is_some());
             match phase {
                 pb::Phase::Bidding if now >= times.bid_deadline && queued == 0 => {
                     self.close_round(r).await;
@@ -1051,8 +1049,14 @@ impl Engine {
     /// (anyone may post to the contract directly).
     fn chain_round(
         &self,
-    ) -> impl Fn(u64) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<(Vec<PostedBid>, Vec<PostedSettlement>), String>> + Send>,
+    ) -> impl Fn(
+        u64,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<(Vec<PostedBid>, Vec<PostedSettlement>), String>,
+                > + Send,
+        >,
     > + Send
            + 'static {
         let chain = self.chain.clone();
@@ -1156,12 +1160,21 @@ impl Engine {
             // A restart after the clearing was posted: only the record is missing. It
             // must be the clearing the chain holds.
             match self.chain.call(Market::roundsCall(r)).await {
-                Ok(on) if on.clearing == U256::from_be_slice(&wire::field_bytes(&o.clearing.pack())) => Ok(()),
+                Ok(on)
+                    if on.clearing
+                        == U256::from_be_slice(&wire::field_bytes(&o.clearing.pack())) =>
+                {
+                    Ok(())
+                }
                 Ok(_) => Err("the committee's clearing is not the one on chain".to_owned()),
                 Err(e) => Err(e.to_string()),
             }
         } else {
-            self.chain.transact(call).await.map(|_| ()).map_err(|e| e.to_string())
+            self.chain
+                .transact(call)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         };
         let block = self.chain.block_number().await.unwrap_or(0);
         let Some(rs) = self.rounds.get_mut(&r) else {

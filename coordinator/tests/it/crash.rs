@@ -28,7 +28,9 @@ async fn a_round_survives_a_crash_in_each_phase() {
     let times = net.times();
     let mut rng = ChaCha20Rng::seed_from_u64(9);
 
-    let mut running = start(settings.clone(), net.local.chain.clone()).await.unwrap();
+    let mut running = start(settings.clone(), net.local.chain.clone())
+        .await
+        .unwrap();
     let mut c = connect(running.addr).await;
     let mut wallets = net.wallets().await;
     for i in 0..wallets.len() {
@@ -36,7 +38,9 @@ async fn a_round_survives_a_crash_in_each_phase() {
         let k = keys.clone();
         let (w, (req, next)) = blocking(move || {
             let mut rng = ChaCha20Rng::seed_from_u64(400 + i as u64);
-            let r = w.deposit_submission(&k, DEPOSIT, d.chain_id, d.market, &mut rng).unwrap();
+            let r = w
+                .deposit_submission(&k, DEPOSIT, d.chain_id, d.market, &mut rng)
+                .unwrap();
             (w, r)
         })
         .await;
@@ -44,14 +48,19 @@ async fn a_round_survives_a_crash_in_each_phase() {
         wallets[i] = w;
         wallets[i].commit_balance(next);
     }
-    wait_round(&mut c, round, "bidding", |r| r.phase == pb::Phase::Bidding as i32).await;
+    wait_round(&mut c, round, "bidding", |r| {
+        r.phase == pb::Phase::Bidding as i32
+    })
+    .await;
     let mut subs = Vec::new();
     for (i, &(side, level, q)) in QUOTES.iter().enumerate() {
         let w = std::mem::replace(&mut wallets[i], Wallet::new(&mut rng));
         let k = keys.clone();
         let (w, r) = blocking(move || {
             let mut rng = ChaCha20Rng::seed_from_u64(500 + i as u64);
-            let r = w.bid_submission(&k, round, side, level, q, &mut rng).unwrap();
+            let r = w
+                .bid_submission(&k, round, side, level, q, &mut rng)
+                .unwrap();
             (w, r)
         })
         .await;
@@ -62,25 +71,36 @@ async fn a_round_survives_a_crash_in_each_phase() {
     // --- crash 1: while bids are queued ----------------------------------------------------
     for s in &subs[..3] {
         let r = c
-            .submit_bid(pb::SubmitBidRequest { bid: Some(s.0.clone()), wait_for_chain: false })
+            .submit_bid(pb::SubmitBidRequest {
+                bid: Some(s.0.clone()),
+                wait_for_chain: false,
+            })
             .await
             .expect("queued")
             .into_inner();
         assert_eq!(r.state, pb::SubmissionState::Queued as i32);
     }
     running.abort().await;
-    running = start(settings.clone(), net.local.chain.clone()).await.expect("restarts");
+    running = start(settings.clone(), net.local.chain.clone())
+        .await
+        .expect("restarts");
     c = connect(running.addr).await;
     // what was accepted before the crash is remembered: a resubmission is a duplicate
     let again = c
-        .submit_bid(pb::SubmitBidRequest { bid: Some(subs[1].0.clone()), wait_for_chain: false })
+        .submit_bid(pb::SubmitBidRequest {
+            bid: Some(subs[1].0.clone()),
+            wait_for_chain: false,
+        })
         .await
         .unwrap_err();
     assert_eq!(again.code(), Code::AlreadyExists, "{again:?}");
     for s in &subs[3..] {
-        c.submit_bid(pb::SubmitBidRequest { bid: Some(s.0.clone()), wait_for_chain: true })
-            .await
-            .expect("accepted");
+        c.submit_bid(pb::SubmitBidRequest {
+            bid: Some(s.0.clone()),
+            wait_for_chain: true,
+        })
+        .await
+        .expect("accepted");
     }
     let status = wait_round(&mut c, round, "six bids on chain", |r| r.bids_on_chain == 6).await;
     assert_eq!(status.bids_queued, 0);
@@ -101,9 +121,14 @@ async fn a_round_survives_a_crash_in_each_phase() {
 
     // --- crash 2: as bidding closes, while the committee decrypts ----------------------------
     net.clock.advance_to(times.bid_deadline);
-    wait_round(&mut c, round, "closed", |r| r.phase >= pb::Phase::Closed as i32).await;
+    wait_round(&mut c, round, "closed", |r| {
+        r.phase >= pb::Phase::Closed as i32
+    })
+    .await;
     running.abort().await;
-    running = start(settings.clone(), net.local.chain.clone()).await.expect("restarts");
+    running = start(settings.clone(), net.local.chain.clone())
+        .await
+        .expect("restarts");
     c = connect(running.addr).await;
     let status = wait_round(&mut c, round, "cleared with its record", |r| {
         r.phase >= pb::Phase::Cleared as i32 && r.clearing.is_some()
@@ -128,9 +153,15 @@ async fn a_round_survives_a_crash_in_each_phase() {
             let mut rng = ChaCha20Rng::seed_from_u64(600 + i as u64);
             let open = w.bids.get(&round).unwrap().clone();
             let clearing = clearing_for(&cl2, 8, 5, open.index.unwrap()).unwrap();
-            let export = if open.opening.side == Side::Sell { open.opening.q } else { 0 };
+            let export = if open.opening.side == Side::Sell {
+                open.opening.q
+            } else {
+                0
+            };
             let reading = w.read_meter(round, 0, export);
-            let r = w.settle_submission(&k, round, &clearing, reading, &mut rng).unwrap();
+            let r = w
+                .settle_submission(&k, round, &clearing, reading, &mut rng)
+                .unwrap();
             (w, r)
         })
         .await;
@@ -146,7 +177,9 @@ async fn a_round_survives_a_crash_in_each_phase() {
         .expect("queued");
     }
     running.abort().await;
-    running = start(settings.clone(), net.local.chain.clone()).await.expect("restarts");
+    running = start(settings.clone(), net.local.chain.clone())
+        .await
+        .expect("restarts");
     c = connect(running.addr).await;
     for s in &settles[3..] {
         c.submit_settlement(pb::SubmitSettlementRequest {

@@ -3,4 +3,5 @@
 
 mod common;
 mod crash;
+mod floor;
 mod round;
