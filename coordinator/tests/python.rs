@@ -88,8 +88,9 @@ struct Reaped(Child);
 impl Drop for Reaped {
     fn drop(&mut self) {
         if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
+            if let Err(e) = self.0.kill().and_then(|()| self.0.wait().map(drop)) {
+                eprintln!("could not stop the Python event stream: {e}");
+            }
         }
     }
 }
@@ -251,11 +252,21 @@ async fn the_python_client_reads_streams_and_relays_a_batch() {
     let out = blocking({
         let (py, addr) = (py.clone(), addr.clone());
         let file = batch_file.to_str().unwrap().to_owned();
-        move || run(&py, &["sealgrid_client.py", "--addr", &addr, "submit-batch", &file])
+        move || {
+            run(
+                &py,
+                &["sealgrid_client.py", "--addr", &addr, "submit-batch", &file],
+            )
+        }
     })
     .await;
     // exit 3: not every bid was accepted
-    assert_eq!(out.status.code(), Some(3), "submit-batch: {}", describe(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "submit-batch: {}",
+        describe(&out)
+    );
     let report = &json_lines(&String::from_utf8_lossy(&out.stdout))[0];
     assert_eq!(
         (&report["accepted"], &report["refused"]),
@@ -302,7 +313,13 @@ async fn the_python_client_reads_streams_and_relays_a_batch() {
         move || {
             run(
                 &py,
-                &["sealgrid_client.py", "--addr", &addr, "round", &round.to_string()],
+                &[
+                    "sealgrid_client.py",
+                    "--addr",
+                    &addr,
+                    "round",
+                    &round.to_string(),
+                ],
             )
         }
     })
