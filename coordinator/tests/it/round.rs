@@ -57,8 +57,8 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
     // --- deposits --------------------------------------------------------------------
     let mut wallets = net.wallets().await;
     let mut rng = ChaCha20Rng::seed_from_u64(7);
-    for i in 0..wallets.len() {
-        let w = std::mem::replace(&mut wallets[i], Wallet::new(&mut rng));
+    for (i, slot) in wallets.iter_mut().enumerate() {
+        let w = std::mem::replace(slot, Wallet::new(&mut rng));
         let k = keys.clone();
         let (w, (req, next)) = blocking(move || {
             let mut rng = ChaCha20Rng::seed_from_u64(100 + i as u64);
@@ -90,8 +90,8 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
                 "bad-signature",
             );
         }
-        wallets[i] = w;
-        wallets[i].commit_balance(next);
+        *slot = w;
+        slot.commit_balance(next);
     }
     assert_eq!(
         net.local.token_balance(d.market).await.unwrap(),
@@ -168,10 +168,10 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
         "bad-point",
     );
     // two prosumers alone, waiting for the chain
-    for i in 0..2 {
+    for (i, (bid, _, _)) in subs.iter().enumerate().take(2) {
         let r = c
             .submit_bid(pb::SubmitBidRequest {
-                bid: Some(subs[i].0.clone()),
+                bid: Some(bid.clone()),
                 wait_for_chain: true,
             })
             .await
@@ -304,11 +304,11 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
     let defaulter = 5;
     let mut payouts = 0u64;
     let mut settle_subs = Vec::new();
-    for i in 0..wallets.len() {
+    for (i, slot) in wallets.iter_mut().enumerate() {
         if i == defaulter {
             continue;
         }
-        let w = std::mem::replace(&mut wallets[i], Wallet::new(&mut rng));
+        let w = std::mem::replace(slot, Wallet::new(&mut rng));
         let (k, cl2) = (keys.clone(), cl.clone());
         let (w, r) = blocking(move || {
             let mut rng = ChaCha20Rng::seed_from_u64(300 + i as u64);
@@ -327,7 +327,7 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
             (w, r)
         })
         .await;
-        wallets[i] = w;
+        *slot = w;
         settle_subs.push((i, r));
     }
     for (i, (sub, payout, _)) in &settle_subs {
