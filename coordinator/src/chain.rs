@@ -117,11 +117,14 @@ impl ChainClient {
             .spawn(move || {
                 let mut backend = match make() {
                     Ok(b) => {
-                        let _ = ready_tx.send(Ok(()));
+                        if ready_tx.send(Ok(())).is_err() {
+                            return; // the caller gave up waiting
+                        }
                         b
                     }
                     Err(e) => {
-                        let _ = ready_tx.send(Err(e));
+                        // The caller reads this error; if it is gone, so is its use.
+                        ready_tx.send(Err(e)).ok();
                         return;
                     }
                 };
@@ -142,9 +145,13 @@ impl ChainClient {
         f: impl FnOnce(&mut Backend) -> Result<T, ChainError> + Send + 'static,
     ) -> tokio::sync::oneshot::Receiver<Result<T, ChainError>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let _ = self.tx.send(Box::new(move |b: &mut Backend| {
-            let _ = tx.send(f(b));
-        }));
+        // A send fails only when the chain thread is gone; `rx` then reports it.
+        self.tx
+            .send(Box::new(move |b: &mut Backend| {
+                // The asker may have stopped waiting: the work is done all the same.
+                tx.send(f(b)).ok();
+            }))
+            .ok();
         rx
     }
 
@@ -191,7 +198,7 @@ impl Chain for ChainClient {
     }
 
     fn logs(&mut self, filter: &LogFilter) -> Result<Vec<ChainLog>, ChainError> {
-        let f = filter.clone();
+        let f = *filter;
         self.blocking(move |c| c.logs(&f))
     }
 

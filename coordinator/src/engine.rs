@@ -182,7 +182,8 @@ impl EventLog {
             return;
         }
         self.next += 1;
-        let _ = self.live.send(e);
+        // No live subscriber is fine: the event is stored.
+        drop_closed(self.live.send(e).is_err());
     }
 }
 
@@ -215,6 +216,20 @@ pub struct Engine {
     last_round: Option<u64>,
     internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
+}
+
+/// Answers a caller, who may have hung up meanwhile (then there is no one to tell).
+fn answer<T>(reply: oneshot::Sender<T>, value: T) {
+    if reply.send(value).is_err() {
+        tracing::debug!("the caller hung up before its answer");
+    }
+}
+
+/// Marks a send whose receiver being gone is expected and harmless.
+fn drop_closed(closed: bool) {
+    if closed {
+        tracing::trace!("no receiver");
+    }
 }
 
 fn b32(x: &Fr) -> [u8; 32] {
@@ -439,39 +454,38 @@ impl Engine {
         match c {
             Command::SubmitBids { bids, reply } => {
                 let r = self.submit_bids(bids).await;
-                let _ = reply.send(r);
+                answer(reply, r);
             }
             Command::SubmitSettlement { settlement, reply } => {
                 let r = self.submit_settlement(*settlement).await;
-                let _ = reply.send(r);
+                answer(reply, r);
             }
-            Command::Balance { call, form, reply } => {
-                let _ = form;
+            Command::Balance { call, reply, .. } => {
                 let r = self
                     .chain
                     .transact_raw(call)
                     .await
                     .map_err(|e| Refusal::from_chain(&e));
-                let _ = reply.send(r);
+                answer(reply, r);
             }
             Command::Wait { kind, bid, reply } => match self.subs.get(&(kind, bid)) {
                 Some(s) if s.state != SubmissionState::Queued => {
-                    let _ = reply.send(s.clone());
+                    answer(reply, s.clone());
                 }
                 Some(_) => self.waiters.entry((kind, bid)).or_default().push(reply),
                 None => {}
             },
             Command::GetSubmission { kind, bid, reply } => {
-                let _ = reply.send(self.subs.get(&(kind, bid)).cloned());
+                answer(reply, self.subs.get(&(kind, bid)).cloned());
             }
             Command::GetRound { round, reply } => {
-                let _ = reply.send(self.rounds.get(&round).map(status));
+                answer(reply, self.rounds.get(&round).map(status));
             }
             Command::ListRounds { reply } => {
-                let _ = reply.send(self.rounds.values().rev().map(status).collect());
+                answer(reply, self.rounds.values().rev().map(status).collect());
             }
             Command::NextFree { acct, reply } => {
-                let _ = reply.send(self.next_free.get(&acct).copied());
+                answer(reply, self.next_free.get(&acct).copied());
             }
             Command::AuditBundle { round, reply } => {
                 let r = match self.rounds.get(&round) {
@@ -481,7 +495,7 @@ impl Engine {
                     ))),
                     Some(rs) => Ok(rs.audit.clone()),
                 };
-                let _ = reply.send(r);
+                answer(reply, r);
             }
         }
     }
@@ -835,7 +849,7 @@ impl Engine {
         }
         self.subs.insert(key, sub.clone());
         for w in self.waiters.remove(&key).unwrap_or_default() {
-            let _ = w.send(sub.clone());
+            answer(w, sub.clone());
         }
     }
 
@@ -1044,40 +1058,11 @@ impl Engine {
         }
     }
 
-    /// The round's accepted bids and settlements as the chain's events show them: the
-    /// committee's inputs come from the chain, not from what this coordinator relayed
-    /// (anyone may post to the contract directly).
-    fn chain_round(
-        &self,
-    ) -> impl Fn(
-        u64,
-    ) -> std::pin::Pin<
-        Box<
-            dyn std::future::Future<
-                    Output = Result<(Vec<PostedBid>, Vec<PostedSettlement>), String>,
-                > + Send,
-        >,
-    > + Send
-           + 'static {
-        let chain = self.chain.clone();
-        let (market, from) = (
-            self.cfg.deployment.market,
-            self.cfg.deployment.deployment_block,
-        );
-        move |r| {
-            let chain = chain.client();
-            Box::pin(async move {
-                chain
-                    .run(move |c| {
-                        let evs = events::market_events(c, market, from)
-                            .map_err(|e| ChainError::Backend(e.to_string()))?;
-                        let bids = events::posted_bids(&evs, r)
-                            .map_err(|e| ChainError::Backend(e.to_string()))?;
-                        Ok((bids, events::posted_settlements(&evs, r)))
-                    })
-                    .await
-                    .map_err(|e| format!("reading round {r} from the chain: {e}"))
-            })
+    fn chain_round(&self) -> RoundReader {
+        RoundReader {
+            chain: self.chain.client(),
+            market: self.cfg.deployment.market,
+            from: self.cfg.deployment.deployment_block,
         }
     }
 
@@ -1096,7 +1081,7 @@ impl Engine {
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
             let result = async {
-                let (bids, _) = read(r).await?;
+                let (bids, _) = read.round(r).await?;
                 let mut agg = Aggregator::new(r, slots);
                 for p in &bids {
                     if let Err(why) = agg.push(p) {
@@ -1107,7 +1092,8 @@ impl Engine {
                 driver.clear(r, report).await.map(Box::new)
             }
             .await;
-            let _ = tx.send(Internal::Cleared(r, result));
+            // The engine may be gone (shut down): then the result is moot.
+            drop_closed(tx.send(Internal::Cleared(r, result)).is_err());
         });
     }
 
@@ -1121,11 +1107,11 @@ impl Engine {
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
             let result = async {
-                let (bids, settlements) = read(r).await?;
+                let (bids, settlements) = read.round(r).await?;
                 driver.finalize(r, bids, settlements).await.map(Box::new)
             }
             .await;
-            let _ = tx.send(Internal::Finalized(r, result));
+            drop_closed(tx.send(Internal::Finalized(r, result)).is_err());
         });
     }
 
@@ -1311,6 +1297,31 @@ impl Engine {
                 self.backoff(r);
             }
         }
+    }
+}
+
+/// Reads a round's accepted bids and settlements as the chain's events show them: the
+/// committee's inputs come from the chain, not from what this coordinator relayed
+/// (anyone may post to the contract directly).
+struct RoundReader {
+    chain: crate::chain::ChainClient,
+    market: alloy_primitives::Address,
+    from: u64,
+}
+
+impl RoundReader {
+    async fn round(&self, r: u64) -> Result<(Vec<PostedBid>, Vec<PostedSettlement>), String> {
+        let (market, from) = (self.market, self.from);
+        self.chain
+            .run(move |c| {
+                let evs = events::market_events(c, market, from)
+                    .map_err(|e| ChainError::Backend(e.to_string()))?;
+                let bids =
+                    events::posted_bids(&evs, r).map_err(|e| ChainError::Backend(e.to_string()))?;
+                Ok((bids, events::posted_settlements(&evs, r)))
+            })
+            .await
+            .map_err(|e| format!("reading round {r} from the chain: {e}"))
     }
 }
 

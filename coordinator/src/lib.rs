@@ -117,9 +117,11 @@ impl Running {
     /// Stops accepting calls, lets the calls in flight finish, stops the engine (what
     /// is queued stays in the store) and waits for both.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.server.await;
-        let _ = self.engine.await;
+        self.stop.send(true).ok();
+        if let Ok(Err(e)) = self.server.await {
+            tracing::warn!(%e, "the server ended with an error");
+        }
+        self.engine.await.ok();
     }
 
     /// Kills the coordinator without a goodbye, as a crash would: the tasks are aborted
@@ -127,18 +129,18 @@ impl Running {
     pub async fn abort(self) {
         self.server.abort();
         self.engine.abort();
-        let _ = self.server.await;
-        let _ = self.engine.await;
+        self.server.await.ok();
+        self.engine.await.ok();
         // Event streams outlive an aborted server task; end them so that the store's
         // file is released as a dead process would release it.
-        let _ = self.stop.send(true);
+        self.stop.send(true).ok();
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 
     /// Waits until the server ends (after a shutdown signal).
     pub async fn wait(self) -> Result<(), tonic::transport::Error> {
         let r = self.server.await.unwrap_or(Ok(()));
-        let _ = self.engine.await;
+        self.engine.await.ok();
         r
     }
 

@@ -50,7 +50,7 @@ pub enum LocalError {
     Circuits(#[from] sealgrid_prover::CircuitsError),
     /// Keys.
     #[error("Groth16 keys for {0}: {1}")]
-    Keys(String, sealgrid_prover::KeyError),
+    Keys(String, Box<sealgrid_prover::KeyError>),
     /// The chain.
     #[error("chain: {0}")]
     Chain(#[from] ChainError),
@@ -124,10 +124,12 @@ impl LocalMarket {
         let circuits = Circuits::new(config.params.clone(), committee.public.flow_keys())?;
         let key_dir = config.key_dir.clone();
         let keys = tokio::task::spawn_blocking(move || {
-            let store =
-                KeyStore::open(&key_dir).map_err(|e| LocalError::Keys("key store".into(), e))?;
-            CircuitKeys::load_or_setup(circuits, &store, &*progress)
-                .map_err(|(name, e)| LocalError::Keys(name, e))
+            let store = KeyStore::open(&key_dir)
+                .map_err(|e| LocalError::Keys("key store".into(), Box::new(e)))?;
+            CircuitKeys::load_or_setup(circuits, &store, &*progress).map_err(|e| {
+                let (name, e) = *e;
+                LocalError::Keys(name, Box::new(e))
+            })
         })
         .await
         .map_err(|e| LocalError::Other(e.to_string()))??;
@@ -353,9 +355,12 @@ impl LocalMarket {
 
     /// Stops the trustees.
     pub async fn shutdown(self) {
-        let _ = self.trustees_stop.send(true);
+        // No receiver left means the trustees already stopped.
+        self.trustees_stop.send(true).ok();
         for t in self.trustees {
-            let _ = t.await;
+            if let Ok(Err(e)) = t.await {
+                tracing::warn!(%e, "a trustee server ended with an error");
+            }
         }
     }
 }

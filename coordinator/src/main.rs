@@ -90,7 +90,7 @@ async fn main() -> Result<()> {
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
-        let _ = stop.send(true);
+        stop.send(true).ok();
     });
     running.wait().await?;
     Ok(())
@@ -104,7 +104,7 @@ async fn shutdown_signal() {
             match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
                 Ok(s) => s,
                 Err(_) => {
-                    let _ = ctrl_c.await;
+                    ctrl_c.await.ok();
                     return;
                 }
             };
@@ -115,6 +115,6 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        ctrl_c.await.ok();
     }
 }

@@ -501,7 +501,8 @@ impl Coordinator for CoordinatorService {
                 let stored = match store.events(next, 1024) {
                     Ok(v) => v,
                     Err(e) => {
-                        let _ = tx.send(Err(Status::internal(e.to_string()))).await;
+                        // The client may have gone; nothing more to send either way.
+                        tx.send(Err(Status::internal(e.to_string()))).await.ok();
                         return;
                     }
                 };

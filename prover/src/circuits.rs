@@ -446,7 +446,7 @@ impl CircuitKeys {
         circuits: Circuits,
         store: &crate::KeyStore,
         progress: &dyn crate::Progress,
-    ) -> Result<CircuitKeys, (String, crate::KeyError)> {
+    ) -> Result<CircuitKeys, Box<(String, crate::KeyError)>> {
         let get = |kind: CircuitKind| {
             let name = circuits.key_name(kind);
             store
@@ -456,7 +456,7 @@ impl CircuitKeys {
                     &mut rand::rngs::OsRng,
                     progress,
                 )
-                .map_err(|e| (name, e))
+                .map_err(|e| Box::new((name, e)))
         };
         Ok(CircuitKeys {
             balance: get(CircuitKind::Balance)?,

@@ -86,7 +86,8 @@ pub fn load_keys(
     progress: &dyn Progress,
 ) -> Result<Keys, SetupError> {
     let circuits = Circuits::new(market.clone(), committee.public.flow_keys())?;
-    CircuitKeys::load_or_setup(circuits, store, progress).map_err(|(circuit, source)| {
+    CircuitKeys::load_or_setup(circuits, store, progress).map_err(|e| {
+        let (circuit, source) = *e;
         SetupError::Keys {
             circuit,
             source: Box::new(source),

@@ -33,8 +33,8 @@ async fn a_round_survives_a_crash_in_each_phase() {
         .unwrap();
     let mut c = connect(running.addr).await;
     let mut wallets = net.wallets().await;
-    for i in 0..wallets.len() {
-        let w = std::mem::replace(&mut wallets[i], Wallet::new(&mut rng));
+    for (i, slot) in wallets.iter_mut().enumerate() {
+        let w = std::mem::replace(slot, Wallet::new(&mut rng));
         let k = keys.clone();
         let (w, (req, next)) = blocking(move || {
             let mut rng = ChaCha20Rng::seed_from_u64(400 + i as u64);
@@ -45,8 +45,8 @@ async fn a_round_survives_a_crash_in_each_phase() {
         })
         .await;
         c.deposit(req).await.expect("deposit");
-        wallets[i] = w;
-        wallets[i].commit_balance(next);
+        *slot = w;
+        slot.commit_balance(next);
     }
     wait_round(&mut c, round, "bidding", |r| {
         r.phase == pb::Phase::Bidding as i32
@@ -146,8 +146,8 @@ async fn a_round_survives_a_crash_in_each_phase() {
     // --- crash 3: while settlements are queued -----------------------------------------------
     net.clock.advance_to(times.settle_start);
     let mut settles = Vec::new();
-    for i in 0..wallets.len() {
-        let w = std::mem::replace(&mut wallets[i], Wallet::new(&mut rng));
+    for (i, slot) in wallets.iter_mut().enumerate() {
+        let w = std::mem::replace(slot, Wallet::new(&mut rng));
         let (k, cl2) = (keys.clone(), cl.clone());
         let (w, r) = blocking(move || {
             let mut rng = ChaCha20Rng::seed_from_u64(600 + i as u64);
@@ -165,7 +165,7 @@ async fn a_round_survives_a_crash_in_each_phase() {
             (w, r)
         })
         .await;
-        wallets[i] = w;
+        *slot = w;
         settles.push(r);
     }
     for s in &settles[..3] {

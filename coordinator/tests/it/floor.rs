@@ -31,8 +31,8 @@ async fn a_round_under_the_floor_does_not_clear_and_releases_every_lock() {
         r.phase == pb::Phase::Bidding as i32
     })
     .await;
-    for i in 0..wallets.len() {
-        let w = std::mem::replace(&mut wallets[i], Wallet::new(&mut rng));
+    for (i, slot) in wallets.iter_mut().enumerate() {
+        let w = std::mem::replace(slot, Wallet::new(&mut rng));
         let k = keys.clone();
         let (side, level, q) = QUOTES[i];
         let (w, (dep, next), (bid, open, after)) = blocking(move || {
@@ -60,8 +60,8 @@ async fn a_round_under_the_floor_does_not_clear_and_releases_every_lock() {
             .into_inner();
         let mut open = open;
         open.index = Some(r.index);
-        wallets[i] = w;
-        wallets[i].commit_bid(round, open, after);
+        *slot = w;
+        slot.commit_bid(round, open, after);
     }
     net.clock.advance_to(times.bid_deadline);
     let status = wait_round(&mut c, round, "cleared (not)", |r| r.clearing.is_some()).await;
@@ -80,8 +80,8 @@ async fn a_round_under_the_floor_does_not_clear_and_releases_every_lock() {
 
     net.clock.advance_to(times.settle_start);
     let mut payouts = 0;
-    for i in 0..2 {
-        let w = std::mem::replace(&mut wallets[i], Wallet::new(&mut rng));
+    for (i, slot) in wallets.iter_mut().enumerate().take(2) {
+        let w = std::mem::replace(slot, Wallet::new(&mut rng));
         let (k, cl2) = (keys.clone(), cl.clone());
         let (w, (sub, payout, s)) = blocking(move || {
             let mut rng = ChaCha20Rng::seed_from_u64(800 + i as u64);
@@ -104,8 +104,8 @@ async fn a_round_under_the_floor_does_not_clear_and_releases_every_lock() {
         .await
         .expect("settled");
         payouts += payout.amount;
-        wallets[i] = w;
-        wallets[i].commit_settlement(round, payout);
+        *slot = w;
+        slot.commit_settlement(round, payout);
     }
     net.clock.advance_to(times.settle_deadline + 1);
     let status = wait_round(&mut c, round, "finalized", |r| r.finalization.is_some()).await;
