@@ -85,7 +85,9 @@ async fn main() -> Result<()> {
         clock: Clock::wall(),
     };
     let running = start(settings, chain).await?;
-    eprintln!("sealgrid-coordinator listening on {}", running.addr);
+    // The one line on stdout: scripts and tests read the bound address from it.
+    println!("listening on {}", running.addr);
+    std::io::Write::flush(&mut std::io::stdout()).ok();
     let stop = running.stop_handle();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -93,6 +95,7 @@ async fn main() -> Result<()> {
         stop.send(true).ok();
     });
     running.wait().await?;
+    tracing::info!("stopped");
     Ok(())
 }
 

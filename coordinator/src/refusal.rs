@@ -74,8 +74,9 @@ impl Refusal {
         }
     }
 
-    /// The gRPC status.
+    /// The gRPC status; logged (inside the call's span, so with its path).
     pub fn status(&self) -> tonic::Status {
+        tracing::info!(code = ?self.code, "refused: {}", self.message);
         tonic::Status::new(self.code, self.message.clone())
     }
 }

@@ -257,7 +257,8 @@ impl Coordinator for CoordinatorService {
             .await?
             .map(Response::new)
             .ok_or_else(|| {
-                Status::not_found(format!("unknown-round: round {round} is not scheduled"))
+                Refusal::not_found(format!("unknown-round: round {round} is not scheduled"))
+                    .status()
             })
     }
 
