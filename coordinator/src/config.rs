@@ -18,6 +18,9 @@
 //! gate_closure_seconds = 300
 //! settle_seconds = 900
 //! ```
+//!
+//! TLS is off unless `tls_cert` and `tls_key` (PEM files) are given; on loopback it is
+//! not needed, beyond one machine it is.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -90,6 +93,12 @@ pub struct Flags {
     /// The most bids per batch.
     #[arg(long, env = "SEALGRID_COORDINATOR_MAX_BATCH")]
     pub max_batch: Option<u32>,
+    /// Serve TLS with this certificate chain (PEM; with --tls-key).
+    #[arg(long, env = "SEALGRID_COORDINATOR_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS private key (PEM; with --tls-cert).
+    #[arg(long, env = "SEALGRID_COORDINATOR_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The TOML file's form.
@@ -109,6 +118,8 @@ pub struct FileConfig {
     relay_margin_seconds: Option<u64>,
     max_queue: Option<usize>,
     max_batch: Option<u32>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -154,6 +165,8 @@ pub struct Config {
     pub max_queue: usize,
     /// Batch bound.
     pub max_batch: u32,
+    /// TLS certificate chain and key, if TLS is on.
+    pub tls: Option<crate::TlsFiles>,
 }
 
 /// A configuration error.
@@ -255,6 +268,18 @@ impl Config {
                 .unwrap_or(1),
             max_queue: flags.max_queue.or(file.max_queue).unwrap_or(100_000),
             max_batch: flags.max_batch.or(file.max_batch).unwrap_or(1000),
+            tls: match (
+                flags.tls_cert.clone().or(file.tls_cert.clone()),
+                flags.tls_key.clone().or(file.tls_key.clone()),
+            ) {
+                (Some(cert), Some(key)) => Some(crate::TlsFiles { cert, key }),
+                (None, None) => None,
+                _ => {
+                    return Err(ConfigError(
+                        "TLS needs both a certificate (tls_cert) and a key (tls_key)".into(),
+                    ))
+                }
+            },
         })
     }
 }

@@ -213,7 +213,8 @@ pub struct Engine {
     events: EventLog,
     arrival: u64,
     next_round: u64,
-    last_round: Option<u64>,
+    /// One past the last round to run (`None`: no end).
+    end_round: Option<u64>,
     internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
 }
@@ -282,7 +283,7 @@ impl Engine {
             .first
             .unwrap_or_else(|| cfg.schedule.next_biddable(now, 0));
         let mut engine = Engine {
-            last_round: cfg.plan.count.map(|c| first + c.saturating_sub(1)),
+            end_round: cfg.plan.count.map(|c| first.saturating_add(c)),
             cfg,
             chain,
             store: store.clone(),
@@ -910,7 +911,7 @@ impl Engine {
         // Open the rounds whose bidding window has begun.
         loop {
             let r = self.next_round;
-            if self.last_round.is_some_and(|l| r > l) {
+            if self.end_round.is_some_and(|end| r >= end) {
                 break;
             }
             let t = self.cfg.schedule.times(r);

@@ -79,6 +79,17 @@ pub struct Settings {
     pub tick_ms: u64,
     /// The market clock (the wall clock in production; the chain must read the same).
     pub clock: schedule::Clock,
+    /// Serve TLS with this certificate chain and key (PEM files); plaintext if `None`.
+    pub tls: Option<TlsFiles>,
+}
+
+/// A server certificate chain and its private key, PEM files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain.
+    pub cert: std::path::PathBuf,
+    /// The private key.
+    pub key: std::path::PathBuf,
 }
 
 /// Why the coordinator could not start.
@@ -93,6 +104,9 @@ pub enum StartError {
     /// The market file or the chain.
     #[error("{0}")]
     Setup(String),
+    /// The TLS files or configuration.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The listener.
     #[error("listening on {addr}: {source}")]
     Listen {
@@ -214,8 +228,18 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
     reporter
         .set_serving::<pb::coordinator_server::CoordinatorServer<service::CoordinatorService>>()
         .await;
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = &settings.tls {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|e| StartError::Tls(format!("{}: {e}", p.display())))
+        };
+        let identity = tonic::transport::Identity::from_pem(read(&tls.cert)?, read(&tls.key)?);
+        builder = builder
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .map_err(|e| StartError::Tls(e.to_string()))?;
+    }
     let server = tokio::spawn(
-        tonic::transport::Server::builder()
+        builder
             .trace_fn(|req| {
                 tracing::info_span!(target: "sealgrid::coordinator", "grpc", path = %req.uri().path())
             })

@@ -273,6 +273,7 @@ impl LocalMarket {
             max_batch: 1000,
             tick_ms: 100,
             clock: self.config.clock.clone(),
+            tls: None,
         }
     }
 

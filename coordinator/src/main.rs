@@ -83,6 +83,7 @@ async fn main() -> Result<()> {
         max_batch: config.max_batch,
         tick_ms: 200,
         clock: Clock::wall(),
+        tls: config.tls,
     };
     let running = start(settings, chain).await?;
     // The one line on stdout: scripts and tests read the bound address from it.

@@ -7,3 +7,4 @@ mod common;
 mod crash;
 mod floor;
 mod round;
+mod tls;
