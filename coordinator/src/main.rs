@@ -3,6 +3,8 @@
 //! gracefully on Ctrl-C or SIGTERM (calls in flight finish, queued submissions stay in
 //! the store for the next start).
 
+use std::path::PathBuf;
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use sealgrid_coordinator::config::{ChainConfig, Config, Flags};
@@ -24,6 +26,108 @@ struct Cli {
 enum Command {
     /// Serves the coordinator's gRPC API until stopped.
     Serve(Flags),
+    /// The operator's one-time deployment for a committee: loads or makes the Groth16
+    /// keys for its flow keys, deploys the contracts, registers a seeded group of
+    /// prosumers, writes the market file and points the committee's setup at the market.
+    Deploy(DeployArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct DeployArgs {
+    /// The committee's setup (`sealgrid-trustee demo-committee` writes it); rewritten
+    /// with the deployed market's signing domain.
+    #[arg(long)]
+    setup: PathBuf,
+    /// The committee's signing addresses (JSON list; `addresses.json` beside the setup).
+    #[arg(long)]
+    addresses: PathBuf,
+    /// The market file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// The embedded chain's state file (created if missing).
+    #[arg(long, conflicts_with = "rpc_url")]
+    embedded_state: Option<PathBuf>,
+    /// A JSON-RPC node; the operator's key comes from SEALGRID_OPERATOR_KEY and pays for
+    /// the gas of everything the deployment sends.
+    #[arg(long)]
+    rpc_url: Option<String>,
+    /// The key store.
+    #[arg(long, env = "SEALGRID_KEY_DIR")]
+    key_dir: Option<PathBuf>,
+    /// Register this many prosumers, wallets derived from --prosumer-seed.
+    #[arg(long, default_value_t = 0)]
+    prosumers: u64,
+    /// See --prosumers (public: for demos only).
+    #[arg(long, default_value_t = 1)]
+    prosumer_seed: u64,
+    /// Tokens minted to each prosumer's payer.
+    #[arg(long, default_value_t = 1_000_000)]
+    tokens: u64,
+    /// A bid needs unsettled < this.
+    #[arg(long, default_value_t = 2)]
+    max_unsettled: u32,
+    /// A bid needs defaults < this.
+    #[arg(long, default_value_t = 1)]
+    max_defaults: u32,
+}
+
+fn deploy(args: DeployArgs) -> Result<()> {
+    let setup: sealgrid_trustee::TrusteeSetup = serde_json::from_slice(
+        &std::fs::read(&args.setup).with_context(|| format!("reading {}", args.setup.display()))?,
+    )
+    .with_context(|| format!("{} is not a committee setup", args.setup.display()))?;
+    let trustees: Vec<sealgrid_committee::sign::Address> = serde_json::from_slice(
+        &std::fs::read(&args.addresses)
+            .with_context(|| format!("reading {}", args.addresses.display()))?,
+    )
+    .with_context(|| format!("{} is not a list of addresses", args.addresses.display()))?;
+    let plan = sealgrid_coordinator::operator::DeployPlan {
+        setup,
+        trustees,
+        max_unsettled: args.max_unsettled,
+        max_defaults: args.max_defaults,
+        prosumers: args.prosumers,
+        prosumer_seed: args.prosumer_seed,
+        tokens: args.tokens,
+    };
+    let key_dir = args
+        .key_dir
+        .clone()
+        .unwrap_or_else(sealgrid_prover::circuits::default_key_dir);
+    let progress = |e: &sealgrid_prover::Event| tracing::info!("keys: {e:?}");
+    let (market, setup, _) = match (&args.embedded_state, &args.rpc_url) {
+        (_, Some(url)) => {
+            let key = operator_key()?;
+            let mut chain = JsonRpcChain::connect(url.clone(), key)
+                .with_context(|| format!("connecting to {url}"))?;
+            sealgrid_coordinator::operator::deploy(&mut chain, key, &plan, &key_dir, &progress)?
+        }
+        (Some(path), None) => {
+            let mut chain = EmbeddedChain::open(path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            chain.set_timestamp(sealgrid_coordinator::schedule::wall());
+            sealgrid_coordinator::operator::deploy(
+                &mut chain,
+                sealgrid_coordinator::local::OPERATOR_SECRET,
+                &plan,
+                &key_dir,
+                &progress,
+            )?
+        }
+        (None, None) => anyhow::bail!("give --embedded-state FILE or --rpc-url URL"),
+    };
+    market.save(&args.out)?;
+    let tmp = args.setup.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&setup)?)?;
+    std::fs::rename(&tmp, &args.setup)?;
+    println!(
+        "market {} on chain {} (block {}); market file {}",
+        market.deployment.market,
+        market.deployment.chain_id,
+        market.deployment.deployment_block,
+        args.out.display()
+    );
+    Ok(())
 }
 
 fn operator_key() -> Result<[u8; 32]> {
@@ -45,7 +149,10 @@ async fn main() -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let Command::Serve(flags) = Cli::parse().command;
+    let flags = match Cli::parse().command {
+        Command::Serve(flags) => flags,
+        Command::Deploy(args) => return deploy(args),
+    };
     let config = Config::resolve(&flags)?;
     let market = MarketFile::load(&config.market)?;
     let key = match &config.chain {

@@ -156,6 +156,17 @@ impl Wallet {
         }
     }
 
+    /// Wallet `index` of a group derived from `seed`: the same secrets every time, so an
+    /// operator can register a group that its own process re-derives. For demos and
+    /// tests: anyone who knows the seed knows the secrets.
+    pub fn from_seed(seed: u64, index: u64) -> Wallet {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(
+            seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        );
+        Wallet::new(&mut rng)
+    }
+
     /// The account id.
     pub fn acct(&self) -> Fr {
         account_id(self.sk_acct)

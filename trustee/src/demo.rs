@@ -72,6 +72,19 @@ impl DemoCommittee {
         })
     }
 
+    /// Each trustee's secrets (share and signing key), ids 1..=n, to seal into share
+    /// files for trustees that run as their own processes.
+    pub fn secrets(&self) -> Vec<crate::store::TrusteeSecrets> {
+        self.shares
+            .iter()
+            .zip(&self.signers)
+            .map(|(key, signer)| crate::store::TrusteeSecrets {
+                key: key.clone(),
+                signer: signer.clone(),
+            })
+            .collect()
+    }
+
     /// The trustees' signing addresses, ids 1..=n.
     pub fn addresses(&self) -> Vec<Address> {
         self.signers

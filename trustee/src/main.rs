@@ -120,9 +120,14 @@ enum Command {
         /// Threshold.
         #[arg(long, default_value_t = 3)]
         t: u16,
-        /// Chain id of the signing domain.
+        /// Chain id of the signing domain (the deployment rewrites it with the market's).
         #[arg(long, default_value_t = 246)]
         chain_id: u64,
+        /// Use the demo committee's FIXED, PUBLIC seed (3 trustees, t = 2; anyone can
+        /// recompute the shares) instead of fresh randomness, so that the Groth16 keys
+        /// made for its flow keys are cached across runs. For demos only.
+        #[arg(long, conflicts_with_all = ["n", "t"])]
+        demo_seed: bool,
         #[command(flatten)]
         passphrase: PassphraseArgs,
     },
@@ -200,21 +205,36 @@ async fn main() -> Result<()> {
             n,
             t,
             chain_id,
+            demo_seed,
             passphrase,
         } => {
             let pass = passphrase.get()?;
             let market = MarketParams::default();
-            let params = DkgParams {
-                n,
-                t,
-                instances: 2 * market.levels + 1,
-            };
             let mut rng = rand::rngs::OsRng;
-            let (committee, shares, _) = run_in_memory(params, &mut rng, |_| {})
-                .map_err(|e| anyhow::anyhow!("DKG failed: {e}"))?;
-            if shares.len() != n as usize {
-                bail!("DKG gave {} shares for {n} trustees", shares.len());
-            }
+            let (committee, secrets) = if demo_seed {
+                let demo = sealgrid_trustee::demo::DemoCommittee::new(market.levels)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                ((*demo.public).clone(), demo.secrets())
+            } else {
+                let params = DkgParams {
+                    n,
+                    t,
+                    instances: 2 * market.levels + 1,
+                };
+                let (committee, shares, _) = run_in_memory(params, &mut rng, |_| {})
+                    .map_err(|e| anyhow::anyhow!("DKG failed: {e}"))?;
+                if shares.len() != n as usize {
+                    bail!("DKG gave {} shares for {n} trustees", shares.len());
+                }
+                let secrets = shares
+                    .into_iter()
+                    .map(|key| TrusteeSecrets {
+                        key,
+                        signer: TrusteeSigningKey::random(&mut rng),
+                    })
+                    .collect();
+                (committee, secrets)
+            };
             std::fs::create_dir_all(&out)?;
             let setup = TrusteeSetup {
                 committee,
@@ -225,15 +245,18 @@ async fn main() -> Result<()> {
                 },
             };
             std::fs::write(out.join("setup.json"), serde_json::to_vec_pretty(&setup)?)?;
-            for key in shares {
-                let path = out.join(format!("trustee-{}.share", key.id.0));
-                let secrets = TrusteeSecrets {
-                    key,
-                    signer: TrusteeSigningKey::random(&mut rng),
-                };
+            let mut addresses = Vec::new();
+            for secrets in secrets {
+                let path = out.join(format!("trustee-{}.share", secrets.key.id.0));
                 store::seal(&path, &secrets, &pass, KdfParams::DEFAULT)?;
                 println!("{} ({:?})", path.display(), secrets.signer.address());
+                addresses.push(secrets.signer.address());
             }
+            // The signing addresses the market contract registers (public).
+            std::fs::write(
+                out.join("addresses.json"),
+                serde_json::to_vec_pretty(&addresses)?,
+            )?;
         }
     }
     Ok(())

@@ -1,0 +1,156 @@
+//! The operator's one-time steps for a market whose parts run as separate processes:
+//! deploy the contracts for a committee (its public setup and signing addresses, as
+//! `sealgrid-trustee demo-committee` writes them), write the market file, point the
+//! committee's signing domain at the deployed market, and register prosumers whose
+//! wallets are derived from a seed (so their own processes can re-derive them).
+
+use std::path::Path;
+
+use alloy_primitives::{Address, U256};
+use alloy_sol_types::SolCall;
+use sealgrid_committee::sign::{Address as CAddress, SigningDomain};
+use sealgrid_prover::{CircuitKeys, Circuits, KeyStore, Progress};
+use sealgrid_trustee::TrusteeSetup;
+use sealgrid_verifier_contract::bindings::TestToken;
+use sealgrid_verifier_contract::deploy::{deploy_market, DeploySpec};
+use sealgrid_verifier_contract::DevChain;
+
+use crate::market::{MarketFile, VerifyingKeys};
+use crate::prosumer::Wallet;
+
+/// Native coin given to each account that sends transactions (gas on a node; the
+/// embedded chain charges none).
+pub const GAS_MONEY: u128 = 10u128.pow(18);
+
+/// What the operator deploys.
+#[derive(Clone, Debug)]
+pub struct DeployPlan {
+    /// The committee's public setup (its domain is rewritten).
+    pub setup: TrusteeSetup,
+    /// The committee's signing addresses.
+    pub trustees: Vec<CAddress>,
+    /// Qualification limits.
+    pub max_unsettled: u32,
+    /// See `max_unsettled`.
+    pub max_defaults: u32,
+    /// Prosumers to register: `count` wallets from `seed`, each with `tokens` minted to
+    /// its payer.
+    pub prosumers: u64,
+    /// See `prosumers`.
+    pub prosumer_seed: u64,
+    /// See `prosumers`.
+    pub tokens: u64,
+}
+
+/// Why a deployment failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct OperatorError(pub String);
+
+fn err(e: impl std::fmt::Display) -> OperatorError {
+    OperatorError(e.to_string())
+}
+
+/// Loads (or makes) the Groth16 keys for the committee's flow keys, deploys, registers
+/// the prosumers, and returns the market file and the committee setup with its domain.
+pub fn deploy<C: DevChain>(
+    chain: &mut C,
+    operator_secret: [u8; 32],
+    plan: &DeployPlan,
+    key_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<(MarketFile, TrusteeSetup, CircuitKeys), OperatorError> {
+    let circuits = Circuits::new(plan.setup.market.clone(), plan.setup.committee.flow_keys())
+        .map_err(err)?;
+    let store = KeyStore::open(key_dir).map_err(err)?;
+    let keys = CircuitKeys::load_or_setup(circuits, &store, progress)
+        .map_err(|e| OperatorError(format!("keys for {}: {}", e.0, e.1)))?;
+    let operator = chain.add_account(operator_secret).map_err(err)?;
+    chain.fund(operator, U256::from(10 * GAS_MONEY)).map_err(err)?;
+    let trustees: Vec<Address> = plan.trustees.iter().map(|a| Address::from(a.0)).collect();
+    let deployment = deploy_market(
+        chain,
+        operator,
+        &DeploySpec {
+            params: &plan.setup.market,
+            balance_vk: &keys.balance.vk,
+            bid_vk: &keys.bid.vk,
+            settle_vk: &keys.settle.vk,
+            trustees: &trustees,
+            threshold: plan.setup.committee.params.t as usize,
+            max_unsettled: plan.max_unsettled,
+            max_defaults: plan.max_defaults,
+            token: None,
+        },
+    )
+    .map_err(err)?;
+    let (market, token) = (deployment.market, deployment.token);
+    let tx = |chain: &mut C, from: Address, to: Address, data: Vec<u8>| {
+        chain.transact(from, to, data.into()).map(|_| ()).map_err(err)
+    };
+    // The operator funds negative residuals (rounding dust bought by the grid).
+    tx(
+        chain,
+        operator,
+        token,
+        TestToken::mintCall {
+            to: operator,
+            value: U256::from(1u64 << 40),
+        }
+        .abi_encode(),
+    )?;
+    tx(
+        chain,
+        operator,
+        token,
+        TestToken::approveCall {
+            spender: market,
+            value: U256::MAX,
+        }
+        .abi_encode(),
+    )?;
+    for i in 0..plan.prosumers {
+        let w = Wallet::from_seed(plan.prosumer_seed, i);
+        let payer = chain
+            .add_account(w.payer.to_bytes().into())
+            .map_err(err)?;
+        chain.fund(payer, U256::from(GAS_MONEY)).map_err(err)?;
+        tx(chain, operator, market, w.registration().abi_encode())?;
+        tx(
+            chain,
+            operator,
+            token,
+            TestToken::mintCall {
+                to: payer,
+                value: U256::from(plan.tokens),
+            }
+            .abi_encode(),
+        )?;
+        tx(
+            chain,
+            payer,
+            token,
+            TestToken::approveCall {
+                spender: market,
+                value: U256::MAX,
+            }
+            .abi_encode(),
+        )?;
+    }
+    let mut setup = plan.setup.clone();
+    setup.domain = SigningDomain {
+        chain_id: deployment.chain_id,
+        contract: CAddress(market.0 .0),
+    };
+    let file = MarketFile {
+        trustee_setup: setup.clone(),
+        trustees: plan.trustees.clone(),
+        verifying_keys: VerifyingKeys {
+            balance: keys.balance.id.verifying.clone(),
+            bid: keys.bid.id.verifying.clone(),
+            settle: keys.settle.id.verifying.clone(),
+        },
+        deployment,
+    };
+    Ok((file, setup, keys))
+}

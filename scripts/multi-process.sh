@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The market with every party in its own process, on loopback, the chain on a JSON-RPC
+# node (ganache 7.9.2 from verifier-contract/node, Shanghai rules, deterministic
+# accounts): the committee's 3 trustees (t = 2), the coordinator, two groups of 3
+# prosumers (one household defaults), then the regulator's audit of the round.
+#
+#   scripts/multi-process.sh            # debug builds; PROFILE=release for release
+#
+# Needs Node.js (for ganache) besides the Rust toolchain. Everything it writes goes to
+# target/sealgrid-multi/ (logs of every process included). A round takes about three
+# minutes: the slots are compressed to 30 s, but a node's clock runs in real time.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PROFILE=${PROFILE:-debug}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+WORK=${WORK:-$TARGET/sealgrid-multi}
+PORT=${PORT:-8545}
+URL=http://127.0.0.1:$PORT
+COORD=127.0.0.1:${COORD_PORT:-50151}
+SLOT=30
+
+cargo_flags=()
+[ "$PROFILE" = release ] && cargo_flags+=(--release)
+cargo build "${cargo_flags[@]}" -p sealgrid-coordinator -p sealgrid-trustee -p sealgrid --bins
+BIN=$TARGET/$PROFILE
+
+rm -rf "$WORK" && mkdir -p "$WORK"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# 1. the chain
+if [ ! -d "$ROOT/verifier-contract/node/node_modules/ganache" ]; then
+  (cd "$ROOT/verifier-contract/node" && npm ci --silent)
+fi
+node "$ROOT/verifier-contract/node/node_modules/ganache/dist/node/cli.js" \
+  --server.host 127.0.0.1 --server.port "$PORT" --wallet.deterministic \
+  --chain.hardfork shanghai --logging.quiet >"$WORK/ganache.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+  curl -s -X POST -H 'content-type: application/json' \
+    --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$URL" >/dev/null && break
+  sleep 0.2
+done
+# ganache's first deterministic account (a well-known test key: never on a real chain)
+export SEALGRID_OPERATOR_KEY=4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d
+export SEALGRID_TRUSTEE_PASSPHRASE=multi-process-demo-not-secret
+export RUST_LOG=${RUST_LOG:-info}
+
+# 2. the committee (the demo's fixed public seed, so the Groth16 keys are cached)
+"$BIN/sealgrid-trustee" demo-committee --demo-seed --out "$WORK/committee" >"$WORK/committee.log"
+
+# 3. the operator deploys and registers 6 prosumers derived from seed 7
+"$BIN/sealgrid-coordinator" deploy --setup "$WORK/committee/setup.json" \
+  --addresses "$WORK/committee/addresses.json" --rpc-url "$URL" \
+  --out "$WORK/market.json" --prosumers 6 --prosumer-seed 7 | tee "$WORK/deploy.log"
+MARKET=$(sed -n 's/^market \(0x[0-9a-fA-F]*\) .*/\1/p' "$WORK/deploy.log")
+FROM=$(sed -n 's/.*(block \([0-9]*\)).*/\1/p' "$WORK/deploy.log")
+
+# 4. three trustees, each reading the chain itself
+trustees=()
+for i in 1 2 3; do
+  "$BIN/sealgrid-trustee" serve --setup "$WORK/committee/setup.json" \
+    --share-file "$WORK/committee/trustee-$i.share" --rpc-url "$URL" --market "$MARKET" \
+    --from-block "$FROM" --listen "127.0.0.1:5016$i" >"$WORK/trustee-$i.out" 2>"$WORK/trustee-$i.log" &
+  pids+=($!)
+  trustees+=(--trustee "http://127.0.0.1:5016$i")
+done
+
+# 5. the coordinator, one round whose bidding closes in 60 to 90 s
+NOW=$(date +%s)
+ROUND=$(( (NOW + 60 + SLOT - 1) / SLOT ))
+"$BIN/sealgrid-coordinator" serve --market "$WORK/market.json" --rpc-url "$URL" \
+  "${trustees[@]}" --listen "$COORD" --store "$WORK/store.redb" \
+  --slot-seconds $SLOT --bidding-seconds 120 --gate-closure-seconds 0 --settle-seconds $SLOT \
+  --first-round "$ROUND" --rounds 1 >"$WORK/coordinator.out" 2>"$WORK/coordinator.log" &
+pids+=($!)
+
+# 6. two groups of prosumers; household 5 defaults
+"$BIN/sealgrid-prosumers" --coordinator "http://$COORD" --market "$WORK/market.json" \
+  --seed 7 --first 0 --count 3 --first-round "$ROUND" >"$WORK/group-a.out" 2>"$WORK/group-a.log" &
+a=$!
+"$BIN/sealgrid-prosumers" --coordinator "http://$COORD" --market "$WORK/market.json" \
+  --seed 7 --first 3 --count 3 --defaulter 5 --first-round "$ROUND" \
+  >"$WORK/group-b.out" 2>"$WORK/group-b.log" &
+b=$!
+pids+=("$a" "$b")
+echo "round $ROUND: prosumers at work (logs in $WORK)"
+wait "$a" && wait "$b"
+cat "$WORK/group-a.out" "$WORK/group-b.out"
+
+# 7. the regulator re-verifies the round from public data
+"$BIN/sealgrid" audit --market "$WORK/market.json" --rpc-url "$URL" \
+  --coordinator "http://$COORD" --rounds "$ROUND" --report "$WORK/audit.html"
