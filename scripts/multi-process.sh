@@ -37,11 +37,15 @@ node "$ROOT/verifier-contract/node/node_modules/ganache/dist/node/cli.js" \
   --server.host 127.0.0.1 --server.port "$PORT" --wallet.deterministic \
   --chain.hardfork shanghai --logging.quiet >"$WORK/ganache.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do
-  curl -s -X POST -H 'content-type: application/json' \
-    --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$URL" >/dev/null && break
-  sleep 0.2
-done
+node -e '
+  const url = process.argv[1], body = JSON.stringify({jsonrpc: "2.0", id: 1, method: "eth_chainId", params: []});
+  (async () => {
+    for (let i = 0; i < 150; i++) {
+      try { await fetch(url, {method: "POST", headers: {"content-type": "application/json"}, body}); return; }
+      catch { await new Promise(r => setTimeout(r, 200)); }
+    }
+    console.error("ganache does not answer on " + url); process.exit(1);
+  })();' "$URL"
 # ganache's first deterministic account (a well-known test key: never on a real chain)
 export SEALGRID_OPERATOR_KEY=4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d
 export SEALGRID_TRUSTEE_PASSPHRASE=multi-process-demo-not-secret
@@ -62,9 +66,9 @@ trustees=()
 for i in 1 2 3; do
   "$BIN/sealgrid-trustee" serve --setup "$WORK/committee/setup.json" \
     --share-file "$WORK/committee/trustee-$i.share" --rpc-url "$URL" --market "$MARKET" \
-    --from-block "$FROM" --listen "127.0.0.1:5016$i" >"$WORK/trustee-$i.out" 2>"$WORK/trustee-$i.log" &
+    --from-block "$FROM" --listen "127.0.0.1:${TRUSTEE_PORT_BASE:-5016}$i" >"$WORK/trustee-$i.out" 2>"$WORK/trustee-$i.log" &
   pids+=($!)
-  trustees+=(--trustee "http://127.0.0.1:5016$i")
+  trustees+=(--trustee "http://127.0.0.1:${TRUSTEE_PORT_BASE:-5016}$i")
 done
 
 # 5. the coordinator, one round whose bidding closes in 60 to 90 s
