@@ -232,7 +232,10 @@ fn print_report(r: &DemoReport) {
     );
     println!("k* = clearing level, p* = clearing price (token units/Wh), short = sellers whose meter showed less than their fill,");
     println!("sigs = trustee signatures on the clearing (t = {THRESHOLD}), gas = balance updates + bids + settlements (clear and finalize not included);");
-    println!("closing payout merges and the withdrawal: {} gas.", r.closing_gas);
+    println!(
+        "closing payout merges and the withdrawal: {} gas.",
+        r.closing_gas
+    );
     println!();
     let a = &r.audit;
     println!(
@@ -250,10 +253,7 @@ fn print_report(r: &DemoReport) {
             names.join(", ")
         );
     }
-    println!(
-        "  verdict: {}",
-        if a.passed() { "PASS" } else { "FAIL" }
-    );
+    println!("  verdict: {}", if a.passed() { "PASS" } else { "FAIL" });
 }
 
 /// Spinners for the key phases, one bar per proof batch, narration above them.

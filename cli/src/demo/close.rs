@@ -67,7 +67,16 @@ pub async fn close_accounts(
             .households
             .iter()
             .filter(|h| !h.wallet.payouts.is_empty() || (first && h.index == withdrawer))
-            .map(|h| (h.index, if first && h.index == withdrawer { amount } else { 0 }))
+            .map(|h| {
+                (
+                    h.index,
+                    if first && h.index == withdrawer {
+                        amount
+                    } else {
+                        0
+                    },
+                )
+            })
             .collect();
         if updates.is_empty() {
             break;

@@ -254,7 +254,14 @@ async fn drive(
         .map(|i| {
             let floor = params.k_anonymity + usize::from(i == default_slot);
             let of_day = (config.first_slot + i as u64) % slots_per_day;
-            Slot::new(first + i as u64, of_day, floor, i == default_slot, params.levels)
+            Slot::new(
+                first + i as u64,
+                of_day,
+                params.slot_seconds,
+                floor,
+                i == default_slot,
+                params.levels,
+            )
         })
         .collect();
     let mut received: i128 = 0;
@@ -271,8 +278,7 @@ async fn drive(
             received += i128::from(settle::finalize(net, &mut c, &mut slots[i], observer).await?);
             let mut checks = Checks::default();
             let when = format!("after round {}", slots[i].round);
-            close::conservation(net, &c, &slots, (operator, received), &mut checks, &when)
-                .await?;
+            close::conservation(net, &c, &slots, (operator, received), &mut checks, &when).await?;
             let s = &mut slots[i];
             s.checks.0 += checks.0;
             s.summary.checks = s.checks.0;

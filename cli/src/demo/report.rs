@@ -116,7 +116,13 @@ impl DemoReport {
 
     /// The audit's verdicts.
     pub fn audit_checks(&self) -> usize {
-        self.audit.market.len() + self.audit.rounds.iter().map(|r| r.checks.len()).sum::<usize>()
+        self.audit.market.len()
+            + self
+                .audit
+                .rounds
+                .iter()
+                .map(|r| r.checks.len())
+                .sum::<usize>()
     }
 
     /// The summary table, one row per slot and a totals row.

@@ -51,10 +51,12 @@ pub async fn settle(
     ));
     let mut settling = Vec::new();
     for b in &slot.bidders {
-        let clearing: Clearing = clearing_for(&cl, m.levels, m.k_anonymity, b.index)
-            .map_err(|source| DemoError::Wallet {
-                what: format!("round {round}: the clearing"),
-                source,
+        let clearing: Clearing =
+            clearing_for(&cl, m.levels, m.k_anonymity, b.index).map_err(|source| {
+                DemoError::Wallet {
+                    what: format!("round {round}: the clearing"),
+                    source,
+                }
             })?;
         let i = b.intent;
         let fill = clearing.fill(i.side, i.level, i.q);
@@ -156,13 +158,14 @@ pub async fn settle(
         .await
         .map_err(rpc("GetRound"))?
         .into_inner();
-    slot.checks.check(status.settled as usize == settling.len(), || {
-        format!(
-            "round {round}: the coordinator counts {} settlements, {} were accepted",
-            status.settled,
-            settling.len()
-        )
-    })?;
+    slot.checks
+        .check(status.settled as usize == settling.len(), || {
+            format!(
+                "round {round}: the coordinator counts {} settlements, {} were accepted",
+                status.settled,
+                settling.len()
+            )
+        })?;
     observer.note(&format!(
         "  {} settlements on chain ({} sellers short)",
         settling.len(),
@@ -186,7 +189,9 @@ pub async fn finalize(
         finalization: Some(f),
         ..
     }) = net
-        .wait_event(round, "the finalization", |e| matches!(e, Event::Finalized(_)))
+        .wait_event(round, "the finalization", |e| {
+            matches!(e, Event::Finalized(_))
+        })
         .await?
     else {
         return Err(DemoError::Rpc(format!(
@@ -234,12 +239,13 @@ pub async fn finalize(
             .await
             .map_err(rpc("GetAccount"))?
             .into_inner();
-        slot.checks.check(on_chain.defaults == 1 && account.defaults == 1, || {
-            format!(
-                "{name}: {} defaults on chain, {} at the coordinator, expected 1",
-                on_chain.defaults, account.defaults
-            )
-        })?;
+        slot.checks
+            .check(on_chain.defaults == 1 && account.defaults == 1, || {
+                format!(
+                    "{name}: {} defaults on chain, {} at the coordinator, expected 1",
+                    on_chain.defaults, account.defaults
+                )
+            })?;
         observer.note(&format!(
             "  {name}'s default is recorded on chain (defaults = 1 = max_defaults{}): the contract refuses its bids from now on",
             if account.suspended { ", suspended" } else { "" }

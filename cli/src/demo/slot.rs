@@ -76,8 +76,14 @@ pub struct Slot {
 
 impl Slot {
     /// A slot not started yet.
-    pub fn new(round: u64, slot_of_day: u64, floor: usize, defaults: bool, levels: usize) -> Slot {
-        let minutes = slot_of_day % 96 * 15;
+    pub fn new(
+        round: u64,
+        slot_of_day: u64,
+        slot_seconds: u64,
+        floor: usize,
+        defaults: bool,
+        levels: usize,
+    ) -> Slot {
         Slot {
             round,
             slot_of_day,
@@ -92,7 +98,7 @@ impl Slot {
             finalized: false,
             summary: SlotSummary {
                 round,
-                start: format!("{:02}:{:02}", minutes / 60, minutes % 60),
+                start: hhmm(slot_of_day * slot_seconds),
                 buys: 0,
                 sells: 0,
                 deposits: 0,
@@ -128,6 +134,11 @@ impl Slot {
             self.locks - self.payouts
         }
     }
+}
+
+/// `HH:MM` of a unix time, UTC.
+pub fn hhmm(unix: u64) -> String {
+    format!("{:02}:{:02}", unix % 86_400 / 3600, unix % 3600 / 60)
 }
 
 /// Who bids what: every household with a position under the strategy; if that is under
@@ -184,11 +195,16 @@ async fn deposits(
     let d = net.local.market.deployment.clone();
     let keys = c.keys.clone();
     let households = &c.households;
-    let (subs, t) = prove_all(&updates, "deposits, merges", observer, |&(h, amount), rng| {
-        households[h]
-            .wallet
-            .deposit_submission(&keys, amount, d.chain_id, d.market, rng)
-    })?;
+    let (subs, t) = prove_all(
+        &updates,
+        "deposits, merges",
+        observer,
+        |&(h, amount), rng| {
+            households[h]
+                .wallet
+                .deposit_submission(&keys, amount, d.chain_id, d.market, rng)
+        },
+    )?;
     for (&(h, amount), (req, next)) in updates.iter().zip(subs) {
         let r = net
             .client
@@ -228,9 +244,9 @@ pub async fn bid(
     net.wait_round(round, "bidding", |r| r.phase == pb::Phase::Bidding as i32)
         .await?;
     observer.note(&format!(
-        "slot {} (round {round}): bidding until {}",
+        "slot {} (round {round}): bidding until {} UTC (gate closure)",
         slot.summary.start,
-        times.bid_deadline
+        hhmm(times.bid_deadline)
     ));
     let m = c.params.clone();
     let mut bidders = Vec::new();
@@ -334,12 +350,9 @@ pub async fn bid(
     let d = net.local.market.deployment.clone();
     let posted = net
         .on_chain(move |ch| {
-            let evs = sealgrid_verifier_contract::events::market_events(
-                ch,
-                d.market,
-                d.deployment_block,
-            )
-            .map_err(|e| sealgrid_verifier_contract::ChainError::Backend(e.to_string()))?;
+            let evs =
+                sealgrid_verifier_contract::events::market_events(ch, d.market, d.deployment_block)
+                    .map_err(|e| sealgrid_verifier_contract::ChainError::Backend(e.to_string()))?;
             sealgrid_verifier_contract::events::posted_bids(&evs, round)
                 .map_err(|e| sealgrid_verifier_contract::ChainError::Backend(e.to_string()))
         })
@@ -368,13 +381,14 @@ pub async fn bid(
         .await
         .map_err(rpc("GetRound"))?
         .into_inner();
-    slot.checks.check(status.bids_on_chain as usize == ids.len(), || {
-        format!(
-            "round {round}: the coordinator counts {} bids on chain, {} were accepted",
-            status.bids_on_chain,
-            ids.len()
-        )
-    })?;
+    slot.checks
+        .check(status.bids_on_chain as usize == ids.len(), || {
+            format!(
+                "round {round}: the coordinator counts {} bids on chain, {} were accepted",
+                status.bids_on_chain,
+                ids.len()
+            )
+        })?;
     observer.note(&format!(
         "  {} bids on chain ({} alone, {} in one aggregator batch), {} balance updates",
         ids.len(),
@@ -402,23 +416,27 @@ pub async fn clearing(
         .wait_event(round, "the clearing", |e| matches!(e, Event::Cleared(_)))
         .await?
     else {
-        return Err(DemoError::Rpc(format!("round {round}: a clearing without data")));
+        return Err(DemoError::Rpc(format!(
+            "round {round}: a clearing without data"
+        )));
     };
     let m = &c.params;
     let s = &mut slot.summary;
-    slot.checks.check(cl.h_buy == s.h_buy && cl.h_sell == s.h_sell, || {
-        format!(
-            "round {round}: decrypted histograms {:?}/{:?} differ from the plaintext {:?}/{:?}",
-            cl.h_buy, cl.h_sell, s.h_buy, s.h_sell
-        )
-    })?;
-    slot.checks.check(cl.included as usize == slot.bidders.len(), || {
-        format!(
-            "round {round}: {} of {} bids included",
-            cl.included,
-            slot.bidders.len()
-        )
-    })?;
+    slot.checks
+        .check(cl.h_buy == s.h_buy && cl.h_sell == s.h_sell, || {
+            format!(
+                "round {round}: decrypted histograms {:?}/{:?} differ from the plaintext {:?}/{:?}",
+                cl.h_buy, cl.h_sell, s.h_buy, s.h_sell
+            )
+        })?;
+    slot.checks
+        .check(cl.included as usize == slot.bidders.len(), || {
+            format!(
+                "round {round}: {} of {} bids included",
+                cl.included,
+                slot.bidders.len()
+            )
+        })?;
     let expected = clear(&cl.h_buy, &cl.h_sell, cl.included as usize, m.k_anonymity)
         .map_err(|e| DemoError::Check(format!("round {round}: clear: {e}")))?;
     slot.checks.check(
