@@ -167,12 +167,7 @@ pub async fn audit(
         .map_err(|e| DemoError::Setup(format!("verifying keys: {e}")))?;
     let mut bundles = BTreeMap::new();
     for &round in &rounds {
-        let b = net
-            .client
-            .get_audit_bundle(pb::GetAuditBundleRequest { round })
-            .await
-            .map_err(rpc("GetAuditBundle"))?
-            .into_inner();
+        let b = net.audit_bundle(round).await?;
         bundles.insert(round, b);
     }
     net.on_chain(move |chain| {

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tonic::transport::Channel;
 
 use super::observer::Observer;
-use super::DemoError;
+use super::{Checks, DemoError};
 
 /// How long the demo waits for the coordinator to reach a phase or publish an event.
 pub const WAIT: Duration = Duration::from_secs(300);
@@ -209,6 +209,40 @@ impl Net {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Checks that the coordinator counts `accepted` of `what` (`count` of its round
+    /// status) in round `round`.
+    pub async fn check_count(
+        &mut self,
+        checks: &mut Checks,
+        round: u64,
+        what: &str,
+        count: fn(&pb::RoundStatus) -> u32,
+        accepted: usize,
+    ) -> Result<(), DemoError> {
+        let status = self
+            .client
+            .get_round(pb::GetRoundRequest { round })
+            .await
+            .map_err(rpc("GetRound"))?
+            .into_inner();
+        let counted = count(&status);
+        checks.check(counted as usize == accepted, || {
+            format!(
+                "round {round}: the coordinator counts {counted} {what}, {accepted} were accepted"
+            )
+        })
+    }
+
+    /// The committee's audit bundle of round `round`.
+    pub async fn audit_bundle(&mut self, round: u64) -> Result<pb::AuditBundle, DemoError> {
+        Ok(self
+            .client
+            .get_audit_bundle(pb::GetAuditBundleRequest { round })
+            .await
+            .map_err(rpc("GetAuditBundle"))?
+            .into_inner())
     }
 
     /// A token balance on chain.

@@ -152,20 +152,14 @@ pub async fn settle(
     }
     slot.summary.trades.sort_by_key(|t| t.household);
     slot.summary.settled = settling.len();
-    let status = net
-        .client
-        .get_round(pb::GetRoundRequest { round })
-        .await
-        .map_err(rpc("GetRound"))?
-        .into_inner();
-    slot.checks
-        .check(status.settled as usize == settling.len(), || {
-            format!(
-                "round {round}: the coordinator counts {} settlements, {} were accepted",
-                status.settled,
-                settling.len()
-            )
-        })?;
+    net.check_count(
+        &mut slot.checks,
+        round,
+        "settlements",
+        |s| s.settled,
+        settling.len(),
+    )
+    .await?;
     observer.note(&format!(
         "  {} settlements on chain ({} sellers short)",
         settling.len(),
@@ -251,12 +245,7 @@ pub async fn finalize(
             if account.suspended { ", suspended" } else { "" }
         ));
     }
-    let bundle = net
-        .client
-        .get_audit_bundle(pb::GetAuditBundleRequest { round })
-        .await
-        .map_err(rpc("GetAuditBundle"))?
-        .into_inner();
+    let bundle = net.audit_bundle(round).await?;
     let s = &mut slot.summary;
     s.signatures = bundle.clearing_signatures.len();
     s.defaults = f.defaulted.len();

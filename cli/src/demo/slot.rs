@@ -375,20 +375,14 @@ pub async fn bid(
             )
         },
     )?;
-    let status = net
-        .client
-        .get_round(pb::GetRoundRequest { round })
-        .await
-        .map_err(rpc("GetRound"))?
-        .into_inner();
-    slot.checks
-        .check(status.bids_on_chain as usize == ids.len(), || {
-            format!(
-                "round {round}: the coordinator counts {} bids on chain, {} were accepted",
-                status.bids_on_chain,
-                ids.len()
-            )
-        })?;
+    net.check_count(
+        &mut slot.checks,
+        round,
+        "bids on chain",
+        |s| s.bids_on_chain,
+        ids.len(),
+    )
+    .await?;
     observer.note(&format!(
         "  {} bids on chain ({} alone, {} in one aggregator batch), {} balance updates",
         ids.len(),
