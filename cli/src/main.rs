@@ -60,7 +60,9 @@ those with the largest small positions bid them.
 
 Keys are cached in the key directory; the first run makes them, later runs load them. \
 Each run deploys a fresh market in DIR (chain.json, market.json, the coordinator's \
-store.redb), replacing the previous run's files.";
+store.redb, the audit bundles in bundles/), replacing the previous run's files; \
+`sealgrid audit --market DIR/market.json --embedded-state DIR/chain.json --bundles \
+DIR/bundles` redoes the audit from them.";
 
 /// The command line.
 #[derive(Debug, Parser)]
@@ -112,8 +114,9 @@ struct DemoArgs {
     /// else target/sealgrid-demo/report.html in the workspace the tool was built from].
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
-    /// Where the run's chain state (chain.json), market file (market.json) and
-    /// coordinator store (store.redb) go; a run replaces the previous run's files
+    /// Where the run's chain state (chain.json), market file (market.json), coordinator
+    /// store (store.redb) and audit bundles (bundles/) go; a run replaces the previous
+    /// run's files
     /// [default: $CARGO_TARGET_DIR/sealgrid-demo, else target/sealgrid-demo in the
     /// workspace the tool was built from].
     #[arg(long, value_name = "DIR")]
@@ -167,7 +170,7 @@ fn demo(args: DemoArgs) -> Result<()> {
     println!("  on loopback: market contract on an embedded EVM, committee ({TRUSTEES} trustee gRPC services, t = {THRESHOLD}, DKG from the fixed seed {DEMO_COMMITTEE_SEED:#x}), gRPC coordinator");
     println!("  households: prosumer wallets proving client side (Groth16); profiles: BDEW H0 load x kWh/a, clear-sky PV (Kassel) x kWp, from data/profiles/profiles.csv");
     println!(
-        "  files: {} (chain.json, market.json, store.redb)",
+        "  files: {} (chain.json, market.json, store.redb, bundles/)",
         config.dir.display()
     );
     let mp = if args.quiet {

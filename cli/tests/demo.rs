@@ -62,7 +62,8 @@ fn six_households_one_slot_through_the_coordinator_with_a_defaulter() {
         s.checks + report.run_checks + report.audit_checks()
     );
     // The run's files.
-    for f in ["chain.json", "market.json", "store.redb"] {
+    let bundle = format!("bundles/round-{}.pb", s.round);
+    for f in ["chain.json", "market.json", "store.redb", &bundle] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
 

@@ -156,11 +156,14 @@ pub fn events_gapless(seen: &[pb::MarketEvent], slots: &[Slot]) -> Result<(), De
 }
 
 /// Audits every demo round from public data: the chain (read on its own thread), the
-/// market file, the verifying keys in `key_dir` and the coordinator's audit bundles.
+/// market file, the verifying keys in `key_dir` and the coordinator's audit bundles,
+/// which are also written to `bundles` (`round-<n>.pb`) so that `sealgrid audit` can
+/// redo the audit from the files after the run.
 pub async fn audit(
     net: &mut Net,
     rounds: Vec<u64>,
     key_dir: &Path,
+    bundles_dir: &Path,
 ) -> Result<AuditReport, DemoError> {
     let market = net.local.market.clone();
     let keys = VerifyingKeys::load(&market, key_dir)
@@ -168,6 +171,8 @@ pub async fn audit(
     let mut bundles = BTreeMap::new();
     for &round in &rounds {
         let b = net.audit_bundle(round).await?;
+        sealgrid_audit::bundle::write(bundles_dir, &b)
+            .map_err(|e| DemoError::Setup(format!("{}: {e}", bundles_dir.display())))?;
         bundles.insert(round, b);
     }
     net.on_chain(move |chain| {

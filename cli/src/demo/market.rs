@@ -25,7 +25,8 @@ use super::{Checks, DemoError};
 /// How long the demo waits for the coordinator to reach a phase or publish an event.
 pub const WAIT: Duration = Duration::from_secs(300);
 
-/// The files a run writes into its directory (a run starts from none of them).
+/// The files a run writes into its directory besides `bundles/` (a run starts from none
+/// of them).
 pub const RUN_FILES: [&str; 3] = ["chain.json", "market.json", "store.redb"];
 
 /// The running market and the demo's connection to it.
@@ -69,16 +70,24 @@ fn setup_err(what: &str) -> impl Fn(&dyn std::fmt::Display) -> DemoError + '_ {
     move |e| DemoError::Setup(format!("{what}: {e}"))
 }
 
+/// A removal's outcome: done, or nothing was there.
+fn removed(result: std::io::Result<()>, path: &Path) -> Result<(), DemoError> {
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(DemoError::Setup(format!("{}: {e}", path.display())))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Removes the files of a previous run in `dir`: each run deploys a fresh market.
 fn clean(dir: &Path) -> Result<(), DemoError> {
+    let bundles = dir.join("bundles");
+    removed(std::fs::remove_dir_all(&bundles), &bundles)?;
     let chain = dir.join("chain.json");
     let sidecar = sealgrid_verifier_contract::embedded::sidecar_path(&chain);
     for path in RUN_FILES.iter().map(|f| dir.join(f)).chain([sidecar]) {
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(DemoError::Setup(format!("{}: {e}", path.display()))),
-        }
+        removed(std::fs::remove_file(&path), &path)?;
     }
     Ok(())
 }

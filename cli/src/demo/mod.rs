@@ -35,8 +35,10 @@
 //! have a position worth bidding, those with the largest small positions bid them.
 //!
 //! Files: the chain's state (`chain.json` and its log sidecar), the market file
-//! (`market.json`) and the coordinator's store (`store.redb`) go to [`DemoConfig::dir`];
-//! each run starts from none of them and deploys a fresh market.
+//! (`market.json`), the coordinator's store (`store.redb`) and the rounds' audit bundles
+//! (`bundles/round-<n>.pb`) go to [`DemoConfig::dir`]; each run starts from none of them
+//! and deploys a fresh market. `sealgrid audit --market DIR/market.json --embedded-state
+//! DIR/chain.json --bundles DIR/bundles` redoes the audit from them.
 
 pub mod close;
 pub mod household;
@@ -316,7 +318,7 @@ async fn drive(
 
     observer.note("audit: every demo round re-verified from public data (chain, market file, verifying keys, audit bundles)");
     let rounds: Vec<u64> = slots.iter().map(|s| s.round).collect();
-    let audit = close::audit(net, rounds, &config.key_dir).await?;
+    let audit = close::audit(net, rounds, &config.key_dir, &config.dir.join("bundles")).await?;
     if !audit.passed() {
         let failed: Vec<String> = audit
             .failures()
