@@ -624,6 +624,12 @@ mod tests {
         assert_eq!((big_buy.side, big_buy.level), (Side::Buy, 7));
         let small_buy = s.intent(&params, 0, 50).unwrap();
         assert_eq!((small_buy.side, small_buy.level), (Side::Buy, 4));
+        // Inside the dead band a household asked to bid (the k-anonymity floor) bids its
+        // small position, at least 1 Wh; outside it the same as `intent`.
+        let tiny = s.small_intent(&params, 510, 500);
+        assert_eq!((tiny.side, tiny.level, tiny.q), (Side::Sell, 3, 10));
+        assert_eq!(s.small_intent(&params, 500, 500).q, 1);
+        assert_eq!(s.small_intent(&params, 0, 3_000), big_buy);
     }
 
     #[test]
