@@ -1,5 +1,6 @@
 //! `sealgrid`: the command line. `sealgrid demo` runs a pilot energy community through
-//! consecutive market slots in one process; see `sealgrid demo --help`.
+//! consecutive market slots on a local market (chain, trustees and coordinator on
+//! loopback); see `sealgrid demo --help`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,40 +14,55 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sealgrid::demo::observer::Observer;
-use sealgrid::demo::setup::{DEMO_COMMITTEE_SEED, THRESHOLD, TRUSTEES};
 use sealgrid::demo::{run, DemoConfig, DemoReport, SlotSummary};
 use sealgrid_prover::circuits::{default_key_dir, target_key_dir, KEY_DIR_ENV};
 use sealgrid_prover::{Event, Phase};
+use sealgrid_trustee::demo::{DEMO_COMMITTEE_SEED, THRESHOLD, TRUSTEES};
 
 const DEMO_ABOUT: &str =
-    "Run a pilot energy community through consecutive market slots, in one process";
+    "Run a pilot energy community through consecutive market slots on a local market";
 
 const DEMO_LONG_ABOUT: &str = "\
-Runs a pilot energy community through consecutive 15-minute market slots, entirely in \
-this process, with sealgrid's real components: Groth16 proofs (balance, bid, settle), a \
-DKG among 3 trustees (t = 2), threshold decryption of the aggregate curves with DLEQ \
-proofs, uniform-price clearing, trustee signatures, meter-signed readings and \
-settlement. Every slot is checked: batch verification, digest checks, decrypted \
-histograms and settlement totals against the plaintext the demo (as the simulator) \
-knows, energy and money conservation, and a token ledger. The exit status is 1 if any \
-check fails.
+Runs a pilot energy community through consecutive 15-minute market slots on a whole \
+local market, all on loopback, nothing to install: the market contract on an embedded \
+EVM (its state in DIR/chain.json), the demo committee's 3 trustees (t = 2) as gRPC \
+services that read the chain themselves, and the gRPC coordinator that sequences the \
+rounds, relays submissions to the contract and has the committee clear and finalize. \
+Each household is a prosumer wallet: the operator registers it, it deposits through the \
+coordinator (payer-signed), proves its sealed bid (Groth16) and submits it over gRPC (a \
+few alone, the others in an aggregator's batch), has its meter sign the slot's reading \
+and settles; payouts are merged into free balances by later deposits, and one household \
+withdraws at the end. One household defaults in one slot: the finalization lists it, \
+its lock is forfeit, the contract records the default and refuses its later bids.
 
-NOT in the loop yet: the market contract and the gRPC coordinator. The demo plays the \
-coordinator's checks itself and keeps no chain state.
+The market day is 2027-06-21 on real 15-minute slots; the market clock (shared by the \
+coordinator and the chain) is moved forward to each round's bidding and past each \
+deadline once every household has acted. Checked, and counted: every bid on chain \
+exactly once, the decrypted histograms against the plaintext the demo (as the \
+simulator) knows, the published clearing against the clearing of the published \
+histograms, the finalization's totals and defaulters, the default on chain, money \
+conserved to the unit after every round, the withdrawal, a gapless event stream; then \
+every round is audited from public data alone (sealgrid audit's checks). The exit \
+status is 1 if any check fails.
 
 The committee runs its DKG from a FIXED, public seed so that its flow keys, and with \
 them the bid and settle circuits' Groth16 keys, are the same every run and can be \
 cached. Anyone can recompute the trustees' shares: this committee protects nothing.
 
-Household profiles are standard profiles of the demo day (data/profiles/profiles.csv): \
+Household profiles are standard profiles of 2025-06-21 (data/profiles/profiles.csv): \
 the BDEW H0 load profile with its dynamisation, scaled by each household's annual \
 consumption (2,500-5,500 kWh/a), and clear-sky PV yield at Kassel (pvlib, 35 degrees \
 south) scaled by its kWp (a third have no PV, the others 3-10 kWp, half of these with \
 a 5-10 kWh battery that absorbs surplus and covers deficit), all drawn from --seed, \
-with a +-15 % jitter per slot.
+with a +-15 % jitter per slot. Every slot has at least the k-anonymity floor of 5 bids \
+(6 in the slot with the default): if fewer households have a position worth a bid, \
+those with the largest small positions bid them.
 
-Keys are cached in the key directory; the first run makes them (seconds in release: \
-proving the slots dominates the run time), later runs load them.";
+Keys are cached in the key directory; the first run makes them, later runs load them. \
+Each run deploys a fresh market in DIR (chain.json, market.json, the coordinator's \
+store.redb, the audit bundles in bundles/), replacing the previous run's files; \
+`sealgrid audit --market DIR/market.json --embedded-state DIR/chain.json --bundles \
+DIR/bundles` redoes the audit from them.";
 
 /// The command line.
 #[derive(Debug, Parser)]
@@ -79,14 +95,14 @@ struct DemoArgs {
     /// Number of consecutive 15-minute slots to run.
     #[arg(long, default_value_t = 4, value_name = "M")]
     slots: usize,
-    /// Start of the first slot, HH:MM (UTC, on the demo day 2025-06-21), on the
+    /// Start of the first slot, HH:MM (UTC, on the market day 2027-06-21), on the
     /// 15-minute grid. The default, late afternoon, has both sides in the market as PV
     /// fades and the evening peak starts; around noon sellers are long and the price
     /// sits at the floor, from 17:30 nobody sells.
     #[arg(long, default_value = "16:30", value_name = "HH:MM")]
     start: String,
-    /// Seed of the households' profiles, secrets and deliveries (proof blinding and
-    /// verification challenges always come from the OS).
+    /// Seed of the households' profiles, secrets and deliveries (witness randomness and
+    /// proof blinding always come from the OS).
     #[arg(long, default_value_t = 1, value_name = "SEED")]
     seed: u64,
     /// Groth16 key cache [default: $CARGO_TARGET_DIR/sealgrid-keys, else
@@ -98,6 +114,13 @@ struct DemoArgs {
     /// else target/sealgrid-demo/report.html in the workspace the tool was built from].
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
+    /// Where the run's chain state (chain.json), market file (market.json), coordinator
+    /// store (store.redb) and audit bundles (bundles/) go; a run replaces the previous
+    /// run's files
+    /// [default: $CARGO_TARGET_DIR/sealgrid-demo, else target/sealgrid-demo in the
+    /// workspace the tool was built from].
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
     /// Show no spinners or progress bars.
     #[arg(long, short)]
     quiet: bool,
@@ -131,20 +154,25 @@ fn parse_start(s: &str) -> Result<u64> {
 }
 
 fn demo(args: DemoArgs) -> Result<()> {
+    let out_dir = target_key_dir().with_file_name("sealgrid-demo");
     let config = DemoConfig {
         households: args.households,
         slots: args.slots,
         first_slot: parse_start(&args.start).with_context(|| format!("--start {}", args.start))?,
         seed: args.seed,
         key_dir: args.key_dir.unwrap_or_else(default_key_dir),
+        dir: args.dir.unwrap_or_else(|| out_dir.clone()),
     };
     println!(
-        "sealgrid demo: {} households, {} slots from {} on 2025-06-21, seed {}",
+        "sealgrid demo: {} households, {} slots from {} on 2027-06-21, seed {}",
         config.households, config.slots, args.start, config.seed
     );
-    println!("  in one process: prover (Groth16), committee ({TRUSTEES} trustees, t = {THRESHOLD}, DKG from the fixed seed {DEMO_COMMITTEE_SEED:#x}), households and meters");
-    println!("  NOT in the loop yet: market contract, gRPC coordinator (the demo runs the coordinator's checks itself)");
-    println!("  household profiles: BDEW H0 load x kWh/a, clear-sky PV (Kassel) x kWp, from data/profiles/profiles.csv");
+    println!("  on loopback: market contract on an embedded EVM, committee ({TRUSTEES} trustee gRPC services, t = {THRESHOLD}, DKG from the fixed seed {DEMO_COMMITTEE_SEED:#x}), gRPC coordinator");
+    println!("  households: prosumer wallets proving client side (Groth16); profiles: BDEW H0 load x kWh/a, clear-sky PV (Kassel) x kWp, from data/profiles/profiles.csv");
+    println!(
+        "  files: {} (chain.json, market.json, store.redb, bundles/)",
+        config.dir.display()
+    );
     let mp = if args.quiet {
         MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
     } else {
@@ -155,11 +183,7 @@ fn demo(args: DemoArgs) -> Result<()> {
         spinners: Mutex::new(HashMap::new()),
         bar: Mutex::new(None),
     };
-    let report_path = args.report.unwrap_or_else(|| {
-        target_key_dir()
-            .with_file_name("sealgrid-demo")
-            .join("report.html")
-    });
+    let report_path = args.report.unwrap_or_else(|| out_dir.join("report.html"));
     let started = Instant::now();
     let result = run(&config, &ui);
     let elapsed = started.elapsed();
@@ -167,9 +191,10 @@ fn demo(args: DemoArgs) -> Result<()> {
         Ok(report) => {
             print_report(&report);
             println!(
-                "all {} checks passed in {:.1} s",
+                "all {} checks passed in {:.1} s ({} of them the audit's)",
                 report.checks(),
-                elapsed.as_secs_f64()
+                elapsed.as_secs_f64(),
+                report.audit_checks()
             );
             write_html(&report, &config, &args.start, &report_path)?;
             println!("HTML report: {}", report_path.display());
@@ -186,7 +211,7 @@ fn write_html(report: &DemoReport, config: &DemoConfig, start: &str, path: &Path
         .context("the system clock is before 1970")?
         .as_secs();
     let title = format!(
-        "sealgrid demo: {} households, {} slots from {start} on 2025-06-21, seed {}",
+        "sealgrid demo: {} households, {} slots from {start} on 2027-06-21, seed {}",
         config.households, config.slots, config.seed
     );
     let data =
@@ -198,12 +223,40 @@ fn print_report(r: &DemoReport) {
     println!();
     print!("{}", r.table());
     println!();
+    if let Some((h, round)) = r.defaulter {
+        println!(
+            "default: {} did not settle round {round}; its lock went to the operator, the contract recorded the default and it bid no more",
+            r.households[h]
+        );
+    }
     println!(
-        "tokens: deposited {}, in free balances {}, operator (paid - credited + penalties) {}",
-        r.deposited, r.free_balances, r.operator
+        "tokens: deposited {} = free balances {} + withdrawn {} + operator (paid - credited + penalties + forfeit locks) {}",
+        r.deposited, r.free_balances, r.withdrawn, r.operator
     );
-    println!("k* = clearing level, p* = clearing price (token units/Wh), dust b/s = buy/sell rationing dust (Wh, to the grid),");
-    println!("short = sellers whose meter showed less than their fill, sigs = trustee signatures verified (t = {THRESHOLD}).");
+    println!("k* = clearing level, p* = clearing price (token units/Wh), short = sellers whose meter showed less than their fill,");
+    println!("sigs = trustee signatures on the clearing (t = {THRESHOLD}), gas = balance updates + bids + settlements (clear and finalize not included);");
+    println!(
+        "closing payout merges and the withdrawal: {} gas.",
+        r.closing_gas
+    );
+    println!();
+    let a = &r.audit;
+    println!(
+        "audit (sealgrid_audit, public data only): {} market checks, {} rounds",
+        a.market.len(),
+        a.rounds.len()
+    );
+    for round in &a.rounds {
+        let names: Vec<&str> = round.checks.iter().map(|c| c.name.as_str()).collect();
+        println!(
+            "  round {}: {}/{} passed ({})",
+            round.round,
+            round.checks.iter().filter(|c| c.passed).count(),
+            round.checks.len(),
+            names.join(", ")
+        );
+    }
+    println!("  verdict: {}", if a.passed() { "PASS" } else { "FAIL" });
 }
 
 /// Spinners for the key phases, one bar per proof batch, narration above them.
@@ -286,8 +339,8 @@ impl Observer for Ui {
             "not cleared".to_owned()
         };
         self.println(&format!(
-            "  {}: {} buy / {} sell bids, {clearing}, {} settled ({} short), {} checks passed",
-            s.start, s.buys, s.sells, s.settled, s.short, s.checks
+            "  slot {} finalized: {} buy / {} sell bids, {clearing}, {} settled ({} short), {} defaulted, {} gas, {} checks passed",
+            s.start, s.buys, s.sells, s.settled, s.short, s.defaults, s.gas, s.checks
         ));
     }
 }

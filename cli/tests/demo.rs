@@ -1,13 +1,16 @@
-//! A small demo in the test suite: 6 households, one slot, every check of `sealgrid
-//! demo` (batch verification, digest checks, decrypted histograms and settlement totals
-//! against the plaintext, conservation, ledger). Keys come from the prover's cache under
-//! the target directory, so only the first run pays for the setups.
+//! A small demo in the test suite, through the real stack on loopback (embedded chain,
+//! 3 trustee services, the coordinator): 6 households, one slot, in which one household
+//! defaults. Every check of `sealgrid demo` runs (bids on chain exactly once, decrypted
+//! histograms against the plaintext, the clearing of the published histograms, the
+//! finalization's totals and defaulter, the default on chain, money conserved, the
+//! withdrawal, the event stream) and the audit of the round passes. Keys come from the
+//! prover's cache under the target directory, so only the first run pays for the setups.
 
 use sealgrid::demo::observer::Silent;
 use sealgrid::demo::{run, DemoConfig, DemoError};
 use sealgrid_prover::circuits::default_key_dir;
 
-fn config(households: usize, slots: usize) -> DemoConfig {
+fn config(households: usize, slots: usize, dir: &std::path::Path) -> DemoConfig {
     DemoConfig {
         households,
         slots,
@@ -15,31 +18,56 @@ fn config(households: usize, slots: usize) -> DemoConfig {
         first_slot: 66,
         seed: 1,
         key_dir: default_key_dir(),
+        dir: dir.to_path_buf(),
     }
 }
 
 #[test]
-fn six_households_one_slot_clear_settle_and_conserve() {
-    let report = run(&config(6, 1), &Silent).expect("every check passes");
+fn six_households_one_slot_through_the_coordinator_with_a_defaulter() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let report = run(&config(6, 1, dir.path()), &Silent).expect("every check passes");
     let s = &report.slots[0];
     assert_eq!(
         s.buys + s.sells,
         6,
-        "every household has a position at 16:30"
+        "the default slot needs k + 1 = 6 bids: every household bids"
     );
     assert!(s.cleared, "6 bids are above the k-anonymity floor of 5");
     assert!(s.volume > 0);
-    assert_eq!(s.settled, 6);
+    assert_eq!((s.settled, s.defaults), (5, 1), "one household defaults");
+    let (defaulter, round) = report.defaulter.expect("a defaulter");
+    assert_eq!(round, s.round);
+    assert!(s
+        .trades
+        .iter()
+        .any(|t| t.household == defaulter && t.defaulted && t.pay == 0));
     assert!(s.signatures >= 2, "t = 2 trustee signatures");
-    // 6 deposits, 6 bids, 6 settlements, 6 merges
-    assert_eq!(s.proofs, 24);
+    // 6 deposits, 6 bids, 5 settlements
+    assert_eq!(s.proofs, 17);
+    assert!(s.gas > 0, "the coordinator reports the receipts' gas");
+    // Money: what was deposited is in free balances, withdrawn, or with the operator.
+    assert!(report.withdrawn > 0);
     assert_eq!(
         i128::from(report.deposited),
-        i128::from(report.free_balances) + report.operator
+        i128::from(report.free_balances) + i128::from(report.withdrawn) + report.operator
     );
-    assert_eq!(report.checks(), s.checks);
+    // The audit of the round from public data passed, every check of it.
+    assert!(report.audit.passed());
+    assert_eq!(report.audit.rounds.len(), 1);
+    assert_eq!(report.audit.rounds[0].round, s.round);
+    assert!(report.audit_checks() > 0);
+    assert!(report.run_checks >= 4, "withdrawal, money twice, events");
+    assert_eq!(
+        report.checks(),
+        s.checks + report.run_checks + report.audit_checks()
+    );
+    // The run's files.
+    let bundle = format!("bundles/round-{}.pb", s.round);
+    for f in ["chain.json", "market.json", "store.redb", &bundle] {
+        assert!(dir.path().join(f).exists(), "{f}");
+    }
 
-    // The HTML report's data: the slot's histograms and every household's own trade.
+    // The HTML report's data: the slot's histograms, gas and every household's trade.
     assert_eq!(s.h_buy.len(), report.market.levels);
     assert_eq!(
         s.h_buy.iter().chain(&s.h_sell).sum::<u64>(),
@@ -48,20 +76,25 @@ fn six_households_one_slot_clear_settle_and_conserve() {
     let data = sealgrid::demo::html::report_data(&report, "demo", "now");
     assert_eq!(data.prosumers.len(), 6);
     assert!(data.prosumers.iter().all(|p| p.trades.len() == 1));
+    assert_eq!(data.slots[0].gas, Some(s.gas));
+    assert_eq!(data.slots[0].defaults, 1);
+    assert!(data.checks.iter().all(|c| c.passed));
     sealgrid_report::render(&data).expect("the report renders");
 }
 
 #[test]
 fn out_of_range_configurations_are_refused_before_any_work() {
-    for (h, m) in [(0, 1), (6, 0)] {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // 5 households cannot keep the floor of 5 bids once one defaults.
+    for (h, m) in [(0, 1), (5, 1), (6, 0)] {
         assert!(matches!(
-            run(&config(h, m), &Silent),
+            run(&config(h, m, dir.path()), &Silent),
             Err(DemoError::Config(_))
         ));
     }
     let late = DemoConfig {
         first_slot: 96,
-        ..config(6, 1)
+        ..config(6, 1, dir.path())
     };
     assert!(matches!(run(&late, &Silent), Err(DemoError::Config(_))));
 }

@@ -1,14 +1,9 @@
-//! A household as the prosumer's own software sees it: its account secret, its meter's
-//! key, its confidential free balance opening, and what it has in flight (a bid's
-//! opening until settlement, a payout's opening until it is merged).
+//! A household: its profile (what it produces and consumes) and its prosumer wallet
+//! (`sealgrid_coordinator::prosumer::Wallet`: account secret, meter key, payer key, the
+//! free-balance opening, open bids, unspent payouts), plus what the demo tallies.
 
-use ark_std::UniformRand;
-use rand::Rng;
-use sealgrid_circuits::balance::{BalanceOpening, PayoutOpening};
-use sealgrid_circuits::bid::BidOpening;
-use sealgrid_circuits::eddsa::PrivateKey as MeterKey;
-use sealgrid_circuits::settle::meter_id;
-use sealgrid_circuits::Fr;
+use rand::{CryptoRng, RngCore};
+use sealgrid_coordinator::prosumer::Wallet;
 
 use super::profile::Profile;
 
@@ -19,43 +14,34 @@ pub struct Household {
     pub index: usize,
     /// Annual consumption and PV size, which scale the standard profiles.
     pub profile: Profile,
-    /// The account secret `sk_acct`.
-    pub sk_acct: Fr,
-    /// The meter's EdDSA-Poseidon key (the meter holds it; the demo simulates the meter).
-    pub meter: MeterKey,
-    /// The current free balance opening; `None` until the first deposit.
-    pub balance: Option<BalanceOpening>,
-    /// The open bid of the slot in progress.
-    pub bid: Option<BidOpening>,
-    /// The unspent payout of the last settlement, until merged.
-    pub payout: Option<PayoutOpening>,
+    /// The prosumer's own client state; proofs are made from it.
+    pub wallet: Wallet,
     /// Tokens deposited in total.
     pub deposited: u64,
+    /// Defaulted once: the contract refuses its bids from then on, the demo skips it.
+    pub defaulted: bool,
 }
 
 impl Household {
     /// A household with fresh secrets from `rng`.
-    pub fn new<R: Rng>(index: usize, profile: Profile, rng: &mut R) -> Household {
+    pub fn new<R: RngCore + CryptoRng>(index: usize, profile: Profile, rng: &mut R) -> Household {
         Household {
             index,
             profile,
-            sk_acct: Fr::rand(rng),
-            meter: MeterKey::from_bytes(rng.gen()),
-            balance: None,
-            bid: None,
-            payout: None,
+            wallet: Wallet::new(rng),
             deposited: 0,
+            defaulted: false,
         }
     }
 
-    /// The registered meter id `H(A.x, A.y)`.
-    pub fn meter_id(&self) -> Fr {
-        meter_id(&self.meter.public_key())
+    /// The free balance as the wallet knows it.
+    pub fn free_balance(&self) -> u64 {
+        self.wallet.balance.balance
     }
 
-    /// The free balance (0 before the first deposit).
-    pub fn free_balance(&self) -> u64 {
-        self.balance.map_or(0, |b| b.balance)
+    /// The payouts not merged yet.
+    pub fn unspent(&self) -> u64 {
+        self.wallet.payouts.iter().map(|p| p.amount).sum()
     }
 
     /// Short display name, `h01` …

@@ -1,53 +1,80 @@
-//! `sealgrid demo`: a pilot energy community through consecutive market slots in one
-//! process, with the real circuits, prover and committee.
+//! `sealgrid demo`: a pilot energy community through consecutive 15-minute market slots
+//! on a whole local market, every component real and on loopback: the embedded EVM with
+//! the market contract, the demo committee's 3 trustees (t = 2) as gRPC services reading
+//! the chain themselves, and the gRPC coordinator that sequences the rounds. Households
+//! are prosumer wallets that prove client side and talk to the coordinator only.
 //!
 //! | module | does |
 //! | --- | --- |
+//! | [`market`] | the local market, the coordinator, its event stream, the market clock |
 //! | [`profile`] | households from the embedded standard profiles (BDEW H0, clear-sky PV), and the bidding strategy |
-//! | [`household`] | a prosumer's secrets and openings |
-//! | [`setup`] | the demo committee (DKG from a fixed seed) and the cached Groth16 keys |
-//! | [`proofs`] | proving with a progress bar, batch verification |
-//! | [`committee`] | decryption, clearing and signatures through the committee crate |
-//! | [`slot`] | one slot from deposits to merged payouts, with every check |
+//! | [`household`] | a household: its profile and its prosumer wallet |
+//! | [`proofs`] | proving in parallel across households with a progress bar |
+//! | [`slot`] | a slot's deposits and bids over gRPC, and its clearing checked |
+//! | [`settle`] | delivery, settlements, the finalization with its defaulter checked |
+//! | [`close`] | payouts merged, a withdrawal, money conservation, the event stream, the audit |
 //! | [`report`] | per-slot summaries and the table |
 //! | [`html`] | the summaries as a `sealgrid_report::ReportData` for the HTML report |
 //! | [`observer`] | progress reporting |
 //!
-//! Not in the loop yet: the market contract (issue #6) and the gRPC coordinator. The demo
-//! plays the coordinator's checks (batch verification before "accepting") and keeps no
-//! chain state: each household holds its own openings, and the demo's ledger check
-//! stands in for the contract's token accounting.
+//! The market runs on real 15-minute slots ([`Schedule::default`]) on the market day
+//! 2027-06-21 (rounds whose deadlines have passed cannot open, so the day lies in the
+//! future). The market clock ([`sealgrid_coordinator::Clock`]) is the wall clock plus a
+//! forward-only offset shared by the engine and the chain: the demo moves it to each
+//! round's bidding and past each deadline once every household has acted. Slot `s` of
+//! the day is round `DEMO_DAY_UNIX / 900 + s`. As on the real market, rounds overlap: a
+//! slot's bidding closes before the previous slot's delivery ends, so the timeline
+//! interleaves the bidding of slot `i`, the settlement of slot `i − 1` and the
+//! finalization of slot `i − 2`.
+//!
+//! Exactly one household defaults, in the second slot (the first if there is one): it
+//! does not settle, the finalization lists it, its lock is forfeit and the contract
+//! records the default; with `max_defaults` = 1 it can no longer bid, and the demo skips
+//! it from then on. Every slot has at least the k-anonymity floor of bids (one more in
+//! the default slot, so that its settlements reach the floor too): when fewer households
+//! have a position worth bidding, those with the largest small positions bid them.
+//!
+//! Files: the chain's state (`chain.json` and its log sidecar), the market file
+//! (`market.json`), the coordinator's store (`store.redb`) and the rounds' audit bundles
+//! (`bundles/round-<n>.pb`) go to [`DemoConfig::dir`]; each run starts from none of them
+//! and deploys a fresh market. `sealgrid audit --market DIR/market.json --embedded-state
+//! DIR/chain.json --bundles DIR/bundles` redoes the audit from them.
 
-pub mod committee;
+pub mod close;
 pub mod household;
 pub mod html;
+pub mod market;
 pub mod observer;
 pub mod profile;
 pub mod proofs;
 pub mod report;
-pub mod setup;
+pub mod settle;
 pub mod slot;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sealgrid_circuits::elgamal::DlogTable;
 use sealgrid_circuits::market::MarketParams;
-use sealgrid_prover::{KeyStore, ProveError, VerifyError};
+use sealgrid_coordinator::prosumer::WalletError;
+use sealgrid_coordinator::Schedule;
+use sealgrid_prover::CircuitKeys;
 
 use household::Household;
-use observer::{KeyEvents, Observer};
+use market::Net;
+use observer::Observer;
 use profile::{mix, Profile, Strategy};
 pub use report::{DemoReport, SlotSummary, Trade};
-use setup::{Committee, SetupError};
-use slot::{run_slot, Community, World};
+use slot::Slot;
 
-/// Midnight UTC of the demo day, 2025-06-21 (a long summer day for the PV model).
-pub const DEMO_DAY_UNIX: u64 = 1_750_464_000;
-/// Baby steps of the discrete-log table: sums below 2^40 cost at most 2^24 giant steps,
-/// the demo's sums (below 2^26) at most 2^10.
-pub const DLOG_BABY_STEPS: u64 = 1 << 16;
+/// Midnight UTC of the market day, 2027-06-21. The household profiles are those of
+/// 2025-06-21 (see [`profile`]), the same day of the solar year.
+pub const DEMO_DAY_UNIX: u64 = 1_813_536_000;
+/// Tokens minted to each household's payer at registration.
+pub const MINTED: u64 = 100_000_000;
+/// The most households (an aggregator's batch is at most 1000 bids).
+pub const MAX_HOUSEHOLDS: usize = 1000;
 
 /// What to run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,11 +85,13 @@ pub struct DemoConfig {
     pub slots: usize,
     /// Slot of the day the run starts at (0 = 00:00, 44 = 11:00 with 15-minute slots).
     pub first_slot: u64,
-    /// Seed of the households' profiles, secrets, deliveries and witness randomness
-    /// (proof blinding and verification challenges always come from the OS).
+    /// Seed of the households' profiles, secrets and deliveries (witness randomness and
+    /// proof blinding always come from the OS).
     pub seed: u64,
     /// The Groth16 key cache.
     pub key_dir: PathBuf,
+    /// Where the chain state, the market file and the coordinator's store go.
+    pub dir: PathBuf,
 }
 
 /// Why the demo stopped.
@@ -71,44 +100,66 @@ pub enum DemoError {
     /// The configuration is out of range.
     #[error("configuration: {0}")]
     Config(String),
-    /// Committee or keys could not be set up.
-    #[error(transparent)]
-    Setup(#[from] SetupError),
-    /// A statement could not be built natively (a bug: the demo builds valid ones).
-    #[error("statement: {0}")]
-    Statement(String),
-    /// Proving failed.
+    /// The local market or the coordinator could not be set up.
+    #[error("setup: {0}")]
+    Setup(String),
+    /// A household's wallet could not make a submission.
     #[error("{what}: {source}")]
-    Prove {
+    Wallet {
         /// Which batch.
         what: String,
-        /// The prover's error.
+        /// The wallet's error.
         #[source]
-        source: ProveError,
+        source: WalletError,
     },
-    /// The coordinator's batch verification rejected a batch.
-    #[error("{what}: {source}")]
-    Verify {
-        /// Which batch.
-        what: String,
-        /// The verifier's error.
-        #[source]
-        source: VerifyError,
-    },
-    /// The committee refused or failed.
-    #[error("committee: {0}")]
-    Committee(String),
+    /// The coordinator or the chain refused or failed.
+    #[error("market: {0}")]
+    Rpc(String),
+    /// The market did not reach a phase in time.
+    #[error("timed out waiting for {0}")]
+    Timeout(String),
     /// A check failed.
     #[error("CHECK FAILED: {0}")]
     Check(String),
 }
 
-/// Runs the demo: committee, keys, households, then every slot.
-pub fn run(config: &DemoConfig, observer: &dyn Observer) -> Result<DemoReport, DemoError> {
-    if config.households == 0 || config.households > 10_000 {
+/// Counts passed checks; a failed one is an error naming it.
+#[derive(Debug, Default)]
+pub struct Checks(pub usize);
+
+impl Checks {
+    /// Counts `ok`, or fails with `what`.
+    pub fn check(&mut self, ok: bool, what: impl FnOnce() -> String) -> Result<(), DemoError> {
+        if ok {
+            self.0 += 1;
+            Ok(())
+        } else {
+            Err(DemoError::Check(what()))
+        }
+    }
+}
+
+/// The community as the demo (its households' software, and the simulator) holds it.
+#[derive(Debug)]
+pub struct Community {
+    /// The households.
+    pub households: Vec<Household>,
+    /// The market's parameters.
+    pub params: MarketParams,
+    /// The proving keys.
+    pub keys: Arc<CircuitKeys>,
+    /// The households' bidding strategy.
+    pub strategy: Strategy,
+    /// The demo seed (profiles, deliveries).
+    pub seed: u64,
+}
+
+fn validate(config: &DemoConfig, params: &MarketParams) -> Result<(), DemoError> {
+    let least = params.k_anonymity + 1;
+    if !(least..=MAX_HOUSEHOLDS).contains(&config.households) {
         return Err(DemoError::Config(format!(
-            "{} households: use 1 to 10000",
-            config.households
+            "{} households: use {least} to {MAX_HOUSEHOLDS} (every slot needs the k-anonymity floor of {} bids, and one household defaults)",
+            config.households, params.k_anonymity
         )));
     }
     if config.slots == 0 || config.slots > 96 * 7 {
@@ -118,78 +169,175 @@ pub fn run(config: &DemoConfig, observer: &dyn Observer) -> Result<DemoReport, D
             96 * 7
         )));
     }
-    let market = MarketParams::default();
-    let slots_per_day = 86_400 / market.slot_seconds;
+    let slots_per_day = 86_400 / params.slot_seconds;
     if config.first_slot >= slots_per_day {
         return Err(DemoError::Config(format!(
             "first slot {} is not below {slots_per_day}",
             config.first_slot
         )));
     }
+    Ok(())
+}
 
-    let committee = Committee::demo(&market)?;
-    observer.note(&format!(
-        "committee: DKG among {} trustees, t = {}, {} flow keys (FIXED demo seed {:#x}: anyone can recompute the shares)",
-        committee.public.params.n,
-        committee.public.params.t,
-        committee.public.flow_keys.len(),
-        setup::DEMO_COMMITTEE_SEED
-    ));
-    let store = KeyStore::open(&config.key_dir).map_err(|source| SetupError::Keys {
-        circuit: "(key store)".into(),
-        source: Box::new(source),
-    })?;
-    let keys = setup::load_keys(&market, &committee, &store, &KeyEvents(observer))?;
-    observer.note(&format!(
-        "Groth16 keys: {}, {}, {} in {}",
-        keys.balance.id.proving,
-        keys.bid.id.proving,
-        keys.settle.id.proving,
-        store.dir().display()
-    ));
-    let table = DlogTable::new(DLOG_BABY_STEPS);
+/// Runs the demo: the local market and its coordinator, the households, every slot,
+/// then the closing checks and the audit. Blocks; runs its own async runtime.
+pub fn run(config: &DemoConfig, observer: &dyn Observer) -> Result<DemoReport, DemoError> {
+    let params = MarketParams::default();
+    validate(config, &params)?;
+    let schedule = Schedule::default();
+    let first = DEMO_DAY_UNIX / schedule.slot_seconds + config.first_slot;
+    if schedule.times(first).open_at <= sealgrid_coordinator::schedule::wall() {
+        return Err(DemoError::Config(
+            "the demo day's bidding has begun: its rounds can no longer open".into(),
+        ));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| DemoError::Setup(format!("async runtime: {e}")))?;
+    rt.block_on(async {
+        let mut net = Net::start(
+            &config.dir,
+            &config.key_dir,
+            &params,
+            schedule,
+            (first, config.slots as u64),
+            observer,
+        )
+        .await?;
+        let d = &net.local.market.deployment;
+        observer.note(&format!(
+            "market {} on the embedded chain (id {}), trustees at {}, coordinator at {}",
+            d.market,
+            d.chain_id,
+            net.local.trustee_urls.join(" "),
+            net.running.addr
+        ));
+        let report = drive(&mut net, config, params, first, observer).await;
+        net.shutdown().await;
+        report
+    })
+}
 
+/// Households, the interleaved timeline of slots, the closing.
+async fn drive(
+    net: &mut Net,
+    config: &DemoConfig,
+    params: MarketParams,
+    first: u64,
+    observer: &dyn Observer,
+) -> Result<DemoReport, DemoError> {
     let mut rng = ChaCha20Rng::seed_from_u64(mix(config.seed, 0x5eed, 0));
     let households: Vec<Household> = (0..config.households)
         .map(|i| Household::new(i, Profile::draw(config.seed, i), &mut rng))
         .collect();
-    let mut community = Community {
+    for h in &households {
+        net.local
+            .register(&h.wallet, MINTED)
+            .await
+            .map_err(|e| DemoError::Rpc(format!("registering {}: {e}", h.name())))?;
+    }
+    observer.note(&format!(
+        "{} households registered by the operator (account, meter, payer with {MINTED} tokens)",
+        households.len()
+    ));
+    let operator = net.tokens(net.local.market.deployment.operator).await?;
+    let mut c = Community {
         households,
-        operator: 0,
-        rng,
-    };
-    let world = World {
-        market: &market,
-        committee: &committee,
-        keys: &keys,
-        table: &table,
+        params: params.clone(),
+        keys: net.local.keys.clone(),
         strategy: Strategy::default(),
         seed: config.seed,
     };
-    let day_round = DEMO_DAY_UNIX / market.slot_seconds;
-    let mut report = DemoReport {
-        market: market.clone(),
-        households: community.households.iter().map(Household::name).collect(),
-        ..DemoReport::default()
-    };
-    for i in 0..config.slots as u64 {
-        let slot = config.first_slot + i;
-        let summary = run_slot(
-            &world,
-            &mut community,
-            day_round + slot,
-            slot % slots_per_day,
-            observer,
-        )?;
-        observer.slot_done(&summary);
-        report.slots.push(summary);
+    let m = config.slots;
+    let default_slot = 1.min(m - 1);
+    let slots_per_day = 86_400 / params.slot_seconds;
+    let mut slots: Vec<Slot> = (0..m)
+        .map(|i| {
+            let floor = params.k_anonymity + usize::from(i == default_slot);
+            let of_day = (config.first_slot + i as u64) % slots_per_day;
+            Slot::new(
+                first + i as u64,
+                of_day,
+                params.slot_seconds,
+                floor,
+                i == default_slot,
+                params.levels,
+            )
+        })
+        .collect();
+    let mut received: i128 = 0;
+    for step in 0..m + 2 {
+        if step < m {
+            slot::bid(net, &mut c, &mut slots[step], observer).await?;
+            slot::clearing(net, &c, &mut slots[step], observer).await?;
+        }
+        if (1..=m).contains(&step) {
+            settle::settle(net, &mut c, &mut slots[step - 1], observer).await?;
+        }
+        if step >= 2 {
+            let i = step - 2;
+            received += i128::from(settle::finalize(net, &mut c, &mut slots[i], observer).await?);
+            let mut checks = Checks::default();
+            let when = format!("after round {}", slots[i].round);
+            close::conservation(net, &c, &slots, (operator, received), &mut checks, &when).await?;
+            let s = &mut slots[i];
+            s.checks.0 += checks.0;
+            s.summary.checks = s.checks.0;
+            observer.slot_done(&s.summary);
+        }
     }
-    report.deposited = community.households.iter().map(|h| h.deposited).sum();
-    report.free_balances = community
-        .households
-        .iter()
-        .map(Household::free_balance)
-        .sum();
-    report.operator = community.operator;
-    Ok(report)
+
+    let mut run_checks = Checks::default();
+    let defaulter = slots[default_slot].defaulter;
+    let withdrawer = usize::from(defaulter == Some(0));
+    let (withdrawn, closing_gas) =
+        close::close_accounts(net, &mut c, withdrawer, &mut run_checks, observer).await?;
+    close::conservation(
+        net,
+        &c,
+        &slots,
+        (operator, received),
+        &mut run_checks,
+        "at the end",
+    )
+    .await?;
+    let deposited: u64 = c.households.iter().map(|h| h.deposited).sum();
+    let free: u64 = c.households.iter().map(Household::free_balance).sum();
+    run_checks.check(
+        i128::from(deposited) == i128::from(free) + i128::from(withdrawn) + received,
+        || format!("deposited {deposited} != free {free} + withdrawn {withdrawn} + operator {received}"),
+    )?;
+    close::events_gapless(&net.seen, &slots)?;
+    run_checks.0 += 1;
+    observer.note(&format!(
+        "event stream: {} events, sequences 0..{} without a gap",
+        net.seen.len(),
+        net.seen.len()
+    ));
+
+    observer.note("audit: every demo round re-verified from public data (chain, market file, verifying keys, audit bundles)");
+    let rounds: Vec<u64> = slots.iter().map(|s| s.round).collect();
+    let audit = close::audit(net, rounds, &config.key_dir, &config.dir.join("bundles")).await?;
+    if !audit.passed() {
+        let failed: Vec<String> = audit
+            .failures()
+            .iter()
+            .map(|(r, c)| format!("{r:?} {}: {}", c.name, c.detail))
+            .collect();
+        return Err(DemoError::Check(format!("audit: {}", failed.join("; "))));
+    }
+    Ok(DemoReport {
+        market: params,
+        households: c.households.iter().map(Household::name).collect(),
+        slots: slots.into_iter().map(|s| s.summary).collect(),
+        deposited,
+        withdrawn,
+        operator: received,
+        free_balances: free,
+        defaulter: defaulter.map(|h| (h, first + default_slot as u64)),
+        closing_gas,
+        run_checks: run_checks.0,
+        audit,
+    })
 }

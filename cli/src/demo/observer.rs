@@ -1,12 +1,13 @@
 //! What the demo reports while it runs, so that a command line can draw spinners and
 //! progress bars (`src/main.rs`) and a test can stay silent ([`Silent`]).
 
-use sealgrid_prover::{Event, Progress};
+use sealgrid_prover::Event;
 
 use super::report::SlotSummary;
 
-/// Receives the demo's progress.
-pub trait Observer {
+/// Receives the demo's progress. `Sync`: households prove in parallel and each finished
+/// proof advances the bar.
+pub trait Observer: Sync {
     /// A key store event (measuring, setup, loading) while the Groth16 keys are prepared.
     fn key_event(&self, event: &Event);
     /// A batch of `total` steps (proofs) starts, described by `what`.
@@ -17,7 +18,7 @@ pub trait Observer {
     fn end(&self);
     /// A line of narration.
     fn note(&self, line: &str);
-    /// A slot finished with every check passed.
+    /// A slot was finalized with every check passed.
     fn slot_done(&self, summary: &SlotSummary);
 }
 
@@ -32,13 +33,4 @@ impl Observer for Silent {
     fn end(&self) {}
     fn note(&self, _line: &str) {}
     fn slot_done(&self, _summary: &SlotSummary) {}
-}
-
-/// The key store's [`Progress`] sink, forwarding to an [`Observer`].
-pub(crate) struct KeyEvents<'a>(pub(crate) &'a dyn Observer);
-
-impl Progress for KeyEvents<'_> {
-    fn event(&self, event: &Event) {
-        self.0.key_event(event)
-    }
 }

@@ -353,22 +353,28 @@ impl Strategy {
     /// (½ top … top). The ranges meet in the middle, so the curves cross whenever both
     /// sides bid; where the price lands depends on which side is long.
     pub fn intent(&self, params: &MarketParams, pv_wh: u64, load_wh: u64) -> Option<Intent> {
+        let intent = self.small_intent(params, pv_wh, load_wh);
+        (intent.q >= MIN_POSITION_WH).then_some(intent)
+    }
+
+    /// The bid for a net position however small (at least 1 Wh): what a household that
+    /// would sit the slot out bids when the slot needs it to reach the market's
+    /// k-anonymity floor (see `demo::bidding`). Same side and price rule as
+    /// [`Strategy::intent`].
+    pub fn small_intent(&self, params: &MarketParams, pv_wh: u64, load_wh: u64) -> Intent {
         let (side, q) = if pv_wh >= load_wh {
             (Side::Sell, pv_wh - load_wh)
         } else {
             (Side::Buy, load_wh - pv_wh)
         };
-        if q < MIN_POSITION_WH {
-            return None;
-        }
-        let q = q.min((1 << Q_BITS) - 1);
+        let q = q.clamp(1, (1 << Q_BITS) - 1);
         let x = (q as f64 / self.scale_wh as f64).min(1.0);
         let top = (params.levels - 1) as f64;
         let level = match side {
             Side::Sell => ((1.0 - x) * top / 2.0).round(),
             Side::Buy => ((1.0 + x) * top / 2.0).round(),
         } as usize;
-        Some(Intent { side, level, q })
+        Intent { side, level, q }
     }
 }
 
@@ -618,6 +624,12 @@ mod tests {
         assert_eq!((big_buy.side, big_buy.level), (Side::Buy, 7));
         let small_buy = s.intent(&params, 0, 50).unwrap();
         assert_eq!((small_buy.side, small_buy.level), (Side::Buy, 4));
+        // Inside the dead band a household asked to bid (the k-anonymity floor) bids its
+        // small position, at least 1 Wh; outside it the same as `intent`.
+        let tiny = s.small_intent(&params, 510, 500);
+        assert_eq!((tiny.side, tiny.level, tiny.q), (Side::Sell, 3, 10));
+        assert_eq!(s.small_intent(&params, 500, 500).q, 1);
+        assert_eq!(s.small_intent(&params, 0, 3_000), big_buy);
     }
 
     #[test]

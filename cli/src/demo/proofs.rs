@@ -1,67 +1,46 @@
-//! Proving a batch of statements with a progress bar, and verifying a batch the way the
-//! coordinator would before relaying it (one random linear combination per batch).
+//! Proving a batch of submissions in parallel across households (rayon), with a progress
+//! bar. Each household's wallet makes its own proof; witness randomness and proof
+//! blinding come from the OS.
+//!
+//! The demo's async code runs on the thread that drives the runtime (`block_on`), not on
+//! a worker: proving here blocks only that thread, while the coordinator, the trustees
+//! and the chain keep running on the runtime's workers.
 
 use std::time::{Duration, Instant};
 
-use rand::rngs::OsRng;
-use sealgrid_prover::{batch_verify, prove, Fr, KeyPair, NoProgress, Proof, SealgridCircuit};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use rayon::prelude::*;
+use sealgrid_coordinator::prosumer::WalletError;
 
 use super::observer::Observer;
 use super::DemoError;
 
-/// A proof with the public inputs it proves.
-#[derive(Clone, Debug)]
-pub struct Proven {
-    /// The proof.
-    pub proof: Proof,
-    /// Its public inputs, in the statement's order.
-    pub inputs: Vec<Fr>,
-}
-
-/// Proves each `(circuit, expected public inputs)` under `keys` (blinding from the OS),
-/// checking that the circuit's public inputs are the statement's. Returns the proofs and
-/// the wall time spent.
-pub fn prove_batch(
-    keys: &KeyPair,
-    statements: Vec<(SealgridCircuit, Vec<Fr>)>,
+/// Runs `prove` on every item in parallel, reporting one step per proof to `observer`
+/// as `what`. Returns the results in the items' order and the wall time spent.
+pub fn prove_all<I: Sync, T: Send>(
+    items: &[I],
     what: &str,
     observer: &dyn Observer,
-) -> Result<(Vec<Proven>, Duration), DemoError> {
+    prove: impl Fn(&I, &mut ChaCha20Rng) -> Result<T, WalletError> + Sync,
+) -> Result<(Vec<T>, Duration), DemoError> {
     let start = Instant::now();
-    observer.begin(what, statements.len() as u64);
-    let mut out = Vec::with_capacity(statements.len());
-    for (circuit, inputs) in statements {
-        let st = prove(&keys.pk, circuit, &mut OsRng, &NoProgress).map_err(|source| {
-            DemoError::Prove {
-                what: what.to_owned(),
-                source,
-            }
-        })?;
-        if st.public_inputs != inputs {
-            return Err(DemoError::Check(format!(
-                "{what}: the circuit's public inputs differ from the statement's"
-            )));
-        }
-        out.push(Proven {
-            proof: st.proof,
-            inputs,
-        });
-        observer.advance();
+    if items.is_empty() {
+        return Ok((Vec::new(), Duration::ZERO));
     }
+    observer.begin(what, items.len() as u64);
+    let out: Result<Vec<T>, WalletError> = items
+        .par_iter()
+        .map(|item| {
+            let r = prove(item, &mut ChaCha20Rng::from_entropy());
+            observer.advance();
+            r
+        })
+        .collect();
     observer.end();
-    Ok((out, start.elapsed()))
-}
-
-/// Batch-verifies `proofs` under `keys` (the coordinator's check before relaying).
-pub fn verify_batch(keys: &KeyPair, proofs: &[Proven], what: &str) -> Result<(), DemoError> {
-    let pvk = keys.prepared_vk();
-    batch_verify(
-        &pvk,
-        proofs.iter().map(|p| (&p.proof, &p.inputs[..])),
-        &mut OsRng,
-    )
-    .map_err(|source| DemoError::Verify {
+    let out = out.map_err(|source| DemoError::Wallet {
         what: what.to_owned(),
         source,
-    })
+    })?;
+    Ok((out, start.elapsed()))
 }

@@ -25,30 +25,31 @@ pub struct SlotSummary {
     pub price: u64,
     /// Traded volume V*, Wh.
     pub volume: u64,
-    /// `V* − Σ buy fills`, Wh (from the decrypted totals; checked against the plaintext).
-    pub buy_dust: u64,
-    /// `V* − Σ sell fills`, Wh (likewise).
-    pub sell_dust: u64,
-    /// Settlement proofs accepted.
+    /// Settlements on chain.
     pub settled: usize,
+    /// Bids that did not settle (the finalization lists them, their locks are forfeit).
+    pub defaults: usize,
     /// Sellers whose meter showed less than their fill.
     pub short: usize,
-    /// `Σ pay` (decrypted).
+    /// `Σ pay` (decrypted by the committee, published by the finalization).
     pub paid: u64,
-    /// `Σ credit` (decrypted).
+    /// `Σ credit` (likewise).
     pub credited: u64,
-    /// `Σ penalty` (decrypted).
+    /// `Σ penalty` (likewise).
     pub penalties: u64,
-    /// Trustee signatures that verified.
+    /// Trustee signatures on the clearing the contract accepted (from the audit bundle).
     pub signatures: usize,
     /// Number of Groth16 proofs made (balance, bid, settle).
     pub proofs: usize,
     /// Wall time spent proving.
     pub proving: Duration,
+    /// Gas of the slot's transactions the coordinator relayed and reported: the balance
+    /// updates made before bidding, the bids, the settlements (not `clear` and
+    /// `finalize`, whose receipts the coordinator does not report).
+    pub gas: u64,
     /// Checks passed.
     pub checks: usize,
-    /// The aggregate buy histogram (K levels; what the committee decrypted, or the
-    /// plaintext when the round was under the k-anonymity floor).
+    /// The aggregate buy histogram (K levels), as the committee decrypted and published it.
     pub h_buy: Vec<u64>,
     /// The aggregate sell histogram.
     pub h_sell: Vec<u64>,
@@ -75,6 +76,8 @@ pub struct Trade {
     pub credit: u64,
     /// Shortfall penalty.
     pub penalty: u64,
+    /// Did not settle: no pay, credit or penalty; the lock is forfeit.
+    pub defaulted: bool,
 }
 
 /// The whole run.
@@ -88,16 +91,38 @@ pub struct DemoReport {
     pub slots: Vec<SlotSummary>,
     /// Tokens deposited by all households.
     pub deposited: u64,
-    /// Tokens the operator received: `Σ pay − Σ credit + Σ penalty` over all slots.
+    /// Tokens withdrawn to payer addresses.
+    pub withdrawn: u64,
+    /// Tokens the operator received: `Σ pay − Σ credit + Σ penalty + Σ defaulted locks`
+    /// over all slots (the finalizations' `to_operator`).
     pub operator: i128,
-    /// Σ free balances at the end.
+    /// Σ free balances at the end (every payout merged).
     pub free_balances: u64,
+    /// The household that defaulted and the round it defaulted in.
+    pub defaulter: Option<(usize, u64)>,
+    /// Gas of the balance updates after the last slot (payout merges, the withdrawal).
+    pub closing_gas: u64,
+    /// Checks of the whole run (event stream, final money, withdrawal), passed.
+    pub run_checks: usize,
+    /// The audit of every demo round from public data (`sealgrid_audit`).
+    pub audit: sealgrid_audit::AuditReport,
 }
 
 impl DemoReport {
-    /// Total checks passed.
+    /// Total checks passed: the slots', the run's and the audit's.
     pub fn checks(&self) -> usize {
-        self.slots.iter().map(|s| s.checks).sum()
+        self.slots.iter().map(|s| s.checks).sum::<usize>() + self.run_checks + self.audit_checks()
+    }
+
+    /// The audit's verdicts.
+    pub fn audit_checks(&self) -> usize {
+        self.audit.market.len()
+            + self
+                .audit
+                .rounds
+                .iter()
+                .map(|r| r.checks.len())
+                .sum::<usize>()
     }
 
     /// The summary table, one row per slot and a totals row.
@@ -110,13 +135,14 @@ impl DemoReport {
             "k*",
             "p*",
             "volume Wh",
-            "dust b/s",
             "settled",
+            "defaults",
             "short",
             "penalties",
             "sigs",
             "proofs",
             "proving",
+            "gas",
         ];
         let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
         for s in &self.slots {
@@ -132,13 +158,14 @@ impl DemoReport {
                 k,
                 p,
                 s.volume.to_string(),
-                format!("{}/{}", s.buy_dust, s.sell_dust),
                 s.settled.to_string(),
+                s.defaults.to_string(),
                 s.short.to_string(),
                 s.penalties.to_string(),
                 s.signatures.to_string(),
                 s.proofs.to_string(),
                 format!("{:.1} s", s.proving.as_secs_f64()),
+                s.gas.to_string(),
             ]);
         }
         let sum = |f: fn(&SlotSummary) -> u64| self.slots.iter().map(f).sum::<u64>();
@@ -150,13 +177,14 @@ impl DemoReport {
             String::new(),
             String::new(),
             sum(|s| s.volume).to_string(),
-            format!("{}/{}", sum(|s| s.buy_dust), sum(|s| s.sell_dust)),
             sum(|s| s.settled as u64).to_string(),
+            sum(|s| s.defaults as u64).to_string(),
             sum(|s| s.short as u64).to_string(),
             sum(|s| s.penalties).to_string(),
             String::new(),
             sum(|s| s.proofs as u64).to_string(),
             format!("{:.1} s", proving.as_secs_f64()),
+            sum(|s| s.gas).to_string(),
         ]);
         let widths: Vec<usize> = (0..header.len())
             .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))

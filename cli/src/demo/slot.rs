@@ -1,529 +1,461 @@
-//! One market slot, start to finish: deposits, sealed bids, the coordinator's batch
-//! verification, the committee's decryption, clearing and signatures, simulated delivery
-//! with meter-signed readings, settlements, the decrypted settlement totals and the
-//! conservation checks, and the payouts merged back into the free balances.
+//! One slot's bidding and clearing through the coordinator: who bids (from the
+//! households' profiles, topped up to the k-anonymity floor), deposits and payout merges
+//! (payer-signed, `Deposit`), sealed bids proven in parallel and submitted over gRPC (a
+//! few households alone with `SubmitBid`, the rest in an aggregator's `SubmitBids`
+//! batch), then the clock moved past the bid deadline and the committee's clearing
+//! checked against the plaintext the demo, as the simulator, knows.
 //!
-//! The demo is also the simulator: it knows every household's bid, fill and reading, so
-//! it checks what the committee decrypts against the plaintext it computed itself. No
-//! contract and no coordinator are in the loop yet: "accepted" means the demo's batch
-//! verification passed, and state lives in the households' own openings.
+//! Settlement and finalization of the slot follow later in the timeline (the next slot's
+//! bidding closes before this slot's delivery ends): [`super::settle`].
 
-use std::time::Duration;
+use std::cmp::Reverse;
 
-use ark_ff::AdditiveGroup;
-use ark_std::UniformRand;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha20Rng;
-use sealgrid_circuits::balance::{
-    BalanceCircuit, BalanceOpening, BalanceProofPrivate, PayoutOpening,
-};
-use sealgrid_circuits::bid::{self, BidCircuit, BidProofPublic};
-use sealgrid_circuits::elgamal::DlogTable;
-use sealgrid_circuits::market::{clear, Clearing, MarketParams, Side};
-use sealgrid_circuits::settle::{self, SettleCircuit, SettleProofPublic};
-use sealgrid_circuits::Fr;
-use sealgrid_committee::aggregate::PostedBid;
+use sealgrid_circuits::market::{clear, Side};
 use sealgrid_committee::BidId;
-use sealgrid_prover::SealgridCircuit;
+use sealgrid_coordinator::prosumer::OpenBid;
+use sealgrid_proto::market::v1 as pb;
+use sealgrid_proto::market::v1::market_event::Event;
 
-use super::committee::{aggregate_accepted, decrypt_and_sign_finalization, decrypt_clear_and_sign};
-use super::household::Household;
+use super::market::{rpc, Net};
 use super::observer::Observer;
-use super::profile::{mix, Intent, Strategy};
-use super::proofs::{prove_batch, verify_batch};
-use super::report::{SlotSummary, Trade};
-use super::setup::{Committee, Keys};
-use super::DemoError;
+use super::profile::Intent;
+use super::proofs::prove_all;
+use super::report::SlotSummary;
+use super::{Checks, Community, DemoError};
 
 /// Tokens a household deposits on first use (or more, if one lock needs more).
 pub const DEPOSIT: u64 = 1_000_000;
-/// Chance that a seller with a fill delivers only 40–90 % of it (a passing cloud);
-/// the others export their whole offered quantity.
-pub const UNDER_DELIVERY: f64 = 0.25;
+/// Households that submit their own bid (`SubmitBid`); the others go through an
+/// aggregator's batch (`SubmitBids`).
+pub const SOLO: usize = 3;
 
-/// What every slot shares: the market, the committee, the keys.
-#[derive(Debug)]
-pub struct World<'a> {
-    /// Market parameters.
-    pub market: &'a MarketParams,
-    /// The committee.
-    pub committee: &'a Committee,
-    /// Groth16 keys and circuits.
-    pub keys: &'a Keys,
-    /// Baby-step giant-step table for the committee's discrete logs.
-    pub table: &'a DlogTable,
-    /// The households' bidding strategy.
-    pub strategy: Strategy,
-    /// The demo seed (profiles, deliveries).
-    pub seed: u64,
+/// A household's accepted bid in a slot.
+#[derive(Clone, Copy, Debug)]
+pub struct Bidder {
+    /// The household.
+    pub household: usize,
+    /// What it bid.
+    pub intent: Intent,
+    /// Its lock.
+    pub lock: u64,
+    /// Its index in the round on chain.
+    pub index: u32,
 }
 
-/// The community's private state, as each household's software holds it, and the
-/// simulator's ledger.
+/// A slot in flight, from bidding to finalization.
 #[derive(Debug)]
-pub struct Community {
-    /// The households.
-    pub households: Vec<Household>,
-    /// The operator's net receipts so far, `Σ pay − Σ credit + Σ penalty` (may be
-    /// negative: rounding dust on the buy side is energy the grid supplies).
-    pub operator: i128,
-    /// Witness randomness (salts, ElGamal randomness) for the households.
-    pub rng: ChaCha20Rng,
+pub struct Slot {
+    /// The round, `slot start / 900`.
+    pub round: u64,
+    /// Slot of the demo day (selects the profiles' quarter-hour).
+    pub slot_of_day: u64,
+    /// The k-anonymity floor plus one if a household defaults in this slot (its
+    /// settlements must still reach the floor).
+    pub floor: usize,
+    /// Whether a household defaults in this slot.
+    pub defaults: bool,
+    /// The accepted bids.
+    pub bidders: Vec<Bidder>,
+    /// The household that does not settle.
+    pub defaulter: Option<usize>,
+    /// The published clearing.
+    pub clearing: Option<pb::Clearing>,
+    /// Σ locks of the slot's bids: what the market holds for them until settlement.
+    pub locks: u64,
+    /// Σ payouts of the slot's settlements (held by the wallets until merged).
+    pub payouts: u64,
+    /// The plaintext totals `[Σ pay, Σ credit, Σ penalty, Σ defaulted lock]`.
+    pub plain: [u64; 4],
+    /// Finalized.
+    pub finalized: bool,
+    /// What it produced so far.
+    pub summary: SlotSummary,
+    /// Its checks.
+    pub checks: Checks,
 }
 
-/// Counts passed checks; a failed one is an error naming it.
-#[derive(Debug, Default)]
-struct Checks(usize);
+impl Slot {
+    /// A slot not started yet.
+    pub fn new(
+        round: u64,
+        slot_of_day: u64,
+        slot_seconds: u64,
+        floor: usize,
+        defaults: bool,
+        levels: usize,
+    ) -> Slot {
+        Slot {
+            round,
+            slot_of_day,
+            floor,
+            defaults,
+            bidders: Vec::new(),
+            defaulter: None,
+            clearing: None,
+            locks: 0,
+            payouts: 0,
+            plain: [0; 4],
+            finalized: false,
+            summary: SlotSummary {
+                round,
+                start: hhmm(slot_of_day * slot_seconds),
+                buys: 0,
+                sells: 0,
+                deposits: 0,
+                cleared: false,
+                level: 0,
+                price: 0,
+                volume: 0,
+                settled: 0,
+                defaults: 0,
+                short: 0,
+                paid: 0,
+                credited: 0,
+                penalties: 0,
+                signatures: 0,
+                proofs: 0,
+                proving: Default::default(),
+                gas: 0,
+                checks: 0,
+                h_buy: vec![0; levels],
+                h_sell: vec![0; levels],
+                trades: Vec::new(),
+            },
+            checks: Checks::default(),
+        }
+    }
 
-impl Checks {
-    fn check(&mut self, ok: bool, what: impl FnOnce() -> String) -> Result<(), DemoError> {
-        if ok {
-            self.0 += 1;
-            Ok(())
+    /// What the market holds for this slot beyond the wallets' free balances and
+    /// payouts, until it is finalized: the locks less the payouts already made.
+    pub fn pending(&self) -> u64 {
+        if self.finalized {
+            0
         } else {
-            Err(DemoError::Check(what()))
+            self.locks - self.payouts
         }
     }
 }
 
-fn statement_err(e: impl std::fmt::Display) -> DemoError {
-    DemoError::Statement(e.to_string())
+/// `HH:MM` of a unix time, UTC.
+pub fn hhmm(unix: u64) -> String {
+    format!("{:02}:{:02}", unix % 86_400 / 3600, unix % 3600 / 60)
 }
 
-/// A bidder of this slot.
-struct Bidder {
-    household: usize,
-    intent: Intent,
-    lock: u64,
-}
-
-/// The plaintext the simulator knows about a slot's settlements.
-#[derive(Debug, Default)]
-struct Plain {
-    buy_fills: u64,
-    sell_fills: u64,
-    pay: u64,
-    credit: u64,
-    penalty: u64,
-    locks: u64,
-    payouts: u64,
-    short: usize,
-}
-
-/// Runs slot `slot_of_day` (round `round`) for the community.
-pub fn run_slot(
-    w: &World<'_>,
-    c: &mut Community,
-    round: u64,
-    slot_of_day: u64,
-    observer: &dyn Observer,
-) -> Result<SlotSummary, DemoError> {
-    let m = w.market;
-    let k = m.levels;
-    let mut checks = Checks::default();
-    let mut proving = Duration::ZERO;
-    let mut proofs = 0;
-    let minutes = slot_of_day * m.slot_seconds / 60;
-    let start = format!("{:02}:{:02}", minutes / 60, minutes % 60);
-    observer.note(&format!("slot {start} (round {round})"));
-
-    // Net positions from the households' profiles decide who bids what.
-    let mut bidders = Vec::new();
-    for h in &c.households {
+/// Who bids what: every household with a position under the strategy; if that is under
+/// the slot's floor, the households with the largest small positions bid them too.
+fn intents(c: &Community, slot: &Slot, observer: &dyn Observer) -> Vec<(usize, Intent)> {
+    let m = &c.params;
+    let mut eager = Vec::new();
+    let mut quiet = Vec::new();
+    for h in c.households.iter().filter(|h| !h.defaulted) {
         let (pv, load) = h
             .profile
-            .energy_wh(w.seed, h.index, slot_of_day, m.slot_seconds);
-        if let Some(intent) = w.strategy.intent(m, pv, load) {
-            let lock = m
-                .lock(intent.side, intent.level, intent.q)
-                .map_err(statement_err)?;
-            bidders.push(Bidder {
-                household: h.index,
-                intent,
-                lock,
-            });
+            .energy_wh(c.seed, h.index, slot.slot_of_day, m.slot_seconds);
+        match c.strategy.intent(m, pv, load) {
+            Some(i) => eager.push((h.index, i)),
+            None => quiet.push((h.index, c.strategy.small_intent(m, pv, load))),
         }
     }
-    let buys = bidders
+    if eager.len() < slot.floor {
+        quiet.sort_by_key(|(h, i)| (Reverse(i.q), *h));
+        let extra: Vec<_> = quiet.into_iter().take(slot.floor - eager.len()).collect();
+        observer.note(&format!(
+            "  {} households have a position: {} more bid their small one to reach {} bids (k-anonymity floor {}{})",
+            eager.len(),
+            extra.len(),
+            slot.floor,
+            m.k_anonymity,
+            if slot.defaults { ", plus one for the defaulter" } else { "" }
+        ));
+        eager.extend(extra);
+        eager.sort_by_key(|(h, _)| *h);
+    }
+    eager
+}
+
+/// Deposits (first use, or a top-up when the free balance and one payout do not cover
+/// the lock) and payout merges (a deposit of 0), one balance update per bidder at most.
+async fn deposits(
+    net: &mut Net,
+    c: &mut Community,
+    slot: &mut Slot,
+    bidders: &[(usize, Intent, u64)],
+    observer: &dyn Observer,
+) -> Result<(), DemoError> {
+    let mut updates = Vec::new();
+    for &(h, _, lock) in bidders {
+        let w = &c.households[h].wallet;
+        let available = w.balance.balance + w.payouts.first().map_or(0, |p| p.amount);
+        if c.households[h].deposited == 0 || available < lock {
+            updates.push((h, DEPOSIT.max(lock.saturating_sub(available))));
+        } else if !w.payouts.is_empty() {
+            updates.push((h, 0));
+        }
+    }
+    let d = net.local.market.deployment.clone();
+    let keys = c.keys.clone();
+    let households = &c.households;
+    let (subs, t) = prove_all(
+        &updates,
+        "deposits, merges",
+        observer,
+        |&(h, amount), rng| {
+            households[h]
+                .wallet
+                .deposit_submission(&keys, amount, d.chain_id, d.market, rng)
+        },
+    )?;
+    for (&(h, amount), (req, next)) in updates.iter().zip(subs) {
+        let r = net
+            .client
+            .deposit(req)
+            .await
+            .map_err(rpc("Deposit"))?
+            .into_inner();
+        slot.summary.gas += r.gas_used;
+        let hh = &mut c.households[h];
+        hh.wallet.commit_balance(next);
+        hh.deposited += amount;
+    }
+    slot.summary.deposits = updates.len();
+    slot.summary.proofs += updates.len();
+    slot.summary.proving += t;
+    Ok(())
+}
+
+fn accepted(r: &pb::SubmitBidResponse, what: &str) -> Result<u32, DemoError> {
+    if r.state == pb::SubmissionState::OnChain as i32 {
+        Ok(r.index)
+    } else {
+        Err(DemoError::Rpc(format!("{what}: not on chain: {r:?}")))
+    }
+}
+
+/// The slot's bids, from the round opening to every bid on chain.
+pub async fn bid(
+    net: &mut Net,
+    c: &mut Community,
+    slot: &mut Slot,
+    observer: &dyn Observer,
+) -> Result<(), DemoError> {
+    let round = slot.round;
+    let times = net.times(round);
+    net.clock.advance_to(times.open_at);
+    net.wait_round(round, "bidding", |r| r.phase == pb::Phase::Bidding as i32)
+        .await?;
+    observer.note(&format!(
+        "slot {} (round {round}): bidding until {} UTC (gate closure)",
+        slot.summary.start,
+        hhmm(times.bid_deadline)
+    ));
+    let m = c.params.clone();
+    let mut bidders = Vec::new();
+    for (h, i) in intents(c, slot, observer) {
+        let lock = m
+            .lock(i.side, i.level, i.q)
+            .map_err(|e| DemoError::Config(format!("a bid of {}: {e}", c.households[h].name())))?;
+        bidders.push((h, i, lock));
+    }
+    deposits(net, c, slot, &bidders, observer).await?;
+
+    let keys = c.keys.clone();
+    let households = &c.households;
+    let (subs, t) = prove_all(&bidders, "bid proofs", observer, |&(h, i, _), rng| {
+        households[h]
+            .wallet
+            .bid_submission(&keys, round, i.side, i.level, i.q, rng)
+    })?;
+    slot.summary.proofs += subs.len();
+    slot.summary.proving += t;
+    // A few households submit alone; an aggregator batches the others.
+    let mut indices = Vec::new();
+    for (sub, _, _) in subs.iter().take(SOLO) {
+        let r = net
+            .client
+            .submit_bid(pb::SubmitBidRequest {
+                bid: Some(sub.clone()),
+                wait_for_chain: true,
+            })
+            .await
+            .map_err(rpc("SubmitBid"))?
+            .into_inner();
+        slot.summary.gas += r.gas_used;
+        indices.push(accepted(&r, "SubmitBid")?);
+    }
+    if subs.len() > SOLO {
+        let results = net
+            .client
+            .submit_bids(pb::SubmitBidsRequest {
+                bids: subs[SOLO..].iter().map(|(s, _, _)| s.clone()).collect(),
+                wait_for_chain: true,
+            })
+            .await
+            .map_err(rpc("SubmitBids"))?
+            .into_inner()
+            .results;
+        for r in results {
+            match r.result {
+                Some(pb::submit_bid_result::Result::Accepted(a)) => {
+                    slot.summary.gas += a.gas_used;
+                    indices.push(accepted(&a, "SubmitBids")?);
+                }
+                other => return Err(DemoError::Rpc(format!("SubmitBids: {other:?}"))),
+            }
+        }
+    }
+    if indices.len() != bidders.len() {
+        return Err(DemoError::Rpc(format!(
+            "{} bids submitted, {} results",
+            bidders.len(),
+            indices.len()
+        )));
+    }
+    for ((&(h, intent, lock), (_, open, next)), index) in bidders.iter().zip(subs).zip(indices) {
+        let open = OpenBid {
+            index: Some(index),
+            ..open
+        };
+        c.households[h].wallet.commit_bid(round, open, next);
+        slot.bidders.push(Bidder {
+            household: h,
+            intent,
+            lock,
+            index,
+        });
+        slot.locks += lock;
+        let hist = match intent.side {
+            Side::Buy => &mut slot.summary.h_buy,
+            Side::Sell => &mut slot.summary.h_sell,
+        };
+        hist[intent.level] += intent.q;
+    }
+    slot.summary.buys = slot
+        .bidders
         .iter()
         .filter(|b| b.intent.side == Side::Buy)
         .count();
-    let mut summary = SlotSummary {
+    slot.summary.sells = slot.bidders.len() - slot.summary.buys;
+    if slot.defaults {
+        // The last buyer (else the last bidder) will not settle.
+        slot.defaulter = slot
+            .bidders
+            .iter()
+            .rev()
+            .find(|b| b.intent.side == Side::Buy)
+            .or(slot.bidders.last())
+            .map(|b| b.household);
+    }
+
+    // Every accepted bid is on chain exactly once: the round's BidSubmitted events.
+    let d = net.local.market.deployment.clone();
+    let posted = net
+        .on_chain(move |ch| {
+            let evs =
+                sealgrid_verifier_contract::events::market_events(ch, d.market, d.deployment_block)
+                    .map_err(|e| sealgrid_verifier_contract::ChainError::Backend(e.to_string()))?;
+            sealgrid_verifier_contract::events::posted_bids(&evs, round)
+                .map_err(|e| sealgrid_verifier_contract::ChainError::Backend(e.to_string()))
+        })
+        .await?;
+    let ids: Vec<BidId> = slot
+        .bidders
+        .iter()
+        .map(|b| BidId::from_commitment(c.households[b.household].wallet.bids[&round].id))
+        .collect();
+    slot.checks.check(
+        posted.len() == ids.len()
+            && ids
+                .iter()
+                .all(|id| posted.iter().filter(|p| p.id == *id).count() == 1),
+        || {
+            format!(
+                "round {round}: {} bids accepted, {} on chain, or not each exactly once",
+                ids.len(),
+                posted.len()
+            )
+        },
+    )?;
+    net.check_count(
+        &mut slot.checks,
         round,
-        start,
-        buys,
-        sells: bidders.len() - buys,
-        deposits: 0,
-        cleared: false,
-        level: 0,
-        price: 0,
-        volume: 0,
-        buy_dust: 0,
-        sell_dust: 0,
-        settled: 0,
-        short: 0,
-        paid: 0,
-        credited: 0,
-        penalties: 0,
-        signatures: 0,
-        proofs: 0,
-        proving: Duration::ZERO,
-        checks: 0,
-        h_buy: vec![0; k],
-        h_sell: vec![0; k],
-        trades: Vec::new(),
+        "bids on chain",
+        |s| s.bids_on_chain,
+        ids.len(),
+    )
+    .await?;
+    observer.note(&format!(
+        "  {} bids on chain ({} alone, {} in one aggregator batch), {} balance updates",
+        ids.len(),
+        ids.len().min(SOLO),
+        ids.len().saturating_sub(SOLO),
+        slot.summary.deposits
+    ));
+    Ok(())
+}
+
+/// Moves the clock past the bid deadline and checks the clearing the committee
+/// published: the decrypted histograms are the plaintext ones, every bid is included,
+/// and the clearing is `sealgrid_circuits::market::clear` of the published histograms.
+pub async fn clearing(
+    net: &mut Net,
+    c: &Community,
+    slot: &mut Slot,
+    observer: &dyn Observer,
+) -> Result<(), DemoError> {
+    let round = slot.round;
+    net.clock.advance_to(net.times(round).bid_deadline);
+    let Event::Cleared(pb::RoundCleared {
+        clearing: Some(cl), ..
+    }) = net
+        .wait_event(round, "the clearing", |e| matches!(e, Event::Cleared(_)))
+        .await?
+    else {
+        return Err(DemoError::Rpc(format!(
+            "round {round}: a clearing without data"
+        )));
     };
-    if bidders.is_empty() {
-        observer.note("  nobody has a position: no bids");
-        return Ok(summary);
-    }
-
-    // Deposits (balance proofs, PROTOCOL §4.1) on first use, or a top-up when the free
-    // balance does not cover the lock. A new account's registered free balance is a
-    // commitment to 0.
-    let mut statements = Vec::new();
-    let mut pending = Vec::new();
-    for b in &bidders {
-        let h = &c.households[b.household];
-        let free = h.free_balance();
-        if h.balance.is_some() && free >= b.lock {
-            continue;
-        }
-        let prior = h.balance.unwrap_or(BalanceOpening {
-            sk_acct: h.sk_acct,
-            balance: 0,
-            salt: Fr::rand(&mut c.rng),
-        });
-        let amount = DEPOSIT.max(b.lock - free.min(b.lock));
-        let (public, private, next) =
-            BalanceProofPrivate::transition(&prior, None, i128::from(amount), Fr::ZERO, &mut c.rng)
-                .map_err(statement_err)?;
-        statements.push((
-            SealgridCircuit::Balance(BalanceCircuit::new(public, private)),
-            public.to_field_elements(),
-        ));
-        pending.push((b.household, next, amount));
-    }
-    if !pending.is_empty() {
-        let (deposits, t) = prove_batch(&w.keys.balance, statements, "deposit proofs", observer)?;
-        verify_batch(&w.keys.balance, &deposits, "deposit proofs")?;
-        checks.0 += 1;
-        proving += t;
-        proofs += deposits.len();
-        summary.deposits = deposits.len();
-        for (i, next, amount) in pending {
-            let h = &mut c.households[i];
-            h.balance = Some(next);
-            h.deposited += amount;
-        }
-    }
-
-    // Sealed bids (PROTOCOL §4.2), proven by each household, batch-verified by the
-    // coordinator, their ciphertexts posted beside the proofs.
-    let mut statements = Vec::new();
-    let mut prepared = Vec::new();
-    for b in &bidders {
-        let h = &c.households[b.household];
-        let bal = h
-            .balance
-            .ok_or_else(|| statement_err("bidding without a balance"))?;
-        let p = bid::prepare(
-            m,
-            w.keys.circuits.flow_keys(),
-            round,
-            h.sk_acct,
-            bal.balance,
-            bal.salt,
-            b.intent.side,
-            b.intent.level,
-            b.intent.q,
-            &mut c.rng,
-        )
-        .map_err(statement_err)?;
-        statements.push((
-            SealgridCircuit::Bid(BidCircuit {
-                params: m.clone(),
-                keys: w.keys.circuits.flow_keys().clone(),
-                public: p.public.clone(),
-                private: p.private.clone(),
-            }),
-            p.public.to_field_elements(),
-        ));
-        prepared.push(p);
-    }
-    let (bid_proofs, t) = prove_batch(&w.keys.bid, statements, "bid proofs", observer)?;
-    verify_batch(&w.keys.bid, &bid_proofs, "bid proofs")?;
-    checks.0 += 1;
-    proving += t;
-    proofs += bid_proofs.len();
-    // What the contract would emit: the bid id and digest from the accepted proof's
-    // public inputs, the ciphertexts as posted.
-    let posted: Vec<PostedBid> = bid_proofs
-        .iter()
-        .zip(&prepared)
-        .map(|(proof, p)| PostedBid {
-            id: BidId::from_commitment(proof.inputs[BidProofPublic::BID]),
-            ciphertexts: p.ciphertexts.clone(),
-            digest: proof.inputs[BidProofPublic::DIGEST],
-        })
-        .collect();
-    for (b, p) in bidders.iter().zip(&prepared) {
-        let h = &mut c.households[b.household];
-        h.balance = Some(BalanceOpening {
-            sk_acct: h.sk_acct,
-            balance: p.private.balance_old - p.private.lock,
-            salt: p.private.salt_new,
-        });
-        h.bid = Some(p.private.opening());
-    }
-
-    // The committee: aggregate, decrypt with proofs, clear, sign — checked against the
-    // simulator's plaintext histograms.
-    let (mut h_buy, mut h_sell) = (vec![0u64; k], vec![0u64; k]);
-    for b in &bidders {
-        let h = if b.intent.side == Side::Buy {
-            &mut h_buy
+    let m = &c.params;
+    let s = &mut slot.summary;
+    slot.checks
+        .check(cl.h_buy == s.h_buy && cl.h_sell == s.h_sell, || {
+            format!(
+                "round {round}: decrypted histograms {:?}/{:?} differ from the plaintext {:?}/{:?}",
+                cl.h_buy, cl.h_sell, s.h_buy, s.h_sell
+            )
+        })?;
+    slot.checks
+        .check(cl.included as usize == slot.bidders.len(), || {
+            format!(
+                "round {round}: {} of {} bids included",
+                cl.included,
+                slot.bidders.len()
+            )
+        })?;
+    let expected = clear(&cl.h_buy, &cl.h_sell, cl.included as usize, m.k_anonymity)
+        .map_err(|e| DemoError::Check(format!("round {round}: clear: {e}")))?;
+    slot.checks.check(
+        expected.cleared == cl.cleared
+            && expected.level == cl.level as usize
+            && expected.volume == cl.volume
+            && m.price(expected.level) == cl.price,
+        || format!("round {round}: published clearing {cl:?} is not clear() of its histograms: {expected:?}"),
+    )?;
+    s.cleared = cl.cleared;
+    s.level = cl.level as usize;
+    s.price = cl.price;
+    s.volume = cl.volume;
+    observer.note(&format!(
+        "slot {} (round {round}): {}",
+        s.start,
+        if cl.cleared {
+            format!(
+                "cleared by the committee: k* = {}, p* = {}, V* = {} Wh",
+                cl.level, cl.price, cl.volume
+            )
         } else {
-            &mut h_sell
-        };
-        h[b.intent.level] += b.intent.q;
-    }
-    let plain_clearing = clear(&h_buy, &h_sell, posted.len(), m.k_anonymity)
-        .map_err(|e| DemoError::Committee(e.to_string()))?;
-    let clearing: Clearing = if posted.len() >= m.k_anonymity {
-        let report = aggregate_accepted(round, 2 * k + 1, &posted, "bids")?;
-        checks.0 += 1;
-        let signed = decrypt_clear_and_sign(w.committee, m, round, &posted, &report, w.table)?;
-        let o = &signed.outcome;
-        checks.check(o.h_buy == h_buy && o.h_sell == h_sell, || {
-            "decrypted histograms differ from the plaintext".into()
-        })?;
-        checks.check(o.clearing == plain_clearing, || {
-            "the clearing differs from the plaintext clearing".into()
-        })?;
-        checks.check(
-            signed.signers.len() >= w.committee.public.params.t as usize,
-            || "fewer than t trustee signatures".into(),
-        )?;
-        summary.signatures = signed.signers.len();
-        o.clearing
-    } else {
-        observer.note(&format!(
-            "  {} bids are under the k-anonymity floor {}: trustees refuse to decrypt, the round does not clear",
-            posted.len(),
-            m.k_anonymity
-        ));
-        plain_clearing
-    };
-    checks.check(clearing.cleared == (posted.len() >= m.k_anonymity), || {
-        "cleared flag does not follow the k-anonymity floor".into()
-    })?;
-    let price = m.price(clearing.level);
-    summary.h_buy = h_buy;
-    summary.h_sell = h_sell;
-    summary.cleared = clearing.cleared;
-    summary.level = clearing.level;
-    summary.price = price;
-    summary.volume = clearing.volume;
-
-    // Delivery: each meter signs its slot reading. Some sellers under-deliver.
-    let mut plain = Plain::default();
-    let mut statements = Vec::new();
-    let mut settling = Vec::new();
-    for b in &bidders {
-        let h = &c.households[b.household];
-        let opening = h
-            .bid
-            .clone()
-            .ok_or_else(|| statement_err("settling without a bid"))?;
-        let fill = clearing.fill(b.intent.side, b.intent.level, b.intent.q);
-        let (import_wh, export_wh) = match b.intent.side {
-            Side::Buy => (b.intent.q, 0),
-            Side::Sell => {
-                let mut rng = ChaCha20Rng::seed_from_u64(mix(
-                    w.seed,
-                    0xde11,
-                    round ^ ((h.index as u64) << 32),
-                ));
-                if fill > 0 && rng.gen_bool(UNDER_DELIVERY) {
-                    (0, (fill as f64 * rng.gen_range(0.4..0.9)) as u64)
-                } else {
-                    (0, b.intent.q)
-                }
-            }
-        };
-        let reading = settle::sign_reading(&h.meter, round, import_wh, export_wh);
-        let p = settle::prepare(
-            m,
-            w.keys.circuits.flow_keys(),
-            &clearing,
-            round,
-            h.sk_acct,
-            opening,
-            h.meter.public_key(),
-            reading,
-            &mut c.rng,
-        )
-        .map_err(statement_err)?;
-        let s = p.settlement;
-        checks.check(s.fill == fill, || {
-            format!("{}: settled fill differs", h.name())
-        })?;
-        match b.intent.side {
-            Side::Buy => plain.buy_fills += fill,
-            Side::Sell => plain.sell_fills += fill,
+            "did not clear".to_owned()
         }
-        plain.pay += s.pay;
-        plain.credit += s.credit;
-        plain.penalty += s.penalty;
-        plain.locks += b.lock;
-        plain.payouts += s.payout;
-        plain.short += usize::from(s.penalty > 0);
-        summary.trades.push(Trade {
-            household: h.index,
-            side: b.intent.side,
-            level: b.intent.level,
-            q: b.intent.q,
-            fill,
-            pay: s.pay,
-            credit: s.credit,
-            penalty: s.penalty,
-        });
-        statements.push((
-            SealgridCircuit::Settle(SettleCircuit {
-                params: m.clone(),
-                keys: w.keys.circuits.flow_keys().clone(),
-                clearing,
-                public: p.public.clone(),
-                private: p.private.clone(),
-            }),
-            p.public.to_field_elements(),
-        ));
-        settling.push((b.household, p));
-    }
-
-    // Settlements (PROTOCOL §4.3), batch-verified; their flow ciphertexts posted.
-    let (settle_proofs, t) =
-        prove_batch(&w.keys.settle, statements, "settlement proofs", observer)?;
-    verify_batch(&w.keys.settle, &settle_proofs, "settlement proofs")?;
-    checks.0 += 1;
-    proving += t;
-    proofs += settle_proofs.len();
-    summary.settled = settle_proofs.len();
-    summary.short = plain.short;
-    let flows: Vec<PostedBid> = settle_proofs
-        .iter()
-        .zip(&settling)
-        .map(|(proof, (_, p))| PostedBid {
-            id: BidId::from_commitment(proof.inputs[SettleProofPublic::BID]),
-            ciphertexts: p.ciphertexts.clone(),
-            digest: proof.inputs[SettleProofPublic::DIGEST],
-        })
-        .collect();
-    for (i, p) in &settling {
-        let h = &mut c.households[*i];
-        h.bid = None;
-        h.payout = Some(PayoutOpening {
-            amount: p.settlement.payout,
-            salt: p.private.payout_salt,
-        });
-    }
-
-    // The committee decrypts the aggregate settlement flows (every bid settles: no
-    // defaulter, no defaulted lock) and signs the finalization; the totals must equal
-    // the simulator's plaintext and conserve energy and money against the public clearing.
-    let [paid, credited, penalties] = if flows.len() >= m.k_anonymity {
-        let fin = decrypt_and_sign_finalization(w.committee, m, round, &posted, &flows, w.table)?;
-        let totals = fin.totals.to_array();
-        let plain_totals = [plain.pay, plain.credit, plain.penalty, 0];
-        checks.check(totals == plain_totals && fin.defaulters.is_empty(), || {
-            format!(
-                "decrypted settlement totals {totals:?} (defaulters {:?}) differ from the plaintext {plain_totals:?}",
-                fin.defaulters
-            )
-        })?;
-        [totals[0], totals[1], totals[2]]
-    } else {
-        observer.note(
-            "  settlements under the k-anonymity floor: totals not decrypted, plaintext used",
-        );
-        [plain.pay, plain.credit, plain.penalty]
-    };
-    summary.paid = paid;
-    summary.credited = credited;
-    summary.penalties = penalties;
-    let rate = m.penalty_rate;
-    checks.check(
-        paid % price == 0 && credited % price == 0 && penalties % rate == 0,
-        || "settlement totals are not whole multiples of p* and the penalty rate".into(),
-    )?;
-    let buy_total = paid / price;
-    let sell_total = credited / price + penalties / rate;
-    checks.check(
-        buy_total <= clearing.volume && sell_total <= clearing.volume,
-        || {
-            format!(
-                "a side traded beyond the volume: buy {buy_total}, sell {sell_total}, V* {}",
-                clearing.volume
-            )
-        },
-    )?;
-    summary.buy_dust = clearing.volume - buy_total;
-    summary.sell_dust = clearing.volume - sell_total;
-    checks.check(
-        buy_total == plain.buy_fills && sell_total == plain.sell_fills,
-        || "dust from the decrypted totals differs from the plaintext fills".into(),
-    )?;
-    checks.check(
-        plain.payouts + paid + penalties == plain.locks + credited,
-        || "payouts do not equal locks − paid + credited − penalties".into(),
-    )?;
-    c.operator += i128::from(paid) + i128::from(penalties) - i128::from(credited);
-
-    // Each household merges its payout into its free balance (balance proof, delta 0).
-    let mut statements = Vec::new();
-    let mut merged = Vec::new();
-    for (i, _) in &settling {
-        let h = &c.households[*i];
-        let (bal, payout) = h
-            .balance
-            .zip(h.payout)
-            .ok_or_else(|| statement_err("merging without a balance or payout"))?;
-        let (public, private, next) =
-            BalanceProofPrivate::transition(&bal, Some(&payout), 0, Fr::ZERO, &mut c.rng)
-                .map_err(statement_err)?;
-        statements.push((
-            SealgridCircuit::Balance(BalanceCircuit::new(public, private)),
-            public.to_field_elements(),
-        ));
-        merged.push((*i, next));
-    }
-    let (merges, t) = prove_batch(&w.keys.balance, statements, "payout merges", observer)?;
-    verify_batch(&w.keys.balance, &merges, "payout merges")?;
-    checks.0 += 1;
-    proving += t;
-    proofs += merges.len();
-    for (i, next) in merged {
-        let h = &mut c.households[i];
-        h.balance = Some(next);
-        h.payout = None;
-    }
-
-    // Ledger: every token deposited is in a free balance or with the operator.
-    let deposited: u64 = c.households.iter().map(|h| h.deposited).sum();
-    let free: u64 = c.households.iter().map(Household::free_balance).sum();
-    checks.check(
-        i128::from(deposited) == i128::from(free) + c.operator,
-        || {
-            format!(
-                "ledger: deposited {deposited} != free balances {free} + operator {}",
-                c.operator
-            )
-        },
-    )?;
-
-    summary.proofs = proofs;
-    summary.proving = proving;
-    summary.checks = checks.0;
-    Ok(summary)
+    ));
+    slot.clearing = Some(cl);
+    Ok(())
 }
