@@ -80,10 +80,14 @@ async fn connect(url: &str) -> Result<CoordinatorClient<Channel>, GroupError> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    Err(GroupError(format!("the coordinator at {url} does not answer: {last}")))
+    Err(GroupError(format!(
+        "the coordinator at {url} does not answer: {last}"
+    )))
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, GroupError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, GroupError> {
     tokio::task::spawn_blocking(f).await.map_err(err)
 }
 
@@ -102,7 +106,11 @@ pub async fn run(
         .map(|i| (i, Wallet::from_seed(cfg.seed, i)))
         .collect();
     for (i, slot) in wallets.iter_mut() {
-        let (k, w, amount) = (keys.clone(), std::mem::replace(slot, Wallet::from_seed(0, 0)), cfg.deposit);
+        let (k, w, amount) = (
+            keys.clone(),
+            std::mem::replace(slot, Wallet::from_seed(0, 0)),
+            cfg.deposit,
+        );
         let (w, r) = blocking(move || {
             let r = w.deposit_submission(&k, amount, d.chain_id, d.market, &mut rand::rngs::OsRng);
             (w, r)
@@ -116,10 +124,17 @@ pub async fn run(
             .map_err(|s| GroupError(format!("household {i}: deposit refused: {}", s.message())))?;
         slot.commit_balance(next);
     }
-    log(format!("{} households deposited {} each", wallets.len(), cfg.deposit));
+    log(format!(
+        "{} households deposited {} each",
+        wallets.len(),
+        cfg.deposit
+    ));
 
     let mut stream = client
-        .stream_events(pb::StreamEventsRequest { from_sequence: 0, round: 0 })
+        .stream_events(pb::StreamEventsRequest {
+            from_sequence: 0,
+            round: 0,
+        })
         .await
         .map_err(err)?
         .into_inner();
@@ -146,7 +161,10 @@ pub async fn run(
                     let side = if *i % 2 == 0 { Side::Buy } else { Side::Sell };
                     let level = rng.gen_range(1..params.levels - 1);
                     let q = rng.gen_range(5..50);
-                    let (k, w) = (keys.clone(), std::mem::replace(slot, Wallet::from_seed(0, 0)));
+                    let (k, w) = (
+                        keys.clone(),
+                        std::mem::replace(slot, Wallet::from_seed(0, 0)),
+                    );
                     let (w, r) = blocking(move || {
                         let r = w.bid_submission(&k, round, side, level, q, &mut rand::rngs::OsRng);
                         (w, r)
@@ -176,7 +194,9 @@ pub async fn run(
                             w.commit_bid(round, open, next);
                             accepted += 1;
                         }
-                        other => log(format!("round {round}: household {i}'s bid not taken: {other:?}")),
+                        other => log(format!(
+                            "round {round}: household {i}'s bid not taken: {other:?}"
+                        )),
                     }
                 }
                 log(format!("round {round}: {accepted} bids on chain"));
@@ -205,17 +225,32 @@ pub async fn run(
                     if cfg.defaulter == Some(*i) || !slot.bids.contains_key(&round) {
                         continue;
                     }
-                    let (k, w, cl2) = (keys.clone(), std::mem::replace(slot, Wallet::from_seed(0, 0)), cl.clone());
+                    let (k, w, cl2) = (
+                        keys.clone(),
+                        std::mem::replace(slot, Wallet::from_seed(0, 0)),
+                        cl.clone(),
+                    );
                     let levels = params.levels;
                     let floor = params.k_anonymity;
                     let (w, r) = blocking(move || {
                         let r = (|| {
                             let open = w.bids.get(&round).expect("checked").clone();
-                            let clearing = clearing_for(&cl2, levels, floor, open.index.unwrap_or(0))?;
+                            let clearing =
+                                clearing_for(&cl2, levels, floor, open.index.unwrap_or(0))?;
                             // sellers deliver what they offered, buyers draw a little
-                            let export = if open.opening.side == Side::Sell { open.opening.q } else { 0 };
+                            let export = if open.opening.side == Side::Sell {
+                                open.opening.q
+                            } else {
+                                0
+                            };
                             let reading = w.read_meter(round, 1, export);
-                            w.settle_submission(&k, round, &clearing, reading, &mut rand::rngs::OsRng)
+                            w.settle_submission(
+                                &k,
+                                round,
+                                &clearing,
+                                reading,
+                                &mut rand::rngs::OsRng,
+                            )
                         })();
                         (w, r)
                     })
@@ -223,15 +258,26 @@ pub async fn run(
                     *slot = w;
                     let (sub, payout, _) = r.map_err(err)?;
                     let resp = client
-                        .submit_settlement(pb::SubmitSettlementRequest { settlement: Some(sub), wait_for_chain: true })
+                        .submit_settlement(pb::SubmitSettlementRequest {
+                            settlement: Some(sub),
+                            wait_for_chain: true,
+                        })
                         .await
-                        .map_err(|s| GroupError(format!("household {i}: settlement refused: {}", s.message())))?
+                        .map_err(|s| {
+                            GroupError(format!(
+                                "household {i}: settlement refused: {}",
+                                s.message()
+                            ))
+                        })?
                         .into_inner();
                     if resp.state == pb::SubmissionState::OnChain as i32 {
                         slot.commit_settlement(round, payout);
                         settled += 1;
                     } else {
-                        log(format!("round {round}: household {i}'s settlement failed: {}", resp.error));
+                        log(format!(
+                            "round {round}: household {i}'s settlement failed: {}",
+                            resp.error
+                        ));
                     }
                 }
                 seen.entry(round).or_default().settled = settled;

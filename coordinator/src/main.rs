@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serves the coordinator's gRPC API until stopped.
-    Serve(Flags),
+    Serve(Box<Flags>),
     /// The operator's one-time deployment for a committee: loads or makes the Groth16
     /// keys for its flow keys, deploys the contracts, registers a seeded group of
     /// prosumers, writes the market file and points the committee's setup at the market.
@@ -103,8 +103,8 @@ fn deploy(args: DeployArgs) -> Result<()> {
             sealgrid_coordinator::operator::deploy(&mut chain, key, &plan, &key_dir, &progress)?
         }
         (Some(path), None) => {
-            let mut chain = EmbeddedChain::open(path)
-                .with_context(|| format!("opening {}", path.display()))?;
+            let mut chain =
+                EmbeddedChain::open(path).with_context(|| format!("opening {}", path.display()))?;
             chain.set_timestamp(sealgrid_coordinator::schedule::wall());
             sealgrid_coordinator::operator::deploy(
                 &mut chain,
@@ -154,7 +154,7 @@ async fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let flags = match Cli::parse().command {
-        Command::Serve(flags) => flags,
+        Command::Serve(flags) => *flags,
         Command::Deploy(args) => return deploy(args),
     };
     let config = Config::resolve(&flags)?;

@@ -60,13 +60,15 @@ pub fn deploy<C: DevChain>(
     key_dir: &Path,
     progress: &dyn Progress,
 ) -> Result<(MarketFile, TrusteeSetup, CircuitKeys), OperatorError> {
-    let circuits = Circuits::new(plan.setup.market.clone(), plan.setup.committee.flow_keys())
-        .map_err(err)?;
+    let circuits =
+        Circuits::new(plan.setup.market.clone(), plan.setup.committee.flow_keys()).map_err(err)?;
     let store = KeyStore::open(key_dir).map_err(err)?;
     let keys = CircuitKeys::load_or_setup(circuits, &store, progress)
         .map_err(|e| OperatorError(format!("keys for {}: {}", e.0, e.1)))?;
     let operator = chain.add_account(operator_secret).map_err(err)?;
-    chain.fund(operator, U256::from(10 * GAS_MONEY)).map_err(err)?;
+    chain
+        .fund(operator, U256::from(10 * GAS_MONEY))
+        .map_err(err)?;
     let trustees: Vec<Address> = plan.trustees.iter().map(|a| Address::from(a.0)).collect();
     let deployment = deploy_market(
         chain,
@@ -86,7 +88,10 @@ pub fn deploy<C: DevChain>(
     .map_err(err)?;
     let (market, token) = (deployment.market, deployment.token);
     let tx = |chain: &mut C, from: Address, to: Address, data: Vec<u8>| {
-        chain.transact(from, to, data.into()).map(|_| ()).map_err(err)
+        chain
+            .transact(from, to, data.into())
+            .map(|_| ())
+            .map_err(err)
     };
     // The operator funds negative residuals (rounding dust bought by the grid).
     tx(
@@ -111,9 +116,7 @@ pub fn deploy<C: DevChain>(
     )?;
     for i in 0..plan.prosumers {
         let w = Wallet::from_seed(plan.prosumer_seed, i);
-        let payer = chain
-            .add_account(w.payer.to_bytes().into())
-            .map_err(err)?;
+        let payer = chain.add_account(w.payer.to_bytes().into()).map_err(err)?;
         chain.fund(payer, U256::from(GAS_MONEY)).map_err(err)?;
         tx(chain, operator, market, w.registration().abi_encode())?;
         tx(

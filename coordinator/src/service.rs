@@ -237,6 +237,40 @@ impl CoordinatorService {
     }
 }
 
+/// Sends the stored events from `from` on that `wanted` selects; the next sequence
+/// number to expect, or `None` when the client has gone (or the store failed, which the
+/// client is told).
+async fn replay(
+    store: &crate::store::Store,
+    from: u64,
+    tx: &tokio::sync::mpsc::Sender<Result<pb::MarketEvent, Status>>,
+    wanted: &impl Fn(&pb::MarketEvent) -> bool,
+) -> Option<u64> {
+    let mut next = from;
+    loop {
+        let stored = match store.events(next, 1024) {
+            Ok(v) => v,
+            Err(e) => {
+                // The client may have gone; nothing more to send either way.
+                tx.send(Err(Status::internal(e.to_string()))).await.ok();
+                return None;
+            }
+        };
+        if stored.is_empty() {
+            return Some(next);
+        }
+        for (seq, bytes) in stored {
+            next = seq + 1;
+            let Ok(e) = pb::MarketEvent::decode(bytes.as_slice()) else {
+                continue;
+            };
+            if wanted(&e) && tx.send(Ok(e)).await.is_err() {
+                return None;
+            }
+        }
+    }
+}
+
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::MarketEvent, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -496,30 +530,10 @@ impl Coordinator for CoordinatorService {
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::MarketEvent, Status>>(256);
         let mut stop = self.stop.clone();
         tokio::spawn(async move {
-            let mut next = from_sequence;
             let wanted = |e: &pb::MarketEvent| round == 0 || e.round == round;
-            loop {
-                let stored = match store.events(next, 1024) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        // The client may have gone; nothing more to send either way.
-                        tx.send(Err(Status::internal(e.to_string()))).await.ok();
-                        return;
-                    }
-                };
-                if stored.is_empty() {
-                    break;
-                }
-                for (seq, bytes) in stored {
-                    next = seq + 1;
-                    let Ok(e) = pb::MarketEvent::decode(bytes.as_slice()) else {
-                        continue;
-                    };
-                    if wanted(&e) && tx.send(Ok(e)).await.is_err() {
-                        return;
-                    }
-                }
-            }
+            let Some(mut next) = replay(&store, from_sequence, &tx, &wanted).await else {
+                return;
+            };
             loop {
                 let next_live = tokio::select! {
                     e = live.recv() => e,
@@ -535,21 +549,11 @@ impl Coordinator for CoordinatorService {
                             return;
                         }
                     }
+                    // Too slow for the live feed: catch up from the store.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        // Too slow for the live feed: catch up from the store.
-                        while let Ok(stored) = store.events(next, 1024) {
-                            if stored.is_empty() {
-                                break;
-                            }
-                            for (seq, bytes) in stored {
-                                next = seq + 1;
-                                let Ok(e) = pb::MarketEvent::decode(bytes.as_slice()) else {
-                                    continue;
-                                };
-                                if wanted(&e) && tx.send(Ok(e)).await.is_err() {
-                                    return;
-                                }
-                            }
+                        match replay(&store, next, &tx, &wanted).await {
+                            Some(n) => next = n,
+                            None => return,
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,

@@ -10,9 +10,14 @@ use std::process::Command;
 
 #[test]
 fn every_party_in_its_own_process_completes_a_round_that_the_audit_passes() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace");
     let ganache = root.join("verifier-contract/node/node_modules/ganache");
-    let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !node || !ganache.exists() {
         let why = "Node.js or verifier-contract/node/node_modules/ganache is missing";
         if std::env::var("SEALGRID_REQUIRE_NODE").is_ok_and(|v| v == "1") {
@@ -32,14 +37,22 @@ fn every_party_in_its_own_process_completes_a_round_that_the_audit_passes() {
         .output()
         .expect("runs the script");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let logs: String = ["coordinator.log", "group-a.log", "group-b.log", "trustee-1.log"]
-        .iter()
-        .map(|f| {
-            let text = std::fs::read_to_string(work.path().join(f)).unwrap_or_default();
-            let tail: Vec<&str> = text.lines().rev().take(15).collect();
-            format!("--- {f}\n{}\n", tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
-        })
-        .collect();
+    let logs: String = [
+        "coordinator.log",
+        "group-a.log",
+        "group-b.log",
+        "trustee-1.log",
+    ]
+    .iter()
+    .map(|f| {
+        let text = std::fs::read_to_string(work.path().join(f)).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(15).collect();
+        format!(
+            "--- {f}\n{}\n",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )
+    })
+    .collect();
     assert!(
         out.status.success(),
         "the script failed:\n{stdout}\n{}\n{logs}",

@@ -15,9 +15,6 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use prost::Message;
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
-use sealgrid_coordinator::prosumer::Wallet;
 use sealgrid_coordinator::start;
 use sealgrid_proto::market::v1 as pb;
 use serde_json::Value;
@@ -135,7 +132,6 @@ async fn the_python_client_reads_streams_and_relays_a_batch() {
     assert!(gen.status.success(), "generate.py: {}", describe(&gen));
 
     let net = Net::new().await;
-    let keys = net.local.keys.clone();
     let d = net.local.market.deployment.clone();
     let running = start(
         net.local.settings(SCHEDULE, net.plan()),
@@ -167,42 +163,17 @@ async fn the_python_client_reads_streams_and_relays_a_batch() {
 
     // --- six prosumers deposit and prove their bids, in Rust ----------------------------
     let mut wallets = net.wallets().await;
-    let mut rng = ChaCha20Rng::seed_from_u64(7);
-    for (i, slot) in wallets.iter_mut().enumerate() {
-        let w = std::mem::replace(slot, Wallet::new(&mut rng));
-        let k = keys.clone();
-        let (w, (req, next)) = blocking(move || {
-            let mut rng = ChaCha20Rng::seed_from_u64(100 + i as u64);
-            let r = w
-                .deposit_submission(&k, DEPOSIT, d.chain_id, d.market, &mut rng)
-                .unwrap();
-            (w, r)
-        })
-        .await;
-        c.deposit(req).await.expect("deposit relayed");
-        *slot = w;
-        slot.commit_balance(next);
-    }
+    deposit_all(&net, &mut c, &mut wallets, 100).await;
     let round = net.round;
     wait_round(&mut c, round, "bidding", |r| {
         r.phase == pb::Phase::Bidding as i32
     })
     .await;
-    let mut bids = Vec::new();
-    for (i, &(side, level, q)) in QUOTES.iter().enumerate() {
-        let w = std::mem::replace(&mut wallets[i], Wallet::new(&mut rng));
-        let k = keys.clone();
-        let (w, bid) = blocking(move || {
-            let mut rng = ChaCha20Rng::seed_from_u64(200 + i as u64);
-            let (bid, _, _) = w
-                .bid_submission(&k, round, side, level, q, &mut rng)
-                .unwrap();
-            (w, bid)
-        })
-        .await;
-        wallets[i] = w;
-        bids.push(bid);
-    }
+    let bids: Vec<pb::BidSubmission> = prove_bids(&net, &mut wallets, round, 200)
+        .await
+        .into_iter()
+        .map(|(bid, _, _)| bid)
+        .collect();
     // The aggregator's batch: the six bids, a copy of the second right after it and,
     // before the fourth, the fourth with A and C of its proof swapped.
     let mut tampered = bids[3].clone();

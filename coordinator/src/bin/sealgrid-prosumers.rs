@@ -12,7 +12,11 @@ use sealgrid_coordinator::MarketFile;
 use sealgrid_prover::{CircuitKeys, Circuits, KeyStore, NoProgress};
 
 #[derive(Parser, Debug)]
-#[command(name = "sealgrid-prosumers", version, about = "A group of sealgrid prosumers: deposit, bid, settle through the coordinator")]
+#[command(
+    name = "sealgrid-prosumers",
+    version,
+    about = "A group of sealgrid prosumers: deposit, bid, settle through the coordinator"
+)]
 struct Args {
     /// The coordinator, http://host:port.
     #[arg(long)]

@@ -175,3 +175,67 @@ pub async fn wait_round(
 pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f).await.expect("task")
 }
+
+/// Runs `f` on `wallet` off the async threads (proving) and puts the wallet back.
+pub async fn on_wallet<T: Send + 'static>(
+    wallet: &mut Wallet,
+    f: impl FnOnce(&Wallet) -> T + Send + 'static,
+) -> T {
+    let mut spare = ChaCha20Rng::seed_from_u64(0);
+    let w = std::mem::replace(wallet, Wallet::new(&mut spare));
+    let (w, out) = blocking(move || {
+        let out = f(&w);
+        (w, out)
+    })
+    .await;
+    *wallet = w;
+    out
+}
+
+/// Every wallet deposits `DEPOSIT` through the coordinator (proof randomness from
+/// `seed + i`).
+pub async fn deposit_all(
+    net: &Net,
+    client: &mut CoordinatorClient<Channel>,
+    wallets: &mut [Wallet],
+    seed: u64,
+) {
+    let d = net.local.market.deployment.clone();
+    for (i, w) in wallets.iter_mut().enumerate() {
+        let k = net.local.keys.clone();
+        let (req, next) = on_wallet(w, move |w| {
+            let mut rng = ChaCha20Rng::seed_from_u64(seed + i as u64);
+            w.deposit_submission(&k, DEPOSIT, d.chain_id, d.market, &mut rng)
+                .unwrap()
+        })
+        .await;
+        client.deposit(req).await.expect("deposit relayed");
+        w.commit_balance(next);
+    }
+}
+
+/// Each wallet proves its bid of [`QUOTES`] for `round` (not submitted, not committed).
+pub async fn prove_bids(
+    net: &Net,
+    wallets: &mut [Wallet],
+    round: u64,
+    seed: u64,
+) -> Vec<(
+    pb::BidSubmission,
+    sealgrid_coordinator::prosumer::OpenBid,
+    sealgrid_circuits::balance::BalanceOpening,
+)> {
+    let mut out = Vec::new();
+    for (i, (w, &(side, level, q))) in wallets.iter_mut().zip(QUOTES.iter()).enumerate() {
+        let k = net.local.keys.clone();
+        out.push(
+            on_wallet(w, move |w| {
+                let mut rng = ChaCha20Rng::seed_from_u64(seed + i as u64);
+                w.bid_submission(&k, round, side, level, q, &mut rng)
+                    .unwrap()
+            })
+            .await,
+        );
+    }
+    out
+}

@@ -33,40 +33,12 @@ async fn a_round_survives_a_crash_in_each_phase() {
         .unwrap();
     let mut c = connect(running.addr).await;
     let mut wallets = net.wallets().await;
-    for (i, slot) in wallets.iter_mut().enumerate() {
-        let w = std::mem::replace(slot, Wallet::new(&mut rng));
-        let k = keys.clone();
-        let (w, (req, next)) = blocking(move || {
-            let mut rng = ChaCha20Rng::seed_from_u64(400 + i as u64);
-            let r = w
-                .deposit_submission(&k, DEPOSIT, d.chain_id, d.market, &mut rng)
-                .unwrap();
-            (w, r)
-        })
-        .await;
-        c.deposit(req).await.expect("deposit");
-        *slot = w;
-        slot.commit_balance(next);
-    }
+    deposit_all(&net, &mut c, &mut wallets, 400).await;
     wait_round(&mut c, round, "bidding", |r| {
         r.phase == pb::Phase::Bidding as i32
     })
     .await;
-    let mut subs = Vec::new();
-    for (i, &(side, level, q)) in QUOTES.iter().enumerate() {
-        let w = std::mem::replace(&mut wallets[i], Wallet::new(&mut rng));
-        let k = keys.clone();
-        let (w, r) = blocking(move || {
-            let mut rng = ChaCha20Rng::seed_from_u64(500 + i as u64);
-            let r = w
-                .bid_submission(&k, round, side, level, q, &mut rng)
-                .unwrap();
-            (w, r)
-        })
-        .await;
-        wallets[i] = w;
-        subs.push(r);
-    }
+    let subs = prove_bids(&net, &mut wallets, round, 500).await;
 
     // --- crash 1: while bids are queued ----------------------------------------------------
     for s in &subs[..3] {
