@@ -121,7 +121,7 @@ pub fn keys() -> Result<CircuitKeys> {
 
 /// The server side, here or in a child process.
 enum Side {
-    Here(Server),
+    Here(Box<Server>),
     Child {
         child: Child,
         stdin: ChildStdin,
@@ -133,7 +133,7 @@ enum Side {
 impl Side {
     async fn start(o: &Options) -> Result<Side> {
         if o.in_process {
-            return Ok(Side::Here(Server::start(o.bids).await?));
+            return Ok(Side::Here(Box::new(Server::start(o.bids).await?)));
         }
         let exe = std::env::current_exe().context("own path")?;
         let mut child = Command::new(exe)

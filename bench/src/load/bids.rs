@@ -58,7 +58,11 @@ pub fn wallet(i: usize) -> Wallet {
 
 /// Prosumer `i`'s quote: (side, price level, quantity Wh); both sides, levels 1..=6.
 pub fn quote(i: usize) -> (Side, usize, u64) {
-    let side = if i % 2 == 0 { Side::Buy } else { Side::Sell };
+    let side = if i.is_multiple_of(2) {
+        Side::Buy
+    } else {
+        Side::Sell
+    };
     (side, 1 + i % 6, 1 + (i % 10) as u64)
 }
 

@@ -125,7 +125,7 @@ impl Server {
                     )?;
                     let b = Market::bidsCall::abi_decode_returns(&rec)?;
                     // BidState.Live = 1
-                    if b.round == ROUND && u8::from(b.state) == 1 {
+                    if b.round == ROUND && b.state == 1 {
                         out.live.push(id);
                     }
                 }
