@@ -125,7 +125,7 @@ impl CoordinatorService {
     ) -> Result<Vec<Result<pb::SubmitBidResponse, Refusal>>, Status> {
         let k = levels(&self.info);
         let pvk = self.verifiers.bid.clone();
-        let _slot = self
+        let slot = self
             .verify_slots
             .acquire()
             .await
@@ -167,7 +167,7 @@ impl CoordinatorService {
         })
         .await
         .map_err(|e| Status::internal(e.to_string()))?;
-        drop(_slot);
+        drop(slot);
         let mut slots: Vec<Option<Result<pb::SubmitBidResponse, Refusal>>> = Vec::new();
         let mut good = Vec::new();
         for c in checked {
@@ -221,7 +221,7 @@ impl CoordinatorService {
     ) -> Result<pb::BalanceUpdateResponse, Status> {
         let pvk = self.verifiers.balance.clone();
         let f = form.clone();
-        let _slot = self
+        let slot = self
             .verify_slots
             .acquire()
             .await
@@ -229,7 +229,7 @@ impl CoordinatorService {
         let ok = tokio::task::spawn_blocking(move || verify(&pvk, &f.proof, &f.inputs).is_ok())
             .await
             .map_err(|e| Status::internal(e.to_string()))?;
-        drop(_slot);
+        drop(slot);
         if !ok {
             return Err(Refusal::invalid(
                 "invalid-proof: the balance proof does not verify against its public inputs".into(),
