@@ -225,6 +225,9 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
         info,
         verifiers,
         stop: stop_rx.clone(),
+        verify_slots: Arc::new(tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        )),
     };
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter

@@ -48,6 +48,10 @@ pub struct CoordinatorService {
     /// Set when the coordinator stops: event streams end, so a graceful shutdown does
     /// not wait on them forever.
     pub stop: tokio::sync::watch::Receiver<bool>,
+    /// Proof checks running at once (one per core): a burst of calls then queues here in
+    /// arrival order instead of sharing the cores among hundreds of blocking threads,
+    /// which made every call of a burst as slow as the whole burst.
+    pub verify_slots: Arc<tokio::sync::Semaphore>,
 }
 
 async fn ask<T>(
@@ -121,6 +125,11 @@ impl CoordinatorService {
     ) -> Result<Vec<Result<pb::SubmitBidResponse, Refusal>>, Status> {
         let k = levels(&self.info);
         let pvk = self.verifiers.bid.clone();
+        let slot = self
+            .verify_slots
+            .acquire()
+            .await
+            .map_err(|_| Status::unavailable("shutting-down: the coordinator is stopping"))?;
         // Form, digest and proofs, off the async threads.
         let checked = tokio::task::spawn_blocking(move || {
             let forms: Vec<Result<wire::BidForm, Refusal>> =
@@ -158,6 +167,7 @@ impl CoordinatorService {
         })
         .await
         .map_err(|e| Status::internal(e.to_string()))?;
+        drop(slot);
         let mut slots: Vec<Option<Result<pb::SubmitBidResponse, Refusal>>> = Vec::new();
         let mut good = Vec::new();
         for c in checked {
@@ -211,9 +221,15 @@ impl CoordinatorService {
     ) -> Result<pb::BalanceUpdateResponse, Status> {
         let pvk = self.verifiers.balance.clone();
         let f = form.clone();
+        let slot = self
+            .verify_slots
+            .acquire()
+            .await
+            .map_err(|_| Status::unavailable("shutting-down: the coordinator is stopping"))?;
         let ok = tokio::task::spawn_blocking(move || verify(&pvk, &f.proof, &f.inputs).is_ok())
             .await
             .map_err(|e| Status::internal(e.to_string()))?;
+        drop(slot);
         if !ok {
             return Err(Refusal::invalid(
                 "invalid-proof: the balance proof does not verify against its public inputs".into(),
@@ -398,6 +414,11 @@ impl Coordinator for CoordinatorService {
             .settlement
             .ok_or_else(|| Status::invalid_argument("malformed: settlement missing"))?;
         let pvk = self.verifiers.settle.clone();
+        let slot = self
+            .verify_slots
+            .acquire()
+            .await
+            .map_err(|_| Status::unavailable("shutting-down: the coordinator is stopping"))?;
         let form = tokio::task::spawn_blocking(move || {
             let f = wire::settlement(&s)?;
             if verify(&pvk, &f.proof, &f.inputs).is_err() {
@@ -409,8 +430,9 @@ impl Coordinator for CoordinatorService {
             Ok(f)
         })
         .await
-        .map_err(|e| Status::internal(e.to_string()))?
-        .map_err(|r| r.status())?;
+        .map_err(|e| Status::internal(e.to_string()));
+        drop(slot);
+        let form = form?.map_err(|r| r.status())?;
         let bid = ask(&self.engine, |reply| Command::SubmitSettlement {
             settlement: Box::new(form),
             reply,
