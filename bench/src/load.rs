@@ -116,7 +116,7 @@ pub fn keys() -> Result<CircuitKeys> {
     let circuits = Circuits::new(params, committee.public.flow_keys()).context("circuits")?;
     let store = KeyStore::open(sealgrid_prover::circuits::target_key_dir()).context("key store")?;
     CircuitKeys::load_or_setup(circuits, &store, &NoProgress)
-        .map_err(|(name, e)| anyhow!("keys for {name}: {e}"))
+        .map_err(|e| anyhow!("keys for {}: {}", e.0, e.1))
 }
 
 /// The server side, here or in a child process.

@@ -209,6 +209,8 @@ pub struct Engine {
     subs: HashMap<(Kind, [u8; 32]), Submission>,
     queue: VecDeque<(Kind, [u8; 32])>,
     next_free: HashMap<[u8; 32], [u8; 32]>,
+    /// Bids queued per account (they count against its unsettled limit).
+    queued_bids: HashMap<[u8; 32], u32>,
     waiters: HashMap<(Kind, [u8; 32]), Vec<oneshot::Sender<Submission>>>,
     events: EventLog,
     arrival: u64,
@@ -292,6 +294,7 @@ impl Engine {
             subs: HashMap::new(),
             queue: VecDeque::new(),
             next_free: HashMap::new(),
+            queued_bids: HashMap::new(),
             waiters: HashMap::new(),
             events,
             arrival: 0,
@@ -382,6 +385,7 @@ impl Engine {
                     self.queue.push_back(key);
                     if s.kind == Kind::Bid {
                         self.next_free.insert(s.acct, s.f_new);
+                        *self.queued_bids.entry(s.acct).or_default() += 1;
                     }
                 }
             }
@@ -557,13 +561,7 @@ impl Engine {
                 hex::encode(acct)
             )));
         }
-        let queued_of_acct = self
-            .queue
-            .iter()
-            .filter(|(k, bid)| {
-                *k == Kind::Bid && self.subs.get(&(*k, *bid)).is_some_and(|s| s.acct == acct)
-            })
-            .count() as u32;
+        let queued_of_acct = self.queued_bids.get(&acct).copied().unwrap_or(0);
         if p.unsettled + queued_of_acct >= self.cfg.deployment.max_unsettled {
             return Err(Refusal::precondition(format!(
                 "too-many-unsettled: account 0x{} has {} rounds unsettled and {} bids queued (limit {})",
@@ -618,6 +616,7 @@ impl Engine {
                     self.next_free.insert(s.acct, s.f_new);
                     self.subs.insert((Kind::Bid, s.bid), s.clone());
                     self.queue.push_back((Kind::Bid, s.bid));
+                    *self.queued_bids.entry(s.acct).or_default() += 1;
                     results.push(Ok(s.bid));
                     fresh.push(s);
                 }
@@ -634,6 +633,7 @@ impl Engine {
             for s in &fresh {
                 self.subs.remove(&(Kind::Bid, s.bid));
                 self.queue.retain(|k| *k != (Kind::Bid, s.bid));
+                self.unqueue_bid(&s.acct);
             }
             self.rebuild_next_free();
             return results
@@ -647,6 +647,15 @@ impl Engine {
             }
         }
         results
+    }
+
+    fn unqueue_bid(&mut self, acct: &[u8; 32]) {
+        if let Some(n) = self.queued_bids.get_mut(acct) {
+            *n -= 1;
+            if *n == 0 {
+                self.queued_bids.remove(acct);
+            }
+        }
     }
 
     fn rebuild_next_free(&mut self) {
@@ -841,6 +850,9 @@ impl Engine {
         }
         if let Some(rs) = self.rounds.get_mut(&sub.round) {
             rs.queued = rs.queued.saturating_sub(1);
+        }
+        if sub.kind == Kind::Bid {
+            self.unqueue_bid(&sub.acct);
         }
         if sub.kind == Kind::Bid && self.next_free.get(&sub.acct) == Some(&sub.f_new) {
             self.next_free.remove(&sub.acct);
