@@ -115,7 +115,8 @@ pub struct VerifyingKeyId {
     /// The key's name in the key store (e.g. "bid-k8-…").
     #[prost(string, tag = "2")]
     pub name: ::prost::alloc::string::String,
-    /// SHA-256 of the verifying key's compressed arkworks serialisation.
+    /// SHA-256 of the verifying key file (its uncompressed arkworks serialisation; the
+    /// name carries the first 16 hex digits of the same hash).
     #[prost(bytes = "vec", tag = "3")]
     pub sha256: ::prost::alloc::vec::Vec<u8>,
 }
