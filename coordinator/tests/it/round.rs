@@ -74,6 +74,7 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
             .expect("deposit relayed")
             .into_inner();
         assert!(resp.gas_used > 0);
+        eprintln!("gas depositFor (relayed, payer-signed): {}", resp.gas_used);
         if i == 0 {
             // the same deposit again: its F_old is spent
             refused(
