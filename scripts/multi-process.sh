@@ -21,7 +21,7 @@ SLOT=30
 
 cargo_flags=()
 [ "$PROFILE" = release ] && cargo_flags+=(--release)
-cargo build "${cargo_flags[@]}" -p sealgrid-coordinator -p sealgrid-trustee -p sealgrid --bins
+cargo build "${cargo_flags[@]}" -p sealgrid-coordinator -p sealgrid-trustee -p sealgrid-wallet -p sealgrid --bins
 BIN=$TARGET/$PROFILE
 
 rm -rf "$WORK" && mkdir -p "$WORK"

@@ -41,7 +41,7 @@ use sealgrid_committee::sign::{
     FinalizeStatement, FinalizeTotals,
 };
 use sealgrid_committee::{BidId, TrusteeId};
-use sealgrid_coordinator::market::MarketFile;
+use sealgrid_market::file::MarketFile;
 use sealgrid_proto::market::v1::AuditBundle;
 use sealgrid_prover::PreparedVerifyingKey;
 use sealgrid_verifier_contract::bindings::Market;

@@ -23,7 +23,7 @@ pub mod words;
 
 use std::collections::BTreeMap;
 
-use sealgrid_coordinator::market::MarketFile;
+use sealgrid_market::file::MarketFile;
 use sealgrid_proto::market::v1::AuditBundle;
 use sealgrid_prover::{KeyError, KeyStore, PreparedVerifyingKey, VerifyingKey};
 use sealgrid_verifier_contract::Chain;

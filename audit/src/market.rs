@@ -12,7 +12,7 @@
 
 use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::SolCall;
-use sealgrid_coordinator::market::MarketFile;
+use sealgrid_market::file::MarketFile;
 use sealgrid_prover::{PreparedVerifyingKey, VerifyingKey};
 use sealgrid_verifier_contract::bindings::Market;
 use sealgrid_verifier_contract::events::MarketEvents;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_sol_types::SolCall;
-use sealgrid_coordinator::market::MarketFile;
+use sealgrid_market::file::MarketFile;
 use sealgrid_verifier_contract::bindings::{Market, TestToken};
 use sealgrid_verifier_contract::events::{market_events, EventError, MarketEvent, MarketEvents};
 use sealgrid_verifier_contract::{Chain, ChainError};

@@ -22,7 +22,7 @@ use sealgrid_committee::trustee::{
     FinalizeRequest, PartialDecryptRequest, SettlementDecryptRequest, SignRequest,
 };
 use sealgrid_committee::BidId;
-use sealgrid_trustee::client::TrusteeClient;
+use sealgrid_proto::trustee_client::TrusteeClient;
 use sealgrid_verifier_contract::bindings::Market;
 
 /// The committee as the coordinator reaches it.

@@ -10,19 +10,20 @@
 //! - [`store`]: the embedded database (redb) that makes accepted submissions durable;
 //! - [`chain`]: the embedded EVM or a JSON-RPC node;
 //! - [`config`]: configuration by file, environment and flags;
-//! - [`market`]: the market file that ties a deployment, its committee and its keys.
+//!
+//! The market file and the clock live in `sealgrid-market` (re-exported here as
+//! [`market`] and [`schedule`]), the prosumer wallet in `sealgrid-wallet`: the audit and
+//! the wallet read them without linking this server.
+
+pub use sealgrid_market::file as market;
+pub use sealgrid_market::schedule;
 
 pub mod chain;
 pub mod committee;
 pub mod config;
 pub mod engine;
-pub mod group;
-pub mod local;
-pub mod market;
 pub mod operator;
-pub mod prosumer;
 pub mod refusal;
-pub mod schedule;
 pub mod service;
 pub mod store;
 pub mod wire;

@@ -72,7 +72,7 @@ struct DeployArgs {
 }
 
 fn deploy(args: DeployArgs) -> Result<()> {
-    let setup: sealgrid_trustee::TrusteeSetup = serde_json::from_slice(
+    let setup: sealgrid_market::TrusteeSetup = serde_json::from_slice(
         &std::fs::read(&args.setup).with_context(|| format!("reading {}", args.setup.display()))?,
     )
     .with_context(|| format!("{} is not a committee setup", args.setup.display()))?;
@@ -108,7 +108,7 @@ fn deploy(args: DeployArgs) -> Result<()> {
             chain.set_timestamp(sealgrid_coordinator::schedule::wall());
             sealgrid_coordinator::operator::deploy(
                 &mut chain,
-                sealgrid_coordinator::local::OPERATOR_SECRET,
+                sealgrid_coordinator::operator::EMBEDDED_OPERATOR_SECRET,
                 &plan,
                 &key_dir,
                 &progress,

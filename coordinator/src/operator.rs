@@ -10,13 +10,17 @@ use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolCall;
 use sealgrid_committee::sign::{Address as CAddress, SigningDomain};
 use sealgrid_prover::{CircuitKeys, Circuits, KeyStore, Progress};
-use sealgrid_trustee::TrusteeSetup;
+use sealgrid_market::TrusteeSetup;
 use sealgrid_verifier_contract::bindings::TestToken;
 use sealgrid_verifier_contract::deploy::{deploy_market, DeploySpec};
 use sealgrid_verifier_contract::DevChain;
 
 use crate::market::{MarketFile, VerifyingKeys};
-use crate::prosumer::Wallet;
+use sealgrid_wallet::Wallet;
+
+/// The operator's key on an embedded chain (public: the embedded chain checks no
+/// signature, so this key protects nothing there).
+pub const EMBEDDED_OPERATOR_SECRET: [u8; 32] = [0x0a; 32];
 
 /// Native coin given to each account that sends transactions (gas on a node; the
 /// embedded chain charges none).

@@ -23,16 +23,7 @@ use crate::refusal::Refusal;
 use crate::store::{Kind, Submission, SubmissionState};
 use crate::wire;
 
-/// The verifying keys of the three circuits.
-#[derive(Clone, Debug)]
-pub struct Verifiers {
-    /// Balance updates.
-    pub balance: Arc<PreparedVerifyingKey>,
-    /// Bids.
-    pub bid: Arc<PreparedVerifyingKey>,
-    /// Settlements.
-    pub settle: Arc<PreparedVerifyingKey>,
-}
+pub use sealgrid_market::Verifiers;
 
 /// The coordinator service.
 #[derive(Clone, Debug)]

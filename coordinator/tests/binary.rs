@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use sealgrid_circuits::market::MarketParams;
-use sealgrid_coordinator::local::{LocalConfig, LocalMarket};
-use sealgrid_coordinator::Clock;
+use sealgrid_local::{LocalConfig, LocalMarket};
+use sealgrid_market::Clock;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::coordinator_client::CoordinatorClient;
 

@@ -3,7 +3,7 @@
 //! | module | does |
 //! | --- | --- |
 //! | [`service`] | the gRPC handlers and the `Status` mapping |
-//! | [`client`] | the client the coordinator and auditors use |
+//! | [`client`] | the client the coordinator and auditors use (re-exported from `sealgrid-proto`) |
 //! | [`store`] | the key share and signing key encrypted at rest |
 //! | [`chain`] | the trustee's own view of the accepted bids |
 //!
@@ -12,33 +12,21 @@
 //! crate's [`Trustee`].
 
 pub mod chain;
-pub mod client;
+/// The client, beside the generated code in `sealgrid-proto`.
+pub use sealgrid_proto::trustee_client as client;
 pub mod demo;
 pub mod service;
 pub mod store;
 
-use sealgrid_circuits::market::MarketParams;
-use sealgrid_committee::dkg::{CommitteePublic, DkgError};
-use sealgrid_committee::sign::SigningDomain;
+use sealgrid_committee::dkg::DkgError;
+/// The public setup, defined with the market file in `sealgrid-market`.
+pub use sealgrid_market::TrusteeSetup;
 use sealgrid_committee::trustee::{Trustee, TrusteeConfig};
-use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use store::{Passphrase, StoreError};
 use tokio::net::TcpListener;
-
-/// Everything public a trustee needs: the committee's DKG output, the market, the
-/// signing domain (one JSON file, the same for every trustee).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrusteeSetup {
-    /// Flow keys and verification keys.
-    pub committee: CommitteePublic,
-    /// Market parameters (checked at load).
-    pub market: MarketParams,
-    /// Where signatures are valid.
-    pub domain: SigningDomain,
-}
 
 /// Why a trustee could not start.
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,7 @@
 //! cleanly on SIGTERM; a wrong passphrase stops it at start with a clear error.
 
 use sealgrid_committee::TrusteeId;
-use sealgrid_trustee::client::TrusteeClient;
+use sealgrid_proto::trustee_client::TrusteeClient;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

@@ -32,7 +32,7 @@ use sealgrid_committee::trustee::{
 use sealgrid_committee::{wire, BidId, TrusteeId};
 use sealgrid_proto::committee::v1 as pb;
 use sealgrid_trustee::chain::MemoryChain;
-use sealgrid_trustee::client::TrusteeClient;
+use sealgrid_proto::trustee_client::TrusteeClient;
 use sealgrid_trustee::service::TrusteeService;
 use sealgrid_trustee::store::{self, KdfParams, Passphrase, TrusteeSecrets};
 use sealgrid_trustee::{load_trustee, serve, LoadError, TrusteeSetup};

@@ -16,7 +16,7 @@ use alloy_primitives::U256;
 use alloy_sol_types::{SolCall, SolEvent};
 use anyhow::{anyhow, Context, Result};
 use sealgrid_circuits::market::MarketParams;
-use sealgrid_coordinator::local::{LocalConfig, LocalMarket};
+use sealgrid_local::{LocalConfig, LocalMarket};
 use sealgrid_coordinator::{start, Clock, RoundPlan};
 use sealgrid_prover::NoProgress;
 use sealgrid_verifier_contract::bindings::{Market, TestToken};

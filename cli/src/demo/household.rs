@@ -1,9 +1,9 @@
 //! A household: its profile (what it produces and consumes) and its prosumer wallet
-//! (`sealgrid_coordinator::prosumer::Wallet`: account secret, meter key, payer key, the
+//! (`sealgrid_wallet::prosumer::Wallet`: account secret, meter key, payer key, the
 //! free-balance opening, open bids, unspent payouts), plus what the demo tallies.
 
 use rand::{CryptoRng, RngCore};
-use sealgrid_coordinator::prosumer::Wallet;
+use sealgrid_wallet::prosumer::Wallet;
 
 use super::profile::Profile;
 

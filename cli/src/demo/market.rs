@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sealgrid_circuits::market::MarketParams;
-use sealgrid_coordinator::local::{LocalConfig, LocalMarket};
-use sealgrid_coordinator::schedule::RoundTimes;
+use sealgrid_local::{LocalConfig, LocalMarket};
+use sealgrid_market::schedule::RoundTimes;
 use sealgrid_coordinator::{start, Clock, RoundPlan, Running, Schedule};
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::coordinator_client::CoordinatorClient;

@@ -19,7 +19,7 @@
 //!
 //! The market runs on real 15-minute slots ([`Schedule::default`]) on the market day
 //! 2027-06-21 (rounds whose deadlines have passed cannot open, so the day lies in the
-//! future). The market clock ([`sealgrid_coordinator::Clock`]) is the wall clock plus a
+//! future). The market clock ([`sealgrid_market::Clock`]) is the wall clock plus a
 //! forward-only offset shared by the engine and the chain: the demo moves it to each
 //! round's bidding and past each deadline once every household has acted. Slot `s` of
 //! the day is round `DEMO_DAY_UNIX / 900 + s`. As on the real market, rounds overlap: a
@@ -57,8 +57,8 @@ use std::sync::Arc;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::market::MarketParams;
-use sealgrid_coordinator::prosumer::WalletError;
-use sealgrid_coordinator::Schedule;
+use sealgrid_wallet::prosumer::WalletError;
+use sealgrid_market::Schedule;
 use sealgrid_prover::CircuitKeys;
 
 use household::Household;
@@ -186,7 +186,7 @@ pub fn run(config: &DemoConfig, observer: &dyn Observer) -> Result<DemoReport, D
     validate(config, &params)?;
     let schedule = Schedule::default();
     let first = DEMO_DAY_UNIX / schedule.slot_seconds + config.first_slot;
-    if schedule.times(first).open_at <= sealgrid_coordinator::schedule::wall() {
+    if schedule.times(first).open_at <= sealgrid_market::schedule::wall() {
         return Err(DemoError::Config(
             "the demo day's bidding has begun: its rounds can no longer open".into(),
         ));

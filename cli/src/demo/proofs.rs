@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
-use sealgrid_coordinator::prosumer::WalletError;
+use sealgrid_wallet::prosumer::WalletError;
 
 use super::observer::Observer;
 use super::DemoError;

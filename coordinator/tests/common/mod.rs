@@ -8,8 +8,8 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::market::{MarketParams, Side};
-use sealgrid_coordinator::local::{LocalConfig, LocalMarket};
-use sealgrid_coordinator::prosumer::Wallet;
+use sealgrid_local::{LocalConfig, LocalMarket};
+use sealgrid_wallet::prosumer::Wallet;
 use sealgrid_coordinator::{Clock, RoundPlan, Schedule};
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::coordinator_client::CoordinatorClient;
@@ -80,7 +80,7 @@ impl Net {
         }
     }
 
-    pub fn times(&self) -> sealgrid_coordinator::schedule::RoundTimes {
+    pub fn times(&self) -> sealgrid_market::schedule::RoundTimes {
         SCHEDULE.times(self.round)
     }
 
@@ -222,7 +222,7 @@ pub async fn prove_bids(
     seed: u64,
 ) -> Vec<(
     pb::BidSubmission,
-    sealgrid_coordinator::prosumer::OpenBid,
+    sealgrid_wallet::prosumer::OpenBid,
     sealgrid_circuits::balance::BalanceOpening,
 )> {
     let mut out = Vec::new();

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::market::Side;
-use sealgrid_coordinator::prosumer::{clearing_for, Wallet};
+use sealgrid_wallet::prosumer::{clearing_for, Wallet};
 use sealgrid_coordinator::start;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_verifier_contract::bindings::Market::MarketEvents;

@@ -5,7 +5,7 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sealgrid_coordinator::prosumer::{clearing_for, Wallet};
+use sealgrid_wallet::prosumer::{clearing_for, Wallet};
 use sealgrid_coordinator::start;
 use sealgrid_proto::market::v1 as pb;
 

@@ -7,7 +7,7 @@ use alloy_primitives::U256;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::market::{clear, Side};
-use sealgrid_coordinator::prosumer::{clearing_for, Wallet};
+use sealgrid_wallet::prosumer::{clearing_for, Wallet};
 use sealgrid_coordinator::start;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::market_event::Event;

@@ -12,11 +12,10 @@ use sha2::{Digest, Sha256};
 use sealgrid_committee::sign::Address;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_prover::{KeyError, KeyId, KeyStore};
-use sealgrid_trustee::TrusteeSetup;
 use sealgrid_verifier_contract::deploy::MarketDeployment;
 
 use crate::schedule::Schedule;
-use crate::service::Verifiers;
+use crate::{TrusteeSetup, Verifiers};
 
 /// The verifying keys the three verifier contracts were built from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,8 +6,8 @@ use sealgrid_committee::trustee::{
     PartialDecryptRequest, PartialDecryptResponse, SettlementDecryptRequest,
     SettlementDecryptResponse, SignRequest, SignResponse,
 };
-use sealgrid_proto::committee::v1 as pb;
-use sealgrid_proto::convert::{ConvertError, TrusteeInfo};
+use crate::committee::v1 as pb;
+use crate::convert::{ConvertError, TrusteeInfo};
 use tonic::transport::Channel;
 
 /// Why a call failed.

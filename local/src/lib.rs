@@ -19,7 +19,7 @@ use sealgrid_prover::{CircuitKeys, Circuits, KeyStore, Progress};
 use sealgrid_trustee::chain::EvmChainView;
 use sealgrid_trustee::demo::DemoCommittee;
 use sealgrid_trustee::service::TrusteeService;
-use sealgrid_trustee::TrusteeSetup;
+use sealgrid_market::TrusteeSetup;
 use sealgrid_verifier_contract::bindings::{Market, TestToken};
 use sealgrid_verifier_contract::chain::address_of_secret;
 use sealgrid_verifier_contract::deploy::{deploy_market, DeploySpec};
@@ -27,15 +27,14 @@ use sealgrid_verifier_contract::{Chain, ChainError, EmbeddedChain};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::chain::{Backend, ChainClient};
-use crate::engine::RoundPlan;
-use crate::market::{MarketFile, VerifyingKeys};
-use crate::prosumer::Wallet;
-use crate::schedule::{Clock, Schedule};
-use crate::Settings;
+use sealgrid_coordinator::chain::{Backend, ChainClient};
+use sealgrid_coordinator::engine::RoundPlan;
+use sealgrid_coordinator::Settings;
+use sealgrid_market::{Clock, MarketFile, Schedule, VerifyingKeys};
+use sealgrid_wallet::Wallet;
 
 /// The operator's key on a local chain (public: the embedded chain checks no signature).
-pub const OPERATOR_SECRET: [u8; 32] = [0x0a; 32];
+pub use sealgrid_coordinator::operator::EMBEDDED_OPERATOR_SECRET as OPERATOR_SECRET;
 /// The auditor name the local trustees accept for escrowed disclosure.
 pub const LOCAL_AUDITOR: &str = "regulator";
 

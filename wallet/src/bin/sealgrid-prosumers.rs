@@ -1,5 +1,5 @@
 //! `sealgrid-prosumers`: a group of prosumers as its own process, talking to the
-//! coordinator over gRPC only (`sealgrid_coordinator::group`). Their wallets are derived
+//! coordinator over gRPC only (`sealgrid_wallet::group`). Their wallets are derived
 //! from the seed the operator registered them with (`sealgrid-coordinator deploy
 //! --prosumers N --prosumer-seed S`); the proving keys come from the key store.
 
@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use sealgrid_coordinator::group::{run, GroupConfig};
-use sealgrid_coordinator::MarketFile;
+use sealgrid_wallet::group::{run, GroupConfig};
+use sealgrid_market::MarketFile;
 use sealgrid_prover::{CircuitKeys, Circuits, KeyStore, NoProgress};
 
 #[derive(Parser, Debug)]

@@ -22,9 +22,8 @@ use sealgrid_proto::market::v1::market_event::Event;
 use sealgrid_prover::CircuitKeys;
 use tonic::transport::Channel;
 
-use crate::market::MarketFile;
+use sealgrid_market::{schedule, MarketFile};
 use crate::prosumer::{clearing_for, Wallet};
-use crate::schedule;
 
 /// What the group does.
 #[derive(Clone, Debug)]
