@@ -31,6 +31,8 @@ pub mod range;
 #[cfg(test)]
 pub(crate) mod circuit_test;
 #[cfg(test)]
+pub(crate) mod gadget_test;
+#[cfg(test)]
 mod overlap_tests;
 #[cfg(test)]
 pub(crate) mod test_vectors;

@@ -15,10 +15,12 @@
 //!   only way to turn untrusted bytes into a [`Proof`].
 //! - [`snarkjs`]: export to and import from snarkjs's JSON (`verification_key.json`,
 //!   `proof.json`, `public.json`).
-//! - [`progress`]: events for a CLI's spinners and progress bars.
+//! - [`progress`]: events for a CLI's spinners and progress bars; the library draws
+//!   nothing itself.
 //!
-//! The `sealgrid-prover` binary (`src/bin/sealgrid-prover.rs`) drives all of it from
-//! the command line.
+//! The `sealgrid-prover` binary (`src/bin/sealgrid-prover.rs`, feature `cli`, on by
+//! default) drives all of it from the command line and turns the events into indicatif
+//! spinners; crates that use the library turn the feature off and link no CLI.
 
 pub mod circuits;
 pub mod keys;

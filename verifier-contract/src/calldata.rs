@@ -20,9 +20,10 @@ use sealgrid_circuits::balance::BalanceProofPublic;
 use sealgrid_circuits::bid::BidProofPublic;
 use sealgrid_circuits::flow::FlowCiphertexts;
 use sealgrid_circuits::settle::SettleProofPublic;
-use sealgrid_prover::{Fr, Proof, VerifyingKey};
+use sealgrid_circuits::Fr;
 
 use crate::bindings::{Groth16Verifier, Market};
+use crate::{Proof, VerifyingKey};
 
 /// A prime-field element as a `uint256`.
 pub fn field<F: PrimeField>(x: &F) -> U256 {

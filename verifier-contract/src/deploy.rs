@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::bindings::{Market, TestToken};
 use crate::calldata;
 use crate::chain::{Chain, ChainError, Receipt};
+use crate::VerifyingKey;
 use sealgrid_circuits::market::MarketParams;
-use sealgrid_prover::VerifyingKey;
 
 /// Where a market lives and what it was deployed with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,7 +14,6 @@
 //!   posted bids and settlements as the committee consumes them;
 //! - [`embedded`]: [`EmbeddedChain`], revm in process with its state persisted to disk;
 //! - [`rpc`]: [`JsonRpcChain`], any EVM node over plain HTTP JSON-RPC, signing locally;
-//! - [`gas`]: `clear`'s gas against the number of included bids (the `gas` binary);
 //! - [`artifacts`]: the SHA-256 of the contract sources that the artifacts record.
 
 pub mod artifacts;
@@ -25,10 +24,15 @@ pub mod committee;
 pub mod deploy;
 pub mod embedded;
 pub mod events;
-pub mod gas;
 pub mod rpc;
 
 pub use chain::{Chain, ChainError, ChainLog, DevChain, LogFilter, Receipt};
+
+/// A Groth16 proof over BN254: the same type as `sealgrid_prover::Proof`, named from
+/// ark-groth16 so that the contract crate does not depend on the prover.
+pub(crate) type Proof = ark_groth16::Proof<ark_bn254::Bn254>;
+/// A Groth16 verifying key over BN254 (`sealgrid_prover::VerifyingKey`; see [`Proof`]).
+pub(crate) type VerifyingKey = ark_groth16::VerifyingKey<ark_bn254::Bn254>;
 pub use embedded::EmbeddedChain;
 pub use rpc::JsonRpcChain;
 

@@ -42,21 +42,12 @@ pub fn balance_commitment(
 mod tests {
     use super::*;
     use crate::commitment;
+    use crate::gadget_test::{fp, MODES};
     use ark_ff::UniformRand;
     use ark_r1cs_std::{alloc::AllocationMode, prelude::*};
-    use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef};
+    use ark_relations::gr1cs::ConstraintSystem;
     use proptest::prelude::*;
     use rand::SeedableRng;
-
-    const MODES: [AllocationMode; 3] = [
-        AllocationMode::Constant,
-        AllocationMode::Input,
-        AllocationMode::Witness,
-    ];
-
-    fn var(cs: &ConstraintSystemRef<Fr>, x: Fr, mode: AllocationMode) -> FpVar<Fr> {
-        FpVar::new_variable(cs.clone(), || Ok(x), mode).unwrap()
-    }
 
     #[test]
     fn gadgets_equal_native_in_every_mode() {
@@ -66,18 +57,18 @@ mod tests {
         for mode in MODES {
             let cs = ConstraintSystem::<Fr>::new_ref();
             let c = commit(
-                &[var(&cs, v0, mode), var(&cs, v1, mode)],
-                &var(&cs, salt, mode),
+                &[fp(&cs, v0, mode), fp(&cs, v1, mode)],
+                &fp(&cs, salt, mode),
             )
             .unwrap();
             assert_eq!(
                 c.value().unwrap(),
                 commitment::commit(&[v0, v1], salt).unwrap()
             );
-            let id_var = account_id(&var(&cs, secret, mode)).unwrap();
+            let id_var = account_id(&fp(&cs, secret, mode)).unwrap();
             assert_eq!(id_var.value().unwrap(), id);
-            let b = balance_commitment(&var(&cs, balance, mode), &var(&cs, salt, mode), &id_var)
-                .unwrap();
+            let b =
+                balance_commitment(&fp(&cs, balance, mode), &fp(&cs, salt, mode), &id_var).unwrap();
             assert_eq!(
                 b.value().unwrap(),
                 commitment::balance_commitment(balance, salt, id)
@@ -102,7 +93,7 @@ mod tests {
     fn open_balance(public: Fr, balance: Fr, salt: Fr, secret: Fr) -> bool {
         let cs = ConstraintSystem::<Fr>::new_ref();
         let public = FpVar::new_input(cs.clone(), || Ok(public)).unwrap();
-        let w = |x| var(&cs, x, AllocationMode::Witness);
+        let w = |x| fp(&cs, x, AllocationMode::Witness);
         let id = account_id(&w(secret)).unwrap();
         balance_commitment(&w(balance), &w(salt), &id)
             .unwrap()
@@ -131,7 +122,7 @@ mod tests {
     fn count(arity: usize, f: impl Fn(&[FpVar<Fr>])) -> usize {
         let cs = ConstraintSystem::<Fr>::new_ref();
         let xs: Vec<FpVar<Fr>> = (0..arity)
-            .map(|i| var(&cs, Fr::from(i as u64 + 1), AllocationMode::Witness))
+            .map(|i| fp(&cs, Fr::from(i as u64 + 1), AllocationMode::Witness))
             .collect();
         f(&xs);
         assert!(cs.is_satisfied().unwrap());
@@ -220,9 +211,9 @@ mod tests {
             let public = commitment::commit(&values, salt).unwrap();
             for wrong_salt in [false, true] {
                 let cs = ConstraintSystem::<Fr>::new_ref();
-                let vs: Vec<_> = values.iter().map(|x| var(&cs, *x, AllocationMode::Witness)).collect();
+                let vs: Vec<_> = values.iter().map(|x| fp(&cs, *x, AllocationMode::Witness)).collect();
                 let s = if wrong_salt { salt + Fr::from(1u64) } else { salt };
-                let c = commit(&vs, &var(&cs, s, AllocationMode::Witness)).unwrap();
+                let c = commit(&vs, &fp(&cs, s, AllocationMode::Witness)).unwrap();
                 c.enforce_equal(&FpVar::new_input(cs.clone(), || Ok(public)).unwrap()).unwrap();
                 prop_assert_eq!(cs.is_satisfied().unwrap(), !wrong_salt);
             }

@@ -40,23 +40,12 @@ pub fn digest(elements: &[FpVar<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
 mod tests {
     use super::*;
     use crate::digest;
+    use crate::gadget_test::{fp, fps, matches_native, MODES};
     use ark_ff::UniformRand;
     use ark_r1cs_std::{alloc::AllocationMode, prelude::*};
-    use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef, SynthesisMode};
+    use ark_relations::gr1cs::{ConstraintSystem, SynthesisMode};
     use proptest::prelude::*;
     use rand::SeedableRng;
-
-    const MODES: [AllocationMode; 3] = [
-        AllocationMode::Constant,
-        AllocationMode::Input,
-        AllocationMode::Witness,
-    ];
-
-    fn alloc(cs: &ConstraintSystemRef<Fr>, xs: &[Fr], mode: AllocationMode) -> Vec<FpVar<Fr>> {
-        xs.iter()
-            .map(|x| FpVar::new_variable(cs.clone(), || Ok(*x), mode).unwrap())
-            .collect()
-    }
 
     fn random(n: usize, seed: u64) -> Vec<Fr> {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
@@ -66,7 +55,7 @@ mod tests {
     /// Constraints of the gadget on `n` witnesses.
     fn count(n: usize) -> usize {
         let cs = ConstraintSystem::<Fr>::new_ref();
-        let xs = alloc(&cs, &random(n, 7), AllocationMode::Witness);
+        let xs = fps(&cs, &random(n, 7), AllocationMode::Witness);
         drop(digest(&xs).unwrap());
         assert!(cs.is_satisfied().unwrap());
         cs.num_constraints()
@@ -78,11 +67,9 @@ mod tests {
             let xs = random(n, n as u64);
             let expected = digest::digest(&xs);
             for mode in MODES {
-                let cs = ConstraintSystem::<Fr>::new_ref();
-                let vars = alloc(&cs, &xs, mode);
-                let d = digest(&vars).unwrap();
-                assert_eq!(d.value().unwrap(), expected, "n = {n}, {mode:?}");
-                assert!(cs.is_satisfied().unwrap(), "n = {n}, {mode:?}");
+                let (cs, d) = matches_native(mode, expected, &format!("n = {n}"), |cs, mode| {
+                    digest(&fps(cs, &xs, mode)).unwrap()
+                });
                 let constant = mode == AllocationMode::Constant || n == 0;
                 assert_eq!(d.is_constant(), constant, "n = {n}, {mode:?}");
                 assert_eq!(cs.num_constraints() == 0, constant, "n = {n}, {mode:?}");
@@ -97,7 +84,7 @@ mod tests {
         let vars: Vec<FpVar<Fr>> = xs
             .iter()
             .enumerate()
-            .map(|(i, x)| FpVar::new_variable(cs.clone(), || Ok(*x), MODES[i % 3]).unwrap())
+            .map(|(i, x)| fp(&cs, *x, MODES[i % 3]))
             .collect();
         assert_eq!(digest(&vars).unwrap().value().unwrap(), digest::digest(&xs));
         assert!(cs.is_satisfied().unwrap());
@@ -116,7 +103,7 @@ mod tests {
                 (&tampered, expected, false),
             ] {
                 let cs = ConstraintSystem::<Fr>::new_ref();
-                let vars = alloc(&cs, elements, AllocationMode::Witness);
+                let vars = fps(&cs, elements, AllocationMode::Witness);
                 let claimed = FpVar::new_input(cs.clone(), || Ok(claim)).unwrap();
                 digest(&vars).unwrap().enforce_equal(&claimed).unwrap();
                 assert_eq!(cs.is_satisfied().unwrap(), ok, "n = {n}");
@@ -164,7 +151,7 @@ mod tests {
         fn gadget_equals_native_random(n in 0..=61usize, seed in any::<u64>()) {
             let xs = random(n, seed);
             let cs = ConstraintSystem::<Fr>::new_ref();
-            let vars = alloc(&cs, &xs, AllocationMode::Witness);
+            let vars = fps(&cs, &xs, AllocationMode::Witness);
             prop_assert_eq!(digest(&vars).unwrap().value().unwrap(), digest::digest(&xs));
             prop_assert!(cs.is_satisfied().unwrap());
         }

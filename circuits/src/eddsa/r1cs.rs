@@ -225,18 +225,13 @@ mod tests {
     use super::*;
     use crate::babyjubjub::Point;
     use crate::eddsa::tests::{public_key, signature};
+    use crate::gadget_test::{self, fp, MODES};
     use crate::test_vectors;
     use ark_ec::CurveGroup;
     use ark_ff::One;
     use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef};
     use num_bigint::BigUint;
     use std::str::FromStr;
-
-    const MODES: [AllocationMode; 3] = [
-        AllocationMode::Constant,
-        AllocationMode::Input,
-        AllocationMode::Witness,
-    ];
 
     fn vectors(which: &str) -> Vec<serde_json::Value> {
         test_vectors::load("eddsa_poseidon.json")[which]
@@ -253,8 +248,8 @@ mod tests {
         sig: Signature,
         mode: (AllocationMode, AllocationMode),
     ) -> (PublicKeyVar, FpVar<Fr>, SignatureVar) {
-        let pk = PublicKeyVar::new_variable(cs.clone(), || Ok(pk), mode.0).unwrap();
-        let msg = FpVar::new_variable(cs.clone(), || Ok(msg), mode.1).unwrap();
+        let pk = gadget_test::alloc(cs, pk, mode.0);
+        let msg = fp(cs, msg, mode.1);
         let sig = SignatureVar::new_witness(cs.clone(), || Ok(sig)).unwrap();
         (pk, msg, sig)
     }
@@ -331,8 +326,8 @@ mod tests {
             let s = BigUint::from_str(v["s"].as_str().unwrap()).unwrap();
             for mode in [AllocationMode::Input, AllocationMode::Witness] {
                 let cs = ConstraintSystem::<Fr>::new_ref();
-                let pkv = PublicKeyVar::new_variable(cs.clone(), || Ok(pk), mode).unwrap();
-                let msgv = FpVar::new_variable(cs.clone(), || Ok(msg), mode).unwrap();
+                let pkv: PublicKeyVar = gadget_test::alloc(&cs, pk, mode);
+                let msgv = fp(&cs, msg, mode);
                 // Bypass the native checks: R8's coordinates and S's bits go in raw.
                 // PointVar's allocation still checks R8 (curve, subgroup).
                 let sigv = SignatureVar {
@@ -375,7 +370,7 @@ mod tests {
         assert!(!r8.is_on_curve());
         for mode in [AllocationMode::Input, AllocationMode::Witness] {
             let cs = ConstraintSystem::<Fr>::new_ref();
-            let _r8 = PointVar::new_variable(cs.clone(), || Ok(r8), mode).unwrap();
+            let _r8: PointVar = gadget_test::alloc(&cs, r8, mode);
             assert!(!cs.is_satisfied().unwrap(), "{mode:?}");
         }
     }

@@ -254,24 +254,13 @@ impl AffineState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gadget_test::{fps, matches_native, MODES};
     use crate::poseidon::{self, test_util::Tamper, MAX_INPUTS};
     use ark_ff::UniformRand;
     use ark_r1cs_std::{alloc::AllocationMode, prelude::*};
     use ark_relations::gr1cs::{ConstraintSystem, SynthesisMode};
     use proptest::prelude::*;
     use rand::SeedableRng;
-
-    const MODES: [AllocationMode; 3] = [
-        AllocationMode::Constant,
-        AllocationMode::Input,
-        AllocationMode::Witness,
-    ];
-
-    fn alloc(cs: &ConstraintSystemRef<Fr>, xs: &[Fr], mode: AllocationMode) -> Vec<FpVar<Fr>> {
-        xs.iter()
-            .map(|x| FpVar::new_variable(cs.clone(), || Ok(*x), mode).unwrap())
-            .collect()
-    }
 
     /// circomlib's constraint count for `n` variable inputs.
     fn circomlib_count(n: usize) -> usize {
@@ -286,11 +275,9 @@ mod tests {
             let xs: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
             let expected = poseidon::hash(&xs).unwrap();
             for mode in MODES {
-                let cs = ConstraintSystem::<Fr>::new_ref();
-                let vars = alloc(&cs, &xs, mode);
-                let h = hash(&vars).unwrap();
-                assert_eq!(h.value().unwrap(), expected, "n = {n}, {mode:?}");
-                assert!(cs.is_satisfied().unwrap(), "n = {n}, {mode:?}");
+                let (cs, h) = matches_native(mode, expected, &format!("n = {n}"), |cs, mode| {
+                    hash(&fps(cs, &xs, mode)).unwrap()
+                });
                 if mode == AllocationMode::Constant {
                     assert!(h.is_constant());
                     assert_eq!(cs.num_constraints(), 0);
@@ -381,7 +368,7 @@ mod tests {
             let expected = poseidon::hash(&xs).unwrap();
             for (claim, ok) in [(expected, true), (expected + Fr::ONE, false)] {
                 let cs = ConstraintSystem::<Fr>::new_ref();
-                let vars = alloc(&cs, &xs, AllocationMode::Witness);
+                let vars = fps(&cs, &xs, AllocationMode::Witness);
                 let claimed = FpVar::new_input(cs.clone(), || Ok(claim)).unwrap();
                 hash(&vars).unwrap().enforce_equal(&claimed).unwrap();
                 assert_eq!(cs.is_satisfied().unwrap(), ok, "n = {n}");
@@ -394,7 +381,7 @@ mod tests {
         for n in [1, 2] {
             let xs: Vec<Fr> = (10..10 + n as u64).map(Fr::from).collect();
             let cs = ConstraintSystem::<Fr>::new_ref();
-            let vars = alloc(&cs, &xs, AllocationMode::Witness);
+            let vars = fps(&cs, &xs, AllocationMode::Witness);
             let claimed =
                 FpVar::new_input(cs.clone(), || Ok(poseidon::hash(&xs).unwrap())).unwrap();
             hash(&vars).unwrap().enforce_equal(&claimed).unwrap();
@@ -415,7 +402,7 @@ mod tests {
             let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
             let xs: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
             let cs = ConstraintSystem::<Fr>::new_ref();
-            let vars = alloc(&cs, &xs, AllocationMode::Witness);
+            let vars = fps(&cs, &xs, AllocationMode::Witness);
             let h = hash(&vars).unwrap();
             prop_assert_eq!(h.value().unwrap(), poseidon::hash(&xs).unwrap());
             prop_assert!(cs.is_satisfied().unwrap());

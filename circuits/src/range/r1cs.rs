@@ -273,21 +273,12 @@ pub fn is_less_or_equal(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gadget_test::{fp, MODES};
     use crate::poseidon::test_util::Tamper;
     use crate::range;
     use ark_r1cs_std::{alloc::AllocationMode, eq::EqGadget};
     use ark_relations::gr1cs::{ConstraintSystem, SynthesisMode};
     use proptest::prelude::*;
-
-    const MODES: [AllocationMode; 3] = [
-        AllocationMode::Constant,
-        AllocationMode::Input,
-        AllocationMode::Witness,
-    ];
-
-    fn var(cs: &ConstraintSystemRef<Fr>, x: Fr, mode: AllocationMode) -> FpVar<Fr> {
-        FpVar::new_variable(cs.clone(), || Ok(x), mode).unwrap()
-    }
 
     /// Runs `f` on `x` allocated in `mode`: `Some(satisfied)`, or `None` if `f` refused.
     fn check(
@@ -296,7 +287,7 @@ mod tests {
         f: impl Fn(&FpVar<Fr>) -> Result<(), SynthesisError>,
     ) -> Option<bool> {
         let cs = ConstraintSystem::<Fr>::new_ref();
-        let v = var(&cs, x, mode);
+        let v = fp(&cs, x, mode);
         match f(&v) {
             Ok(()) => Some(cs.is_satisfied().unwrap()),
             Err(e) => {
@@ -366,7 +357,7 @@ mod tests {
         let expected = range::to_bits_le(x, 40).unwrap();
         for mode in MODES {
             let cs = ConstraintSystem::<Fr>::new_ref();
-            let bits = enforce_bits(&var(&cs, x, mode), 40).unwrap();
+            let bits = enforce_bits(&fp(&cs, x, mode), 40).unwrap();
             assert_eq!(bits.value().unwrap(), expected, "{mode:?}");
             assert!(cs.is_satisfied().unwrap());
         }
@@ -375,15 +366,15 @@ mod tests {
     #[test]
     fn constraint_counts() {
         let cs = ConstraintSystem::<Fr>::new_ref();
-        enforce_range(&var(&cs, Fr::from(5u64), AllocationMode::Witness), 64).unwrap();
+        enforce_range(&fp(&cs, Fr::from(5u64), AllocationMode::Witness), 64).unwrap();
         assert_eq!(cs.num_constraints(), 64);
         let cs = ConstraintSystem::<Fr>::new_ref();
-        enforce_bits(&var(&cs, Fr::from(5u64), AllocationMode::Witness), 64).unwrap();
+        enforce_bits(&fp(&cs, Fr::from(5u64), AllocationMode::Witness), 64).unwrap();
         assert_eq!(cs.num_constraints(), 65);
         let cs = ConstraintSystem::<Fr>::new_ref();
         let (a, b) = (
-            var(&cs, Fr::from(5u64), AllocationMode::Witness),
-            var(&cs, Fr::from(9u64), AllocationMode::Witness),
+            fp(&cs, Fr::from(5u64), AllocationMode::Witness),
+            fp(&cs, Fr::from(9u64), AllocationMode::Witness),
         );
         let lt = is_less_than(&a, &b, 64).unwrap();
         assert!(lt.value().unwrap());
@@ -404,7 +395,7 @@ mod tests {
         let lt = range::is_less_than(a, b, n).unwrap();
         let le = range::is_less_or_equal(a, b, n).unwrap();
         let cs = ConstraintSystem::<Fr>::new_ref();
-        let (va, vb) = (var(&cs, a, ma), var(&cs, b, mb));
+        let (va, vb) = (fp(&cs, a, ma), fp(&cs, b, mb));
         assert_eq!(is_less_than(&va, &vb, n).unwrap().value().unwrap(), lt);
         assert_eq!(is_less_or_equal(&va, &vb, n).unwrap().value().unwrap(), le);
         assert!(cs.is_satisfied().unwrap());
@@ -413,7 +404,7 @@ mod tests {
             (enforce_less_or_equal, le),
         ] {
             let cs = ConstraintSystem::<Fr>::new_ref();
-            let (va, vb) = (var(&cs, a, ma), var(&cs, b, mb));
+            let (va, vb) = (fp(&cs, a, ma), fp(&cs, b, mb));
             match f(&va, &vb, n) {
                 Ok(()) => assert_eq!(
                     cs.is_satisfied().unwrap(),
@@ -456,8 +447,8 @@ mod tests {
     fn comparison_with_a_tampered_witness_fails() {
         let (a, b) = (Fr::from(3u64), Fr::from(5u64));
         let cs = ConstraintSystem::<Fr>::new_ref();
-        let va = var(&cs, a, AllocationMode::Witness);
-        let vb = var(&cs, b, AllocationMode::Witness);
+        let va = fp(&cs, a, AllocationMode::Witness);
+        let vb = fp(&cs, b, AllocationMode::Witness);
         let lt = is_less_than(&va, &vb, 16).unwrap();
         lt.enforce_equal(&Boolean::new_input(cs.clone(), || Ok(true)).unwrap())
             .unwrap();
@@ -477,8 +468,8 @@ mod tests {
     fn claimed_wrong_comparison_fails() {
         for (a, b, claim) in [(3u64, 5u64, false), (5, 3, true), (4, 4, true)] {
             let cs = ConstraintSystem::<Fr>::new_ref();
-            let va = var(&cs, Fr::from(a), AllocationMode::Witness);
-            let vb = var(&cs, Fr::from(b), AllocationMode::Witness);
+            let va = fp(&cs, Fr::from(a), AllocationMode::Witness);
+            let vb = fp(&cs, Fr::from(b), AllocationMode::Witness);
             let claimed = Boolean::new_witness(cs.clone(), || Ok(claim)).unwrap();
             is_less_than(&va, &vb, 8)
                 .unwrap()
@@ -492,8 +483,8 @@ mod tests {
     fn unbounded_operands_are_unsound_as_documented() {
         // p - 1 ("-1") is not < 2^n; enforce_less_than(p - 1, 0) nevertheless holds.
         let cs = ConstraintSystem::<Fr>::new_ref();
-        let a = var(&cs, -Fr::ONE, AllocationMode::Witness);
-        let b = var(&cs, Fr::ZERO, AllocationMode::Witness);
+        let a = fp(&cs, -Fr::ONE, AllocationMode::Witness);
+        let b = fp(&cs, Fr::ZERO, AllocationMode::Witness);
         enforce_less_than(&a, &b, 64).unwrap();
         assert!(cs.is_satisfied().unwrap());
         // With the precondition enforced, the statement fails as it should.

@@ -4,7 +4,6 @@ mod artifacts;
 mod clearing;
 mod common;
 mod embedded;
-mod gas;
 mod market;
 mod round;
 mod rpc;

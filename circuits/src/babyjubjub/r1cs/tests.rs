@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::babyjubjub::{mul_biguint, Scalar, BASE8, GENERATOR};
+use crate::gadget_test::{alloc, fp, MODES};
 use crate::test_vectors::{fr, load};
 use ark_ec::AffineRepr;
 use ark_ff::PrimeField;
@@ -12,8 +13,6 @@ use ark_std::UniformRand;
 use num_bigint::BigUint;
 use rand::{Rng, SeedableRng};
 use std::str::FromStr;
-
-const MODES: [AllocationMode; 3] = [Constant, Input, Witness];
 
 fn rng() -> rand_chacha::ChaCha20Rng {
     rand_chacha::ChaCha20Rng::seed_from_u64(0xb1b5)
@@ -42,13 +41,11 @@ fn alloc_bits(
     mode: AllocationMode,
 ) -> Vec<Boolean<Fr>> {
     assert!(k.bits() as usize <= n);
-    (0..n)
-        .map(|i| Boolean::new_variable(cs.clone(), || Ok(k.bit(i as u64)), mode).unwrap())
-        .collect()
+    (0..n).map(|i| alloc(cs, k.bit(i as u64), mode)).collect()
 }
 
 fn alloc_point(cs: &ConstraintSystemRef<Fr>, p: Point, mode: AllocationMode) -> PointVar {
-    PointVar::new_variable(cs.clone(), || Ok(p), mode).unwrap()
+    alloc(cs, p, mode)
 }
 
 fn pt(v: &serde_json::Value) -> Point {
@@ -172,7 +169,7 @@ fn select_identity_and_equality() {
         for c in [false, true] {
             let cs = ConstraintSystem::<Fr>::new_ref();
             let (pv, qv) = (alloc_point(&cs, p, mode), alloc_point(&cs, q, mode));
-            let cv = Boolean::new_variable(cs.clone(), || Ok(c), mode).unwrap();
+            let cv: Boolean<Fr> = alloc(&cs, c, mode);
             let s = PointVar::conditionally_select(&cv, &pv, &qv).unwrap();
             assert_eq!(s.value().unwrap(), if c { p } else { q });
             assert!(!pv.is_identity().unwrap().value().unwrap());
@@ -320,7 +317,7 @@ fn scalar_bits_are_canonical() {
     ] {
         for mode in [Input, Witness] {
             let cs = ConstraintSystem::<Fr>::new_ref();
-            let x = FpVar::new_variable(cs.clone(), || Ok(Fr::from(value.clone())), mode).unwrap();
+            let x = fp(&cs, Fr::from(value.clone()), mode);
             let bits = fp_to_bits_le(&x, bound).unwrap();
             assert_eq!(cs.is_satisfied().unwrap(), ok, "{value} {bound:?}");
             if ok {

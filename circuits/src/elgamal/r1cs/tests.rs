@@ -5,40 +5,38 @@ use super::*;
 use crate::babyjubjub::r1cs::alloc_scalar_bits;
 use crate::babyjubjub::{scalar_from_decimal, Scalar};
 use crate::elgamal::{encrypt as native_encrypt, SecretKey};
+use crate::gadget_test::{alloc, fp, matches_native, MODES};
 use crate::test_vectors::load;
-use ark_r1cs_std::alloc::AllocationMode::{self, Constant, Input, Witness};
+use ark_r1cs_std::alloc::AllocationMode::{self, Constant, Witness};
 use ark_relations::gr1cs::ConstraintSystem;
 use ark_std::UniformRand;
 use rand::{Rng, SeedableRng};
-
-const MODES: [AllocationMode; 3] = [Constant, Input, Witness];
 
 fn rng() -> rand_chacha::ChaCha20Rng {
     rand_chacha::ChaCha20Rng::seed_from_u64(0xe1)
 }
 
-/// Allocates (m, r bits, pk) and runs one of the three encryptions.
+/// Allocates (m, r bits, pk) in `cs` and runs one of the three encryptions.
 fn run(
+    cs: &ConstraintSystemRef<Fr>,
     which: usize,
     pk: &PublicKey,
     m: u64,
     r: &Scalar,
     mode: AllocationMode,
-) -> (ConstraintSystemRef<Fr>, CiphertextVar) {
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    let mv = FpVar::new_variable(cs.clone(), || Ok(Fr::from(m)), mode).unwrap();
+) -> CiphertextVar {
+    let mv = fp(cs, Fr::from(m), mode);
     let r_bits = alloc_scalar_bits(cs.clone(), || Ok(*r), mode).unwrap();
-    let ct = match which {
+    match which {
         0 => encrypt_constant_key(pk, &mv, 64, &r_bits).unwrap(),
         1 => encrypt_constant_keys(&[*pk, *pk], &[mv.clone(), mv], 64, &r_bits)
             .unwrap()
             .remove(1),
         _ => {
-            let pkv = PointVar::new_variable(cs.clone(), || Ok(pk.0), mode).unwrap();
+            let pkv: PointVar = alloc(cs, pk.0, mode);
             encrypt(&pkv, &mv, 64, &r_bits).unwrap()
         }
-    };
-    (cs, ct)
+    }
 }
 
 #[test]
@@ -54,13 +52,10 @@ fn gadgets_match_native_in_every_mode() {
     ] {
         for mode in MODES {
             for which in 0..3 {
-                let (cs, ct) = run(which, &pk, m, &r, mode);
-                assert_eq!(
-                    ct.value().unwrap(),
-                    native_encrypt(&pk, m, &r),
-                    "{which} {mode:?}"
-                );
-                assert!(cs.is_satisfied().unwrap());
+                let native = native_encrypt(&pk, m, &r);
+                let (cs, ct) = matches_native(mode, native, &which.to_string(), |cs, mode| {
+                    run(cs, which, &pk, m, &r, mode)
+                });
                 // A ciphertext of another message fails.
                 if mode != Constant {
                     let other = CiphertextVar::new_witness(cs.clone(), || {
@@ -84,7 +79,8 @@ fn gadgets_match_vectors() {
         let m: u64 = case["m"].as_str().unwrap().parse().unwrap();
         let want = native_encrypt(&sk.public_key(), m, &r);
         for which in 0..3 {
-            let (cs, ct) = run(which, &sk.public_key(), m, &r, Witness);
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let ct = run(&cs, which, &sk.public_key(), m, &r, Witness);
             let wv = CiphertextVar::new_input(cs.clone(), || Ok(want)).unwrap();
             ct.enforce_equal(&wv).unwrap();
             assert!(cs.is_satisfied().unwrap());
@@ -111,14 +107,10 @@ fn sums_of_ciphertext_vars_match_native() {
         .map(|_| native_encrypt(&pk, rng.gen_range(0..1000), &Scalar::rand(&mut rng)))
         .collect();
     for mode in MODES {
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        let vars: Vec<CiphertextVar> = cts
-            .iter()
-            .map(|c| CiphertextVar::new_variable(cs.clone(), || Ok(*c), mode).unwrap())
-            .collect();
-        let sum = vars[0].add(&vars[1]).unwrap().add(&vars[2]).unwrap();
-        assert_eq!(sum.value().unwrap(), cts.iter().sum());
-        assert!(cs.is_satisfied().unwrap());
+        matches_native(mode, cts.iter().sum(), "", |cs, mode| {
+            let vars: Vec<CiphertextVar> = cts.iter().map(|c| alloc(cs, *c, mode)).collect();
+            vars[0].add(&vars[1]).unwrap().add(&vars[2]).unwrap()
+        });
     }
 }
 
@@ -136,8 +128,13 @@ fn elgamal_constraint_counts() {
         alloc_scalar_bits(cs.clone(), || Ok(r), Witness).unwrap();
         cs.num_constraints()
     };
-    let constant = run(0, &pk, m, &r, Witness).0.num_constraints() - base;
-    let variable = run(2, &pk, m, &r, Witness).0.num_constraints() - base - 18;
+    let count = |which| {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        run(&cs, which, &pk, m, &r, Witness);
+        cs.num_constraints()
+    };
+    let constant = count(0) - base;
+    let variable = count(2) - base - 18;
     let many = |k: usize| {
         let cs = ConstraintSystem::<Fr>::new_ref();
         let keys: Vec<PublicKey> = (0..k)

@@ -1,24 +1,24 @@
 //! Gas of `clear` at K = 8 with 10 included bids, each submitted for real (the `gas`
 //! binary measures 1,000 in release).
 
+use std::path::PathBuf;
+
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sealgrid_verifier_contract::gas::{measure_clear, Keys};
+use sealgrid_bench::gas::{measure_clear, KeySet};
 use sealgrid_verifier_contract::EmbeddedChain;
 
-use crate::common::fixture;
+/// The key directory of sealgrid-verifier-contract's integration tests, whose fixture
+/// draws its keys from the same seed (4): the keys are made once for both test suites.
+fn key_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sealgrid-contract-keys")
+}
 
 #[test]
 fn clear_gas_with_ten_included_bids() {
-    let f = fixture();
-    assert_eq!(f.params.levels, 8);
-    let keys = Keys {
-        params: &f.params,
-        flow: &f.flow,
-        balance: &f.balance,
-        bid: &f.bid,
-        settle: &f.settle,
-    };
+    let set = KeySet::load_or_setup(&key_dir(), &mut ChaCha20Rng::seed_from_u64(4)).expect("keys");
+    assert_eq!(set.params.levels, 8);
+    let keys = set.keys();
     let mut chain = EmbeddedChain::in_memory();
     chain.set_timestamp(1_767_225_600);
     let mut rng = ChaCha20Rng::seed_from_u64(10);

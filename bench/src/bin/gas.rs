@@ -2,21 +2,16 @@
 //! arguments), each bid submitted for real on the embedded chain. Run it in release:
 //! 1,000 bid proofs take minutes.
 //!
-//! `cargo run --release -p sealgrid-verifier-contract --bin gas [N ...]`
+//! `cargo run --release -p sealgrid-bench --bin gas [N ...]`
 //!
 //! Keys are cached in `$SEALGRID_KEY_DIR` (default `target/sealgrid-gas-keys`).
 
+use std::path::Path;
 use std::time::Instant;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sealgrid_circuits::balance::BalanceCircuit;
-use sealgrid_circuits::bid::BidCircuit;
-use sealgrid_circuits::flow::FlowKeys;
-use sealgrid_circuits::market::MarketParams;
-use sealgrid_circuits::settle::SettleCircuit;
-use sealgrid_prover::{KeyStore, NoProgress};
-use sealgrid_verifier_contract::gas::{measure_clear, Keys};
+use sealgrid_bench::gas::{measure_clear, KeySet};
 use sealgrid_verifier_contract::EmbeddedChain;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,32 +22,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let dir =
         std::env::var("SEALGRID_KEY_DIR").unwrap_or_else(|_| "target/sealgrid-gas-keys".into());
-    let params = MarketParams::default();
     let mut rng = ChaCha20Rng::seed_from_u64(4);
-    let (flow, _secrets) = FlowKeys::random(2 * params.levels + 1, &mut rng);
-    let store = KeyStore::open(&dir)?;
     let start = Instant::now();
-    let balance = store.get_or_setup("balance", BalanceCircuit::blank(), &mut rng, &NoProgress)?;
-    let bid = store.get_or_setup(
-        "bid",
-        BidCircuit::for_setup(&params, &flow),
-        &mut rng,
-        &NoProgress,
-    )?;
-    let settle = store.get_or_setup(
-        "settle",
-        SettleCircuit::for_setup(&params, &flow),
-        &mut rng,
-        &NoProgress,
-    )?;
+    let set = KeySet::load_or_setup(Path::new(&dir), &mut rng)?;
     eprintln!("keys ready in {:.1?} ({dir})", start.elapsed());
-    let keys = Keys {
-        params: &params,
-        flow: &flow,
-        balance: &balance,
-        bid: &bid,
-        settle: &settle,
-    };
+    let keys = set.keys();
     println!("| K | included bids | clear | submitBid | closeRound | time |");
     println!("| --- | --- | --- | --- | --- | --- |");
     for n in counts {
@@ -62,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let g = measure_clear(&mut chain, &keys, n, &mut rng)?;
         println!(
             "| {} | {} | {} | {}..{} | {} | {:.0?} |",
-            params.levels,
+            set.params.levels,
             g.bids,
             g.clear,
             g.submit_bid.0,

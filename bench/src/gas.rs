@@ -4,7 +4,11 @@
 //!
 //! `clear` reads only the round's bid count and the inclusion bitmap, so who bid does
 //! not matter: one aggregator account (`maxUnsettled` = n) submits all n bids, chaining
-//! its free balance from one bid proof to the next. Used by the `gas` binary and a test.
+//! its free balance from one bid proof to the next. Used by the `gas` binary and its test
+//! (`tests/gas.rs`). It lives here, not in `sealgrid-verifier-contract`, so that the
+//! contract crate does not depend on proving.
+
+use std::path::Path;
 
 use alloy_primitives::{Address, U256};
 use k256::ecdsa::SigningKey;
@@ -14,13 +18,75 @@ use sealgrid_circuits::bid::{self, BidCircuit};
 use sealgrid_circuits::commitment::account_id;
 use sealgrid_circuits::flow::FlowKeys;
 use sealgrid_circuits::market::{MarketParams, Side};
+use sealgrid_circuits::settle::SettleCircuit;
 use sealgrid_circuits::Fr;
-use sealgrid_prover::{prove, KeyPair, NoProgress};
+use sealgrid_prover::{prove, KeyError, KeyPair, KeyStore, NoProgress};
+use sealgrid_verifier_contract::bindings::{Market, TestToken};
+use sealgrid_verifier_contract::committee::{
+    address_of, clear_digest, inclusion_bitmap, sign_sorted,
+};
+use sealgrid_verifier_contract::{calldata, ChainError, DevChain};
 
-use crate::bindings::{Market, TestToken};
-use crate::chain::{address_of_key, DevChain};
-use crate::committee::{clear_digest, inclusion_bitmap, sign_sorted};
-use crate::{calldata, ChainError};
+/// The market parameters (the defaults: K = 8), the committee's flow keys and the three
+/// key pairs that a measurement borrows as [`Keys`].
+#[derive(Debug)]
+pub struct KeySet {
+    /// Market parameters.
+    pub params: MarketParams,
+    /// The committee's flow keys, drawn from the caller's RNG.
+    pub flow: FlowKeys,
+    /// Balance circuit keys.
+    pub balance: KeyPair,
+    /// Bid circuit keys.
+    pub bid: KeyPair,
+    /// Settle circuit keys.
+    pub settle: KeyPair,
+}
+
+impl KeySet {
+    /// Draws the flow keys from `rng`, then loads the three key pairs from `dir`, or runs
+    /// their setup there (with `rng`) when they are missing or stale. The same seed gives
+    /// the same circuits, so a second run reuses the keys.
+    pub fn load_or_setup<R: RngCore + CryptoRng>(
+        dir: &Path,
+        rng: &mut R,
+    ) -> Result<Self, KeyError> {
+        let params = MarketParams::default();
+        let (flow, _secrets) = FlowKeys::random(2 * params.levels + 1, rng);
+        let store = KeyStore::open(dir)?;
+        let balance = store.get_or_setup("balance", BalanceCircuit::blank(), rng, &NoProgress)?;
+        let bid = store.get_or_setup(
+            "bid",
+            BidCircuit::for_setup(&params, &flow),
+            rng,
+            &NoProgress,
+        )?;
+        let settle = store.get_or_setup(
+            "settle",
+            SettleCircuit::for_setup(&params, &flow),
+            rng,
+            &NoProgress,
+        )?;
+        Ok(KeySet {
+            params,
+            flow,
+            balance,
+            bid,
+            settle,
+        })
+    }
+
+    /// The set as a measurement borrows it.
+    pub fn keys(&self) -> Keys<'_> {
+        Keys {
+            params: &self.params,
+            flow: &self.flow,
+            balance: &self.balance,
+            bid: &self.bid,
+            settle: &self.settle,
+        }
+    }
+}
 
 /// The parameters and keys a market needs.
 #[derive(Debug)]
@@ -112,7 +178,7 @@ pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
             operator,
             market,
             &Market::setCommitteeCall {
-                members: trustees.iter().map(address_of_key).collect(),
+                members: trustees.iter().map(address_of).collect(),
                 t: U256::from(2),
             },
         )
