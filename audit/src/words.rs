@@ -5,15 +5,9 @@ use alloy_primitives::U256;
 use ark_bn254::{Fq, Fq2, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ff::{BigInt, PrimeField, Zero};
-use sealgrid_circuits::Fr;
 use sealgrid_committee::sign::EthSignature;
 use sealgrid_prover::Proof;
 use sealgrid_verifier_contract::bindings::Market;
-
-/// `x` as a field element, if canonical (`< r`), as the verifier requires.
-pub fn fr(x: U256) -> Option<Fr> {
-    Fr::from_bigint(BigInt::new(*x.as_limbs()))
-}
 
 fn fq(x: U256) -> Option<Fq> {
     Fq::from_bigint(BigInt::new(*x.as_limbs()))

@@ -9,16 +9,18 @@
 //! - A proof is `[A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x, C.y]`.
 //!
 //! The public-input structs are filled from each statement's `to_field_elements`, the
-//! one function that orders the inputs (PROTOCOL §4), by its named offsets.
+//! one function that orders the inputs (PROTOCOL §4), by its named offsets, and read
+//! back through its `from_field_elements` ([`bid_public`] and its siblings).
 
 use alloy_primitives::{Bytes, U256};
 use alloy_sol_types::SolConstructor;
 use ark_bn254::{Fq, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
-use ark_ff::{BigInteger, PrimeField};
+use ark_ff::{BigInt, BigInteger, PrimeField};
 use sealgrid_circuits::balance::BalanceProofPublic;
 use sealgrid_circuits::bid::BidProofPublic;
 use sealgrid_circuits::flow::FlowCiphertexts;
+use sealgrid_circuits::public_inputs::PublicInputsError;
 use sealgrid_circuits::settle::SettleProofPublic;
 use sealgrid_prover::{Fr, Proof, VerifyingKey};
 
@@ -134,6 +136,112 @@ pub fn settle_inputs(p: &SettleProofPublic) -> Market::SettleInputs {
     }
 }
 
+/// Why the market's input struct is not a statement's public inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InputsError {
+    /// A word is not a canonical scalar (`>= r`); the verifier contract refuses it too.
+    #[error("public input {index} is not below r")]
+    NotInField {
+        /// Offset of the input (the statement's named offset).
+        index: usize,
+    },
+    /// The scalars are not the statement's (a round beyond 64 bits, a `delta` outside
+    /// its signed reading).
+    #[error(transparent)]
+    Statement(#[from] PublicInputsError),
+}
+
+/// A `uint256` as a scalar, if canonical (`< r`), as the verifier contract requires.
+pub fn fr_of_word(w: U256) -> Option<Fr> {
+    Fr::from_bigint(BigInt::new(*w.as_limbs()))
+}
+
+/// Words in a statement's order as scalars, each canonical.
+fn scalars(words: &[U256]) -> Result<Vec<Fr>, InputsError> {
+    words
+        .iter()
+        .enumerate()
+        .map(|(index, w)| fr_of_word(*w).ok_or(InputsError::NotInField { index }))
+        .collect()
+}
+
+/// The inverse of [`balance_inputs`].
+///
+/// # Errors
+///
+/// A word not below r, or a `delta` outside its signed reading.
+pub fn balance_public(i: &Market::BalanceInputs) -> Result<BalanceProofPublic, InputsError> {
+    type P = BalanceProofPublic;
+    let Market::BalanceInputs {
+        acct,
+        fOld,
+        fNew,
+        delta,
+        pIn,
+        recipient,
+    } = i;
+    let mut x = [U256::ZERO; P::NUM_INPUTS];
+    x[P::ACCT] = *acct;
+    x[P::F_OLD] = *fOld;
+    x[P::F_NEW] = *fNew;
+    x[P::DELTA] = *delta;
+    x[P::P_IN] = *pIn;
+    x[P::RECIPIENT] = *recipient;
+    Ok(P::from_field_elements(&scalars(&x)?)?)
+}
+
+/// The inverse of [`bid_inputs`].
+///
+/// # Errors
+///
+/// A word not below r, or a round beyond 64 bits.
+pub fn bid_public(i: &Market::BidInputs) -> Result<BidProofPublic, InputsError> {
+    type P = BidProofPublic;
+    let Market::BidInputs {
+        round,
+        acct,
+        fOld,
+        fNew,
+        bid,
+        digest,
+    } = i;
+    let mut x = [U256::ZERO; P::LEN];
+    x[P::ROUND] = *round;
+    x[P::ACCT] = *acct;
+    x[P::F_OLD] = *fOld;
+    x[P::F_NEW] = *fNew;
+    x[P::BID] = *bid;
+    x[P::DIGEST] = *digest;
+    Ok(P::from_field_elements(&scalars(&x)?)?)
+}
+
+/// The inverse of [`settle_inputs`].
+///
+/// # Errors
+///
+/// A word not below r, or a round beyond 64 bits.
+pub fn settle_public(i: &Market::SettleInputs) -> Result<SettleProofPublic, InputsError> {
+    type P = SettleProofPublic;
+    let Market::SettleInputs {
+        round,
+        acct,
+        bid,
+        pOut,
+        clearing,
+        meterId,
+        digest,
+    } = i;
+    let mut x = [U256::ZERO; P::LEN];
+    x[P::ROUND] = *round;
+    x[P::ACCT] = *acct;
+    x[P::BID] = *bid;
+    x[P::P_OUT] = *pOut;
+    x[P::CLEARING] = *clearing;
+    x[P::METER_ID] = *meterId;
+    x[P::DIGEST] = *digest;
+    Ok(P::from_field_elements(&scalars(&x)?)?)
+}
+
 /// Flow ciphertexts as the coordinates the market emits (PROTOCOL §3's digest order).
 pub fn ciphertexts(c: &FlowCiphertexts) -> Vec<U256> {
     c.coordinates().iter().map(fr).collect()
@@ -143,7 +251,7 @@ pub fn ciphertexts(c: &FlowCiphertexts) -> Vec<U256> {
 mod tests {
     use super::*;
     use ark_ec::CurveGroup;
-    use ark_ff::{One, Zero};
+    use ark_ff::{Field, One, Zero};
 
     #[test]
     fn g2_is_written_imaginary_part_first() {
@@ -173,5 +281,74 @@ mod tests {
         );
         assert_eq!(g1(&G1Affine::zero()), [U256::ZERO; 2]);
         assert!(Fr::zero().is_zero());
+    }
+
+    fn some_scalars(n: u64) -> Vec<Fr> {
+        (0..n).map(|i| Fr::from(3u64).pow([40 + i])).collect()
+    }
+
+    #[test]
+    fn the_market_structs_read_back_to_the_statements() {
+        let f = some_scalars(7);
+        let bid = BidProofPublic {
+            round: u64::MAX,
+            acct: f[0],
+            f_old: f[1],
+            f_new: f[2],
+            bid: f[3],
+            digest: f[4],
+        };
+        assert_eq!(bid_public(&bid_inputs(&bid)), Ok(bid));
+        let settle = SettleProofPublic {
+            round: 7,
+            acct: f[0],
+            bid: f[1],
+            p_out: f[2],
+            clearing: f[3],
+            meter_id: f[4],
+            digest: f[5],
+        };
+        assert_eq!(settle_public(&settle_inputs(&settle)), Ok(settle));
+        for delta in [0, 1, -1, (1 << 64) - 1, -(1 << 65) + 1] {
+            let balance = BalanceProofPublic {
+                acct: f[0],
+                f_old: f[1],
+                f_new: f[2],
+                delta,
+                p_in: f[3],
+                recipient: f[4],
+            };
+            assert_eq!(balance_public(&balance_inputs(&balance)), Ok(balance));
+        }
+    }
+
+    #[test]
+    fn a_word_not_below_r_is_named_by_its_offset() {
+        let f = some_scalars(7);
+        let settle = SettleProofPublic {
+            round: 7,
+            acct: f[0],
+            bid: f[1],
+            p_out: f[2],
+            clearing: f[3],
+            meter_id: f[4],
+            digest: f[5],
+        };
+        let mut inp = settle_inputs(&settle);
+        inp.meterId += U256::from_be_slice(&Fr::MODULUS.to_bytes_be());
+        assert_eq!(
+            settle_public(&inp),
+            Err(InputsError::NotInField {
+                index: SettleProofPublic::METER_ID
+            })
+        );
+        let mut inp = settle_inputs(&settle);
+        inp.round = U256::from(1u8) << 64;
+        assert_eq!(
+            settle_public(&inp),
+            Err(InputsError::Statement(PublicInputsError::Round {
+                index: SettleProofPublic::ROUND
+            }))
+        );
     }
 }

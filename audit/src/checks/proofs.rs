@@ -3,6 +3,7 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
+use sealgrid_verifier_contract::calldata;
 
 /// The packed "not cleared" (fill 0, lock back) that bids left out of the bitmap settle
 /// against (PROTOCOL §8): `1<<49 | 1<<129`.
@@ -38,8 +39,8 @@ impl RoundCtx<'_> {
                 ));
                 continue;
             }
-            let publics = [i.round, i.acct, i.fOld, i.fNew, i.bid, i.digest];
-            if let Err(why) = verify(pvk, &call.proof, &publics) {
+            let public = calldata::bid_public(i).map(|p| p.to_field_elements());
+            if let Err(why) = verify(pvk, &call.proof, public) {
                 failures.push(format!("{at}: {why}"));
             }
         }
@@ -84,10 +85,8 @@ impl RoundCtx<'_> {
                     continue;
                 }
             }
-            let publics = [
-                i.round, i.acct, i.bid, i.pOut, i.clearing, i.meterId, i.digest,
-            ];
-            if let Err(why) = verify(pvk, &call.proof, &publics) {
+            let public = calldata::settle_public(i).map(|p| p.to_field_elements());
+            if let Err(why) = verify(pvk, &call.proof, public) {
                 failures.push(format!("{at}: {why}"));
             }
         }
