@@ -4,8 +4,6 @@
 //! A field that fails its check is named in the refusal.
 
 use alloy_primitives::U256;
-use ark_bn254::{Fq, Fq2, G1Affine, G2Affine};
-use ark_ec::AffineRepr;
 use ark_ff::{BigInteger, PrimeField};
 use sealgrid_circuits::babyjubjub::point_from_coordinates;
 use sealgrid_circuits::balance::{delta_from_field, BalanceProofPublic};
@@ -17,7 +15,7 @@ use sealgrid_committee::BidId;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_prover::Proof;
 use sealgrid_verifier_contract::bindings::Market;
-use sealgrid_verifier_contract::calldata;
+use sealgrid_verifier_contract::calldata::{self, ProofWordsError};
 
 use crate::refusal::Refusal;
 
@@ -57,18 +55,10 @@ pub fn word_bytes(w: &U256) -> Vec<u8> {
     w.to_be_bytes::<32>().to_vec()
 }
 
-fn fq(name: &str, w: &U256) -> Result<Fq, Refusal> {
-    let modulus = U256::from_be_slice(&Fq::MODULUS.to_bytes_be());
-    if *w >= modulus {
-        return Err(Refusal::invalid(format!(
-            "malformed: {name} has a coordinate not below the base field modulus"
-        )));
-    }
-    Ok(Fq::from_be_bytes_mod_order(&w.to_be_bytes::<32>()))
-}
-
 /// A proof in the contract's `uint256[8]` form, and the same proof as arkworks points,
-/// each checked on the curve and in the subgroup.
+/// read by `calldata::proof_from_words` (the verifier contract's checks: canonical
+/// coordinates, points on their curves and in their subgroups, all zeros for the point
+/// at infinity).
 pub fn proof(p: Option<&pb::Proof>) -> Result<([U256; 8], Proof), Refusal> {
     let p = p.ok_or_else(|| Refusal::invalid("malformed: proof missing".to_owned()))?;
     if p.words.len() != 8 {
@@ -81,33 +71,11 @@ pub fn proof(p: Option<&pb::Proof>) -> Result<([U256; 8], Proof), Refusal> {
     for (i, b) in p.words.iter().enumerate() {
         w[i] = word("proof word", b)?;
     }
-    let a = G1Affine::new_unchecked(fq("proof A", &w[0])?, fq("proof A", &w[1])?);
-    let b = G2Affine::new_unchecked(
-        Fq2::new(fq("proof B", &w[3])?, fq("proof B", &w[2])?),
-        Fq2::new(fq("proof B", &w[5])?, fq("proof B", &w[4])?),
-    );
-    let c = G1Affine::new_unchecked(fq("proof C", &w[6])?, fq("proof C", &w[7])?);
-    for (name, ok) in [
-        (
-            "A",
-            a.is_on_curve() && a.is_in_correct_subgroup_assuming_on_curve() && !a.is_zero(),
-        ),
-        (
-            "B",
-            b.is_on_curve() && b.is_in_correct_subgroup_assuming_on_curve() && !b.is_zero(),
-        ),
-        (
-            "C",
-            c.is_on_curve() && c.is_in_correct_subgroup_assuming_on_curve() && !c.is_zero(),
-        ),
-    ] {
-        if !ok {
-            return Err(Refusal::invalid(format!(
-                "bad-point: proof {name} is not a point of its group"
-            )));
-        }
-    }
-    Ok((w, Proof { a, b, c }))
+    let proof = calldata::proof_from_words(&w).map_err(|e| match e {
+        ProofWordsError::NotInField(_) => Refusal::invalid(format!("malformed: {e}")),
+        ProofWordsError::NotInGroup(_) => Refusal::invalid(format!("bad-point: {e}")),
+    })?;
+    Ok((w, proof))
 }
 
 /// Ciphertext words: `words.len() / 2` Baby Jubjub points, each on the curve and in the
