@@ -161,6 +161,21 @@ impl FinalizeTotals {
     pub fn to_array(self) -> [u64; 4] {
         [self.pay, self.credit, self.penalty, self.defaulted_locks]
     }
+
+    /// The operator's residual `pay + penalty − credit + defaulted_locks`, the market
+    /// contract's `toOperator` (an `int256` there): paid to the operator when positive,
+    /// drawn from it when negative (rounding dust the grid bought). In `i128` it is
+    /// exact: each term is below 2^64, so the sum lies in `(−2^64, 3·2^64)` and no
+    /// operation can overflow (the tests pin both ends); narrow it with `try_from`.
+    pub fn operator_residual(&self) -> i128 {
+        let FinalizeTotals {
+            pay,
+            credit,
+            penalty,
+            defaulted_locks,
+        } = *self;
+        i128::from(pay) + i128::from(penalty) - i128::from(credit) + i128::from(defaulted_locks)
+    }
 }
 
 /// What the committee attests to finalize a round (PROTOCOL §7, §8).
@@ -360,6 +375,35 @@ mod tests {
     use super::*;
     use crate::wire::from_hex;
     use rand::SeedableRng;
+
+    #[test]
+    fn the_operator_residual_is_exact_at_the_boundaries() {
+        let t = |pay, credit, penalty, defaulted_locks| FinalizeTotals {
+            pay,
+            credit,
+            penalty,
+            defaulted_locks,
+        };
+        assert_eq!(t(0, 0, 0, 0).operator_residual(), 0);
+        assert_eq!(t(10, 3, 2, 5).operator_residual(), 14);
+        // the grid bought dust: negative
+        assert_eq!(t(7, 9, 0, 0).operator_residual(), -2);
+        // the top: three terms at u64::MAX, nothing credited
+        let max = u64::MAX;
+        assert_eq!(t(max, 0, max, max).operator_residual(), 3 * i128::from(max));
+        // the bottom: everything credited, nothing paid
+        assert_eq!(t(0, max, 0, 0).operator_residual(), -i128::from(max));
+        // an i64 cannot hold either end, nor a residual just past i64::MAX
+        assert!(i64::try_from(t(max, 0, 0, 0).operator_residual()).is_err());
+        assert_eq!(
+            i64::try_from(t(i64::MAX as u64, 0, 0, 0).operator_residual()),
+            Ok(i64::MAX)
+        );
+        assert_eq!(
+            t(max, max, max, max).operator_residual(),
+            2 * i128::from(max)
+        );
+    }
 
     /// Vectors from eth-abi / eth-hash / eth-keys (`tests/vectors/generate.py`).
     #[derive(serde::Deserialize)]

@@ -24,6 +24,7 @@ use sealgrid_circuits::market::{clear, Side};
 use sealgrid_circuits::settle::{self, SettleCircuit};
 use sealgrid_circuits::Fr;
 use sealgrid_committee::aggregate::PostedBid;
+use sealgrid_committee::sign::FinalizeTotals;
 use sealgrid_committee::BidId;
 use sealgrid_prover::{prove, NoProgress, ProvedStatement};
 use sealgrid_verifier_contract::bindings::Groth16Verifier::Groth16VerifierErrors;
@@ -696,8 +697,14 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
         &fin(sign_sorted(&[t0, t2], digest)),
         "finalize",
     );
-    let to_operator =
-        totals.0 as i128 + totals.2 as i128 - totals.1 as i128 + defaulted_lock as i128;
+    // The contract pays the residual the committee's totals give.
+    let to_operator = FinalizeTotals {
+        pay: totals.0,
+        credit: totals.1,
+        penalty: totals.2,
+        defaulted_locks: defaulted_lock,
+    }
+    .operator_residual();
     assert_eq!(
         token_balance(&mut env, OPERATOR) as i128,
         operator_before as i128 + to_operator
