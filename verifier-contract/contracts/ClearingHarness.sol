@@ -14,4 +14,8 @@ contract ClearingHarness {
         result = MarketClearing.clear(hBuy, hSell, bids, kAnonymity);
         packed = MarketClearing.pack(result);
     }
+
+    function packedNotCleared() external pure returns (uint256) {
+        return MarketClearing.packedNotCleared();
+    }
 }

@@ -3,11 +3,14 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
+use sealgrid_circuits::market::Clearing;
 use sealgrid_verifier_contract::calldata;
 
 /// The packed "not cleared" (fill 0, lock back) that bids left out of the bitmap settle
-/// against (PROTOCOL §8): `1<<49 | 1<<129`.
-const PACKED_NOT_CLEARED: U256 = U256::from_limbs([1 << 49, 0, 1 << 1, 0]);
+/// against (PROTOCOL §8).
+fn packed_not_cleared() -> U256 {
+    calldata::fr(&Clearing::NOT_CLEARED.pack())
+}
 
 impl RoundCtx<'_> {
     pub(super) fn bid_proofs(&self, pvk: &PreparedVerifyingKey) -> Check {
@@ -110,7 +113,7 @@ impl RoundCtx<'_> {
         Some(if included {
             cleared.event.packed
         } else {
-            PACKED_NOT_CLEARED
+            packed_not_cleared()
         })
     }
 
@@ -168,6 +171,6 @@ mod tests {
     fn packed_not_cleared_is_the_contracts() {
         // MarketClearing.packedNotCleared(): (1 << 49) | (1 << 129)
         let expected = (U256::from(1u8) << 49) | (U256::from(1u8) << 129);
-        assert_eq!(PACKED_NOT_CLEARED, expected);
+        assert_eq!(packed_not_cleared(), expected);
     }
 }
