@@ -39,6 +39,7 @@
 //! encoding by a test in `verifier-contract` as well.
 
 use crate::ids::BidId;
+use crate::inclusion::InclusionBitmap;
 use crate::wire;
 use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -85,10 +86,9 @@ pub struct ClearingStatement {
     pub h_buy: Vec<u64>,
     /// `H_sell[k]`, level 0 first.
     pub h_sell: Vec<u64>,
-    /// The inclusion bitmap over the round's bid indices, big-endian `uint256` words
+    /// The inclusion bitmap over the round's bid indices
     /// ([`crate::aggregate::Aggregate::inclusion_bitmap`]).
-    #[serde(with = "wire::bytes32_vec")]
-    pub included: Vec<[u8; 32]>,
+    pub included: InclusionBitmap,
 }
 
 fn word_u64(x: u64) -> [u8; 32] {
@@ -123,7 +123,7 @@ pub fn encode_clearing(domain: &SigningDomain, st: &ClearingStatement) -> Vec<u8
         }
     }
     out.extend_from_slice(&word_u64(st.included.len() as u64));
-    for w in &st.included {
+    for w in st.included.iter() {
         out.extend_from_slice(w);
     }
     out
@@ -435,10 +435,12 @@ mod tests {
             round: v.round,
             h_buy: v.h_buy,
             h_sell: v.h_sell,
-            included: v.included.iter().map(|s| from_hex(s).unwrap()).collect(),
+            included: InclusionBitmap::from_words(
+                v.included.iter().map(|s| from_hex(s).unwrap()).collect(),
+            ),
         };
         assert_eq!(
-            crate::aggregate::inclusion_bitmap(v.posted, &v.included_indices),
+            InclusionBitmap::from_indices(v.posted, v.included_indices.iter().copied()),
             st.included
         );
         assert_eq!(

@@ -19,8 +19,9 @@ use sealgrid_prover::{prove, KeyPair, NoProgress};
 
 use crate::bindings::{Market, TestToken};
 use crate::chain::{address_of_key, DevChain};
-use crate::committee::{clear_digest, inclusion_bitmap, sign_sorted};
+use crate::committee::{bitmap_words, clear_digest, sign_sorted};
 use crate::{calldata, ChainError};
+use sealgrid_committee::InclusionBitmap;
 
 /// The parameters and keys a market needs.
 #[derive(Debug)]
@@ -257,7 +258,7 @@ pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
         .sol_transact(operator, market, &Market::closeRoundCall { round: ROUND })
         .map_err(|e| err("closeRound", e))?
         .gas_used;
-    let included = inclusion_bitmap(n, |_| true);
+    let included = bitmap_words(&InclusionBitmap::from_indices(n, 0..n as u32));
     let digest = clear_digest(chain_id, market, ROUND, &h_buy, &h_sell, &included);
     let clear = chain
         .sol_transact(

@@ -21,7 +21,7 @@ impl RoundCtx<'_> {
             round: self.round,
             h_buy: call.hBuy.clone(),
             h_sell: call.hSell.clone(),
-            included: call.included.iter().map(words::word).collect(),
+            included: bitmap_from_words(&call.included),
         };
         let digest = clearing_digest(&self.market.trustee_setup.domain, &st);
         let on_chain: Vec<EthSignature> = call.sigs.iter().map(words::signature).collect();

@@ -105,11 +105,11 @@ impl RoundCtx<'_> {
             .record
             .round_events(self.round)
             .find_map(|e| match &e.event {
-                MarketEvents::BidSubmitted(b) if b.bid == bid => Some(b.index as usize),
+                MarketEvents::BidSubmitted(b) if b.bid == bid => Some(b.index),
                 _ => None,
             })?;
         let words = self.record.inclusion.get(&self.round)?;
-        let included = words.get(index / 256).is_some_and(|w| w.bit(index % 256));
+        let included = bitmap_from_words(words).contains(index);
         Some(if included {
             cleared.event.packed
         } else {

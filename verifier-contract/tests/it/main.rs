@@ -5,6 +5,7 @@ mod clearing;
 mod common;
 mod embedded;
 mod gas;
+mod inclusion;
 mod market;
 mod round;
 mod rpc;
