@@ -45,6 +45,7 @@ use sealgrid_market::file::MarketFile;
 use sealgrid_proto::market::v1::AuditBundle;
 use sealgrid_prover::PreparedVerifyingKey;
 use sealgrid_verifier_contract::bindings::Market;
+use sealgrid_verifier_contract::committee::{bitmap_from_words, bitmap_words};
 use sealgrid_verifier_contract::events::{posted_bids, posted_settlements, MarketEvents};
 
 mod decryption;

@@ -12,9 +12,11 @@
 
 use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::SolCall;
+use sealgrid_circuits::Fr;
 use sealgrid_market::file::MarketFile;
 use sealgrid_prover::{PreparedVerifyingKey, VerifyingKey};
 use sealgrid_verifier_contract::bindings::Market;
+use sealgrid_verifier_contract::calldata::InputsError;
 use sealgrid_verifier_contract::events::MarketEvents;
 use sealgrid_verifier_contract::{calldata, Chain, EmbeddedChain};
 
@@ -175,15 +177,8 @@ fn balance_proofs(record: &PublicRecord, pvk: &PreparedVerifyingKey) -> Check {
             ));
             continue;
         }
-        let publics = [
-            inp.acct,
-            inp.fOld,
-            inp.fNew,
-            inp.delta,
-            inp.pIn,
-            inp.recipient,
-        ];
-        if let Err(why) = verify(pvk, &proof, &publics) {
+        let public = calldata::balance_public(&inp).map(|p| p.to_field_elements());
+        if let Err(why) = verify(pvk, &proof, public) {
             failures.push(format!("{at}: {why}"));
         }
     }
@@ -194,18 +189,15 @@ fn balance_proofs(record: &PublicRecord, pvk: &PreparedVerifyingKey) -> Check {
     )
 }
 
-/// Verifies one proof from its words against public-input words.
+/// Verifies one proof from its words against a statement's public inputs, read from
+/// the transaction by `calldata::{bid,settle,balance}_public`.
 pub fn verify(
     pvk: &PreparedVerifyingKey,
     proof: &[U256; 8],
-    publics: &[U256],
+    inputs: Result<Vec<Fr>, InputsError>,
 ) -> Result<(), String> {
     let proof = words::proof(proof).ok_or("the proof's points are malformed")?;
-    let inputs = publics
-        .iter()
-        .enumerate()
-        .map(|(i, w)| words::fr(*w).ok_or(format!("public input {i} is not below r")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let inputs = inputs.map_err(|e| e.to_string())?;
     sealgrid_prover::verify(pvk, &proof, &inputs)
         .map_err(|e| format!("the proof does not verify: {e}"))
 }

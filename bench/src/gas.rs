@@ -22,8 +22,9 @@ use sealgrid_circuits::settle::SettleCircuit;
 use sealgrid_circuits::Fr;
 use sealgrid_prover::{prove, KeyError, KeyPair, KeyStore, NoProgress};
 use sealgrid_verifier_contract::bindings::{Market, TestToken};
+use sealgrid_committee::InclusionBitmap;
 use sealgrid_verifier_contract::committee::{
-    address_of, clear_digest, inclusion_bitmap, sign_sorted,
+    address_of, bitmap_words, clear_digest, sign_sorted,
 };
 use sealgrid_verifier_contract::{calldata, ChainError, DevChain};
 
@@ -323,7 +324,7 @@ pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
         .sol_transact(operator, market, &Market::closeRoundCall { round: ROUND })
         .map_err(|e| err("closeRound", e))?
         .gas_used;
-    let included = inclusion_bitmap(n, |_| true);
+    let included = bitmap_words(&InclusionBitmap::from_indices(n, 0..n as u32));
     let digest = clear_digest(chain_id, market, ROUND, &h_buy, &h_sell, &included);
     let clear = chain
         .sol_transact(

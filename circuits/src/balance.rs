@@ -22,6 +22,7 @@
 
 use crate::commitment::{account_id, balance_commitment};
 use crate::market::params::BAL_BITS;
+use crate::public_inputs::{self, PublicInputsError};
 use crate::range::fits_in_bits;
 use crate::Fr;
 use ark_ff::{AdditiveGroup, BigInteger, PrimeField, UniformRand, Zero};
@@ -93,6 +94,25 @@ impl BalanceProofPublic {
         out[Self::P_IN] = p_in;
         out[Self::RECIPIENT] = recipient;
         out
+    }
+
+    /// The inverse of [`Self::to_field_elements`], by the same offsets.
+    ///
+    /// # Errors
+    ///
+    /// Not [`Self::NUM_INPUTS`] inputs, or a `delta` outside the signed reading
+    /// ([`delta_from_field`]).
+    pub fn from_field_elements(x: &[Fr]) -> Result<Self, PublicInputsError> {
+        let x: [Fr; Self::NUM_INPUTS] = public_inputs::exactly(x)?;
+        Ok(Self {
+            acct: x[Self::ACCT],
+            f_old: x[Self::F_OLD],
+            f_new: x[Self::F_NEW],
+            delta: delta_from_field(x[Self::DELTA])
+                .ok_or(PublicInputsError::Delta { index: Self::DELTA })?,
+            p_in: x[Self::P_IN],
+            recipient: x[Self::RECIPIENT],
+        })
     }
 }
 

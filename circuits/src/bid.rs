@@ -11,6 +11,7 @@ use crate::commitment::{account_id, balance_commitment};
 use crate::flow::{FlowCiphertexts, FlowKeys};
 use crate::market::params::{MarketParams, ParamsError, Side, BAL_BITS};
 use crate::poseidon::hash_fixed;
+use crate::public_inputs::{self, PublicInputsError};
 use crate::Fr;
 
 pub use circuit::BidCircuit;
@@ -59,6 +60,23 @@ impl BidProofPublic {
             digest,
         } = self;
         vec![Fr::from(*round), *acct, *f_old, *f_new, *bid, *digest]
+    }
+
+    /// The inverse of [`Self::to_field_elements`], by the same offsets.
+    ///
+    /// # Errors
+    ///
+    /// Not [`Self::LEN`] inputs, or a round that does not fit a `u64`.
+    pub fn from_field_elements(x: &[Fr]) -> Result<Self, PublicInputsError> {
+        let x: [Fr; Self::LEN] = public_inputs::exactly(x)?;
+        Ok(BidProofPublic {
+            round: public_inputs::round(x[Self::ROUND], Self::ROUND)?,
+            acct: x[Self::ACCT],
+            f_old: x[Self::F_OLD],
+            f_new: x[Self::F_NEW],
+            bid: x[Self::BID],
+            digest: x[Self::DIGEST],
+        })
     }
 }
 

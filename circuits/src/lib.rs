@@ -22,6 +22,7 @@ pub mod digest;
 pub mod eddsa;
 pub mod elgamal;
 pub mod flow;
+pub mod public_inputs;
 pub mod settle;
 
 pub mod market;

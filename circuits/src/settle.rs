@@ -14,6 +14,7 @@ use crate::flow::{FlowCiphertexts, FlowKeys};
 use crate::market::params::{MarketParams, Side};
 use crate::market::Clearing;
 use crate::poseidon::hash_fixed;
+use crate::public_inputs::{self, PublicInputsError};
 use crate::Fr;
 
 pub use circuit::SettleCircuit;
@@ -80,6 +81,24 @@ impl SettleProofPublic {
             *meter_id,
             *digest,
         ]
+    }
+
+    /// The inverse of [`Self::to_field_elements`], by the same offsets.
+    ///
+    /// # Errors
+    ///
+    /// Not [`Self::LEN`] inputs, or a round that does not fit a `u64`.
+    pub fn from_field_elements(x: &[Fr]) -> Result<Self, PublicInputsError> {
+        let x: [Fr; Self::LEN] = public_inputs::exactly(x)?;
+        Ok(SettleProofPublic {
+            round: public_inputs::round(x[Self::ROUND], Self::ROUND)?,
+            acct: x[Self::ACCT],
+            bid: x[Self::BID],
+            p_out: x[Self::P_OUT],
+            clearing: x[Self::CLEARING],
+            meter_id: x[Self::METER_ID],
+            digest: x[Self::DIGEST],
+        })
     }
 }
 

@@ -16,6 +16,7 @@
 //!   running sums. This keeps the digest checks off the close-time critical path.
 
 use crate::ids::BidId;
+use crate::inclusion::InclusionBitmap;
 use crate::wire;
 use ark_ec::{AdditiveGroup, CurveGroup};
 use rayon::prelude::*;
@@ -94,24 +95,11 @@ impl Aggregate {
         &self.indices
     }
 
-    /// The inclusion bitmap the market contract checks (PROTOCOL §8): bit `i % 256` of
-    /// word `i / 256` is set when bid `i` is included; words are big-endian `uint256`s,
-    /// one per 256 posted bids.
-    pub fn inclusion_bitmap(&self) -> Vec<[u8; 32]> {
-        inclusion_bitmap(self.posted as usize, &self.indices)
+    /// The inclusion bitmap the market contract checks (PROTOCOL §8): the included
+    /// bids' indices among the posted ones.
+    pub fn inclusion_bitmap(&self) -> InclusionBitmap {
+        InclusionBitmap::from_indices(self.posted as usize, self.indices.iter().copied())
     }
-}
-
-/// The bitmap over `posted` bid indices with `indices` set (see
-/// [`Aggregate::inclusion_bitmap`]).
-pub fn inclusion_bitmap(posted: usize, indices: &[u32]) -> Vec<[u8; 32]> {
-    let mut words = vec![[0u8; 32]; posted.div_ceil(256)];
-    for &i in indices {
-        let i = i as usize;
-        let bit = i % 256;
-        words[i / 256][31 - bit / 8] |= 1 << (bit % 8);
-    }
-    words
 }
 
 /// An aggregate and the bids excluded from it.

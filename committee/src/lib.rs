@@ -5,6 +5,7 @@
 //! | --- | --- |
 //! | [`dkg`] | joint-Feldman DKG with complaints: one run, 2K + 1 independent keys |
 //! | [`aggregate`] | slot-wise sums of the accepted bids whose ciphertexts match their proven digest |
+//! | [`inclusion`] | the inclusion bitmap of a round's bids, as the contract records and reads it |
 //! | [`dleq`] | Chaum-Pedersen DLEQ proofs over merlin transcripts |
 //! | [`decrypt`] | partial decryption, verification, Lagrange combination, discrete logs |
 //! | [`round`] | coordinator side: combine, solve, clear |
@@ -23,6 +24,7 @@ pub mod disclosure;
 pub mod dkg;
 pub mod dleq;
 pub mod ids;
+pub mod inclusion;
 pub mod round;
 pub mod settlement;
 pub mod sign;
@@ -30,3 +32,4 @@ pub mod trustee;
 pub mod wire;
 
 pub use ids::{BidId, TrusteeId};
+pub use inclusion::InclusionBitmap;

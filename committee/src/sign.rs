@@ -39,6 +39,7 @@
 //! encoding by a test in `verifier-contract` as well.
 
 use crate::ids::BidId;
+use crate::inclusion::InclusionBitmap;
 use crate::wire;
 use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -85,10 +86,9 @@ pub struct ClearingStatement {
     pub h_buy: Vec<u64>,
     /// `H_sell[k]`, level 0 first.
     pub h_sell: Vec<u64>,
-    /// The inclusion bitmap over the round's bid indices, big-endian `uint256` words
+    /// The inclusion bitmap over the round's bid indices
     /// ([`crate::aggregate::Aggregate::inclusion_bitmap`]).
-    #[serde(with = "wire::bytes32_vec")]
-    pub included: Vec<[u8; 32]>,
+    pub included: InclusionBitmap,
 }
 
 fn word_u64(x: u64) -> [u8; 32] {
@@ -123,7 +123,7 @@ pub fn encode_clearing(domain: &SigningDomain, st: &ClearingStatement) -> Vec<u8
         }
     }
     out.extend_from_slice(&word_u64(st.included.len() as u64));
-    for w in &st.included {
+    for w in st.included.iter() {
         out.extend_from_slice(w);
     }
     out
@@ -160,6 +160,21 @@ impl FinalizeTotals {
     /// `[pay, credit, penalty, defaulted_locks]`, the contract's field order.
     pub fn to_array(self) -> [u64; 4] {
         [self.pay, self.credit, self.penalty, self.defaulted_locks]
+    }
+
+    /// The operator's residual `pay + penalty − credit + defaulted_locks`, the market
+    /// contract's `toOperator` (an `int256` there): paid to the operator when positive,
+    /// drawn from it when negative (rounding dust the grid bought). In `i128` it is
+    /// exact: each term is below 2^64, so the sum lies in `(−2^64, 3·2^64)` and no
+    /// operation can overflow (the tests pin both ends); narrow it with `try_from`.
+    pub fn operator_residual(&self) -> i128 {
+        let FinalizeTotals {
+            pay,
+            credit,
+            penalty,
+            defaulted_locks,
+        } = *self;
+        i128::from(pay) + i128::from(penalty) - i128::from(credit) + i128::from(defaulted_locks)
     }
 }
 
@@ -361,6 +376,35 @@ mod tests {
     use crate::wire::from_hex;
     use rand::SeedableRng;
 
+    #[test]
+    fn the_operator_residual_is_exact_at_the_boundaries() {
+        let t = |pay, credit, penalty, defaulted_locks| FinalizeTotals {
+            pay,
+            credit,
+            penalty,
+            defaulted_locks,
+        };
+        assert_eq!(t(0, 0, 0, 0).operator_residual(), 0);
+        assert_eq!(t(10, 3, 2, 5).operator_residual(), 14);
+        // the grid bought dust: negative
+        assert_eq!(t(7, 9, 0, 0).operator_residual(), -2);
+        // the top: three terms at u64::MAX, nothing credited
+        let max = u64::MAX;
+        assert_eq!(t(max, 0, max, max).operator_residual(), 3 * i128::from(max));
+        // the bottom: everything credited, nothing paid
+        assert_eq!(t(0, max, 0, 0).operator_residual(), -i128::from(max));
+        // an i64 cannot hold either end, nor a residual just past i64::MAX
+        assert!(i64::try_from(t(max, 0, 0, 0).operator_residual()).is_err());
+        assert_eq!(
+            i64::try_from(t(i64::MAX as u64, 0, 0, 0).operator_residual()),
+            Ok(i64::MAX)
+        );
+        assert_eq!(
+            t(max, max, max, max).operator_residual(),
+            2 * i128::from(max)
+        );
+    }
+
     /// Vectors from eth-abi / eth-hash / eth-keys (`tests/vectors/generate.py`).
     #[derive(serde::Deserialize)]
     struct Vector {
@@ -391,10 +435,12 @@ mod tests {
             round: v.round,
             h_buy: v.h_buy,
             h_sell: v.h_sell,
-            included: v.included.iter().map(|s| from_hex(s).unwrap()).collect(),
+            included: InclusionBitmap::from_words(
+                v.included.iter().map(|s| from_hex(s).unwrap()).collect(),
+            ),
         };
         assert_eq!(
-            crate::aggregate::inclusion_bitmap(v.posted, &v.included_indices),
+            InclusionBitmap::from_indices(v.posted, v.included_indices.iter().copied()),
             st.included
         );
         assert_eq!(

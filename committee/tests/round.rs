@@ -208,7 +208,8 @@ fn twenty_real_bids_aggregate_decrypt_with_a_cheating_trustee_clear_and_sign() {
         .filter(|(_, b)| outcome.included.contains(&b.id))
         .map(|(i, _)| i as u32)
         .collect();
-    let bitmap = sealgrid_committee::aggregate::inclusion_bitmap(chain_view.len(), &summed);
+    let bitmap =
+        sealgrid_committee::InclusionBitmap::from_indices(chain_view.len(), summed.iter().copied());
     assert_eq!(summed.len(), 20);
     for (r, t) in responses.iter().zip(&s.trustees) {
         let digest = clearing_digest(&s.domain, &r.statement);

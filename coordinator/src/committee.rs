@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use alloy_primitives::{B256, U256};
+use alloy_primitives::B256;
 use sealgrid_circuits::elgamal::DlogTable;
 use sealgrid_circuits::market::MarketParams;
 use sealgrid_committee::aggregate::AggregationReport;
@@ -21,7 +21,7 @@ use sealgrid_committee::sign::{
 use sealgrid_committee::trustee::{
     FinalizeRequest, PartialDecryptRequest, SettlementDecryptRequest, SignRequest,
 };
-use sealgrid_committee::BidId;
+use sealgrid_committee::{BidId, InclusionBitmap};
 use sealgrid_proto::trustee_client::TrusteeClient;
 use sealgrid_verifier_contract::bindings::Market;
 
@@ -56,7 +56,7 @@ pub struct Cleared {
     /// Histograms, clearing, included and excluded bids.
     pub outcome: RoundOutcome,
     /// The inclusion bitmap the trustees signed.
-    pub bitmap: Vec<[u8; 32]>,
+    pub bitmap: InclusionBitmap,
     /// Every partial decryption received.
     pub partials: Vec<PartialDecryption>,
     /// Signatures in the contract's order (ascending signer).
@@ -87,10 +87,8 @@ pub fn market_signature(s: &EthSignature) -> Market::Signature {
     }
 }
 
-/// The bitmap words as the contract's `uint256[]`.
-pub fn bitmap_words(b: &[[u8; 32]]) -> Vec<U256> {
-    b.iter().map(|w| U256::from_be_bytes(*w)).collect()
-}
+/// The bitmap words as the contract's `uint256[]` (re-exported for the engine).
+pub use sealgrid_verifier_contract::committee::bitmap_words;
 
 impl CommitteeDriver {
     fn threshold(&self) -> usize {

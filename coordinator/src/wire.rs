@@ -4,16 +4,18 @@
 //! A field that fails its check is named in the refusal.
 
 use alloy_primitives::U256;
-use ark_bn254::{Fq, Fq2, G1Affine, G2Affine};
-use ark_ec::AffineRepr;
 use ark_ff::{BigInteger, PrimeField};
 use sealgrid_circuits::babyjubjub::point_from_coordinates;
+use sealgrid_circuits::balance::{delta_from_field, BalanceProofPublic};
+use sealgrid_circuits::bid::BidProofPublic;
 use sealgrid_circuits::flow::FlowCiphertexts;
+use sealgrid_circuits::settle::SettleProofPublic;
 use sealgrid_circuits::Fr;
 use sealgrid_committee::BidId;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_prover::Proof;
 use sealgrid_verifier_contract::bindings::Market;
+use sealgrid_verifier_contract::calldata::{self, ProofWordsError};
 
 use crate::refusal::Refusal;
 
@@ -53,18 +55,10 @@ pub fn word_bytes(w: &U256) -> Vec<u8> {
     w.to_be_bytes::<32>().to_vec()
 }
 
-fn fq(name: &str, w: &U256) -> Result<Fq, Refusal> {
-    let modulus = U256::from_be_slice(&Fq::MODULUS.to_bytes_be());
-    if *w >= modulus {
-        return Err(Refusal::invalid(format!(
-            "malformed: {name} has a coordinate not below the base field modulus"
-        )));
-    }
-    Ok(Fq::from_be_bytes_mod_order(&w.to_be_bytes::<32>()))
-}
-
 /// A proof in the contract's `uint256[8]` form, and the same proof as arkworks points,
-/// each checked on the curve and in the subgroup.
+/// read by `calldata::proof_from_words` (the verifier contract's checks: canonical
+/// coordinates, points on their curves and in their subgroups, all zeros for the point
+/// at infinity).
 pub fn proof(p: Option<&pb::Proof>) -> Result<([U256; 8], Proof), Refusal> {
     let p = p.ok_or_else(|| Refusal::invalid("malformed: proof missing".to_owned()))?;
     if p.words.len() != 8 {
@@ -77,33 +71,11 @@ pub fn proof(p: Option<&pb::Proof>) -> Result<([U256; 8], Proof), Refusal> {
     for (i, b) in p.words.iter().enumerate() {
         w[i] = word("proof word", b)?;
     }
-    let a = G1Affine::new_unchecked(fq("proof A", &w[0])?, fq("proof A", &w[1])?);
-    let b = G2Affine::new_unchecked(
-        Fq2::new(fq("proof B", &w[3])?, fq("proof B", &w[2])?),
-        Fq2::new(fq("proof B", &w[5])?, fq("proof B", &w[4])?),
-    );
-    let c = G1Affine::new_unchecked(fq("proof C", &w[6])?, fq("proof C", &w[7])?);
-    for (name, ok) in [
-        (
-            "A",
-            a.is_on_curve() && a.is_in_correct_subgroup_assuming_on_curve() && !a.is_zero(),
-        ),
-        (
-            "B",
-            b.is_on_curve() && b.is_in_correct_subgroup_assuming_on_curve() && !b.is_zero(),
-        ),
-        (
-            "C",
-            c.is_on_curve() && c.is_in_correct_subgroup_assuming_on_curve() && !c.is_zero(),
-        ),
-    ] {
-        if !ok {
-            return Err(Refusal::invalid(format!(
-                "bad-point: proof {name} is not a point of its group"
-            )));
-        }
-    }
-    Ok((w, Proof { a, b, c }))
+    let proof = calldata::proof_from_words(&w).map_err(|e| match e {
+        ProofWordsError::NotInField(_) => Refusal::invalid(format!("malformed: {e}")),
+        ProofWordsError::NotInGroup(_) => Refusal::invalid(format!("bad-point: {e}")),
+    })?;
+    Ok((w, proof))
 }
 
 /// Ciphertext words: `words.len() / 2` Baby Jubjub points, each on the curve and in the
@@ -134,35 +106,34 @@ pub fn ciphertexts(
     Ok((words, FlowCiphertexts { c1, c2: points }))
 }
 
-/// A bid decoded and checked for form (not yet for its proof or state).
+/// A bid decoded and checked for form (not yet for its proof or state). Reads as its
+/// statement ([`BidProofPublic`]) through `Deref`: `form.round`, `form.acct`, ….
 #[derive(Clone, Debug)]
 pub struct BidForm {
     /// The contract call.
     pub call: Market::submitBidCall,
     /// The proof as arkworks points.
     pub proof: Proof,
-    /// The public inputs in the circuit's order.
+    /// The statement's public inputs.
+    pub public: BidProofPublic,
+    /// `public.to_field_elements()`, kept for batch verification.
     pub inputs: Vec<Fr>,
-    /// The round.
-    pub round: u64,
-    /// The account id.
-    pub acct: Fr,
-    /// `F_old`, `F_new`.
-    pub f_old: Fr,
-    /// See `f_old`.
-    pub f_new: Fr,
-    /// The bid commitment.
-    pub bid: Fr,
     /// The posted ciphertexts (checked points).
     pub ciphertexts: FlowCiphertexts,
-    /// The proven digest `D`.
-    pub digest: Fr,
+}
+
+impl std::ops::Deref for BidForm {
+    type Target = BidProofPublic;
+
+    fn deref(&self) -> &BidProofPublic {
+        &self.public
+    }
 }
 
 impl BidForm {
     /// The bid's id in the committee's form.
     pub fn id(&self) -> BidId {
-        bid_id(&self.bid)
+        bid_id(&self.public.bid)
     }
 }
 
@@ -180,71 +151,56 @@ pub fn bid(b: &pb::BidSubmission, levels: usize) -> Result<BidForm, Refusal> {
         .as_ref()
         .ok_or_else(|| Refusal::invalid("malformed: inputs missing".to_owned()))?;
     let (words, proof) = proof(b.proof.as_ref())?;
-    let acct = field("acct", &inp.acct)?;
-    let f_old = field("f_old", &inp.f_old)?;
-    let f_new = field("f_new", &inp.f_new)?;
-    let bid = field("bid", &inp.bid)?;
-    let digest = field("digest", &inp.digest)?;
+    let public = BidProofPublic {
+        round: inp.round,
+        acct: field("acct", &inp.acct)?,
+        f_old: field("f_old", &inp.f_old)?,
+        f_new: field("f_new", &inp.f_new)?,
+        bid: field("bid", &inp.bid)?,
+        digest: field("digest", &inp.digest)?,
+    };
     let (ct_words, ciphertexts) = ciphertexts(&b.ciphertexts, 4 * (levels + 1))?;
-    if ciphertexts.digest() != digest {
+    if ciphertexts.digest() != public.digest {
         return Err(Refusal::invalid(
             "digest-mismatch: the ciphertexts do not digest to the proven D".to_owned(),
         ));
     }
-    let round = Fr::from(inp.round);
-    let inputs = vec![round, acct, f_old, f_new, bid, digest];
-    let u = |x: &Fr| U256::from_be_slice(&field_bytes(x));
     let call = Market::submitBidCall {
         proof: words,
-        inp: Market::BidInputs {
-            round: U256::from(inp.round),
-            acct: u(&acct),
-            fOld: u(&f_old),
-            fNew: u(&f_new),
-            bid: u(&bid),
-            digest: u(&digest),
-        },
+        inp: calldata::bid_inputs(&public),
         ciphertexts: ct_words,
     };
     Ok(BidForm {
         call,
         proof,
-        inputs,
-        round: inp.round,
-        acct,
-        f_old,
-        f_new,
-        bid,
+        inputs: public.to_field_elements(),
+        public,
         ciphertexts,
-        digest,
     })
 }
 
-/// A settlement decoded and checked for form.
+/// A settlement decoded and checked for form. Reads as its statement
+/// ([`SettleProofPublic`]) through `Deref`: `form.round`, `form.clearing`, ….
 #[derive(Clone, Debug)]
 pub struct SettleForm {
     /// The contract call.
     pub call: Market::settleCall,
     /// The proof as arkworks points.
     pub proof: Proof,
-    /// The public inputs in the circuit's order.
+    /// The statement's public inputs.
+    pub public: SettleProofPublic,
+    /// `public.to_field_elements()`.
     pub inputs: Vec<Fr>,
-    /// The round.
-    pub round: u64,
-    /// The account.
-    pub acct: Fr,
-    /// The settled bid.
-    pub bid: Fr,
-    /// The payout commitment created.
-    pub p_out: Fr,
-    /// The clearing it settles against (packed).
-    pub clearing: Fr,
-    /// The meter id.
-    pub meter_id: Fr,
     /// The posted flow ciphertexts.
     pub ciphertexts: FlowCiphertexts,
-    /// `E`.
-    pub digest: Fr,
+}
+
+impl std::ops::Deref for SettleForm {
+    type Target = SettleProofPublic;
+
+    fn deref(&self) -> &SettleProofPublic {
+        &self.public
+    }
 }
 
 /// Decodes a settlement and checks its ciphertexts against `E`.
@@ -254,46 +210,32 @@ pub fn settlement(s: &pb::SettlementSubmission) -> Result<SettleForm, Refusal> {
         .as_ref()
         .ok_or_else(|| Refusal::invalid("malformed: inputs missing".to_owned()))?;
     let (words, proof) = proof(s.proof.as_ref())?;
-    let acct = field("acct", &inp.acct)?;
-    let bid = field("bid", &inp.bid)?;
-    let p_out = field("p_out", &inp.p_out)?;
-    let clearing = field("clearing", &inp.clearing)?;
-    let meter_id = field("meter_id", &inp.meter_id)?;
-    let digest = field("digest", &inp.digest)?;
+    let public = SettleProofPublic {
+        round: inp.round,
+        acct: field("acct", &inp.acct)?,
+        bid: field("bid", &inp.bid)?,
+        p_out: field("p_out", &inp.p_out)?,
+        clearing: field("clearing", &inp.clearing)?,
+        meter_id: field("meter_id", &inp.meter_id)?,
+        digest: field("digest", &inp.digest)?,
+    };
     let (ct_words, ciphertexts) = ciphertexts(&s.ciphertexts, SETTLE_CIPHERTEXT_WORDS)?;
-    if ciphertexts.digest() != digest {
+    if ciphertexts.digest() != public.digest {
         return Err(Refusal::invalid(
             "digest-mismatch: the flow ciphertexts do not digest to the proven E".to_owned(),
         ));
     }
-    let round = Fr::from(inp.round);
-    let inputs = vec![round, acct, bid, p_out, clearing, meter_id, digest];
-    let u = |x: &Fr| U256::from_be_slice(&field_bytes(x));
     let call = Market::settleCall {
         proof: words,
-        inp: Market::SettleInputs {
-            round: U256::from(inp.round),
-            acct: u(&acct),
-            bid: u(&bid),
-            pOut: u(&p_out),
-            clearing: u(&clearing),
-            meterId: u(&meter_id),
-            digest: u(&digest),
-        },
+        inp: calldata::settle_inputs(&public),
         ciphertexts: ct_words,
     };
     Ok(SettleForm {
         call,
         proof,
-        inputs,
-        round: inp.round,
-        acct,
-        bid,
-        p_out,
-        clearing,
-        meter_id,
+        inputs: public.to_field_elements(),
+        public,
         ciphertexts,
-        digest,
     })
 }
 
@@ -306,11 +248,14 @@ pub struct BalanceForm {
     pub inp: Market::BalanceInputs,
     /// The proof as arkworks points.
     pub proof: Proof,
-    /// The public inputs in the circuit's order.
+    /// The statement's public inputs.
+    pub public: BalanceProofPublic,
+    /// `public.to_field_elements()`.
     pub inputs: Vec<Fr>,
 }
 
-/// Decodes a balance update.
+/// Decodes a balance update. A `delta` outside its signed reading (PROTOCOL §4.1) is
+/// malformed: no proof has one, and the contract refuses it (`BadDelta`).
 pub fn balance(u: Option<&pb::BalanceUpdate>) -> Result<BalanceForm, Refusal> {
     let u = u.ok_or_else(|| Refusal::invalid("malformed: update missing".to_owned()))?;
     let inp = u
@@ -318,32 +263,23 @@ pub fn balance(u: Option<&pb::BalanceUpdate>) -> Result<BalanceForm, Refusal> {
         .as_ref()
         .ok_or_else(|| Refusal::invalid("malformed: inputs missing".to_owned()))?;
     let (words, proof) = proof(u.proof.as_ref())?;
-    let names = ["acct", "f_old", "f_new", "delta", "p_in", "recipient"];
-    let raw = [
-        &inp.acct,
-        &inp.f_old,
-        &inp.f_new,
-        &inp.delta,
-        &inp.p_in,
-        &inp.recipient,
-    ];
-    let mut inputs = Vec::with_capacity(6);
-    for (n, b) in names.iter().zip(raw) {
-        inputs.push(field(n, b)?);
-    }
-    let w = |x: &Fr| U256::from_be_slice(&field_bytes(x));
-    let inp = Market::BalanceInputs {
-        acct: w(&inputs[0]),
-        fOld: w(&inputs[1]),
-        fNew: w(&inputs[2]),
-        delta: w(&inputs[3]),
-        pIn: w(&inputs[4]),
-        recipient: w(&inputs[5]),
+    let public = BalanceProofPublic {
+        acct: field("acct", &inp.acct)?,
+        f_old: field("f_old", &inp.f_old)?,
+        f_new: field("f_new", &inp.f_new)?,
+        delta: delta_from_field(field("delta", &inp.delta)?).ok_or_else(|| {
+            Refusal::invalid(
+                "malformed: delta is not a signed amount below 2^128 in magnitude".to_owned(),
+            )
+        })?,
+        p_in: field("p_in", &inp.p_in)?,
+        recipient: field("recipient", &inp.recipient)?,
     };
     Ok(BalanceForm {
         words,
-        inp,
+        inp: calldata::balance_inputs(&public),
         proof,
-        inputs,
+        inputs: public.to_field_elements(),
+        public,
     })
 }

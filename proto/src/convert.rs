@@ -20,6 +20,7 @@ use sealgrid_committee::trustee::{
     SettlementDecryptResponse, SignRequest, SignResponse,
 };
 use sealgrid_committee::wire;
+use sealgrid_committee::InclusionBitmap;
 use sealgrid_committee::{BidId, TrusteeId};
 
 /// A message field that does not decode.
@@ -330,7 +331,7 @@ impl TryFrom<&pb::SignResponse> for SignResponse {
                 round: st.round,
                 h_buy: st.h_buy.clone(),
                 h_sell: st.h_sell.clone(),
-                included: words(&st.included, "statement.included")?,
+                included: InclusionBitmap::from_words(words(&st.included, "statement.included")?),
             },
             signature: signature(&r.signature, "signature")?,
         })

@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.28;
 
+import {Inclusion} from "./Inclusion.sol";
 import {MarketClearing} from "./MarketClearing.sol";
 
-/// @notice Exposes MarketClearing for the Rust cross-check against
-/// `sealgrid_circuits::market::clear`. Test helper; never deployed in a market.
+/// @notice Exposes MarketClearing and Inclusion for the Rust cross-checks against
+/// `sealgrid_circuits::market::clear` and `sealgrid_committee::InclusionBitmap`. Test
+/// helper; never deployed in a market.
 contract ClearingHarness {
+    /// A fresh bitmap record per call, so that no call sees another's words.
+    uint256 private calls;
+    mapping(uint256 => mapping(uint256 => uint256)) private records;
+
     function clear(uint64[] calldata hBuy, uint64[] calldata hSell, uint256 bids, uint256 kAnonymity)
         external
         pure
@@ -13,5 +19,23 @@ contract ClearingHarness {
     {
         result = MarketClearing.clear(hBuy, hSell, bids, kAnonymity);
         packed = MarketClearing.pack(result);
+    }
+
+    function packedNotCleared() external pure returns (uint256) {
+        return MarketClearing.packedNotCleared();
+    }
+
+    /// Records `included` over `n` bids as `Market.clear` does, then reads `indices` as
+    /// `Market.settle` does.
+    function inclusion(uint256 n, uint256[] calldata included, uint32[] calldata indices)
+        external
+        returns (bool ok, uint256 count, bool[] memory hits)
+    {
+        mapping(uint256 => uint256) storage words = records[calls++];
+        (ok, count) = Inclusion.record(words, n, included);
+        hits = new bool[](indices.length);
+        for (uint256 i = 0; i < indices.length; ++i) {
+            hits[i] = Inclusion.contains(words, indices[i]);
+        }
     }
 }

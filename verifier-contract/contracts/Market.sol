@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {MarketClearing} from "./MarketClearing.sol";
+import {Inclusion} from "./Inclusion.sol";
 
 interface IGroth16Verifier {
     function verifyProof(uint256[8] calldata proof, uint256[] calldata input) external view returns (bool);
@@ -437,7 +438,8 @@ contract Market {
         Round storage r = rounds[round];
         _expectPhase(round, r.phase, Phase.Closed);
         _checkSignatures(clearDigest(round, hBuy, hSell, included), sigs);
-        uint256 count = _recordInclusion(round, r.bids, included);
+        (bool ok, uint256 count) = Inclusion.record(inclusion[round], r.bids, included);
+        if (!ok) revert BadInclusion();
         if (hBuy.length != params.levels) revert MarketClearing.HistogramShape(hBuy.length, hSell.length);
         MarketClearing.Result memory c = MarketClearing.clear(hBuy, hSell, count, params.kAnonymity);
         r.clearing = MarketClearing.pack(c);
@@ -533,7 +535,7 @@ contract Market {
     // --- internals ------------------------------------------------------------------
 
     function _isIncluded(uint64 round, uint32 index) internal view returns (bool) {
-        return (inclusion[round][index / 256] >> (index % 256)) & 1 == 1;
+        return Inclusion.contains(inclusion[round], index);
     }
 
     function _expectPhase(uint64 round, Phase got, Phase want) internal pure {
@@ -563,23 +565,4 @@ contract Market {
     }
 
     /// Stores the inclusion bitmap of a round with `n` bids; returns how many are set.
-    function _recordInclusion(uint64 round, uint256 n, uint256[] calldata included)
-        internal
-        returns (uint256 count)
-    {
-        if (included.length != (n + 255) / 256) revert BadInclusion();
-        for (uint256 w = 0; w < included.length; ++w) {
-            uint256 bits = included[w];
-            if (w == included.length - 1 && n % 256 != 0 && bits >> (n % 256) != 0) revert BadInclusion();
-            count += _popcount(bits);
-            if (bits != 0) inclusion[round][w] = bits;
-        }
-    }
-
-    function _popcount(uint256 x) internal pure returns (uint256 c) {
-        while (x != 0) {
-            x &= x - 1;
-            ++c;
-        }
-    }
 }

@@ -7,6 +7,7 @@ use alloy_sol_types::SolValue;
 use k256::ecdsa::SigningKey;
 
 use crate::bindings::Market;
+use sealgrid_committee::InclusionBitmap;
 
 /// `keccak256(abi.encode(keccak256("sealgrid.clear.v1"), chainid, market, round, hBuy,
 /// hSell, included))`.
@@ -93,13 +94,14 @@ pub fn sign_deposit(payer: &SigningKey, digest: B256) -> Market::Signature {
     sign_sorted(&[payer], digest).remove(0)
 }
 
-/// The inclusion bitmap over a round's `n` bid indices: bit `i % 256` of word `i / 256`.
-pub fn inclusion_bitmap(n: usize, included: impl Fn(usize) -> bool) -> Vec<U256> {
-    let mut words = vec![U256::ZERO; n.div_ceil(256)];
-    for i in (0..n).filter(|&i| included(i)) {
-        words[i / 256] |= U256::from(1u8) << (i % 256);
-    }
-    words
+/// An inclusion bitmap as the contract's `uint256[] included`.
+pub fn bitmap_words(b: &InclusionBitmap) -> Vec<U256> {
+    b.iter().map(|w| U256::from_be_bytes(*w)).collect()
+}
+
+/// The contract's `uint256[]` words as an inclusion bitmap.
+pub fn bitmap_from_words(words: &[U256]) -> InclusionBitmap {
+    InclusionBitmap::from_words(words.iter().map(|w| w.to_be_bytes::<32>()).collect())
 }
 
 /// The Ethereum address of a secp256k1 key.
@@ -136,7 +138,6 @@ pub fn sign_sorted(keys: &[&SigningKey], digest: B256) -> Vec<Market::Signature>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sealgrid_committee::aggregate::inclusion_bitmap as committee_bitmap;
     use sealgrid_committee::sign::{
         clearing_digest, Address as CAddress, ClearingStatement, SigningDomain,
     };
@@ -153,14 +154,15 @@ mod tests {
         ] {
             let h_buy = vec![0, 1200, 3400, 0, 77, (1 << 40) - 1, 5, 9];
             let h_sell = vec![10, 0, 0, 4500, 600, 1, 0, 1 << 33];
-            let ours = inclusion_bitmap(posted, |i| indices.contains(&(i as u32)));
-            let theirs = committee_bitmap(posted, &indices);
-            assert_eq!(
-                ours.iter()
-                    .map(|w| w.to_be_bytes::<32>())
-                    .collect::<Vec<_>>(),
-                theirs
-            );
+            let theirs = InclusionBitmap::from_indices(posted, indices.iter().copied());
+            let ours = bitmap_words(&theirs);
+            assert_eq!(bitmap_from_words(&ours), theirs);
+            for (i, w) in ours.iter().enumerate() {
+                for bit in 0..256 {
+                    let index = (256 * i + bit) as u32;
+                    assert_eq!(w.bit(bit), theirs.contains(index), "{index}");
+                }
+            }
             let digest = clear_digest(31337, market, 1_970_000, &h_buy, &h_sell, &ours);
             let committee = clearing_digest(
                 &SigningDomain {

@@ -45,11 +45,7 @@ impl RoundCtx<'_> {
                 }
             }
         }
-        let bitmap: Vec<U256> = agg
-            .inclusion_bitmap()
-            .iter()
-            .map(|w| U256::from_be_bytes(*w))
-            .collect();
+        let bitmap: Vec<U256> = bitmap_words(&agg.inclusion_bitmap());
         let on_chain = self
             .record
             .inclusion

@@ -21,7 +21,7 @@ impl RoundCtx<'_> {
             round: self.round,
             h_buy: call.hBuy.clone(),
             h_sell: call.hSell.clone(),
-            included: call.included.iter().map(words::word).collect(),
+            included: bitmap_from_words(&call.included),
         };
         let digest = clearing_digest(&self.market.trustee_setup.domain, &st);
         let on_chain: Vec<EthSignature> = call.sigs.iter().map(words::signature).collect();
@@ -165,8 +165,7 @@ impl RoundCtx<'_> {
         let Some(totals) = totals_of(&ev.totals) else {
             return fail(MONEY, "a RoundFinalized total exceeds 64 bits");
         };
-        let residual = totals.pay as i128 + totals.penalty as i128 - totals.credit as i128
-            + totals.defaulted_locks as i128;
+        let residual = totals.operator_residual();
         if i128::try_from(ev.toOperator).ok() != Some(residual) {
             failures.push(format!(
                 "RoundFinalized pays the operator {}, the totals {totals:?} give {residual}",

@@ -3,10 +3,14 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
+use sealgrid_circuits::market::Clearing;
+use sealgrid_verifier_contract::calldata;
 
 /// The packed "not cleared" (fill 0, lock back) that bids left out of the bitmap settle
-/// against (PROTOCOL §8): `1<<49 | 1<<129`.
-const PACKED_NOT_CLEARED: U256 = U256::from_limbs([1 << 49, 0, 1 << 1, 0]);
+/// against (PROTOCOL §8).
+fn packed_not_cleared() -> U256 {
+    calldata::fr(&Clearing::NOT_CLEARED.pack())
+}
 
 impl RoundCtx<'_> {
     pub(super) fn bid_proofs(&self, pvk: &PreparedVerifyingKey) -> Check {
@@ -38,8 +42,8 @@ impl RoundCtx<'_> {
                 ));
                 continue;
             }
-            let publics = [i.round, i.acct, i.fOld, i.fNew, i.bid, i.digest];
-            if let Err(why) = verify(pvk, &call.proof, &publics) {
+            let public = calldata::bid_public(i).map(|p| p.to_field_elements());
+            if let Err(why) = verify(pvk, &call.proof, public) {
                 failures.push(format!("{at}: {why}"));
             }
         }
@@ -84,10 +88,8 @@ impl RoundCtx<'_> {
                     continue;
                 }
             }
-            let publics = [
-                i.round, i.acct, i.bid, i.pOut, i.clearing, i.meterId, i.digest,
-            ];
-            if let Err(why) = verify(pvk, &call.proof, &publics) {
+            let public = calldata::settle_public(i).map(|p| p.to_field_elements());
+            if let Err(why) = verify(pvk, &call.proof, public) {
                 failures.push(format!("{at}: {why}"));
             }
         }
@@ -103,15 +105,15 @@ impl RoundCtx<'_> {
             .record
             .round_events(self.round)
             .find_map(|e| match &e.event {
-                MarketEvents::BidSubmitted(b) if b.bid == bid => Some(b.index as usize),
+                MarketEvents::BidSubmitted(b) if b.bid == bid => Some(b.index),
                 _ => None,
             })?;
         let words = self.record.inclusion.get(&self.round)?;
-        let included = words.get(index / 256).is_some_and(|w| w.bit(index % 256));
+        let included = bitmap_from_words(words).contains(index);
         Some(if included {
             cleared.event.packed
         } else {
-            PACKED_NOT_CLEARED
+            packed_not_cleared()
         })
     }
 
@@ -169,6 +171,6 @@ mod tests {
     fn packed_not_cleared_is_the_contracts() {
         // MarketClearing.packedNotCleared(): (1 << 49) | (1 << 129)
         let expected = (U256::from(1u8) << 49) | (U256::from(1u8) << 129);
-        assert_eq!(PACKED_NOT_CLEARED, expected);
+        assert_eq!(packed_not_cleared(), expected);
     }
 }

@@ -431,8 +431,7 @@ pub fn build() -> Fixture {
     );
 
     // --- the audit bundle, as a coordinator keeps it ----------------------------------------
-    let to_operator = totals.pay as i64 + totals.penalty as i64 - totals.credit as i64
-        + totals.defaulted_locks as i64;
+    let to_operator = i64::try_from(totals.operator_residual()).expect("fits an int64");
     let bundle = pb::AuditBundle {
         round: ROUND,
         clearing_partials: partials.iter().map(cpb::PartialDecryption::from).collect(),

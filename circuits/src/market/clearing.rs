@@ -86,13 +86,7 @@ pub fn clear(
         }
     }
     if bids < k_anonymity {
-        return Ok(Clearing {
-            cleared: false,
-            level: 0,
-            volume: 0,
-            buy: SideRation { num: 0, den: 1 },
-            sell: SideRation { num: 0, den: 1 },
-        });
+        return Ok(Clearing::NOT_CLEARED);
     }
     // demand[j] = D(j) = sum_{i >= j} h_buy[i], with demand[k] = 0;
     // supply[j + 1] = S(j) = sum_{i <= j} h_sell[i], with supply[0] = S(-1) = 0.
@@ -121,6 +115,22 @@ pub fn clear(
 }
 
 impl Clearing {
+    /// "Not cleared" (PROTOCOL §5, §8): nothing trades and every fill is zero, so every
+    /// lock comes back. The clearing of a round under the k-anonymity floor, and the
+    /// one a bid left out of the round's inclusion bitmap settles against, whatever the
+    /// floor. Its [`Clearing::pack`] is `MarketClearing.packedNotCleared()`
+    /// (`1 << 49 | 1 << 129`), tested against the contract.
+    ///
+    /// Not `clear` of empty histograms: with a floor of 0 those clear (at level 0,
+    /// volume 0), and their packing has the `cleared` bit the contract's lacks.
+    pub const NOT_CLEARED: Clearing = Clearing {
+        cleared: false,
+        level: 0,
+        volume: 0,
+        buy: SideRation { num: 0, den: 1 },
+        sell: SideRation { num: 0, den: 1 },
+    };
+
     /// The fill of a bid (`docs/PROTOCOL.md` statement S3).
     pub fn fill(&self, side: Side, level: usize, q: u64) -> u64 {
         if !self.cleared {
@@ -251,6 +261,22 @@ mod tests {
         assert!(!c.cleared);
         assert_eq!(c.fill(Side::Buy, 1, 5), 0);
         assert_eq!(c.fill(Side::Sell, 0, 5), 0);
+    }
+
+    #[test]
+    fn not_cleared_fills_nothing_and_packs_as_the_contract() {
+        let c = Clearing::NOT_CLEARED;
+        for level in 0..4 {
+            assert_eq!(c.fill(Side::Buy, level, 9), 0);
+            assert_eq!(c.fill(Side::Sell, level, 9), 0);
+        }
+        let expect = num_bigint::BigUint::from(1u8) << 49 | num_bigint::BigUint::from(1u8) << 129;
+        assert_eq!(c.pack(), Fr::from(expect));
+        // under the floor, `clear` gives it; empty histograms with no floor do not
+        assert_eq!(clear(&[0; 3], &[0; 3], 0, 1), Ok(Clearing::NOT_CLEARED));
+        let empty = clear(&[0; 3], &[0; 3], 0, 0).unwrap();
+        assert!(empty.cleared);
+        assert_ne!(empty.pack(), c.pack());
     }
 
     #[test]

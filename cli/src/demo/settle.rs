@@ -13,6 +13,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::market::{Clearing, Side};
+use sealgrid_committee::sign::FinalizeTotals;
 use sealgrid_committee::BidId;
 use sealgrid_wallet::prosumer::clearing_for;
 use sealgrid_proto::market::v1 as pb;
@@ -210,9 +211,15 @@ pub async fn finalize(
             slot.plain
         )
     })?;
-    let [pay, credit, penalty, forfeit] = slot.plain.map(i128::from);
+    let [pay, credit, penalty, defaulted_locks] = slot.plain;
+    let plain = FinalizeTotals {
+        pay,
+        credit,
+        penalty,
+        defaulted_locks,
+    };
     slot.checks.check(
-        i128::from(f.to_operator) == pay + penalty - credit + forfeit,
+        i128::from(f.to_operator) == plain.operator_residual(),
         || format!("round {round}: the operator receives {}", f.to_operator),
     )?;
     if let Some(h) = slot.defaulter {

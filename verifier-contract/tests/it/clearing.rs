@@ -145,3 +145,26 @@ fn solidity_clearing_equals_rust_on_the_documented_edge_cases() {
         );
     }
 }
+
+/// "Not cleared" (`Clearing::NOT_CLEARED`) packs as `MarketClearing.packedNotCleared`,
+/// the clearing `Market.settle` expects of a bid left out of the bitmap, whatever the
+/// floor. Both ways at the edge `k_anonymity = 0`: there the clearing of empty
+/// histograms clears, in Rust and in Solidity alike, and so is not "not cleared" (the
+/// coordinator once derived "not cleared" that way); under a floor of 1 or more it is.
+#[test]
+fn not_cleared_is_the_contracts_at_every_floor() {
+    let (mut chain, at) = harness();
+    let sol = chain
+        .sol_call(OPERATOR, at, &ClearingHarness::packedNotClearedCall {})
+        .expect("packedNotCleared");
+    assert_eq!(calldata::fr(&Clearing::NOT_CLEARED.pack()), sol);
+    for k_anon in 0..4 {
+        let zeros = [0u64; 8];
+        let rust = clear(&zeros, &zeros, 0, k_anon).expect("clears");
+        let s = sol_clear(&mut chain, at, &zeros, &zeros, 0, k_anon).expect("clears");
+        assert_same(Ok(rust), Ok(s.clone()), &format!("empty, floor {k_anon}"));
+        let not_cleared = rust == Clearing::NOT_CLEARED;
+        assert_eq!(not_cleared, k_anon > 0, "floor {k_anon}");
+        assert_eq!(s.packed == sol, k_anon > 0, "floor {k_anon}");
+    }
+}

@@ -4,6 +4,7 @@ mod artifacts;
 mod clearing;
 mod common;
 mod embedded;
+mod inclusion;
 mod market;
 mod round;
 mod rpc;

@@ -24,13 +24,14 @@ use sealgrid_circuits::market::{clear, Side};
 use sealgrid_circuits::settle::{self, SettleCircuit};
 use sealgrid_circuits::Fr;
 use sealgrid_committee::aggregate::PostedBid;
-use sealgrid_committee::BidId;
+use sealgrid_committee::sign::FinalizeTotals;
+use sealgrid_committee::{BidId, InclusionBitmap};
 use sealgrid_prover::{prove, NoProgress, ProvedStatement};
 use sealgrid_verifier_contract::bindings::Groth16Verifier::Groth16VerifierErrors;
 use sealgrid_verifier_contract::bindings::Market::{self, MarketErrors as ME};
 use sealgrid_verifier_contract::bindings::TestToken;
 use sealgrid_verifier_contract::committee::{
-    address_of, clear_digest, finalize_digest, inclusion_bitmap, sign_sorted,
+    address_of, bitmap_words, clear_digest, finalize_digest, sign_sorted,
 };
 use sealgrid_verifier_contract::events::{
     market_events, posted_bids, posted_settlements, round_bids, EventError, MarketEvents,
@@ -471,7 +472,8 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     }
     let clearing = clear(&h_buy, &h_sell, bids.len(), f.params.k_anonymity).expect("clears");
     assert!(clearing.cleared && clearing.volume > 0, "{clearing:?}");
-    let included = inclusion_bitmap(bids.len(), |_| true);
+    let bitmap = InclusionBitmap::from_indices(bids.len(), 0..bids.len() as u32);
+    let included = bitmap_words(&bitmap);
     let digest = clear_digest(chain_id, market_addr, ROUND, &h_buy, &h_sell, &included);
     let on_chain = env
         .chain
@@ -542,6 +544,21 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     assert_eq!(ev.packed, calldata::fr(&clearing.pack()));
     assert_eq!(ev.volume, U256::from(clearing.volume));
     assert_eq!(ev.level, U256::from(clearing.level));
+    // the contract reads the bitmap as the committee's type does, past its end too
+    for index in 0..bids.len() as u32 + 2 {
+        let on_chain = env
+            .chain
+            .sol_call(
+                OPERATOR,
+                market_addr,
+                &Market::isIncludedCall {
+                    round: ROUND,
+                    index,
+                },
+            )
+            .expect("isIncluded");
+        assert_eq!(on_chain, bitmap.contains(index), "bid {index}");
+    }
 
     // --- settlement -----------------------------------------------------------------------
     let defaulter = 5;
@@ -696,8 +713,14 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
         &fin(sign_sorted(&[t0, t2], digest)),
         "finalize",
     );
-    let to_operator =
-        totals.0 as i128 + totals.2 as i128 - totals.1 as i128 + defaulted_lock as i128;
+    // The contract pays the residual the committee's totals give.
+    let to_operator = FinalizeTotals {
+        pay: totals.0,
+        credit: totals.1,
+        penalty: totals.2,
+        defaulted_locks: defaulted_lock,
+    }
+    .operator_residual();
     assert_eq!(
         token_balance(&mut env, OPERATOR) as i128,
         operator_before as i128 + to_operator

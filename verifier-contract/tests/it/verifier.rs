@@ -245,3 +245,81 @@ fn a_malformed_key_is_refused_at_deployment() {
         Some(E::BadKey(Groth16Verifier::BadKey { index: U256::ZERO }))
     );
 }
+
+/// `calldata::proof_from_words` and `Groth16Verifier.verifyProof` give one answer on
+/// every proof word list: an all-zero point is the point at infinity to both (the
+/// proof is well formed and does not verify), and what the decoder refuses the
+/// contract reverts on.
+#[test]
+fn the_proof_decoder_answers_as_the_verifier_contract() {
+    use calldata::{proof_from_words, ProofPoint, ProofWordsError};
+    let mut chain = EmbeddedChain::in_memory();
+    let mut rng = ChaCha20Rng::seed_from_u64(13);
+    let c = Circuit::Balance;
+    let (at, _) = deploy_verifier(&mut chain, c);
+    let st = prove_sample(c, &mut rng);
+    let (p, x) = (
+        calldata::proof(&st.proof),
+        calldata::inputs(&st.public_inputs),
+    );
+    assert_eq!(proof_from_words(&p).as_ref(), Ok(&st.proof));
+    assert!(call(&mut chain, at, p, x.clone()).expect("no revert"));
+
+    // each point at infinity, (0, 0) or all zeros: accepted by both, verified by neither
+    for (words, point) in [
+        (0..2, ProofPoint::A),
+        (2..6, ProofPoint::B),
+        (6..8, ProofPoint::C),
+    ] {
+        let mut w = p;
+        for i in words {
+            w[i] = U256::ZERO;
+        }
+        let decoded = proof_from_words(&w).unwrap_or_else(|e| panic!("{point}: {e}"));
+        let zero = match point {
+            ProofPoint::A => decoded.a.is_zero(),
+            ProofPoint::B => decoded.b.is_zero(),
+            ProofPoint::C => decoded.c.is_zero(),
+        };
+        assert!(zero, "{point} reads as the point at infinity");
+        assert!(!rust_accepts(c, &decoded, &st.public_inputs), "{point}");
+        assert!(
+            !call(&mut chain, at, w, x.clone()).expect("well formed to the contract"),
+            "{point}"
+        );
+    }
+
+    // refused by both: a coordinate >= q, a point off its curve, B outside G2
+    let mut w = p;
+    w[6] += base_modulus();
+    assert_eq!(
+        proof_from_words(&w),
+        Err(ProofWordsError::NotInField(ProofPoint::C))
+    );
+    assert!(matches!(
+        expect_error(call(&mut chain, at, w, x.clone())),
+        E::CoordinateNotInField(_)
+    ));
+    let mut w = p;
+    (w[0], w[1]) = (U256::ZERO, U256::from(1u8));
+    assert_eq!(
+        proof_from_words(&w),
+        Err(ProofWordsError::NotInGroup(ProofPoint::A))
+    );
+    assert!(matches!(
+        expect_error(call(&mut chain, at, w, x.clone())),
+        E::PointNotOnCurve(_)
+    ));
+    let w = calldata::proof(&Proof {
+        b: g2_off_subgroup(&mut rng),
+        ..st.proof.clone()
+    });
+    assert_eq!(
+        proof_from_words(&w),
+        Err(ProofWordsError::NotInGroup(ProofPoint::B))
+    );
+    assert!(matches!(
+        expect_error(call(&mut chain, at, w, x)),
+        E::PrecompileFailed(_)
+    ));
+}
