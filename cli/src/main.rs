@@ -15,8 +15,7 @@ use sealgrid::args::{Cli, Command, DemoArgs};
 use sealgrid::audit;
 use sealgrid::commands::{next_steps, tidy, DemoOutput};
 use sealgrid::demo::observer::Observer;
-use sealgrid::demo::{first_round, run_then, DemoConfig, DemoReport, SlotSummary};
-use sealgrid_coordinator::local::LOCAL_AUDITOR;
+use sealgrid::demo::{first_round, run_then, DemoConfig, DemoReport, SlotSummary, AUDITOR};
 use sealgrid_prover::circuits::{default_key_dir, target_key_dir};
 use sealgrid_prover::{Event, Phase};
 use sealgrid_trustee::demo::{DEMO_COMMITTEE_SEED, THRESHOLD, TRUSTEES};
@@ -97,7 +96,7 @@ fn demo(args: DemoArgs) -> Result<()> {
         let kept = keep.then_some(trustees);
         if shown.is_ok() {
             println!();
-            print!("{}", next_steps(&output, kept, LOCAL_AUDITOR));
+            print!("{}", next_steps(&output, kept, AUDITOR));
         }
         async move {
             shown?;

@@ -69,6 +69,10 @@ use profile::{mix, Profile, Strategy};
 pub use report::{DemoReport, SlotSummary, Trade};
 use slot::Slot;
 
+/// The auditor the demo committee's trustees allow to disclose a bid (`sealgrid audit
+/// disclose --auditor`).
+pub use sealgrid_coordinator::local::LOCAL_AUDITOR as AUDITOR;
+
 /// Midnight UTC of the market day, 2027-06-21. The household profiles are those of
 /// 2025-06-21 (see [`profile`]), the same day of the solar year.
 pub const DEMO_DAY_UNIX: u64 = 1_813_536_000;
@@ -194,7 +198,7 @@ pub fn run(config: &DemoConfig, observer: &dyn Observer) -> Result<DemoReport, D
 
 /// [`run`], then, once every check has passed and the coordinator has stopped, `then`
 /// with the report and the committee's trustee endpoints, which serve (reading the
-/// chain, allowing `sealgrid_coordinator::local::LOCAL_AUDITOR` to disclose) until the
+/// chain, allowing [`AUDITOR`] to disclose) until the
 /// future it returns completes: what `sealgrid demo --keep-trustees` waits in for
 /// Ctrl-C, and what the demo test runs the printed `audit disclose` command in. Returns
 /// the report and the future's output.
