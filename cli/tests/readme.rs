@@ -40,16 +40,19 @@ struct Cmd {
     words: Vec<String>,
 }
 
-/// The commands of README.md's `sh` blocks, `&&` chains split and `cd` followed.
+/// The commands of README.md's `sh` blocks, `&&` chains split and `cd` followed: a `cd`
+/// holds for the rest of its section (up to the next `## ` heading), as for a reader who
+/// works through a section in one shell.
 fn readme_commands(readme: &str) -> Vec<Cmd> {
     let mut out = Vec::new();
     let mut block: Option<String> = None;
+    let mut cwd = PathBuf::new();
     for line in readme.lines() {
         match (&mut block, line.trim_start()) {
+            (None, l) if l.starts_with("## ") => cwd = PathBuf::new(),
             (None, l) if l.starts_with("```sh") => block = Some(String::new()),
             (Some(b), "```") => {
                 let text = b.replace("\\\n", " ");
-                let mut cwd = PathBuf::new();
                 for l in text.lines() {
                     let words = shell_words(l).unwrap_or_else(|| panic!("unbalanced: {l}"));
                     for seg in words.split(|w| w == "&&").filter(|s| !s.is_empty()) {
