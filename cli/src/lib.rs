@@ -1,4 +1,8 @@
 //! sealgrid's command-line application. The `sealgrid` binary (`src/main.rs`) is a thin
-//! shell around [`demo`], which a test runs in the suite as well.
+//! shell around [`demo`] and [`audit`], which tests run in the suite as well; [`args`]
+//! is its command line, [`commands`] the commands the demo prints for its own output.
 
+pub mod args;
+pub mod audit;
+pub mod commands;
 pub mod demo;

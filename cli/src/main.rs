@@ -3,128 +3,22 @@
 //! loopback); see `sealgrid demo --help`.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-mod audit;
-
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sealgrid::args::{Cli, Command, DemoArgs};
+use sealgrid::audit;
+use sealgrid::commands::{next_steps, tidy, DemoOutput};
 use sealgrid::demo::observer::Observer;
-use sealgrid::demo::{run, DemoConfig, DemoReport, SlotSummary};
-use sealgrid_prover::circuits::{default_key_dir, target_key_dir, KEY_DIR_ENV};
+use sealgrid::demo::{first_round, run_then, DemoConfig, DemoReport, SlotSummary, AUDITOR};
+use sealgrid_prover::circuits::{default_key_dir, target_key_dir};
 use sealgrid_prover::{Event, Phase};
 use sealgrid_trustee::demo::{DEMO_COMMITTEE_SEED, THRESHOLD, TRUSTEES};
-
-const DEMO_ABOUT: &str =
-    "Run a pilot energy community through consecutive market slots on a local market";
-
-const DEMO_LONG_ABOUT: &str = "\
-Runs a pilot energy community through consecutive 15-minute market slots on a whole \
-local market, all on loopback, nothing to install: the market contract on an embedded \
-EVM (its state in DIR/chain.json), the demo committee's 3 trustees (t = 2) as gRPC \
-services that read the chain themselves, and the gRPC coordinator that sequences the \
-rounds, relays submissions to the contract and has the committee clear and finalize. \
-Each household is a prosumer wallet: the operator registers it, it deposits through the \
-coordinator (payer-signed), proves its sealed bid (Groth16) and submits it over gRPC (a \
-few alone, the others in an aggregator's batch), has its meter sign the slot's reading \
-and settles; payouts are merged into free balances by later deposits, and one household \
-withdraws at the end. One household defaults in one slot: the finalization lists it, \
-its lock is forfeit, the contract records the default and refuses its later bids.
-
-The market day is 2027-06-21 on real 15-minute slots; the market clock (shared by the \
-coordinator and the chain) is moved forward to each round's bidding and past each \
-deadline once every household has acted. Checked, and counted: every bid on chain \
-exactly once, the decrypted histograms against the plaintext the demo (as the \
-simulator) knows, the published clearing against the clearing of the published \
-histograms, the finalization's totals and defaulters, the default on chain, money \
-conserved to the unit after every round, the withdrawal, a gapless event stream; then \
-every round is audited from public data alone (sealgrid audit's checks). The exit \
-status is 1 if any check fails.
-
-The committee runs its DKG from a FIXED, public seed so that its flow keys, and with \
-them the bid and settle circuits' Groth16 keys, are the same every run and can be \
-cached. Anyone can recompute the trustees' shares: this committee protects nothing.
-
-Household profiles are standard profiles of 2025-06-21 (data/profiles/profiles.csv): \
-the BDEW H0 load profile with its dynamisation, scaled by each household's annual \
-consumption (2,500-5,500 kWh/a), and clear-sky PV yield at Kassel (pvlib, 35 degrees \
-south) scaled by its kWp (a third have no PV, the others 3-10 kWp, half of these with \
-a 5-10 kWh battery that absorbs surplus and covers deficit), all drawn from --seed, \
-with a +-15 % jitter per slot. Every slot has at least the k-anonymity floor of 5 bids \
-(6 in the slot with the default): if fewer households have a position worth a bid, \
-those with the largest small positions bid them.
-
-Keys are cached in the key directory; the first run makes them, later runs load them. \
-Each run deploys a fresh market in DIR (chain.json, market.json, the coordinator's \
-store.redb, the audit bundles in bundles/), replacing the previous run's files; \
-`sealgrid audit --market DIR/market.json --embedded-state DIR/chain.json --bundles \
-DIR/bundles` redoes the audit from them.";
-
-/// The command line.
-#[derive(Debug, Parser)]
-#[command(
-    name = "sealgrid",
-    version,
-    about = "sealgrid: sealed-bid, zero-knowledge P2P energy trading"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-/// The subcommands.
-#[derive(Debug, Subcommand)]
-enum Command {
-    #[command(about = DEMO_ABOUT, long_about = DEMO_LONG_ABOUT)]
-    Demo(DemoArgs),
-    /// Re-verify market rounds from public data alone (chain, market file, verifying
-    /// keys, the committee's audit bundles); `audit disclose` opens one bid with t
-    /// trustees. Exits 1 if any check fails.
-    Audit(Box<audit::AuditArgs>),
-}
-
-#[derive(Debug, clap::Args)]
-struct DemoArgs {
-    /// Number of households in the community.
-    #[arg(long, default_value_t = 12, value_name = "N")]
-    households: usize,
-    /// Number of consecutive 15-minute slots to run.
-    #[arg(long, default_value_t = 4, value_name = "M")]
-    slots: usize,
-    /// Start of the first slot, HH:MM (UTC, on the market day 2027-06-21), on the
-    /// 15-minute grid. The default, late afternoon, has both sides in the market as PV
-    /// fades and the evening peak starts; around noon sellers are long and the price
-    /// sits at the floor, from 17:30 nobody sells.
-    #[arg(long, default_value = "16:30", value_name = "HH:MM")]
-    start: String,
-    /// Seed of the households' profiles, secrets and deliveries (witness randomness and
-    /// proof blinding always come from the OS).
-    #[arg(long, default_value_t = 1, value_name = "SEED")]
-    seed: u64,
-    /// Groth16 key cache [default: $CARGO_TARGET_DIR/sealgrid-keys, else
-    /// target/sealgrid-keys in the workspace the tool was built from].
-    #[arg(long, env = KEY_DIR_ENV, value_name = "DIR")]
-    key_dir: Option<PathBuf>,
-    /// Where to write the HTML report (plots of the aggregate curves, prices and volumes,
-    /// each household's own trades) [default: $CARGO_TARGET_DIR/sealgrid-demo/report.html,
-    /// else target/sealgrid-demo/report.html in the workspace the tool was built from].
-    #[arg(long, value_name = "PATH")]
-    report: Option<PathBuf>,
-    /// Where the run's chain state (chain.json), market file (market.json), coordinator
-    /// store (store.redb) and audit bundles (bundles/) go; a run replaces the previous
-    /// run's files
-    /// [default: $CARGO_TARGET_DIR/sealgrid-demo, else target/sealgrid-demo in the
-    /// workspace the tool was built from].
-    #[arg(long, value_name = "DIR")]
-    dir: Option<PathBuf>,
-    /// Show no spinners or progress bars.
-    #[arg(long, short)]
-    quiet: bool,
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -154,14 +48,15 @@ fn parse_start(s: &str) -> Result<u64> {
 }
 
 fn demo(args: DemoArgs) -> Result<()> {
-    let out_dir = target_key_dir().with_file_name("sealgrid-demo");
     let config = DemoConfig {
         households: args.households,
         slots: args.slots,
         first_slot: parse_start(&args.start).with_context(|| format!("--start {}", args.start))?,
         seed: args.seed,
         key_dir: args.key_dir.unwrap_or_else(default_key_dir),
-        dir: args.dir.unwrap_or_else(|| out_dir.clone()),
+        dir: args
+            .dir
+            .unwrap_or_else(|| target_key_dir().with_file_name("sealgrid-demo")),
     };
     println!(
         "sealgrid demo: {} households, {} slots from {} on 2027-06-21, seed {}",
@@ -171,7 +66,7 @@ fn demo(args: DemoArgs) -> Result<()> {
     println!("  households: prosumer wallets proving client side (Groth16); profiles: BDEW H0 load x kWh/a, clear-sky PV (Kassel) x kWp, from data/profiles/profiles.csv");
     println!(
         "  files: {} (chain.json, market.json, store.redb, bundles/)",
-        config.dir.display()
+        tidy(&config.dir).display()
     );
     let mp = if args.quiet {
         MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
@@ -183,25 +78,61 @@ fn demo(args: DemoArgs) -> Result<()> {
         spinners: Mutex::new(HashMap::new()),
         bar: Mutex::new(None),
     };
-    let report_path = args.report.unwrap_or_else(|| out_dir.join("report.html"));
+    let report_path = args
+        .report
+        .unwrap_or_else(|| config.dir.join("report.html"));
+    let first = first_round(config.first_slot);
+    let output = DemoOutput {
+        exe: std::env::current_exe().map_or_else(|_| "sealgrid".into(), |p| tidy(&p)),
+        dir: tidy(&config.dir),
+        // `sealgrid audit` finds the keys itself in the default key directory.
+        key_dir: (config.key_dir != default_key_dir()).then(|| tidy(&config.key_dir)),
+        rounds: first..=first + config.slots as u64 - 1,
+    };
+    let keep = args.keep_trustees;
     let started = Instant::now();
-    let result = run(&config, &ui);
-    let elapsed = started.elapsed();
-    match result {
-        Ok(report) => {
-            print_report(&report);
-            println!(
-                "all {} checks passed in {:.1} s ({} of them the audit's)",
-                report.checks(),
-                elapsed.as_secs_f64(),
-                report.audit_checks()
-            );
-            write_html(&report, &config, &args.start, &report_path)?;
-            println!("HTML report: {}", report_path.display());
-            Ok(())
+    let result = run_then(&config, &ui, |report, trustees| {
+        let shown = finish(report, &config, &args.start, started, &report_path);
+        let kept = keep.then_some(trustees);
+        if shown.is_ok() {
+            println!();
+            print!("{}", next_steps(&output, kept, AUDITOR));
         }
+        async move {
+            shown?;
+            if keep {
+                tokio::signal::ctrl_c()
+                    .await
+                    .context("waiting for Ctrl-C")?;
+                println!("stopping the trustees");
+            }
+            Ok::<_, anyhow::Error>(())
+        }
+    });
+    match result {
+        Ok((_report, shown)) => shown,
         Err(e) => Err(e).context("the demo stopped"),
     }
+}
+
+/// Prints the finished run's report and writes its HTML report.
+fn finish(
+    report: &DemoReport,
+    config: &DemoConfig,
+    start: &str,
+    started: Instant,
+    html: &Path,
+) -> Result<()> {
+    print_report(report);
+    println!(
+        "all {} checks passed in {:.1} s ({} of them the audit's)",
+        report.checks(),
+        started.elapsed().as_secs_f64(),
+        report.audit_checks()
+    );
+    write_html(report, config, start, html)?;
+    println!("HTML report: {}", tidy(html).display());
+    Ok(())
 }
 
 /// Writes the HTML report of a finished run.

@@ -3,11 +3,17 @@
 //! defaults. Every check of `sealgrid demo` runs (bids on chain exactly once, decrypted
 //! histograms against the plaintext, the clearing of the published histograms, the
 //! finalization's totals and defaulter, the default on chain, money conserved, the
-//! withdrawal, the event stream) and the audit of the round passes. Keys come from the
-//! prover's cache under the target directory, so only the first run pays for the setups.
+//! withdrawal, the event stream) and the audit of the round passes. Then the commands
+//! the demo prints at its end run as a user runs them, with the `sealgrid` binary: the
+//! audit from the run's files, and the disclosure of a bid with the trustees the demo
+//! keeps serving (`--keep-trustees`). Keys come from the prover's cache under the target
+//! directory, so only the first run pays for the setups.
 
+use std::process::{Command, Output};
+
+use sealgrid::commands::{next_steps, shell_words, DemoOutput};
 use sealgrid::demo::observer::Silent;
-use sealgrid::demo::{run, DemoConfig, DemoError};
+use sealgrid::demo::{run, run_then, DemoConfig, DemoError, AUDITOR};
 use sealgrid_prover::circuits::default_key_dir;
 
 fn config(households: usize, slots: usize, dir: &std::path::Path) -> DemoConfig {
@@ -25,7 +31,41 @@ fn config(households: usize, slots: usize, dir: &std::path::Path) -> DemoConfig 
 #[test]
 fn six_households_one_slot_through_the_coordinator_with_a_defaulter() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let report = run(&config(6, 1, dir.path()), &Silent).expect("every check passes");
+    let (report, (printed, ran)) =
+        run_then(&config(6, 1, dir.path()), &Silent, |report, trustees| {
+            // What `sealgrid demo --keep-trustees` prints for this run, run while its
+            // trustees serve (a blocking thread: the trustees need the runtime's workers).
+            let round = report.slots[0].round;
+            let out = DemoOutput {
+                exe: env!("CARGO_BIN_EXE_sealgrid").into(),
+                dir: dir.path().to_path_buf(),
+                key_dir: None,
+                rounds: round..=round,
+            };
+            let printed = next_steps(&out, Some(trustees), AUDITOR);
+            let commands: Vec<Vec<String>> = printed
+                .lines()
+                .filter_map(|l| l.strip_prefix("  "))
+                .map(|l| shell_words(l).expect("a command line"))
+                .collect();
+            async move {
+                let ran: Vec<Output> = tokio::task::spawn_blocking(move || {
+                    commands
+                        .iter()
+                        .map(|argv| {
+                            Command::new(&argv[0])
+                                .args(&argv[1..])
+                                .output()
+                                .expect("runs")
+                        })
+                        .collect()
+                })
+                .await
+                .expect("the commands ran");
+                (printed, ran)
+            }
+        })
+        .expect("every check passes");
     let s = &report.slots[0];
     assert_eq!(
         s.buys + s.sells,
@@ -80,6 +120,42 @@ fn six_households_one_slot_through_the_coordinator_with_a_defaulter() {
     assert_eq!(data.slots[0].defaults, 1);
     assert!(data.checks.iter().all(|c| c.passed));
     sealgrid_report::render(&data).expect("the report renders");
+
+    // The printed commands: the audit of the round, then the disclosure of bid 0 with the
+    // kept trustees, both passing.
+    let text = |o: &Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    assert_eq!(ran.len(), 2, "an audit and a disclose command: {printed}");
+    let (audit, disclose) = (text(&ran[0]), text(&ran[1]));
+    assert!(ran[0].status.success(), "{printed}\n{audit}");
+    assert!(audit.contains(&format!("round {}\n", s.round)), "{audit}");
+    assert!(
+        audit.contains("✓ money:") && audit.contains("verdict: PASS (1 rounds)"),
+        "{audit}"
+    );
+    assert!(dir.path().join("audit.html").exists(), "the audit's report");
+    assert!(ran[1].status.success(), "{printed}\n{disclose}");
+    assert!(
+        disclose.contains(&format!("round {} bid #0", s.round)),
+        "{disclose}"
+    );
+    assert!(disclose.contains("✓ opened with trustees"), "{disclose}");
+    assert!(disclose.contains("verdict: PASS"), "{disclose}");
+    assert!(
+        s.trades.iter().any(|t| disclose.contains(&format!(
+            "side {:?}, level {} (price {}), quantity {} Wh",
+            t.side,
+            t.level,
+            report.market.price(t.level),
+            t.q
+        ))),
+        "the opened bid is one the households made: {disclose}"
+    );
 }
 
 #[test]

@@ -276,8 +276,14 @@ impl Net {
 
     /// Stops the coordinator, then the trustees; the chain's state stays in its file.
     pub async fn shutdown(self) {
+        self.stop_coordinator().await.shutdown().await;
+    }
+
+    /// Stops the coordinator only: the chain and the trustees serve on until
+    /// [`LocalMarket::shutdown`].
+    pub async fn stop_coordinator(self) -> LocalMarket {
         self.running.shutdown().await;
-        self.local.shutdown().await;
+        self.local
     }
 }
 

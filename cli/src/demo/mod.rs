@@ -37,8 +37,9 @@
 //! Files: the chain's state (`chain.json` and its log sidecar), the market file
 //! (`market.json`), the coordinator's store (`store.redb`) and the rounds' audit bundles
 //! (`bundles/round-<n>.pb`) go to [`DemoConfig::dir`]; each run starts from none of them
-//! and deploys a fresh market. `sealgrid audit --market DIR/market.json --embedded-state
-//! DIR/chain.json --bundles DIR/bundles` redoes the audit from them.
+//! and deploys a fresh market. The command line prints the `sealgrid audit` command
+//! that redoes the audit from them ([`crate::commands`]); [`run_then`] keeps the
+//! trustees serving after the run for `sealgrid audit disclose`.
 
 pub mod close;
 pub mod household;
@@ -67,6 +68,10 @@ use observer::Observer;
 use profile::{mix, Profile, Strategy};
 pub use report::{DemoReport, SlotSummary, Trade};
 use slot::Slot;
+
+/// The auditor the demo committee's trustees allow to disclose a bid (`sealgrid audit
+/// disclose --auditor`).
+pub use sealgrid_local::LOCAL_AUDITOR as AUDITOR;
 
 /// Midnight UTC of the market day, 2027-06-21. The household profiles are those of
 /// 2025-06-21 (see [`profile`]), the same day of the solar year.
@@ -179,13 +184,37 @@ fn validate(config: &DemoConfig, params: &MarketParams) -> Result<(), DemoError>
     Ok(())
 }
 
+/// The round of slot `slot_of_day` (0 = 00:00) of the market day on the demo's schedule:
+/// the demo's rounds are `first_round(first_slot)..first_round(first_slot) + slots`.
+pub fn first_round(slot_of_day: u64) -> u64 {
+    DEMO_DAY_UNIX / Schedule::default().slot_seconds + slot_of_day
+}
+
 /// Runs the demo: the local market and its coordinator, the households, every slot,
 /// then the closing checks and the audit. Blocks; runs its own async runtime.
 pub fn run(config: &DemoConfig, observer: &dyn Observer) -> Result<DemoReport, DemoError> {
+    run_then(config, observer, |_, _| async {}).map(|(report, ())| report)
+}
+
+/// [`run`], then, once every check has passed and the coordinator has stopped, `then`
+/// with the report and the committee's trustee endpoints, which serve (reading the
+/// chain, allowing [`AUDITOR`] to disclose) until the
+/// future it returns completes: what `sealgrid demo --keep-trustees` waits in for
+/// Ctrl-C, and what the demo test runs the printed `audit disclose` command in. Returns
+/// the report and the future's output.
+pub fn run_then<T, F, Fut>(
+    config: &DemoConfig,
+    observer: &dyn Observer,
+    then: F,
+) -> Result<(DemoReport, T), DemoError>
+where
+    F: FnOnce(&DemoReport, &[String]) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
     let params = MarketParams::default();
     validate(config, &params)?;
     let schedule = Schedule::default();
-    let first = DEMO_DAY_UNIX / schedule.slot_seconds + config.first_slot;
+    let first = first_round(config.first_slot);
     if schedule.times(first).open_at <= sealgrid_market::schedule::wall() {
         return Err(DemoError::Config(
             "the demo day's bidding has begun: its rounds can no longer open".into(),
@@ -214,8 +243,16 @@ pub fn run(config: &DemoConfig, observer: &dyn Observer) -> Result<DemoReport, D
             net.running.addr
         ));
         let report = drive(&mut net, config, params, first, observer).await;
-        net.shutdown().await;
-        report
+        let local = net.stop_coordinator().await;
+        let out = match report {
+            Ok(report) => {
+                let t = then(&report, &local.trustee_urls).await;
+                Ok((report, t))
+            }
+            Err(e) => Err(e),
+        };
+        local.shutdown().await;
+        out
     })
 }
 
