@@ -22,6 +22,7 @@ use sealgrid_circuits::eddsa::PrivateKey as MeterKey;
 use sealgrid_circuits::market::{clear, Clearing, Side};
 use sealgrid_circuits::settle::{self, MeterReading, SettleCircuit, Settlement};
 use sealgrid_circuits::Fr;
+use sealgrid_committee::InclusionBitmap;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_prover::{prove, CircuitKeys, NoProgress, ProvedStatement};
 use sealgrid_verifier_contract::bindings::Market;
@@ -102,17 +103,19 @@ pub fn clearing_for(
     k_anonymity: usize,
     index: u32,
 ) -> Result<Clearing, WalletError> {
-    let included_bit = info
+    let words = info
         .inclusion_bitmap
-        .get(index as usize / 256)
-        .map(|w| {
-            let w = U256::from_be_slice(w);
-            w.bit(index as usize % 256)
-        })
-        .unwrap_or(false);
-    if !included_bit {
-        let zeros = vec![0u64; levels];
-        return clear(&zeros, &zeros, 0, k_anonymity).map_err(invalid);
+        .iter()
+        .map(|w| <[u8; 32]>::try_from(w.as_slice()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| invalid("an inclusion bitmap word is not 32 bytes"))?;
+    if !InclusionBitmap::from_words(words).contains(index) {
+        // Left out of the clearing (or the round did not clear): the bid settles
+        // against the contract's "not cleared" and gets its whole lock back.
+        return Ok(Clearing::NOT_CLEARED);
+    }
+    if info.h_buy.len() != levels || info.h_sell.len() != levels {
+        return Err(invalid("the published histograms do not have the market's K levels"));
     }
     let c = clear(
         &info.h_buy,
