@@ -15,7 +15,8 @@
 //! - [`embedded`]: [`EmbeddedChain`], revm in process with its state persisted to disk;
 //! - [`rpc`]: [`JsonRpcChain`], any EVM node over plain HTTP JSON-RPC, signing locally;
 //! - [`gas`]: `clear`'s gas against the number of included bids (the `gas` binary);
-//! - [`artifacts`]: the SHA-256 of the contract sources that the artifacts record.
+//! - [`artifacts`]: the SHA-256 of the contract sources that the artifacts record;
+//! - [`state`]: the contract's `Phase`, `BidState` and `PayoutState` as Rust enums.
 
 pub mod artifacts;
 pub mod bindings;
@@ -27,6 +28,7 @@ pub mod embedded;
 pub mod events;
 pub mod gas;
 pub mod rpc;
+pub mod state;
 
 pub use chain::{Chain, ChainError, ChainLog, DevChain, LogFilter, Receipt};
 pub use embedded::EmbeddedChain;

@@ -6,6 +6,7 @@
 use alloy_sol_types::SolCall;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_verifier_contract::bindings::Market;
+use sealgrid_verifier_contract::state::{BidState, PayoutState};
 
 use super::{b32, u256, Engine};
 use crate::refusal::Refusal;
@@ -216,7 +217,8 @@ impl Engine {
             .call(Market::bidsCall(u256(&id)))
             .await
             .map_err(|e| Refusal::from_chain(&e))?;
-        if bid.state == 0 {
+        let state = BidState::try_from(bid.state);
+        if state == Ok(BidState::None) {
             return Err(Refusal::not_found(format!(
                 "unknown-bid: 0x{} is not a bid on chain",
                 hex::encode(id)
@@ -229,7 +231,7 @@ impl Engine {
                 bid.round
             )));
         }
-        if bid.state != 1 {
+        if state != Ok(BidState::Live) {
             return Err(Refusal::exists(format!(
                 "already-settled: bid 0x{} is settled or defaulted",
                 hex::encode(id)
@@ -282,7 +284,7 @@ impl Engine {
             .call(Market::payoutsCall(u256(&b32(&s.p_out))))
             .await
             .map_err(|e| Refusal::from_chain(&e))?;
-        if payout != 0 {
+        if PayoutState::try_from(payout) != Ok(PayoutState::None) {
             return Err(Refusal::exists(
                 "payout-exists: the payout commitment is taken".to_owned(),
             ));

@@ -5,20 +5,23 @@ use alloy_sol_types::SolCall;
 use prost::Message;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_verifier_contract::bindings::Market;
+use sealgrid_verifier_contract::state::{BidState, Phase};
 
 use super::relay::{posted_bid, posted_settlement};
 use super::{u256, Engine, EngineError, RoundState};
 use crate::store::{Kind, SubmissionState};
 
-pub(super) fn phase_of(p: u8) -> pb::Phase {
-    match p {
-        1 => pb::Phase::Open,
-        2 => pb::Phase::Bidding,
-        3 => pb::Phase::Closed,
-        4 => pb::Phase::Cleared,
-        5 => pb::Phase::Settling,
-        6 => pb::Phase::Finalized,
-        _ => pb::Phase::Scheduled,
+/// The service's phase of a round whose contract phase is `raw` (`rounds(r).phase`);
+/// a round the contract has not opened (or a value it never writes) is scheduled.
+pub(super) fn phase_of(raw: u8) -> pb::Phase {
+    match Phase::try_from(raw) {
+        Ok(Phase::Open) => pb::Phase::Open,
+        Ok(Phase::Bidding) => pb::Phase::Bidding,
+        Ok(Phase::Closed) => pb::Phase::Closed,
+        Ok(Phase::Cleared) => pb::Phase::Cleared,
+        Ok(Phase::Settling) => pb::Phase::Settling,
+        Ok(Phase::Finalized) => pb::Phase::Finalized,
+        Ok(Phase::None) | Err(_) => pb::Phase::Scheduled,
     }
 }
 
@@ -34,7 +37,7 @@ impl Engine {
                 .await
                 .map_err(|source| EngineError::ReadRound { round: r, source })?;
             let audit = pb::AuditBundle::decode(rec.audit.as_slice()).unwrap_or_default();
-            let phase = phase_of(on_chain.phase as u8);
+            let phase = phase_of(on_chain.phase);
             self.rounds.insert(
                 r,
                 RoundState {
@@ -63,9 +66,10 @@ impl Engine {
                     .call(Market::bidsCall(u256(&s.bid)))
                     .await
                     .map_err(EngineError::ReadBid)?;
+                let state = BidState::try_from(bid.state);
                 let there = match s.kind {
-                    Kind::Bid => bid.state != 0,
-                    Kind::Settlement => bid.state == 2,
+                    Kind::Bid => state != Ok(BidState::None),
+                    Kind::Settlement => state == Ok(BidState::Settled),
                 };
                 if there {
                     s.state = SubmissionState::OnChain {

@@ -10,6 +10,7 @@ use sealgrid_committee::settlement::PostedSettlement;
 use sealgrid_proto::committee::v1 as cpb;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_verifier_contract::bindings::Market;
+use sealgrid_verifier_contract::state::Phase;
 use sealgrid_verifier_contract::{events, ChainError};
 
 use super::recovery::phase_of;
@@ -81,8 +82,8 @@ impl Engine {
         let r = t.round;
         let mut phase = pb::Phase::Scheduled;
         let existing = self.chain.call(Market::roundsCall(r)).await;
-        let on_chain = existing.map(|x| x.phase).unwrap_or(0);
-        if on_chain == 0 {
+        let on_chain = existing.map(|x| x.phase).unwrap_or(Phase::None.into());
+        if Phase::try_from(on_chain) == Ok(Phase::None) {
             match self
                 .chain
                 .transact(Market::openRoundCall {
