@@ -15,7 +15,7 @@ use sealgrid_proto::market::v1 as pb;
 use sealgrid_prover::Proof;
 use sealgrid_verifier_contract::bindings::Market;
 
-use crate::refusal::Refusal;
+use crate::refusal::{Reason, Refusal};
 
 /// Number of words of a settlement's flow ciphertexts (C1' and three C2').
 pub const SETTLE_CIPHERTEXT_WORDS: usize = 8;
@@ -23,10 +23,10 @@ pub const SETTLE_CIPHERTEXT_WORDS: usize = 8;
 /// A 32-byte big-endian word.
 pub fn word(name: &str, b: &[u8]) -> Result<U256, Refusal> {
     if b.len() != 32 {
-        return Err(Refusal::invalid(format!(
-            "malformed: {name} has {} bytes, not 32",
-            b.len()
-        )));
+        return Err(Refusal::new(
+            Reason::Malformed,
+            format!("{name} has {} bytes, not 32", b.len()),
+        ));
     }
     Ok(U256::from_be_slice(b))
 }
@@ -36,9 +36,10 @@ pub fn field(name: &str, b: &[u8]) -> Result<Fr, Refusal> {
     let w = word(name, b)?;
     let modulus = U256::from_be_slice(&Fr::MODULUS.to_bytes_be());
     if w >= modulus {
-        return Err(Refusal::invalid(format!(
-            "not-in-field: {name} is not below the field modulus"
-        )));
+        return Err(Refusal::new(
+            Reason::NotInField,
+            format!("{name} is not below the field modulus"),
+        ));
     }
     Ok(Fr::from_be_bytes_mod_order(b))
 }
@@ -56,9 +57,10 @@ pub fn word_bytes(w: &U256) -> Vec<u8> {
 fn fq(name: &str, w: &U256) -> Result<Fq, Refusal> {
     let modulus = U256::from_be_slice(&Fq::MODULUS.to_bytes_be());
     if *w >= modulus {
-        return Err(Refusal::invalid(format!(
-            "malformed: {name} has a coordinate not below the base field modulus"
-        )));
+        return Err(Refusal::new(
+            Reason::Malformed,
+            format!("{name} has a coordinate not below the base field modulus"),
+        ));
     }
     Ok(Fq::from_be_bytes_mod_order(&w.to_be_bytes::<32>()))
 }
@@ -66,12 +68,12 @@ fn fq(name: &str, w: &U256) -> Result<Fq, Refusal> {
 /// A proof in the contract's `uint256[8]` form, and the same proof as arkworks points,
 /// each checked on the curve and in the subgroup.
 pub fn proof(p: Option<&pb::Proof>) -> Result<([U256; 8], Proof), Refusal> {
-    let p = p.ok_or_else(|| Refusal::invalid("malformed: proof missing".to_owned()))?;
+    let p = p.ok_or_else(|| Refusal::new(Reason::Malformed, "proof missing"))?;
     if p.words.len() != 8 {
-        return Err(Refusal::invalid(format!(
-            "malformed: proof has {} words, not 8",
-            p.words.len()
-        )));
+        return Err(Refusal::new(
+            Reason::Malformed,
+            format!("proof has {} words, not 8", p.words.len()),
+        ));
     }
     let mut w = [U256::ZERO; 8];
     for (i, b) in p.words.iter().enumerate() {
@@ -98,9 +100,10 @@ pub fn proof(p: Option<&pb::Proof>) -> Result<([U256; 8], Proof), Refusal> {
         ),
     ] {
         if !ok {
-            return Err(Refusal::invalid(format!(
-                "bad-point: proof {name} is not a point of its group"
-            )));
+            return Err(Refusal::new(
+                Reason::BadPoint,
+                format!("proof {name} is not a point of its group"),
+            ));
         }
     }
     Ok((w, Proof { a, b, c }))
@@ -113,10 +116,10 @@ pub fn ciphertexts(
     expected: usize,
 ) -> Result<(Vec<U256>, FlowCiphertexts), Refusal> {
     if words.len() != expected {
-        return Err(Refusal::invalid(format!(
-            "bad-ciphertexts: {} ciphertext words, expected {expected}",
-            words.len()
-        )));
+        return Err(Refusal::new(
+            Reason::BadCiphertexts,
+            format!("{} ciphertext words, expected {expected}", words.len()),
+        ));
     }
     let fields: Vec<Fr> = words
         .iter()
@@ -125,8 +128,9 @@ pub fn ciphertexts(
     let mut points = Vec::with_capacity(fields.len() / 2);
     for (i, xy) in fields.chunks(2).enumerate() {
         points.push(
-            point_from_coordinates(xy[0], xy[1])
-                .map_err(|e| Refusal::invalid(format!("bad-point: ciphertext point {i}: {e}")))?,
+            point_from_coordinates(xy[0], xy[1]).map_err(|e| {
+                Refusal::new(Reason::BadPoint, format!("ciphertext point {i}: {e}"))
+            })?,
         );
     }
     let words = words.iter().map(|b| U256::from_be_slice(b)).collect();
@@ -178,7 +182,7 @@ pub fn bid(b: &pb::BidSubmission, levels: usize) -> Result<BidForm, Refusal> {
     let inp = b
         .inputs
         .as_ref()
-        .ok_or_else(|| Refusal::invalid("malformed: inputs missing".to_owned()))?;
+        .ok_or_else(|| Refusal::new(Reason::Malformed, "inputs missing"))?;
     let (words, proof) = proof(b.proof.as_ref())?;
     let acct = field("acct", &inp.acct)?;
     let f_old = field("f_old", &inp.f_old)?;
@@ -187,8 +191,9 @@ pub fn bid(b: &pb::BidSubmission, levels: usize) -> Result<BidForm, Refusal> {
     let digest = field("digest", &inp.digest)?;
     let (ct_words, ciphertexts) = ciphertexts(&b.ciphertexts, 4 * (levels + 1))?;
     if ciphertexts.digest() != digest {
-        return Err(Refusal::invalid(
-            "digest-mismatch: the ciphertexts do not digest to the proven D".to_owned(),
+        return Err(Refusal::new(
+            Reason::DigestMismatch,
+            "the ciphertexts do not digest to the proven D",
         ));
     }
     let round = Fr::from(inp.round);
@@ -252,7 +257,7 @@ pub fn settlement(s: &pb::SettlementSubmission) -> Result<SettleForm, Refusal> {
     let inp = s
         .inputs
         .as_ref()
-        .ok_or_else(|| Refusal::invalid("malformed: inputs missing".to_owned()))?;
+        .ok_or_else(|| Refusal::new(Reason::Malformed, "inputs missing"))?;
     let (words, proof) = proof(s.proof.as_ref())?;
     let acct = field("acct", &inp.acct)?;
     let bid = field("bid", &inp.bid)?;
@@ -262,8 +267,9 @@ pub fn settlement(s: &pb::SettlementSubmission) -> Result<SettleForm, Refusal> {
     let digest = field("digest", &inp.digest)?;
     let (ct_words, ciphertexts) = ciphertexts(&s.ciphertexts, SETTLE_CIPHERTEXT_WORDS)?;
     if ciphertexts.digest() != digest {
-        return Err(Refusal::invalid(
-            "digest-mismatch: the flow ciphertexts do not digest to the proven E".to_owned(),
+        return Err(Refusal::new(
+            Reason::DigestMismatch,
+            "the flow ciphertexts do not digest to the proven E",
         ));
     }
     let round = Fr::from(inp.round);
@@ -312,11 +318,11 @@ pub struct BalanceForm {
 
 /// Decodes a balance update.
 pub fn balance(u: Option<&pb::BalanceUpdate>) -> Result<BalanceForm, Refusal> {
-    let u = u.ok_or_else(|| Refusal::invalid("malformed: update missing".to_owned()))?;
+    let u = u.ok_or_else(|| Refusal::new(Reason::Malformed, "update missing"))?;
     let inp = u
         .inputs
         .as_ref()
-        .ok_or_else(|| Refusal::invalid("malformed: inputs missing".to_owned()))?;
+        .ok_or_else(|| Refusal::new(Reason::Malformed, "inputs missing"))?;
     let (words, proof) = proof(u.proof.as_ref())?;
     let names = ["acct", "f_old", "f_new", "delta", "p_in", "recipient"];
     let raw = [

@@ -9,7 +9,7 @@ use sealgrid_verifier_contract::bindings::Market;
 use sealgrid_verifier_contract::state::{BidState, PayoutState};
 
 use super::{b32, u256, Engine};
-use crate::refusal::Refusal;
+use crate::refusal::{Reason, Refusal};
 use crate::store::{Kind, Submission, SubmissionState};
 use crate::wire::{BidForm, SettleForm};
 
@@ -17,9 +17,9 @@ impl Engine {
     fn check_queue_room(&self) -> Result<(), Refusal> {
         if self.queue.len() >= self.cfg.max_queue {
             return Err(Refusal::new(
-                tonic::Code::ResourceExhausted,
+                Reason::QueueFull,
                 format!(
-                    "queue-full: {} submissions wait to be relayed; retry later",
+                    "{} submissions wait to be relayed; retry later",
                     self.queue.len()
                 ),
             ));
@@ -30,27 +30,34 @@ impl Engine {
     async fn check_bid(&mut self, b: &BidForm, now: u64) -> Result<Submission, Refusal> {
         self.check_queue_room()?;
         let rs = self.rounds.get(&b.round).ok_or_else(|| {
-            Refusal::not_found(format!("unknown-round: round {} is not scheduled", b.round))
+            Refusal::new(
+                Reason::UnknownRound,
+                format!("round {} is not scheduled", b.round),
+            )
         })?;
         if rs.phase != pb::Phase::Bidding {
-            return Err(Refusal::precondition(format!(
-                "wrong-phase: round {} is {:?}, not bidding",
-                b.round, rs.phase
-            )));
+            return Err(Refusal::new(
+                Reason::WrongPhase,
+                format!("round {} is {:?}, not bidding", b.round, rs.phase),
+            ));
         }
         if now + self.cfg.relay_margin_seconds >= rs.times.bid_deadline {
-            return Err(Refusal::precondition(format!(
-                "deadline-passed: bids for round {} closed at {}",
-                b.round,
-                rs.times.bid_deadline - self.cfg.relay_margin_seconds.min(rs.times.bid_deadline)
-            )));
+            return Err(Refusal::new(
+                Reason::DeadlinePassed,
+                format!(
+                    "bids for round {} closed at {}",
+                    b.round,
+                    rs.times.bid_deadline
+                        - self.cfg.relay_margin_seconds.min(rs.times.bid_deadline)
+                ),
+            ));
         }
         let id = b32(&b.bid);
         if self.subs.contains_key(&(Kind::Bid, id)) {
-            return Err(Refusal::exists(format!(
-                "duplicate: bid 0x{} was submitted before",
-                hex::encode(id)
-            )));
+            return Err(Refusal::new(
+                Reason::Duplicate,
+                format!("bid 0x{} was submitted before", hex::encode(id)),
+            ));
         }
         let acct = b32(&b.acct);
         let p = self
@@ -59,33 +66,39 @@ impl Engine {
             .await
             .map_err(|e| Refusal::from_chain(&e))?;
         if !p.registered {
-            return Err(Refusal::precondition(format!(
-                "not-registered: account 0x{}",
-                hex::encode(acct)
-            )));
+            return Err(Refusal::new(
+                Reason::NotRegistered,
+                format!("account 0x{}", hex::encode(acct)),
+            ));
         }
         if p.suspended {
-            return Err(Refusal::precondition(format!(
-                "suspended: account 0x{}",
-                hex::encode(acct)
-            )));
+            return Err(Refusal::new(
+                Reason::Suspended,
+                format!("account 0x{}", hex::encode(acct)),
+            ));
         }
         let queued_of_acct = self.queued_bids.get(&acct).copied().unwrap_or(0);
         if p.unsettled + queued_of_acct >= self.cfg.deployment.max_unsettled {
-            return Err(Refusal::precondition(format!(
-                "too-many-unsettled: account 0x{} has {} rounds unsettled and {} bids queued (limit {})",
-                hex::encode(acct),
-                p.unsettled,
-                queued_of_acct,
-                self.cfg.deployment.max_unsettled
-            )));
+            return Err(Refusal::new(
+                Reason::TooManyUnsettled,
+                format!(
+                    "account 0x{} has {} rounds unsettled and {} bids queued (limit {})",
+                    hex::encode(acct),
+                    p.unsettled,
+                    queued_of_acct,
+                    self.cfg.deployment.max_unsettled
+                ),
+            ));
         }
         if p.defaults >= self.cfg.deployment.max_defaults {
-            return Err(Refusal::precondition(format!(
-                "too-many-defaults: account 0x{} has {} defaults",
-                hex::encode(acct),
-                p.defaults
-            )));
+            return Err(Refusal::new(
+                Reason::TooManyDefaults,
+                format!(
+                    "account 0x{} has {} defaults",
+                    hex::encode(acct),
+                    p.defaults
+                ),
+            ));
         }
         let expected = self
             .next_free
@@ -93,11 +106,14 @@ impl Engine {
             .copied()
             .unwrap_or_else(|| p.free.to_be_bytes::<32>());
         if expected != b32(&b.f_old) {
-            return Err(Refusal::precondition(format!(
-                "stale-balance: the proof starts from F_old 0x{}, the account's current commitment is 0x{}",
-                hex::encode(b32(&b.f_old)),
-                hex::encode(expected)
-            )));
+            return Err(Refusal::new(
+                Reason::StaleBalance,
+                format!(
+                    "the proof starts from F_old 0x{}, the account's current commitment is 0x{}",
+                    hex::encode(b32(&b.f_old)),
+                    hex::encode(expected)
+                ),
+            ));
         }
         let s = Submission {
             kind: Kind::Bid,
@@ -150,7 +166,7 @@ impl Engine {
             self.rebuild_next_free();
             return results
                 .into_iter()
-                .map(|r| r.and(Err(Refusal::unavailable(format!("store-failed: {e}")))))
+                .map(|r| r.and(Err(Refusal::new(Reason::StoreFailed, &e))))
                 .collect();
         }
         for s in &fresh {
@@ -185,32 +201,44 @@ impl Engine {
         self.check_queue_room()?;
         let now = self.cfg.clock.now();
         let rs = self.rounds.get(&s.round).ok_or_else(|| {
-            Refusal::not_found(format!("unknown-round: round {} is not scheduled", s.round))
+            Refusal::new(
+                Reason::UnknownRound,
+                format!("round {} is not scheduled", s.round),
+            )
         })?;
         if !matches!(rs.phase, pb::Phase::Cleared | pb::Phase::Settling) {
-            return Err(Refusal::precondition(format!(
-                "wrong-phase: round {} is {:?}, not cleared",
-                s.round, rs.phase
-            )));
+            return Err(Refusal::new(
+                Reason::WrongPhase,
+                format!("round {} is {:?}, not cleared", s.round, rs.phase),
+            ));
         }
         if now < rs.times.settle_start {
-            return Err(Refusal::precondition(format!(
-                "too-early: settlement of round {} opens at {}",
-                s.round, rs.times.settle_start
-            )));
+            return Err(Refusal::new(
+                Reason::TooEarly,
+                format!(
+                    "settlement of round {} opens at {}",
+                    s.round, rs.times.settle_start
+                ),
+            ));
         }
         if now + self.cfg.relay_margin_seconds > rs.times.settle_deadline {
-            return Err(Refusal::precondition(format!(
-                "deadline-passed: settlement of round {} closed at {}",
-                s.round, rs.times.settle_deadline
-            )));
+            return Err(Refusal::new(
+                Reason::DeadlinePassed,
+                format!(
+                    "settlement of round {} closed at {}",
+                    s.round, rs.times.settle_deadline
+                ),
+            ));
         }
         let id = b32(&s.bid);
         if self.subs.contains_key(&(Kind::Settlement, id)) {
-            return Err(Refusal::exists(format!(
-                "already-settled: a settlement of bid 0x{} was submitted before",
-                hex::encode(id)
-            )));
+            return Err(Refusal::new(
+                Reason::AlreadySettled,
+                format!(
+                    "a settlement of bid 0x{} was submitted before",
+                    hex::encode(id)
+                ),
+            ));
         }
         let bid = self
             .chain
@@ -219,23 +247,22 @@ impl Engine {
             .map_err(|e| Refusal::from_chain(&e))?;
         let state = BidState::try_from(bid.state);
         if state == Ok(BidState::None) {
-            return Err(Refusal::not_found(format!(
-                "unknown-bid: 0x{} is not a bid on chain",
-                hex::encode(id)
-            )));
+            return Err(Refusal::new(
+                Reason::UnknownBid,
+                format!("0x{} is not a bid on chain", hex::encode(id)),
+            ));
         }
         if bid.round != s.round {
-            return Err(Refusal::invalid(format!(
-                "wrong-round: bid 0x{} belongs to round {}",
-                hex::encode(id),
-                bid.round
-            )));
+            return Err(Refusal::new(
+                Reason::WrongRound,
+                format!("bid 0x{} belongs to round {}", hex::encode(id), bid.round),
+            ));
         }
         if state != Ok(BidState::Live) {
-            return Err(Refusal::exists(format!(
-                "already-settled: bid 0x{} is settled or defaulted",
-                hex::encode(id)
-            )));
+            return Err(Refusal::new(
+                Reason::AlreadySettled,
+                format!("bid 0x{} is settled or defaulted", hex::encode(id)),
+            ));
         }
         let included = self
             .chain
@@ -258,14 +285,17 @@ impl Engine {
             let zeros = vec![0u64; self.cfg.params.levels];
             let none =
                 sealgrid_circuits::market::clear(&zeros, &zeros, 0, self.cfg.params.k_anonymity)
-                    .map_err(|e| Refusal::internal(format!("clearing: {e}")))?;
+                    .map_err(|e| Refusal::new(Reason::Internal, format!("clearing: {e}")))?;
             sealgrid_verifier_contract::calldata::fr(&none.pack())
         };
         if expected != u256(&b32(&s.clearing)) {
-            return Err(Refusal::precondition(format!(
-                "wrong-clearing: the proof settles against another clearing than round {}'s",
-                s.round
-            )));
+            return Err(Refusal::new(
+                Reason::WrongClearing,
+                format!(
+                    "the proof settles against another clearing than round {}'s",
+                    s.round
+                ),
+            ));
         }
         let acct = b32(&s.acct);
         let p = self
@@ -274,10 +304,10 @@ impl Engine {
             .await
             .map_err(|e| Refusal::from_chain(&e))?;
         if p.meterId != u256(&b32(&s.meter_id)) {
-            return Err(Refusal::precondition(format!(
-                "wrong-meter: account 0x{}'s meter is another",
-                hex::encode(acct)
-            )));
+            return Err(Refusal::new(
+                Reason::WrongMeter,
+                format!("account 0x{}'s meter is another", hex::encode(acct)),
+            ));
         }
         let payout = self
             .chain
@@ -285,8 +315,9 @@ impl Engine {
             .await
             .map_err(|e| Refusal::from_chain(&e))?;
         if PayoutState::try_from(payout) != Ok(PayoutState::None) {
-            return Err(Refusal::exists(
-                "payout-exists: the payout commitment is taken".to_owned(),
+            return Err(Refusal::new(
+                Reason::PayoutExists,
+                "the payout commitment is taken",
             ));
         }
         let sub = Submission {
@@ -302,7 +333,7 @@ impl Engine {
         };
         self.store
             .put_submissions(&[&sub])
-            .map_err(|e| Refusal::unavailable(format!("store-failed: {e}")))?;
+            .map_err(|e| Refusal::new(Reason::StoreFailed, e))?;
         self.arrival += 1;
         self.subs.insert((Kind::Settlement, id), sub);
         self.queue.push_back((Kind::Settlement, id));

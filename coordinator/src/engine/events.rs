@@ -8,7 +8,7 @@ use sealgrid_proto::market::v1 as pb;
 use tokio::sync::broadcast;
 
 use super::{drop_closed, Engine, RoundState};
-use crate::refusal::Refusal;
+use crate::refusal::{Reason, Refusal};
 use crate::schedule::Clock;
 use crate::store::{RoundRecord, Store};
 
@@ -73,10 +73,11 @@ impl Engine {
     /// A round's audit bundle, once the round is cleared.
     pub(super) fn audit_bundle(&self, round: u64) -> Result<pb::AuditBundle, Refusal> {
         match self.rounds.get(&round) {
-            None => Err(Refusal::not_found(format!("unknown-round: round {round}"))),
-            Some(rs) if rs.audit.clearing.is_none() => Err(Refusal::precondition(format!(
-                "not-cleared: round {round} is not cleared yet"
-            ))),
+            None => Err(Refusal::new(Reason::UnknownRound, format!("round {round}"))),
+            Some(rs) if rs.audit.clearing.is_none() => Err(Refusal::new(
+                Reason::NotCleared,
+                format!("round {round} is not cleared yet"),
+            )),
             Some(rs) => Ok(rs.audit.clone()),
         }
     }

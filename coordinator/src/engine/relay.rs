@@ -52,7 +52,7 @@ impl Engine {
             }
             Err(e) => {
                 let refusal = Refusal::from_chain(&e);
-                if refusal.code == tonic::Code::Unavailable {
+                if refusal.code() == tonic::Code::Unavailable {
                     // The chain is unreachable: keep it queued and try again later.
                     tracing::warn!(error = %e, "relay failed; retrying");
                     tokio::time::sleep(Duration::from_millis(500)).await;
