@@ -51,7 +51,7 @@ pub struct PublicRecord {
     pub committee: (Vec<Address>, U256),
     /// The contract's inclusion bitmap of each round (words, one per 256 bids).
     pub inclusion: BTreeMap<u64, Vec<U256>>,
-    /// The contract's payout state (0 none, 1 unspent, 2 spent) of each settlement's
+    /// The contract's payout state (a `sealgrid_verifier_contract::state::PayoutState`) of each settlement's
     /// payout commitment.
     pub payouts: BTreeMap<U256, u8>,
     /// The market's balance of its token.

@@ -28,8 +28,13 @@ followed by lowercase hex (addresses, Fields and Words read as the contract show
 enums by their name; 64-bit integers as JSON numbers; every field present, an unset
 message field as ``null``, and of a ``oneof`` only the member that is set.
 
-Exit codes: 0 success; 1 the call failed (its gRPC status on stderr); 2 bad usage;
-3 ``submit-batch`` had at least one bid refused (or not on chain when waited for).
+Refusals name their ``RefusalReason`` (``REFUSAL_REASON_STALE_BALANCE``, …): a batch's
+per-bid results carry it, and a refused call carries it in its status details, which
+``refusal_of`` reads; the message still starts with the reason's word.
+
+Exit codes: 0 success; 1 the call failed (its gRPC status, with the refusal's reason when
+it has one, on stderr); 2 bad usage; 3 ``submit-batch`` had at least one bid refused (or
+not on chain when waited for).
 """
 
 from __future__ import annotations
@@ -105,6 +110,35 @@ def reason_word(message: str) -> str:
     return message.split(":", 1)[0].strip()
 
 
+def reason_name(reason: int) -> str:
+    """A RefusalReason's name ("REFUSAL_REASON_DUPLICATE", …), or the number if this
+    client's stubs do not know it."""
+    named = pb.RefusalReason.DESCRIPTOR.values_by_number.get(reason)
+    return named.name if named is not None else str(reason)
+
+
+# The status details of a refused call: a google.rpc.Status (RefusalStatus declares its
+# fields) whose detail is the Refusal, under this type URL.
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+REFUSAL_TYPE_URL = "type.googleapis.com/sealgrid.market.v1.Refusal"
+
+
+def refusal_of(error: grpc.RpcError) -> Optional[pb.Refusal]:
+    """The Refusal a failed call carries in its status details, None if it has none."""
+    trailers = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
+    for key, value in trailers or ():
+        if key != STATUS_DETAILS_KEY:
+            continue
+        try:
+            status = pb.RefusalStatus.FromString(value)
+            for detail in status.details:
+                if detail.type_url == REFUSAL_TYPE_URL:
+                    return pb.Refusal.FromString(detail.value)
+        except DecodeError:
+            return None
+    return None
+
+
 # --- the client -----------------------------------------------------------------------
 
 
@@ -113,7 +147,7 @@ class Client:
 
     Each method is one RPC; a refused call raises ``grpc.RpcError`` whose ``code()`` and
     ``details()`` are the coordinator's status code and message (the message starts with
-    its reason word).
+    its reason word); ``refusal_of`` reads its reason.
     """
 
     def __init__(self, addr: str, timeout: Optional[float] = 60.0):
@@ -176,7 +210,7 @@ def batch_report(response: pb.SubmitBidsResponse, wait_for_chain: bool) -> tuple
                     code = c
             results.append({"position": position, "accepted": False, "code": f.code,
                             "code_name": code.name, "reason": reason_word(f.message),
-                            "message": f.message})
+                            "reason_name": reason_name(f.reason), "message": f.message})
     accepted = sum(1 for r in results if r["accepted"])
     return {"results": results, "accepted": accepted,
             "refused": len(results) - accepted}, all_good
@@ -287,7 +321,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         try:
             return args.run(c, args)
         except grpc.RpcError as e:
-            print(f"sealgrid_client: {args.command}: {e.code().name}: {e.details()}",
+            refusal = refusal_of(e)
+            reason = f" {reason_name(refusal.reason)}" if refusal is not None else ""
+            print(f"sealgrid_client: {args.command}: {e.code().name}{reason}: {e.details()}",
                   file=sys.stderr)
             return EXIT_RPC
 

@@ -107,6 +107,9 @@ pub enum StartError {
     /// The market file or the chain.
     #[error("{0}")]
     Setup(String),
+    /// The engine could not recover its state from the store and the chain.
+    #[error("{0}")]
+    Engine(#[from] engine::EngineError),
     /// The TLS files or configuration.
     #[error("TLS: {0}")]
     Tls(String),
@@ -204,9 +207,8 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
         tick: std::time::Duration::from_millis(settings.tick_ms.max(10)),
         clock: settings.clock.clone(),
     };
-    let (engine, engine_handle, rx) = engine::Engine::start(cfg, handle.clone(), store, driver)
-        .await
-        .map_err(StartError::Setup)?;
+    let (engine, engine_handle, rx) =
+        engine::Engine::start(cfg, handle.clone(), store, driver).await?;
     let (stop, stop_rx) = watch::channel(false);
     let engine_task = tokio::spawn(engine.run(rx, stopped(stop_rx.clone())));
     let listener =

@@ -19,7 +19,7 @@ use tonic::{Request, Response, Status};
 
 use crate::chain::ChainHandle;
 use crate::engine::{Command, EngineHandle};
-use crate::refusal::Refusal;
+use crate::refusal::{Reason, Refusal};
 use crate::store::{Kind, Submission, SubmissionState};
 use crate::wire;
 
@@ -45,6 +45,11 @@ pub struct CoordinatorService {
     pub verify_slots: Arc<tokio::sync::Semaphore>,
 }
 
+/// The coordinator is stopping: the engine or the proof checks are gone.
+fn shutting_down() -> Status {
+    Refusal::new(Reason::ShuttingDown, "the coordinator is stopping").status()
+}
+
 async fn ask<T>(
     engine: &EngineHandle,
     make: impl FnOnce(oneshot::Sender<T>) -> Command,
@@ -54,9 +59,8 @@ async fn ask<T>(
         .tx
         .send(make(tx))
         .await
-        .map_err(|_| Status::unavailable("shutting-down: the coordinator is stopping"))?;
-    rx.await
-        .map_err(|_| Status::unavailable("shutting-down: the coordinator is stopping"))
+        .map_err(|_| shutting_down())?;
+    rx.await.map_err(|_| shutting_down())
 }
 
 fn levels(info: &pb::MarketInfo) -> usize {
@@ -120,7 +124,7 @@ impl CoordinatorService {
             .verify_slots
             .acquire()
             .await
-            .map_err(|_| Status::unavailable("shutting-down: the coordinator is stopping"))?;
+            .map_err(|_| shutting_down())?;
         // Form, digest and proofs, off the async threads.
         let checked = tokio::task::spawn_blocking(move || {
             let forms: Vec<Result<wire::BidForm, Refusal>> =
@@ -146,9 +150,9 @@ impl CoordinatorService {
                 .enumerate()
                 .map(|(i, f)| {
                     if bad.contains(&i) {
-                        Err(Refusal::invalid(
-                            "invalid-proof: the bid proof does not verify against its public inputs"
-                                .to_owned(),
+                        Err(Refusal::new(
+                            Reason::InvalidProof,
+                            "the bid proof does not verify against its public inputs",
                         ))
                     } else {
                         f
@@ -197,7 +201,10 @@ impl CoordinatorService {
                         }
                     }
                     Some(Err(r)) => Err(r),
-                    None => Err(Refusal::internal("engine answered too few bids".into())),
+                    None => Err(Refusal::new(
+                        Reason::Internal,
+                        "the engine answered too few bids",
+                    )),
                 },
             };
             out.push(r);
@@ -216,14 +223,15 @@ impl CoordinatorService {
             .verify_slots
             .acquire()
             .await
-            .map_err(|_| Status::unavailable("shutting-down: the coordinator is stopping"))?;
+            .map_err(|_| shutting_down())?;
         let ok = tokio::task::spawn_blocking(move || verify(&pvk, &f.proof, &f.inputs).is_ok())
             .await
             .map_err(|e| Status::internal(e.to_string()))?;
         drop(slot);
         if !ok {
-            return Err(Refusal::invalid(
-                "invalid-proof: the balance proof does not verify against its public inputs".into(),
+            return Err(Refusal::new(
+                Reason::InvalidProof,
+                "the balance proof does not verify against its public inputs",
             )
             .status());
         }
@@ -298,8 +306,11 @@ impl Coordinator for CoordinatorService {
             .await?
             .map(Response::new)
             .ok_or_else(|| {
-                Refusal::not_found(format!("unknown-round: round {round} is not scheduled"))
-                    .status()
+                Refusal::new(
+                    Reason::UnknownRound,
+                    format!("round {round} is not scheduled"),
+                )
+                .status()
             })
     }
 
@@ -329,10 +340,11 @@ impl Coordinator for CoordinatorService {
             .await
             .map_err(|e| Refusal::from_chain(&e).status())?;
         if !p.registered {
-            return Err(Status::not_found(format!(
-                "not-registered: account 0x{}",
-                hex::encode(acct_b)
-            )));
+            return Err(Refusal::new(
+                Reason::UnknownAccount,
+                format!("account 0x{}", hex::encode(acct_b)),
+            )
+            .status());
         }
         let next = ask(&self.engine, |reply| Command::NextFree {
             acct: acct_b,
@@ -358,7 +370,7 @@ impl Coordinator for CoordinatorService {
         let req = req.into_inner();
         let bid = req
             .bid
-            .ok_or_else(|| Status::invalid_argument("malformed: bid missing"))?;
+            .ok_or_else(|| Refusal::new(Reason::Malformed, "bid missing").status())?;
         let mut r = self.submit(vec![bid], req.wait_for_chain).await?;
         match r.pop() {
             Some(Ok(resp)) => Ok(Response::new(resp)),
@@ -374,10 +386,11 @@ impl Coordinator for CoordinatorService {
         let req = req.into_inner();
         let max = self.info.max_batch as usize;
         if req.bids.is_empty() || req.bids.len() > max {
-            return Err(Status::invalid_argument(format!(
-                "batch-size: a batch holds 1 to {max} bids, not {}",
-                req.bids.len()
-            )));
+            return Err(Refusal::new(
+                Reason::BatchSize,
+                format!("a batch holds 1 to {max} bids, not {}", req.bids.len()),
+            )
+            .status());
         }
         let results = self
             .submit(req.bids, req.wait_for_chain)
@@ -386,10 +399,7 @@ impl Coordinator for CoordinatorService {
             .map(|r| pb::SubmitBidResult {
                 result: Some(match r {
                     Ok(a) => pb::submit_bid_result::Result::Accepted(a),
-                    Err(f) => pb::submit_bid_result::Result::Refused(pb::Refusal {
-                        code: f.code as i32,
-                        message: f.message,
-                    }),
+                    Err(f) => pb::submit_bid_result::Result::Refused(f.to_pb()),
                 }),
             })
             .collect();
@@ -403,19 +413,19 @@ impl Coordinator for CoordinatorService {
         let req = req.into_inner();
         let s = req
             .settlement
-            .ok_or_else(|| Status::invalid_argument("malformed: settlement missing"))?;
+            .ok_or_else(|| Refusal::new(Reason::Malformed, "settlement missing").status())?;
         let pvk = self.verifiers.settle.clone();
         let slot = self
             .verify_slots
             .acquire()
             .await
-            .map_err(|_| Status::unavailable("shutting-down: the coordinator is stopping"))?;
+            .map_err(|_| shutting_down())?;
         let form = tokio::task::spawn_blocking(move || {
             let f = wire::settlement(&s)?;
             if verify(&pvk, &f.proof, &f.inputs).is_err() {
-                return Err(Refusal::invalid(
-                    "invalid-proof: the settlement proof does not verify against its public inputs"
-                        .into(),
+                return Err(Refusal::new(
+                    Reason::InvalidProof,
+                    "the settlement proof does not verify against its public inputs",
                 ));
             }
             Ok(f)
@@ -456,14 +466,12 @@ impl Coordinator for CoordinatorService {
         let req = req.into_inner();
         let form = wire::balance(req.update.as_ref()).map_err(|r| r.status())?;
         if req.payer.len() != 20 {
-            return Err(Status::invalid_argument(
-                "malformed: payer is not a 20-byte address",
-            ));
+            return Err(Refusal::new(Reason::Malformed, "payer is not a 20-byte address").status());
         }
         if req.payer_signature.len() != 65 {
-            return Err(Status::invalid_argument(
-                "malformed: payer_signature is not 65 bytes",
-            ));
+            return Err(
+                Refusal::new(Reason::Malformed, "payer_signature is not 65 bytes").status(),
+            );
         }
         let sig = &req.payer_signature;
         let call = Market::depositForCall {
@@ -514,7 +522,9 @@ impl Coordinator for CoordinatorService {
             reply,
         })
         .await?
-        .ok_or_else(|| Status::not_found(format!("unknown-submission: 0x{}", hex::encode(bid))))?;
+        .ok_or_else(|| {
+            Refusal::new(Reason::UnknownSubmission, format!("0x{}", hex::encode(bid))).status()
+        })?;
         let r = response_of(&s);
         Ok(Response::new(pb::SubmissionStatus {
             bid: r.bid,

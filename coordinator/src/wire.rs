@@ -17,7 +17,7 @@ use sealgrid_prover::Proof;
 use sealgrid_verifier_contract::bindings::Market;
 use sealgrid_verifier_contract::calldata::{self, ProofWordsError};
 
-use crate::refusal::Refusal;
+use crate::refusal::{Reason, Refusal};
 
 /// Number of words of a settlement's flow ciphertexts (C1' and three C2').
 pub const SETTLE_CIPHERTEXT_WORDS: usize = 8;
@@ -25,10 +25,10 @@ pub const SETTLE_CIPHERTEXT_WORDS: usize = 8;
 /// A 32-byte big-endian word.
 pub fn word(name: &str, b: &[u8]) -> Result<U256, Refusal> {
     if b.len() != 32 {
-        return Err(Refusal::invalid(format!(
-            "malformed: {name} has {} bytes, not 32",
-            b.len()
-        )));
+        return Err(Refusal::new(
+            Reason::Malformed,
+            format!("{name} has {} bytes, not 32", b.len()),
+        ));
     }
     Ok(U256::from_be_slice(b))
 }
@@ -38,9 +38,10 @@ pub fn field(name: &str, b: &[u8]) -> Result<Fr, Refusal> {
     let w = word(name, b)?;
     let modulus = U256::from_be_slice(&Fr::MODULUS.to_bytes_be());
     if w >= modulus {
-        return Err(Refusal::invalid(format!(
-            "not-in-field: {name} is not below the field modulus"
-        )));
+        return Err(Refusal::new(
+            Reason::NotInField,
+            format!("{name} is not below the field modulus"),
+        ));
     }
     Ok(Fr::from_be_bytes_mod_order(b))
 }
@@ -60,20 +61,20 @@ pub fn word_bytes(w: &U256) -> Vec<u8> {
 /// coordinates, points on their curves and in their subgroups, all zeros for the point
 /// at infinity).
 pub fn proof(p: Option<&pb::Proof>) -> Result<([U256; 8], Proof), Refusal> {
-    let p = p.ok_or_else(|| Refusal::invalid("malformed: proof missing".to_owned()))?;
+    let p = p.ok_or_else(|| Refusal::new(Reason::Malformed, "proof missing"))?;
     if p.words.len() != 8 {
-        return Err(Refusal::invalid(format!(
-            "malformed: proof has {} words, not 8",
-            p.words.len()
-        )));
+        return Err(Refusal::new(
+            Reason::Malformed,
+            format!("proof has {} words, not 8", p.words.len()),
+        ));
     }
     let mut w = [U256::ZERO; 8];
     for (i, b) in p.words.iter().enumerate() {
         w[i] = word("proof word", b)?;
     }
     let proof = calldata::proof_from_words(&w).map_err(|e| match e {
-        ProofWordsError::NotInField(_) => Refusal::invalid(format!("malformed: {e}")),
-        ProofWordsError::NotInGroup(_) => Refusal::invalid(format!("bad-point: {e}")),
+        ProofWordsError::NotInField(_) => Refusal::new(Reason::Malformed, e),
+        ProofWordsError::NotInGroup(_) => Refusal::new(Reason::BadPoint, e),
     })?;
     Ok((w, proof))
 }
@@ -85,10 +86,10 @@ pub fn ciphertexts(
     expected: usize,
 ) -> Result<(Vec<U256>, FlowCiphertexts), Refusal> {
     if words.len() != expected {
-        return Err(Refusal::invalid(format!(
-            "bad-ciphertexts: {} ciphertext words, expected {expected}",
-            words.len()
-        )));
+        return Err(Refusal::new(
+            Reason::BadCiphertexts,
+            format!("{} ciphertext words, expected {expected}", words.len()),
+        ));
     }
     let fields: Vec<Fr> = words
         .iter()
@@ -97,8 +98,9 @@ pub fn ciphertexts(
     let mut points = Vec::with_capacity(fields.len() / 2);
     for (i, xy) in fields.chunks(2).enumerate() {
         points.push(
-            point_from_coordinates(xy[0], xy[1])
-                .map_err(|e| Refusal::invalid(format!("bad-point: ciphertext point {i}: {e}")))?,
+            point_from_coordinates(xy[0], xy[1]).map_err(|e| {
+                Refusal::new(Reason::BadPoint, format!("ciphertext point {i}: {e}"))
+            })?,
         );
     }
     let words = words.iter().map(|b| U256::from_be_slice(b)).collect();
@@ -149,7 +151,7 @@ pub fn bid(b: &pb::BidSubmission, levels: usize) -> Result<BidForm, Refusal> {
     let inp = b
         .inputs
         .as_ref()
-        .ok_or_else(|| Refusal::invalid("malformed: inputs missing".to_owned()))?;
+        .ok_or_else(|| Refusal::new(Reason::Malformed, "inputs missing"))?;
     let (words, proof) = proof(b.proof.as_ref())?;
     let public = BidProofPublic {
         round: inp.round,
@@ -161,8 +163,9 @@ pub fn bid(b: &pb::BidSubmission, levels: usize) -> Result<BidForm, Refusal> {
     };
     let (ct_words, ciphertexts) = ciphertexts(&b.ciphertexts, 4 * (levels + 1))?;
     if ciphertexts.digest() != public.digest {
-        return Err(Refusal::invalid(
-            "digest-mismatch: the ciphertexts do not digest to the proven D".to_owned(),
+        return Err(Refusal::new(
+            Reason::DigestMismatch,
+            "the ciphertexts do not digest to the proven D",
         ));
     }
     let call = Market::submitBidCall {
@@ -208,7 +211,7 @@ pub fn settlement(s: &pb::SettlementSubmission) -> Result<SettleForm, Refusal> {
     let inp = s
         .inputs
         .as_ref()
-        .ok_or_else(|| Refusal::invalid("malformed: inputs missing".to_owned()))?;
+        .ok_or_else(|| Refusal::new(Reason::Malformed, "inputs missing"))?;
     let (words, proof) = proof(s.proof.as_ref())?;
     let public = SettleProofPublic {
         round: inp.round,
@@ -221,8 +224,9 @@ pub fn settlement(s: &pb::SettlementSubmission) -> Result<SettleForm, Refusal> {
     };
     let (ct_words, ciphertexts) = ciphertexts(&s.ciphertexts, SETTLE_CIPHERTEXT_WORDS)?;
     if ciphertexts.digest() != public.digest {
-        return Err(Refusal::invalid(
-            "digest-mismatch: the flow ciphertexts do not digest to the proven E".to_owned(),
+        return Err(Refusal::new(
+            Reason::DigestMismatch,
+            "the flow ciphertexts do not digest to the proven E",
         ));
     }
     let call = Market::settleCall {
@@ -257,19 +261,20 @@ pub struct BalanceForm {
 /// Decodes a balance update. A `delta` outside its signed reading (PROTOCOL §4.1) is
 /// malformed: no proof has one, and the contract refuses it (`BadDelta`).
 pub fn balance(u: Option<&pb::BalanceUpdate>) -> Result<BalanceForm, Refusal> {
-    let u = u.ok_or_else(|| Refusal::invalid("malformed: update missing".to_owned()))?;
+    let u = u.ok_or_else(|| Refusal::new(Reason::Malformed, "update missing"))?;
     let inp = u
         .inputs
         .as_ref()
-        .ok_or_else(|| Refusal::invalid("malformed: inputs missing".to_owned()))?;
+        .ok_or_else(|| Refusal::new(Reason::Malformed, "inputs missing"))?;
     let (words, proof) = proof(u.proof.as_ref())?;
     let public = BalanceProofPublic {
         acct: field("acct", &inp.acct)?,
         f_old: field("f_old", &inp.f_old)?,
         f_new: field("f_new", &inp.f_new)?,
         delta: delta_from_field(field("delta", &inp.delta)?).ok_or_else(|| {
-            Refusal::invalid(
-                "malformed: delta is not a signed amount below 2^128 in magnitude".to_owned(),
+            Refusal::new(
+                Reason::Malformed,
+                "delta is not a signed amount below 2^128 in magnitude",
             )
         })?,
         p_in: field("p_in", &inp.p_in)?,

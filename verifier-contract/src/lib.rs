@@ -14,7 +14,8 @@
 //!   posted bids and settlements as the committee consumes them;
 //! - [`embedded`]: [`EmbeddedChain`], revm in process with its state persisted to disk;
 //! - [`rpc`]: [`JsonRpcChain`], any EVM node over plain HTTP JSON-RPC, signing locally;
-//! - [`artifacts`]: the SHA-256 of the contract sources that the artifacts record.
+//! - [`artifacts`]: the SHA-256 of the contract sources that the artifacts record;
+//! - [`state`]: the contract's `Phase`, `BidState` and `PayoutState` as Rust enums.
 
 pub mod artifacts;
 pub mod bindings;
@@ -25,6 +26,7 @@ pub mod deploy;
 pub mod embedded;
 pub mod events;
 pub mod rpc;
+pub mod state;
 
 pub use chain::{Chain, ChainError, ChainLog, DevChain, LogFilter, Receipt};
 

@@ -3,6 +3,7 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
+use sealgrid_verifier_contract::state::PayoutState;
 
 impl RoundCtx<'_> {
     fn committee_addresses(&self) -> &[Address] {
@@ -181,8 +182,10 @@ impl RoundCtx<'_> {
         }
         for e in self.record.round_events(self.round) {
             if let MarketEvents::Settled(s) = &e.event {
-                let state = self.record.payouts.get(&s.pOut).copied().unwrap_or(0);
-                if state == 0 {
+                let state = self.record.payouts.get(&s.pOut).copied();
+                if state.map_or(Ok(PayoutState::None), PayoutState::try_from)
+                    == Ok(PayoutState::None)
+                {
                     failures.push(format!(
                         "the settlement of bid {} created no payout {}",
                         short(&words::word(&s.bid)),

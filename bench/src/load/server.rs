@@ -21,6 +21,7 @@ use sealgrid_coordinator::{start, Clock, RoundPlan};
 use sealgrid_prover::NoProgress;
 use sealgrid_verifier_contract::bindings::{Market, TestToken};
 use sealgrid_verifier_contract::chain::LogFilter;
+use sealgrid_verifier_contract::state::BidState;
 use sealgrid_verifier_contract::Chain;
 
 use super::bids::{wallet, FUNDED, ROUND, SCHEDULE};
@@ -124,8 +125,7 @@ impl Server {
                         Market::bidsCall(e.bid).abi_encode().into(),
                     )?;
                     let b = Market::bidsCall::abi_decode_returns(&rec)?;
-                    // BidState.Live = 1
-                    if b.round == ROUND && b.state == 1 {
+                    if b.round == ROUND && BidState::try_from(b.state) == Ok(BidState::Live) {
                         out.live.push(id);
                     }
                 }

@@ -7,6 +7,7 @@ use alloy_primitives::U256;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::market::{clear, Side};
+use sealgrid_coordinator::refusal::Refusal;
 use sealgrid_wallet::prosumer::{clearing_for, Wallet};
 use sealgrid_coordinator::start;
 use sealgrid_proto::market::v1 as pb;
@@ -21,6 +22,14 @@ fn refused<T: std::fmt::Debug>(r: Result<T, tonic::Status>, code: Code, word: &s
         Err(s) => {
             assert_eq!(s.code(), code, "{s:?}");
             assert!(s.message().starts_with(word), "{s:?}");
+            // the status details name the reason whose word the message starts with
+            let r = Refusal::of_status(&s).expect("the refusal in the status details");
+            assert_eq!((r.code, r.message.as_str()), (code as i32, s.message()));
+            assert_eq!(
+                pb::RefusalReason::try_from(r.reason).map(|x| x.as_str_name()),
+                Ok(format!("REFUSAL_REASON_{}", word.to_uppercase().replace('-', "_")).as_str()),
+                "{s:?}"
+            );
         }
     }
 }
@@ -221,6 +230,20 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
             pb::submit_bid_result::Result::Refused(f) => Err((f.code, f.message.clone())),
         })
         .collect();
+    let reasons: Vec<Option<i32>> = results
+        .iter()
+        .map(|r| match r.result.as_ref().unwrap() {
+            pb::submit_bid_result::Result::Refused(f) => Some(f.reason),
+            pb::submit_bid_result::Result::Accepted(_) => None,
+        })
+        .collect();
+    assert_eq!(
+        &reasons[1..3],
+        &[
+            Some(pb::RefusalReason::Duplicate as i32),
+            Some(pb::RefusalReason::InvalidProof as i32)
+        ]
+    );
     assert_eq!(outcome[0], Ok(2));
     assert!(
         matches!(&outcome[1], Err((c, m)) if *c == Code::AlreadyExists as i32 && m.starts_with("duplicate")),

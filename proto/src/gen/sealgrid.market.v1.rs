@@ -327,15 +327,45 @@ pub struct SubmitBidsRequest {
     #[prost(bool, tag = "2")]
     pub wait_for_chain: bool,
 }
-/// A refusal of one item of a batch.
+/// A refusal of one item of a batch, or of a call (then in the status details).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct Refusal {
-    /// The status code the item would have had on its own (google.rpc.Code numbering).
+    /// The status code the item would have had on its own (google.rpc.Code numbering):
+    /// the reason's.
     #[prost(int32, tag = "1")]
     pub code: i32,
-    /// The message, starting with its reason word.
+    /// The message, starting with its reason's word.
     #[prost(string, tag = "2")]
     pub message: ::prost::alloc::string::String,
+    /// Why.
+    #[prost(enumeration = "RefusalReason", tag = "3")]
+    pub reason: i32,
+}
+/// A refused call's status details (the `grpc-status-details-bin` trailer): the same
+/// fields as google.rpc.Status, declared here so that a client needs no googleapis
+/// protos to read it (a google.rpc.Status reader reads it too).
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct RefusalStatus {
+    /// The status code.
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    /// The status message.
+    #[prost(string, tag = "2")]
+    pub message: ::prost::alloc::string::String,
+    /// One detail: the Refusal.
+    #[prost(message, repeated, tag = "3")]
+    pub details: ::prost::alloc::vec::Vec<RefusalDetail>,
+}
+/// google.protobuf.Any's fields: type_url "type.googleapis.com/sealgrid.market.v1.Refusal",
+/// value the Refusal's encoding.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RefusalDetail {
+    /// The detail's type.
+    #[prost(string, tag = "1")]
+    pub type_url: ::prost::alloc::string::String,
+    /// The detail's encoding.
+    #[prost(bytes = "vec", tag = "2")]
+    pub value: ::prost::alloc::vec::Vec<u8>,
 }
 /// One bid's result in a batch, in request order.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -736,6 +766,199 @@ impl SubmissionState {
             "SUBMISSION_STATE_QUEUED" => Some(Self::Queued),
             "SUBMISSION_STATE_ON_CHAIN" => Some(Self::OnChain),
             "SUBMISSION_STATE_FAILED" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+/// Why a submission or call was refused. Each value has one status code (in brackets)
+/// and one word, the value's name in lower case with dashes ("STALE_BALANCE" is
+/// "stale-balance"), that starts the refusal's message. The contract's own errors map
+/// onto the same reasons, so a refusal reads the same whether the coordinator caught it
+/// first or the chain did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum RefusalReason {
+    /// No reason given (an internal failure of the coordinator, not a refusal).
+    Unspecified = 0,
+    /// \[INVALID_ARGUMENT\] A field is missing, of the wrong length, or out of its range.
+    Malformed = 1,
+    /// \[INVALID_ARGUMENT\] A batch holds no bid or more than the market's max_batch.
+    BatchSize = 2,
+    /// \[INVALID_ARGUMENT\] A ciphertext word pair is not a point of Baby Jubjub's subgroup,
+    /// or a proof's point is not on its curve.
+    BadPoint = 3,
+    /// \[INVALID_ARGUMENT\] A Field or Word is not below the scalar field's modulus.
+    NotInField = 4,
+    /// \[INVALID_ARGUMENT\] The ciphertexts do not digest to the proven digest.
+    DigestMismatch = 5,
+    /// \[INVALID_ARGUMENT\] A wrong number of ciphertext words.
+    BadCiphertexts = 6,
+    /// \[INVALID_ARGUMENT\] A balance update's amount is out of range (the contract's check).
+    BadDelta = 7,
+    /// \[INVALID_ARGUMENT\] A withdrawal's recipient is not an address (the contract's check).
+    BadRecipient = 8,
+    /// \[INVALID_ARGUMENT\] The proof does not verify against its public inputs.
+    InvalidProof = 9,
+    /// \[INVALID_ARGUMENT\] A settlement names another round than its bid's.
+    WrongRound = 10,
+    /// \[NOT_FOUND\] The round is not scheduled.
+    UnknownRound = 11,
+    /// \[NOT_FOUND\] A settlement's bid is not on chain.
+    UnknownBid = 12,
+    /// \[NOT_FOUND\] This coordinator never accepted the submission.
+    UnknownSubmission = 13,
+    /// \[NOT_FOUND\] The account is not registered (GetAccount).
+    UnknownAccount = 14,
+    /// \[FAILED_PRECONDITION\] The round is not in the phase the submission needs.
+    WrongPhase = 15,
+    /// \[FAILED_PRECONDITION\] The deadline has passed (bids close relay_margin_seconds
+    /// before the bid deadline).
+    DeadlinePassed = 16,
+    /// \[FAILED_PRECONDITION\] The settlement window has not begun.
+    TooEarly = 17,
+    /// \[FAILED_PRECONDITION\] The round is not cleared yet (audit bundles).
+    NotCleared = 18,
+    /// \[FAILED_PRECONDITION\] The account is not registered.
+    NotRegistered = 19,
+    /// \[FAILED_PRECONDITION\] The account is suspended.
+    Suspended = 20,
+    /// \[FAILED_PRECONDITION\] The account has as many unsettled bids (queued ones counted)
+    /// as the market allows.
+    TooManyUnsettled = 21,
+    /// \[FAILED_PRECONDITION\] The account has as many defaults as the market allows.
+    TooManyDefaults = 22,
+    /// \[FAILED_PRECONDITION\] The proof starts from another balance commitment than the
+    /// account's current one (queued submissions counted).
+    StaleBalance = 23,
+    /// \[FAILED_PRECONDITION\] The settlement's clearing is not the round's (or, for a bid
+    /// left out, not the not-cleared clearing).
+    WrongClearing = 24,
+    /// \[FAILED_PRECONDITION\] The settlement's meter is not the account's.
+    WrongMeter = 25,
+    /// \[FAILED_PRECONDITION\] The payout a balance update merges does not exist.
+    PayoutUnknown = 26,
+    /// \[FAILED_PRECONDITION\] The payout a balance update merges was merged before.
+    PayoutSpent = 27,
+    /// \[FAILED_PRECONDITION\] The token transfer of a deposit or withdrawal failed.
+    TokenTransferFailed = 28,
+    /// \[ALREADY_EXISTS\] The bid was submitted before.
+    Duplicate = 29,
+    /// \[ALREADY_EXISTS\] The bid is settled (or defaulted), or its settlement was
+    /// submitted before.
+    AlreadySettled = 30,
+    /// \[ALREADY_EXISTS\] The payout commitment is taken.
+    PayoutExists = 31,
+    /// \[PERMISSION_DENIED\] A signature does not recover to the signer it must be (a
+    /// deposit's payer).
+    BadSignature = 32,
+    /// \[RESOURCE_EXHAUSTED\] The coordinator's queue is full; retry later.
+    QueueFull = 33,
+    /// \[UNAVAILABLE\] The coordinator is shutting down.
+    ShuttingDown = 34,
+    /// \[UNAVAILABLE\] The chain is unreachable.
+    ChainUnavailable = 35,
+    /// \[UNAVAILABLE\] The submission could not be stored durably.
+    StoreFailed = 36,
+    /// \[INTERNAL\] The chain refused the transaction without a named error.
+    ChainRefused = 37,
+    /// \[INTERNAL\] The contract refused with an error no submission should meet (one of
+    /// the operator's or the committee's).
+    ContractError = 38,
+    /// \[INTERNAL\] The coordinator failed.
+    Internal = 39,
+}
+impl RefusalReason {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "REFUSAL_REASON_UNSPECIFIED",
+            Self::Malformed => "REFUSAL_REASON_MALFORMED",
+            Self::BatchSize => "REFUSAL_REASON_BATCH_SIZE",
+            Self::BadPoint => "REFUSAL_REASON_BAD_POINT",
+            Self::NotInField => "REFUSAL_REASON_NOT_IN_FIELD",
+            Self::DigestMismatch => "REFUSAL_REASON_DIGEST_MISMATCH",
+            Self::BadCiphertexts => "REFUSAL_REASON_BAD_CIPHERTEXTS",
+            Self::BadDelta => "REFUSAL_REASON_BAD_DELTA",
+            Self::BadRecipient => "REFUSAL_REASON_BAD_RECIPIENT",
+            Self::InvalidProof => "REFUSAL_REASON_INVALID_PROOF",
+            Self::WrongRound => "REFUSAL_REASON_WRONG_ROUND",
+            Self::UnknownRound => "REFUSAL_REASON_UNKNOWN_ROUND",
+            Self::UnknownBid => "REFUSAL_REASON_UNKNOWN_BID",
+            Self::UnknownSubmission => "REFUSAL_REASON_UNKNOWN_SUBMISSION",
+            Self::UnknownAccount => "REFUSAL_REASON_UNKNOWN_ACCOUNT",
+            Self::WrongPhase => "REFUSAL_REASON_WRONG_PHASE",
+            Self::DeadlinePassed => "REFUSAL_REASON_DEADLINE_PASSED",
+            Self::TooEarly => "REFUSAL_REASON_TOO_EARLY",
+            Self::NotCleared => "REFUSAL_REASON_NOT_CLEARED",
+            Self::NotRegistered => "REFUSAL_REASON_NOT_REGISTERED",
+            Self::Suspended => "REFUSAL_REASON_SUSPENDED",
+            Self::TooManyUnsettled => "REFUSAL_REASON_TOO_MANY_UNSETTLED",
+            Self::TooManyDefaults => "REFUSAL_REASON_TOO_MANY_DEFAULTS",
+            Self::StaleBalance => "REFUSAL_REASON_STALE_BALANCE",
+            Self::WrongClearing => "REFUSAL_REASON_WRONG_CLEARING",
+            Self::WrongMeter => "REFUSAL_REASON_WRONG_METER",
+            Self::PayoutUnknown => "REFUSAL_REASON_PAYOUT_UNKNOWN",
+            Self::PayoutSpent => "REFUSAL_REASON_PAYOUT_SPENT",
+            Self::TokenTransferFailed => "REFUSAL_REASON_TOKEN_TRANSFER_FAILED",
+            Self::Duplicate => "REFUSAL_REASON_DUPLICATE",
+            Self::AlreadySettled => "REFUSAL_REASON_ALREADY_SETTLED",
+            Self::PayoutExists => "REFUSAL_REASON_PAYOUT_EXISTS",
+            Self::BadSignature => "REFUSAL_REASON_BAD_SIGNATURE",
+            Self::QueueFull => "REFUSAL_REASON_QUEUE_FULL",
+            Self::ShuttingDown => "REFUSAL_REASON_SHUTTING_DOWN",
+            Self::ChainUnavailable => "REFUSAL_REASON_CHAIN_UNAVAILABLE",
+            Self::StoreFailed => "REFUSAL_REASON_STORE_FAILED",
+            Self::ChainRefused => "REFUSAL_REASON_CHAIN_REFUSED",
+            Self::ContractError => "REFUSAL_REASON_CONTRACT_ERROR",
+            Self::Internal => "REFUSAL_REASON_INTERNAL",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "REFUSAL_REASON_UNSPECIFIED" => Some(Self::Unspecified),
+            "REFUSAL_REASON_MALFORMED" => Some(Self::Malformed),
+            "REFUSAL_REASON_BATCH_SIZE" => Some(Self::BatchSize),
+            "REFUSAL_REASON_BAD_POINT" => Some(Self::BadPoint),
+            "REFUSAL_REASON_NOT_IN_FIELD" => Some(Self::NotInField),
+            "REFUSAL_REASON_DIGEST_MISMATCH" => Some(Self::DigestMismatch),
+            "REFUSAL_REASON_BAD_CIPHERTEXTS" => Some(Self::BadCiphertexts),
+            "REFUSAL_REASON_BAD_DELTA" => Some(Self::BadDelta),
+            "REFUSAL_REASON_BAD_RECIPIENT" => Some(Self::BadRecipient),
+            "REFUSAL_REASON_INVALID_PROOF" => Some(Self::InvalidProof),
+            "REFUSAL_REASON_WRONG_ROUND" => Some(Self::WrongRound),
+            "REFUSAL_REASON_UNKNOWN_ROUND" => Some(Self::UnknownRound),
+            "REFUSAL_REASON_UNKNOWN_BID" => Some(Self::UnknownBid),
+            "REFUSAL_REASON_UNKNOWN_SUBMISSION" => Some(Self::UnknownSubmission),
+            "REFUSAL_REASON_UNKNOWN_ACCOUNT" => Some(Self::UnknownAccount),
+            "REFUSAL_REASON_WRONG_PHASE" => Some(Self::WrongPhase),
+            "REFUSAL_REASON_DEADLINE_PASSED" => Some(Self::DeadlinePassed),
+            "REFUSAL_REASON_TOO_EARLY" => Some(Self::TooEarly),
+            "REFUSAL_REASON_NOT_CLEARED" => Some(Self::NotCleared),
+            "REFUSAL_REASON_NOT_REGISTERED" => Some(Self::NotRegistered),
+            "REFUSAL_REASON_SUSPENDED" => Some(Self::Suspended),
+            "REFUSAL_REASON_TOO_MANY_UNSETTLED" => Some(Self::TooManyUnsettled),
+            "REFUSAL_REASON_TOO_MANY_DEFAULTS" => Some(Self::TooManyDefaults),
+            "REFUSAL_REASON_STALE_BALANCE" => Some(Self::StaleBalance),
+            "REFUSAL_REASON_WRONG_CLEARING" => Some(Self::WrongClearing),
+            "REFUSAL_REASON_WRONG_METER" => Some(Self::WrongMeter),
+            "REFUSAL_REASON_PAYOUT_UNKNOWN" => Some(Self::PayoutUnknown),
+            "REFUSAL_REASON_PAYOUT_SPENT" => Some(Self::PayoutSpent),
+            "REFUSAL_REASON_TOKEN_TRANSFER_FAILED" => Some(Self::TokenTransferFailed),
+            "REFUSAL_REASON_DUPLICATE" => Some(Self::Duplicate),
+            "REFUSAL_REASON_ALREADY_SETTLED" => Some(Self::AlreadySettled),
+            "REFUSAL_REASON_PAYOUT_EXISTS" => Some(Self::PayoutExists),
+            "REFUSAL_REASON_BAD_SIGNATURE" => Some(Self::BadSignature),
+            "REFUSAL_REASON_QUEUE_FULL" => Some(Self::QueueFull),
+            "REFUSAL_REASON_SHUTTING_DOWN" => Some(Self::ShuttingDown),
+            "REFUSAL_REASON_CHAIN_UNAVAILABLE" => Some(Self::ChainUnavailable),
+            "REFUSAL_REASON_STORE_FAILED" => Some(Self::StoreFailed),
+            "REFUSAL_REASON_CHAIN_REFUSED" => Some(Self::ChainRefused),
+            "REFUSAL_REASON_CONTRACT_ERROR" => Some(Self::ContractError),
+            "REFUSAL_REASON_INTERNAL" => Some(Self::Internal),
             _ => None,
         }
     }

@@ -847,6 +847,22 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
         .collect();
     // Bidding, Closed, Cleared, Settling, Finalized
     assert_eq!(phases, vec![2, 3, 4, 5, 6]);
+    // the Rust mirror of Market.Phase reads the contract's values the same way
+    use sealgrid_verifier_contract::state::Phase;
+    assert_eq!(
+        phases
+            .iter()
+            .map(|&p| Phase::try_from(p))
+            .collect::<Vec<_>>(),
+        [
+            Phase::Bidding,
+            Phase::Closed,
+            Phase::Cleared,
+            Phase::Settling,
+            Phase::Finalized
+        ]
+        .map(Ok)
+    );
     // a reader that starts after the round's first bid is told so, not given a short list
     let second_bid = events
         .iter()

@@ -1,0 +1,451 @@
+//! The round lifecycle, driven by the clock: open a round and start its bidding, close
+//! it at the deadline once its queued bids are relayed, have the committee clear it and
+//! post the clearing, then after the settlement window finalize it. The committee's work
+//! runs in its own tasks and reports back through [`Internal`].
+
+use alloy_primitives::U256;
+use alloy_sol_types::SolEvent;
+use sealgrid_committee::aggregate::{Aggregator, PostedBid};
+use sealgrid_committee::settlement::PostedSettlement;
+use sealgrid_proto::committee::v1 as cpb;
+use sealgrid_proto::market::v1 as pb;
+use sealgrid_verifier_contract::bindings::Market;
+use sealgrid_verifier_contract::state::Phase;
+use sealgrid_verifier_contract::{events, ChainError};
+
+use super::recovery::phase_of;
+use super::{drop_closed, Engine, EngineError, Internal, RoundState};
+use crate::committee::{bitmap_words, market_signature, Cleared, Finalized};
+use crate::schedule::RoundTimes;
+use crate::wire;
+
+impl Engine {
+    /// Opens the rounds whose time has come and moves each round on when its phase's
+    /// condition holds.
+    pub(super) async fn on_tick(&mut self) {
+        let now = self.cfg.clock.now();
+        // Open the rounds whose bidding window has begun.
+        loop {
+            let r = self.next_round;
+            if self.end_round.is_some_and(|end| r >= end) {
+                break;
+            }
+            let t = self.cfg.schedule.times(r);
+            let first_planned = self.cfg.plan.first == Some(r);
+            if now < t.open_at && !first_planned {
+                break;
+            }
+            self.next_round += 1;
+            if now >= t.bid_deadline {
+                tracing::warn!(
+                    round = r,
+                    "its bidding window passed before it could open; skipped"
+                );
+                continue;
+            }
+            self.open_round(t).await;
+        }
+        let rounds: Vec<u64> = self.rounds.keys().copied().collect();
+        for r in rounds {
+            let Some(rs) = self.rounds.get(&r) else {
+                continue;
+            };
+            if rs.busy || now < rs.retry_at {
+                continue;
+            }
+            let (phase, times, queued) = (rs.phase, rs.times, rs.queued);
+            let (has_clearing, has_finalization) =
+                (rs.audit.clearing.is_some(), rs.audit.finalization.is_some());
+            match phase {
+                pb::Phase::Bidding if now >= times.bid_deadline && queued == 0 => {
+                    self.close_round(r).await;
+                }
+                pb::Phase::Closed => self.start_clearing(r),
+                // After a restart: posted, but its record (and audit bundle) was lost.
+                pb::Phase::Cleared | pb::Phase::Settling | pb::Phase::Finalized
+                    if !has_clearing =>
+                {
+                    self.start_clearing(r)
+                }
+                pb::Phase::Cleared | pb::Phase::Settling
+                    if now > times.settle_deadline && queued == 0 =>
+                {
+                    self.start_finalizing(r);
+                }
+                pb::Phase::Finalized if !has_finalization => self.start_finalizing(r),
+                _ => {}
+            }
+        }
+    }
+
+    async fn open_round(&mut self, t: RoundTimes) {
+        let r = t.round;
+        let mut phase = pb::Phase::Scheduled;
+        let existing = self.chain.call(Market::roundsCall(r)).await;
+        let on_chain = existing.map(|x| x.phase).unwrap_or(Phase::None.into());
+        if Phase::try_from(on_chain) == Ok(Phase::None) {
+            match self
+                .chain
+                .transact(Market::openRoundCall {
+                    round: r,
+                    bidDeadline: t.bid_deadline,
+                    settleStart: t.settle_start,
+                    settleDeadline: t.settle_deadline,
+                })
+                .await
+            {
+                Ok(_) => phase = pb::Phase::Open,
+                Err(e) => tracing::error!(round = r, error = %e, "openRound failed"),
+            }
+        } else {
+            phase = phase_of(on_chain);
+        }
+        if phase == pb::Phase::Open {
+            match self
+                .chain
+                .transact(Market::startBiddingCall { round: r })
+                .await
+            {
+                Ok(_) => phase = pb::Phase::Bidding,
+                Err(e) => tracing::error!(round = r, error = %e, "startBidding failed"),
+            }
+        }
+        self.rounds.insert(
+            r,
+            RoundState {
+                times: t,
+                phase,
+                bids: Vec::new(),
+                settlements: Vec::new(),
+                queued: 0,
+                clearing: None,
+                finalization: None,
+                audit: pb::AuditBundle {
+                    round: r,
+                    ..Default::default()
+                },
+                busy: false,
+                retry_at: 0,
+            },
+        );
+        self.save_round(r);
+        if phase == pb::Phase::Bidding {
+            tracing::info!(
+                round = r,
+                bid_deadline = t.bid_deadline,
+                "round open for bids"
+            );
+            self.events.record(
+                r,
+                pb::market_event::Event::Opened(pb::RoundOpened {
+                    bid_deadline: t.bid_deadline,
+                    settle_start: t.settle_start,
+                    settle_deadline: t.settle_deadline,
+                }),
+            );
+        }
+    }
+
+    async fn close_round(&mut self, r: u64) {
+        match self
+            .chain
+            .transact(Market::closeRoundCall { round: r })
+            .await
+        {
+            Ok(_) => {
+                let bids = self.rounds.get(&r).map(|rs| rs.bids.len()).unwrap_or(0) as u32;
+                if let Some(rs) = self.rounds.get_mut(&r) {
+                    rs.phase = pb::Phase::Closed;
+                }
+                tracing::info!(round = r, bids, "round closed");
+                self.events
+                    .record(r, pb::market_event::Event::Closed(pb::RoundClosed { bids }));
+            }
+            Err(e) => {
+                tracing::error!(round = r, error = %e, "closeRound failed");
+                self.backoff(r);
+            }
+        }
+    }
+
+    fn backoff(&mut self, r: u64) {
+        let now = self.cfg.clock.now();
+        if let Some(rs) = self.rounds.get_mut(&r) {
+            rs.retry_at = now + 2;
+        }
+    }
+
+    fn chain_round(&self) -> RoundReader {
+        RoundReader {
+            chain: self.chain.client(),
+            market: self.cfg.deployment.market,
+            from: self.cfg.deployment.deployment_block,
+        }
+    }
+
+    fn start_clearing(&mut self, r: u64) {
+        let Some(rs) = self.rounds.get_mut(&r) else {
+            return;
+        };
+        if rs.bids.is_empty() && rs.phase == pb::Phase::Closed {
+            // Nothing to decrypt and nothing locked: the round stays closed.
+            return;
+        }
+        rs.busy = true;
+        let slots = 2 * self.cfg.params.levels + 1;
+        let read = self.chain_round();
+        let driver = self.committee.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let result = async {
+                let (bids, _) = read.round(r).await?;
+                let mut agg = Aggregator::new(r, slots);
+                for p in &bids {
+                    if let Err(why) = agg.push(p) {
+                        tracing::warn!(round = r, bid = %hex::encode(p.id.0), ?why, "left out of the aggregate");
+                    }
+                }
+                let report = agg.finish()?;
+                driver
+                    .clear(r, report)
+                    .await
+                    .map(Box::new)
+                    .map_err(EngineError::Committee)
+            }
+            .await;
+            // The engine may be gone (shut down): then the result is moot.
+            drop_closed(tx.send(Internal::Cleared(r, result)).is_err());
+        });
+    }
+
+    fn start_finalizing(&mut self, r: u64) {
+        let Some(rs) = self.rounds.get_mut(&r) else {
+            return;
+        };
+        rs.busy = true;
+        let read = self.chain_round();
+        let driver = self.committee.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let result = async {
+                let (bids, settlements) = read.round(r).await?;
+                driver
+                    .finalize(r, bids, settlements)
+                    .await
+                    .map(Box::new)
+                    .map_err(EngineError::Committee)
+            }
+            .await;
+            drop_closed(tx.send(Internal::Finalized(r, result)).is_err());
+        });
+    }
+
+    pub(super) async fn internal(&mut self, i: Internal) {
+        match i {
+            Internal::Cleared(r, Ok(c)) => self.post_clearing(r, *c).await,
+            Internal::Finalized(r, Ok(f)) => self.post_finalization(r, *f).await,
+            Internal::Cleared(r, Err(e)) | Internal::Finalized(r, Err(e)) => {
+                tracing::error!(round = r, error = %e, "the committee step failed; retrying");
+                if let Some(rs) = self.rounds.get_mut(&r) {
+                    rs.busy = false;
+                }
+                self.backoff(r);
+            }
+        }
+    }
+
+    async fn post_clearing(&mut self, r: u64, c: Cleared) {
+        let o = &c.outcome;
+        let call = Market::clearCall {
+            round: r,
+            hBuy: o.h_buy.clone(),
+            hSell: o.h_sell.clone(),
+            included: bitmap_words(&c.bitmap),
+            sigs: c.signatures.iter().map(market_signature).collect(),
+        };
+        let already = self
+            .rounds
+            .get(&r)
+            .is_some_and(|rs| rs.phase as i32 >= pb::Phase::Cleared as i32);
+        let result = if already {
+            // A restart after the clearing was posted: only the record is missing. It
+            // must be the clearing the chain holds.
+            match self.chain.call(Market::roundsCall(r)).await {
+                Ok(on)
+                    if on.clearing
+                        == U256::from_be_slice(&wire::field_bytes(&o.clearing.pack())) =>
+                {
+                    Ok(())
+                }
+                Ok(_) => Err(EngineError::ClearingMismatch),
+                Err(e) => Err(EngineError::Chain(e)),
+            }
+        } else {
+            self.chain
+                .transact(call)
+                .await
+                .map(|_| ())
+                .map_err(EngineError::Chain)
+        };
+        let block = self.chain.block_number().await.unwrap_or(0);
+        let Some(rs) = self.rounds.get_mut(&r) else {
+            return;
+        };
+        rs.busy = false;
+        match result {
+            Ok(()) => {
+                let clearing = pb::Clearing {
+                    cleared: o.clearing.cleared,
+                    level: o.clearing.level as u32,
+                    price: self.cfg.params.price(o.clearing.level),
+                    volume: o.clearing.volume,
+                    packed: wire::field_bytes(&o.clearing.pack()),
+                    h_buy: o.h_buy.clone(),
+                    h_sell: o.h_sell.clone(),
+                    included: o.included.len() as u32,
+                    inclusion_bitmap: c.bitmap.iter().map(|w| w.to_vec()).collect(),
+                };
+                if !already {
+                    rs.phase = pb::Phase::Cleared;
+                }
+                rs.clearing = Some(clearing.clone());
+                rs.audit.clearing_partials = c
+                    .partials
+                    .iter()
+                    .map(cpb::PartialDecryption::from)
+                    .collect();
+                rs.audit.included = o.included.iter().map(|b| b.0.to_vec()).collect();
+                rs.audit.excluded = sealgrid_proto::convert::exclusions_to_pb(&o.excluded);
+                rs.audit.clearing = Some(clearing.clone());
+                rs.audit.clearing_signatures = c.signatures.iter().map(|s| s.0.to_vec()).collect();
+                tracing::info!(
+                    round = r,
+                    cleared = clearing.cleared,
+                    level = clearing.level,
+                    volume = clearing.volume,
+                    "round cleared"
+                );
+                self.save_round(r);
+                self.events.record(
+                    r,
+                    pb::market_event::Event::Cleared(pb::RoundCleared {
+                        clearing: Some(clearing),
+                        block,
+                    }),
+                );
+            }
+            Err(e) => {
+                tracing::error!(round = r, error = %e, "clear failed");
+                self.backoff(r);
+            }
+        }
+    }
+
+    async fn post_finalization(&mut self, r: u64, f: Finalized) {
+        let totals = Market::FlowTotals {
+            pay: U256::from(f.totals.pay),
+            credit: U256::from(f.totals.credit),
+            penalty: U256::from(f.totals.penalty),
+            defaultedLocks: U256::from(f.totals.defaulted_locks),
+        };
+        let call = Market::finalizeCall {
+            round: r,
+            totals,
+            defaulted: f
+                .defaulters
+                .iter()
+                .map(|b| U256::from_be_bytes(b.0))
+                .collect(),
+            sigs: f.signatures.iter().map(market_signature).collect(),
+        };
+        let already = self
+            .rounds
+            .get(&r)
+            .is_some_and(|rs| rs.phase == pb::Phase::Finalized);
+        let totals = (f.totals.pay as i64) + (f.totals.penalty as i64) - (f.totals.credit as i64)
+            + (f.totals.defaulted_locks as i64);
+        let result = if already {
+            // A restart after the finalization was posted: only the record is missing.
+            Ok(totals)
+        } else {
+            self.chain
+                .transact(call)
+                .await
+                .map(|receipt| {
+                    receipt
+                        .logs
+                        .iter()
+                        .find_map(|l| Market::RoundFinalized::decode_log_data(&l.data).ok())
+                        .map(|e| i64::try_from(e.toOperator).unwrap_or(0))
+                        .unwrap_or(totals)
+                })
+                .map_err(EngineError::Chain)
+        };
+        let block = self.chain.block_number().await.unwrap_or(0);
+        let Some(rs) = self.rounds.get_mut(&r) else {
+            return;
+        };
+        rs.busy = false;
+        match result {
+            Ok(to_operator) => {
+                let fin = pb::Finalization {
+                    totals: Some(cpb::FinalizeTotals::from(&f.totals)),
+                    defaulted: f.defaulters.iter().map(|b| b.0.to_vec()).collect(),
+                    to_operator,
+                };
+                rs.phase = pb::Phase::Finalized;
+                rs.finalization = Some(fin.clone());
+                rs.audit.settlement_partials = f
+                    .flow_partials
+                    .iter()
+                    .map(cpb::PartialDecryption::from)
+                    .collect();
+                rs.audit.defaulted_partials = f
+                    .lock_partials
+                    .iter()
+                    .map(cpb::PartialDecryption::from)
+                    .collect();
+                rs.audit.finalization = Some(fin.clone());
+                rs.audit.finalize_signatures = f.signatures.iter().map(|s| s.0.to_vec()).collect();
+                tracing::info!(round = r, defaulted = f.defaulters.len(), "round finalized");
+                self.save_round(r);
+                self.events.record(
+                    r,
+                    pb::market_event::Event::Finalized(pb::RoundFinalized {
+                        finalization: Some(fin),
+                        block,
+                    }),
+                );
+            }
+            Err(e) => {
+                tracing::error!(round = r, error = %e, "finalize failed");
+                self.backoff(r);
+            }
+        }
+    }
+}
+
+/// Reads a round's accepted bids and settlements as the chain's events show them: the
+/// committee's inputs come from the chain, not from what this coordinator relayed
+/// (anyone may post to the contract directly).
+struct RoundReader {
+    chain: crate::chain::ChainClient,
+    market: alloy_primitives::Address,
+    from: u64,
+}
+
+impl RoundReader {
+    async fn round(&self, r: u64) -> Result<(Vec<PostedBid>, Vec<PostedSettlement>), EngineError> {
+        let (market, from) = (self.market, self.from);
+        self.chain
+            .run(move |c| {
+                let evs = events::market_events(c, market, from)
+                    .map_err(|e| ChainError::Backend(e.to_string()))?;
+                let bids =
+                    events::posted_bids(&evs, r).map_err(|e| ChainError::Backend(e.to_string()))?;
+                Ok((bids, events::posted_settlements(&evs, r)))
+            })
+            .await
+            .map_err(|source| EngineError::RoundEvents { round: r, source })
+    }
+}
