@@ -87,8 +87,6 @@ pub fn market_signature(s: &EthSignature) -> Market::Signature {
     }
 }
 
-/// The bitmap words as the contract's `uint256[]` (re-exported for the engine).
-pub use sealgrid_verifier_contract::committee::bitmap_words;
 
 impl CommitteeDriver {
     fn threshold(&self) -> usize {

@@ -281,12 +281,10 @@ impl Engine {
             r.clearing
         } else {
             // A bid left out of the histograms settles against the not-cleared
-            // clearing (PROTOCOL §5): the clearing of empty histograms.
-            let zeros = vec![0u64; self.cfg.params.levels];
-            let none =
-                sealgrid_circuits::market::clear(&zeros, &zeros, 0, self.cfg.params.k_anonymity)
-                    .map_err(|e| Refusal::new(Reason::Internal, format!("clearing: {e}")))?;
-            sealgrid_verifier_contract::calldata::fr(&none.pack())
+            // clearing (PROTOCOL §5), packed as the contract packs it.
+            sealgrid_verifier_contract::calldata::fr(
+                &sealgrid_circuits::market::Clearing::NOT_CLEARED.pack(),
+            )
         };
         if expected != u256(&b32(&s.clearing)) {
             return Err(Refusal::new(

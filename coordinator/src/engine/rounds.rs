@@ -15,7 +15,8 @@ use sealgrid_verifier_contract::{events, ChainError};
 
 use super::recovery::phase_of;
 use super::{drop_closed, Engine, EngineError, Internal, RoundState};
-use crate::committee::{bitmap_words, market_signature, Cleared, Finalized};
+use crate::committee::{market_signature, Cleared, Finalized};
+use sealgrid_verifier_contract::committee::bitmap_words;
 use crate::schedule::RoundTimes;
 use crate::wire;
 
@@ -362,8 +363,7 @@ impl Engine {
             .rounds
             .get(&r)
             .is_some_and(|rs| rs.phase == pb::Phase::Finalized);
-        let totals = (f.totals.pay as i64) + (f.totals.penalty as i64) - (f.totals.credit as i64)
-            + (f.totals.defaulted_locks as i64);
+        let totals = record_i64(f.totals.operator_residual());
         let result = if already {
             // A restart after the finalization was posted: only the record is missing.
             Ok(totals)
@@ -376,7 +376,7 @@ impl Engine {
                         .logs
                         .iter()
                         .find_map(|l| Market::RoundFinalized::decode_log_data(&l.data).ok())
-                        .map(|e| i64::try_from(e.toOperator).unwrap_or(0))
+                        .map(|e| record_i64(i128::try_from(e.toOperator).unwrap_or(i128::MAX)))
                         .unwrap_or(totals)
                 })
                 .map_err(EngineError::Chain)
@@ -448,4 +448,18 @@ impl RoundReader {
             .await
             .map_err(|source| EngineError::RoundEvents { round: r, source })
     }
+}
+
+/// The operator's residual as the event stream records it (`int64`): exact for every
+/// residual of u64 token amounts that fits, saturated with an error logged otherwise
+/// (the chain's own `RoundFinalized` event keeps the exact value).
+fn record_i64(residual: i128) -> i64 {
+    i64::try_from(residual).unwrap_or_else(|_| {
+        tracing::error!(residual, "the operator residual does not fit the record's int64");
+        if residual < 0 {
+            i64::MIN
+        } else {
+            i64::MAX
+        }
+    })
 }
