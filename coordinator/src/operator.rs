@@ -15,7 +15,7 @@ use sealgrid_verifier_contract::bindings::TestToken;
 use sealgrid_verifier_contract::deploy::{deploy_market, DeploySpec};
 use sealgrid_verifier_contract::DevChain;
 
-use crate::market::{MarketFile, VerifyingKeys};
+use crate::market::{MarketFile, VerifierKeyIds};
 use sealgrid_wallet::Wallet;
 
 /// The operator's key on an embedded chain (public: the embedded chain checks no
@@ -152,7 +152,7 @@ pub fn deploy<C: DevChain>(
     let file = MarketFile {
         trustee_setup: setup.clone(),
         trustees: plan.trustees.clone(),
-        verifying_keys: VerifyingKeys {
+        verifying_keys: VerifierKeyIds {
             balance: keys.balance.id.verifying.clone(),
             bid: keys.bid.id.verifying.clone(),
             settle: keys.settle.id.verifying.clone(),

@@ -30,7 +30,7 @@ use tokio::task::JoinHandle;
 use sealgrid_coordinator::chain::{Backend, ChainClient};
 use sealgrid_coordinator::engine::RoundPlan;
 use sealgrid_coordinator::Settings;
-use sealgrid_market::{Clock, MarketFile, Schedule, VerifyingKeys};
+use sealgrid_market::{Clock, MarketFile, Schedule, VerifierKeyIds};
 use sealgrid_wallet::Wallet;
 
 /// The operator's key on a local chain (public: the embedded chain checks no signature).
@@ -204,7 +204,7 @@ impl LocalMarket {
                 domain,
             },
             trustees,
-            verifying_keys: VerifyingKeys {
+            verifying_keys: VerifierKeyIds {
                 balance: keys.balance.id.verifying.clone(),
                 bid: keys.bid.id.verifying.clone(),
                 settle: keys.settle.id.verifying.clone(),

@@ -17,9 +17,10 @@ use sealgrid_verifier_contract::deploy::MarketDeployment;
 use crate::schedule::Schedule;
 use crate::{TrusteeSetup, Verifiers};
 
-/// The verifying keys the three verifier contracts were built from.
+/// The ids (hashes) of the verifying keys the three verifier contracts were built from
+/// (the keys themselves are in the key store; the audit's `VerifyingKeys` holds them).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VerifyingKeys {
+pub struct VerifierKeyIds {
     /// The balance circuit's.
     pub balance: KeyId,
     /// The bid circuit's.
@@ -38,7 +39,7 @@ pub struct MarketFile {
     /// The committee's signing addresses, as the contract registered them.
     pub trustees: Vec<Address>,
     /// The verifying keys.
-    pub verifying_keys: VerifyingKeys,
+    pub verifying_keys: VerifierKeyIds,
 }
 
 /// Why a market file could not be read or written.

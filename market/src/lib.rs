@@ -13,7 +13,7 @@ pub mod schedule;
 pub mod setup;
 pub mod verifiers;
 
-pub use file::{MarketFile, MarketFileError, VerifyingKeys};
+pub use file::{MarketFile, MarketFileError, VerifierKeyIds};
 pub use schedule::{Clock, RoundTimes, Schedule};
 pub use setup::TrusteeSetup;
 pub use verifiers::Verifiers;

@@ -20,7 +20,7 @@ use sealgrid_circuits::Fr;
 use sealgrid_committee::settlement::settlement_view;
 use sealgrid_committee::sign::{EthSignature, FinalizeTotals, SigningDomain};
 use sealgrid_committee::trustee::{FinalizeRequest, PartialDecryptRequest, SignRequest};
-use sealgrid_market::file::{MarketFile, VerifyingKeys as KeyIds};
+use sealgrid_market::file::{MarketFile, VerifierKeyIds as KeyIds};
 use sealgrid_proto::committee::v1 as cpb;
 use sealgrid_proto::convert;
 use sealgrid_proto::market::v1 as pb;
