@@ -72,6 +72,15 @@ impl Chain for Backend {
         }
     }
 
+    fn chain_time(&mut self) -> Result<u64, ChainError> {
+        // The embedded chain's next block carries the market clock.
+        self.sync_clock();
+        match self {
+            Backend::Embedded(c, _) => c.chain_time(),
+            Backend::Rpc(c) => c.chain_time(),
+        }
+    }
+
     fn logs(&mut self, filter: &LogFilter) -> Result<Vec<ChainLog>, ChainError> {
         match self {
             Backend::Embedded(c, _) => c.logs(filter),
@@ -195,6 +204,10 @@ impl Chain for ChainClient {
 
     fn block_number(&mut self) -> Result<u64, ChainError> {
         self.blocking(|c| c.block_number())
+    }
+
+    fn chain_time(&mut self) -> Result<u64, ChainError> {
+        self.blocking(|c| c.chain_time())
     }
 
     fn logs(&mut self, filter: &LogFilter) -> Result<Vec<ChainLog>, ChainError> {

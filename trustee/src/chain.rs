@@ -28,10 +28,35 @@ use std::sync::{Arc, Mutex, RwLock};
 #[error("chain view unavailable: {0}")]
 pub struct ChainError(pub String);
 
+/// How far a round has gone on chain, in the trustee's own view: what decides whether an
+/// aggregate of the round may be opened (`docs/PROTOCOL.md` §7). A set that can still
+/// grow must never be decrypted, or two answers over sets that differ by one bid open
+/// that bid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoundGate {
+    /// Bidding is closed on chain (the round's phase is `Closed` or later): no bid can be
+    /// added to the round any more.
+    pub bidding_closed: bool,
+    /// The settlement deadline has passed on chain (the chain's time is past the round's
+    /// `settleDeadline`, which `settle` refuses after): no settlement can be added.
+    pub settlement_closed: bool,
+}
+
+impl RoundGate {
+    /// A round whose bids and settlements are final (hand-made views of finished rounds).
+    pub const FINAL: RoundGate = RoundGate {
+        bidding_closed: true,
+        settlement_closed: true,
+    };
+}
+
 /// The accepted bids of a round, in acceptance order.
 pub trait ChainView: std::fmt::Debug + Send + Sync + 'static {
     /// `None` if the trustee knows nothing of the round.
     fn accepted_bids(&self, round: u64) -> Result<Option<Vec<PostedBid>>, ChainError>;
+
+    /// How far the round has gone; `None` if the trustee knows nothing of it.
+    fn round_gate(&self, round: u64) -> Result<Option<RoundGate>, ChainError>;
 
     /// The settlements accepted in the round so far, in settlement order (`id` is the
     /// settled bid, `digest` the settle proof's `E`); empty if none.
@@ -43,6 +68,7 @@ pub trait ChainView: std::fmt::Debug + Send + Sync + 'static {
 pub struct MemoryChain {
     rounds: RwLock<BTreeMap<u64, Vec<PostedBid>>>,
     settlements: RwLock<BTreeMap<u64, Vec<PostedSettlement>>>,
+    gates: RwLock<BTreeMap<u64, RoundGate>>,
 }
 
 impl MemoryChain {
@@ -60,6 +86,15 @@ impl MemoryChain {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(round, settlements);
+    }
+
+    /// Sets how far a round has gone; a round set by hand without it is final
+    /// ([`RoundGate::FINAL`]).
+    pub fn set_gate(&self, round: u64, gate: RoundGate) {
+        self.gates
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(round, gate);
     }
 }
 
@@ -81,6 +116,25 @@ impl ChainView for MemoryChain {
             .get(&round)
             .cloned()
             .unwrap_or_default())
+    }
+
+    fn round_gate(&self, round: u64) -> Result<Option<RoundGate>, ChainError> {
+        if !self
+            .rounds
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&round)
+        {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.gates
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&round)
+                .copied()
+                .unwrap_or(RoundGate::FINAL),
+        ))
     }
 }
 
@@ -113,6 +167,15 @@ impl ChainView for DirChain {
         Ok(self
             .read(&format!("settlements-{round}.json"))?
             .unwrap_or_default())
+    }
+
+    /// A directory holds finished rounds only (demos without a chain): a round whose
+    /// file exists is final. A trustee that serves a live market reads the chain
+    /// ([`EvmChainView`]).
+    fn round_gate(&self, round: u64) -> Result<Option<RoundGate>, ChainError> {
+        Ok(self
+            .accepted_bids(round)?
+            .map(|_| RoundGate::FINAL))
     }
 }
 
@@ -232,7 +295,40 @@ impl ChainView for EvmChainView {
     fn settlements(&self, round: u64) -> Result<Vec<PostedSettlement>, ChainError> {
         self.with_events(|evs| events::posted_settlements(evs, round))
     }
+
+    fn round_gate(&self, round: u64) -> Result<Option<RoundGate>, ChainError> {
+        let seen = self.with_events(|evs| {
+            let deadline = evs.iter().find_map(|e| match &e.event {
+                MarketEvents::RoundOpened(o) if o.round == round => Some(o.settleDeadline),
+                _ => None,
+            });
+            let closed = evs.iter().any(|e| {
+                matches!(&e.event, MarketEvents::RoundPhase(p)
+                    if p.round == round && p.phase >= PHASE_CLOSED)
+            });
+            deadline.map(|d| (d, closed))
+        })?;
+        let Some((settle_deadline, bidding_closed)) = seen else {
+            return Ok(None);
+        };
+        // `settle` accepts block.timestamp <= settleDeadline: once the chain's time is
+        // past it, no settlement can land any more.
+        let now = self
+            .chain
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .chain_time()
+            .map_err(|e| ChainError(format!("market {}: {e}", self.market)))?;
+        Ok(Some(RoundGate {
+            bidding_closed,
+            settlement_closed: bidding_closed && now > settle_deadline,
+        }))
+    }
 }
+
+/// `Market.Phase.Closed`: every later phase (Cleared, Settling, Finalized) also means
+/// that bidding is over.
+const PHASE_CLOSED: u8 = 3;
 
 #[cfg(test)]
 mod tests {

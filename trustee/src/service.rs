@@ -4,10 +4,18 @@
 //! place ([`refusal`]) and encode the answer.
 //!
 //! The [`Trustee`] is immutable (`&self` everywhere), so the handlers share it through an
-//! `Arc`; there is no state to serialise. Logs carry rounds, counts and ids, never a key:
-//! the share's and the signing key's `Debug` are redacted, and nothing here formats them.
+//! `Arc`. Logs carry rounds, counts and ids, never a key: the share's and the signing
+//! key's `Debug` are redacted, and nothing here formats them.
+//!
+//! Every answer that involves a round's ciphertexts is gated on the trustee's own chain
+//! view (`docs/PROTOCOL.md` §7), whoever asks: the clearing aggregate, the clearing
+//! signature and a disclosure only once bidding is closed on chain, the settlement
+//! aggregates and the finalization signature only once the settlement deadline has
+//! passed on chain. The set a (round, purpose) is answered over is frozen at its first
+//! answer ([`Frozen`]), so every later ask is answered over the same set: an aggregate
+//! cannot be turned into a decryption oracle by asking twice.
 
-use crate::chain::ChainView;
+use crate::chain::{ChainView, RoundGate};
 use sealgrid_committee::aggregate::{AggregateError, PostedBid};
 use sealgrid_committee::decrypt::DecryptError;
 use sealgrid_committee::dkg::CommitteePublic;
@@ -18,8 +26,8 @@ use sealgrid_committee::trustee::{
 };
 use sealgrid_proto::committee::v1 as pb;
 use sealgrid_proto::convert::TrusteeInfo;
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use tonic::{Request, Response, Status};
 use tracing::{info, warn};
 
@@ -32,6 +40,20 @@ pub struct TrusteeService {
     public: Arc<CommitteePublic>,
     chain: Arc<dyn ChainView>,
     auditors: Arc<BTreeSet<String>>,
+    frozen: Arc<Frozen>,
+}
+
+/// The sets each round's aggregates were first answered over, per purpose. Once bidding
+/// (settlement) is closed on chain the set cannot change, so freezing it changes no
+/// honest answer; it keeps every later answer over the first set even if the view were
+/// to change (a node that reorganises, a view read from elsewhere after a restart).
+///
+/// Only the latest [`FROZEN_ROUNDS`] rounds are kept: an older round is answered from the
+/// chain again, where its sets are final.
+#[derive(Debug, Default)]
+pub struct Frozen {
+    bids: Mutex<BTreeMap<u64, Vec<PostedBid>>>,
+    settlements: Mutex<BTreeMap<u64, (Vec<PostedBid>, Vec<PostedSettlement>)>>,
 }
 
 impl TrusteeService {
@@ -49,6 +71,7 @@ impl TrusteeService {
             public,
             chain,
             auditors: Arc::new(auditors.into_iter().collect()),
+            frozen: Arc::new(Frozen::default()),
         }
     }
 
@@ -95,32 +118,84 @@ pub fn refusal(e: &TrusteeError) -> Status {
     }
 }
 
-/// The trustee's own view of `round`: `NOT_FOUND` if it knows nothing of it.
-fn view(chain: &dyn ChainView, round: u64) -> Result<Vec<PostedBid>, Status> {
-    chain
-        .accepted_bids(round)
-        .map_err(|e| {
-            warn!(target: TARGET, error = %e, "chain view unavailable");
-            Status::unavailable(e.to_string())
-        })?
-        .ok_or_else(|| {
-            warn!(target: TARGET, "round unknown");
-            Status::not_found(format!("round {round} is unknown to this trustee"))
-        })
+/// Rounds whose frozen sets are kept (two days of 15-minute slots).
+pub const FROZEN_ROUNDS: usize = 192;
+
+/// Keeps `value` as `round`'s frozen set unless one is there already, and answers with
+/// the one kept; forgets the oldest rounds beyond [`FROZEN_ROUNDS`].
+fn freeze<T: Clone>(map: &Mutex<BTreeMap<u64, T>>, round: u64, value: T) -> T {
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    let kept = map.entry(round).or_insert(value).clone();
+    while map.len() > FROZEN_ROUNDS {
+        map.pop_first();
+    }
+    kept
 }
 
-/// The trustee's own view of `round`'s settlement: its accepted bids (`NOT_FOUND` if
-/// the round is unknown) and its accepted settlements.
-fn settlement_view(
+fn unavailable(e: crate::chain::ChainError) -> Status {
+    warn!(target: TARGET, error = %e, "chain view unavailable");
+    Status::unavailable(e.to_string())
+}
+
+fn unknown(round: u64) -> Status {
+    warn!(target: TARGET, "round unknown");
+    Status::not_found(format!("round {round} is unknown to this trustee"))
+}
+
+/// How far `round` has gone in the trustee's own view: `NOT_FOUND` if it knows nothing
+/// of it.
+fn gate(chain: &dyn ChainView, round: u64) -> Result<RoundGate, Status> {
+    chain
+        .round_gate(round)
+        .map_err(unavailable)?
+        .ok_or_else(|| unknown(round))
+}
+
+/// The round's accepted bids, once bidding is closed on chain (`FAILED_PRECONDITION`
+/// before: a set that can still grow is never aggregated), frozen at the first answer.
+fn closed_bids(chain: &dyn ChainView, frozen: &Frozen, round: u64) -> Result<Vec<PostedBid>, Status> {
+    if let Some(bids) = frozen.bids.lock().unwrap_or_else(|e| e.into_inner()).get(&round) {
+        return Ok(bids.clone());
+    }
+    if !gate(chain, round)?.bidding_closed {
+        warn!(target: TARGET, "refused: bidding still open on chain");
+        return Err(Status::failed_precondition(format!(
+            "bidding-open: round {round} is not closed on chain; its bids are aggregated \
+             only once no bid can be added"
+        )));
+    }
+    let bids = chain
+        .accepted_bids(round)
+        .map_err(unavailable)?
+        .ok_or_else(|| unknown(round))?;
+    Ok(freeze(&frozen.bids, round, bids))
+}
+
+/// The round's accepted bids and settlements, once the settlement deadline has passed
+/// on chain (`FAILED_PRECONDITION` before), frozen at the first answer.
+fn closed_settlement(
     chain: &dyn ChainView,
+    frozen: &Frozen,
     round: u64,
 ) -> Result<(Vec<PostedBid>, Vec<PostedSettlement>), Status> {
-    let bids = view(chain, round)?;
-    let settlements = chain.settlements(round).map_err(|e| {
-        warn!(target: TARGET, error = %e, "chain view unavailable");
-        Status::unavailable(e.to_string())
-    })?;
-    Ok((bids, settlements))
+    if let Some(v) = frozen
+        .settlements
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&round)
+    {
+        return Ok(v.clone());
+    }
+    if !gate(chain, round)?.settlement_closed {
+        warn!(target: TARGET, "refused: settlement still open on chain");
+        return Err(Status::failed_precondition(format!(
+            "settlement-open: round {round}'s settlement deadline has not passed on chain; \
+             its settlements are aggregated only once none can be added"
+        )));
+    }
+    let bids = closed_bids(chain, frozen, round)?;
+    let settlements = chain.settlements(round).map_err(unavailable)?;
+    Ok(freeze(&frozen.settlements, round, (bids, settlements)))
 }
 
 /// Runs CPU work off the async workers, inside the request's span.
@@ -156,9 +231,9 @@ impl pb::trustee_server::Trustee for TrusteeService {
         request: Request<pb::PartialDecryptRequest>,
     ) -> Result<Response<pb::PartialDecryptResponse>, Status> {
         let req = PartialDecryptRequest::from(request.get_ref());
-        let (trustee, chain) = (self.trustee.clone(), self.chain.clone());
+        let (trustee, chain, frozen) = (self.trustee.clone(), self.chain.clone(), self.frozen.clone());
         let resp = blocking(move || {
-            let bids = view(chain.as_ref(), req.round)?;
+            let bids = closed_bids(chain.as_ref(), &frozen, req.round)?;
             trustee
                 .partial_decrypt(&req, &bids, &mut rand::rngs::OsRng)
                 .map_err(refused)
@@ -175,9 +250,9 @@ impl pb::trustee_server::Trustee for TrusteeService {
         request: Request<pb::SignRequest>,
     ) -> Result<Response<pb::SignResponse>, Status> {
         let req = SignRequest::try_from(request.get_ref())?;
-        let (trustee, chain) = (self.trustee.clone(), self.chain.clone());
+        let (trustee, chain, frozen) = (self.trustee.clone(), self.chain.clone(), self.frozen.clone());
         let resp = blocking(move || {
-            let bids = view(chain.as_ref(), req.round)?;
+            let bids = closed_bids(chain.as_ref(), &frozen, req.round)?;
             trustee.sign(&req, &bids).map_err(refused)
         })
         .await?;
@@ -192,9 +267,9 @@ impl pb::trustee_server::Trustee for TrusteeService {
         request: Request<pb::PartialDecryptSettlementRequest>,
     ) -> Result<Response<pb::PartialDecryptSettlementResponse>, Status> {
         let req = SettlementDecryptRequest::from(request.get_ref());
-        let (trustee, chain) = (self.trustee.clone(), self.chain.clone());
+        let (trustee, chain, frozen) = (self.trustee.clone(), self.chain.clone(), self.frozen.clone());
         let resp = blocking(move || {
-            let (bids, settlements) = settlement_view(chain.as_ref(), req.round)?;
+            let (bids, settlements) = closed_settlement(chain.as_ref(), &frozen, req.round)?;
             trustee
                 .partial_decrypt_settlement(&req, &bids, &settlements, &mut rand::rngs::OsRng)
                 .map_err(refused)
@@ -213,9 +288,9 @@ impl pb::trustee_server::Trustee for TrusteeService {
         request: Request<pb::SignFinalizeRequest>,
     ) -> Result<Response<pb::SignFinalizeResponse>, Status> {
         let req = FinalizeRequest::try_from(request.get_ref())?;
-        let (trustee, chain) = (self.trustee.clone(), self.chain.clone());
+        let (trustee, chain, frozen) = (self.trustee.clone(), self.chain.clone(), self.frozen.clone());
         let resp = blocking(move || {
-            let (bids, settlements) = settlement_view(chain.as_ref(), req.round)?;
+            let (bids, settlements) = closed_settlement(chain.as_ref(), &frozen, req.round)?;
             trustee
                 .sign_finalize(&req, &bids, &settlements)
                 .map_err(refused)
@@ -240,9 +315,9 @@ impl pb::trustee_server::Trustee for TrusteeService {
                 req.auditor
             )));
         }
-        let (trustee, chain) = (self.trustee.clone(), self.chain.clone());
+        let (trustee, chain, frozen) = (self.trustee.clone(), self.chain.clone(), self.frozen.clone());
         let resp = blocking(move || {
-            let bids = view(chain.as_ref(), req.round)?;
+            let bids = closed_bids(chain.as_ref(), &frozen, req.round)?;
             trustee
                 .disclose(&req, &bids, &mut rand::rngs::OsRng)
                 .map_err(refused)

@@ -129,6 +129,13 @@ pub trait Chain {
     /// The number of the latest committed block.
     fn block_number(&mut self) -> Result<u64, ChainError>;
 
+    /// The time the chain has reached: no transaction committed from now on can carry an
+    /// earlier `block.timestamp`. On a node, the latest block's timestamp; on the
+    /// embedded chain, its clock (the next block's timestamp). A trustee decides from
+    /// this, never from its own wall clock, when a deadline the contract enforces has
+    /// passed (`docs/PROTOCOL.md` §7).
+    fn chain_time(&mut self) -> Result<u64, ChainError>;
+
     /// The logs `filter` selects, ordered by (block, log index): the order in which the
     /// contract emitted them. Only committed transactions' logs (a reverted transaction
     /// leaves none).

@@ -494,6 +494,10 @@ impl Chain for EmbeddedChain {
         Ok(self.block_number)
     }
 
+    fn chain_time(&mut self) -> Result<u64, ChainError> {
+        Ok(self.timestamp)
+    }
+
     fn logs(&mut self, filter: &LogFilter) -> Result<Vec<ChainLog>, ChainError> {
         let to = filter.to_block.unwrap_or(u64::MAX);
         let start = self

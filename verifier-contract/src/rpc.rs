@@ -584,6 +584,14 @@ impl Chain for JsonRpcChain {
         self.quantity("eth_blockNumber", json!([]))
     }
 
+    fn chain_time(&mut self) -> Result<u64, ChainError> {
+        let block = self.rpc("eth_getBlockByNumber", json!(["latest", false]))?;
+        block
+            .get("timestamp")
+            .and_then(quantity_of)
+            .ok_or_else(|| backend(format!("block without timestamp: {block}")))
+    }
+
     fn transaction_input(&mut self, tx_hash: B256) -> Result<Bytes, ChainError> {
         let v = self.rpc("eth_getTransactionByHash", json!([tx_hash]))?;
         v.get("input")
@@ -624,11 +632,7 @@ impl Chain for JsonRpcChain {
 
 impl DevChain for JsonRpcChain {
     fn now(&mut self) -> Result<u64, ChainError> {
-        let block = self.rpc("eth_getBlockByNumber", json!(["latest", false]))?;
-        block
-            .get("timestamp")
-            .and_then(quantity_of)
-            .ok_or_else(|| backend(format!("block without timestamp: {block}")))
+        self.chain_time()
     }
 
     /// `evm_increaseTime` by the difference, then `evm_mine` one empty block (both
