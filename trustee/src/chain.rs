@@ -18,6 +18,7 @@ use alloy_primitives::Address;
 use sealgrid_committee::aggregate::PostedBid;
 use sealgrid_committee::settlement::PostedSettlement;
 use sealgrid_verifier_contract::events::{self, MarketEvent, MarketEvents};
+use sealgrid_verifier_contract::state::Phase;
 use sealgrid_verifier_contract::{Chain, JsonRpcChain, LogFilter};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -303,8 +304,10 @@ impl ChainView for EvmChainView {
                 _ => None,
             });
             let closed = evs.iter().any(|e| {
+                // Closed and every later phase (Cleared, Settling, Finalized) mean that
+                // bidding is over.
                 matches!(&e.event, MarketEvents::RoundPhase(p)
-                    if p.round == round && p.phase >= PHASE_CLOSED)
+                    if p.round == round && Phase::try_from(p.phase).is_ok_and(|p| p >= Phase::Closed))
             });
             deadline.map(|d| (d, closed))
         })?;
@@ -325,10 +328,6 @@ impl ChainView for EvmChainView {
         }))
     }
 }
-
-/// `Market.Phase.Closed`: every later phase (Cleared, Settling, Finalized) also means
-/// that bidding is over.
-const PHASE_CLOSED: u8 = 3;
 
 #[cfg(test)]
 mod tests {

@@ -46,6 +46,17 @@ pub enum EngineError {
     /// contract holds.
     #[error("the committee's clearing is not the one on chain")]
     ClearingMismatch,
+    /// The chain's time has not passed the round's settlement deadline yet, so the
+    /// trustees (who decide from their own chain view) will not open its settlement.
+    #[error("round {round}: the chain's time {chain_time} has not passed the settlement deadline {deadline}")]
+    ChainTimeBehind {
+        /// The round.
+        round: u64,
+        /// The chain's time.
+        chain_time: u64,
+        /// The round's settlement deadline.
+        deadline: u64,
+    },
     /// A transaction or call of a round step failed.
     #[error("{0}")]
     Chain(#[from] ChainError),

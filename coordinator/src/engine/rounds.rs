@@ -224,11 +224,13 @@ impl Engine {
             return;
         };
         rs.busy = true;
+        let deadline = rs.times.settle_deadline;
         let read = self.chain_round();
         let driver = self.committee.clone();
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
             let result = async {
+                read.past(r, deadline).await?;
                 let (bids, settlements) = read.round(r).await?;
                 driver
                     .finalize(r, bids, settlements)
@@ -435,6 +437,40 @@ struct RoundReader {
 }
 
 impl RoundReader {
+    /// Makes sure the chain's own time is past round `r`'s settlement `deadline`, the
+    /// point from which no settlement can land and the trustees open the round's
+    /// settlement aggregates. The embedded chain's clock is the market clock; a node that
+    /// mines only on transactions (ganache, hardhat, anvil in instant mode) is asked for
+    /// an empty block (`evm_mine`), which a production node refuses and does not need:
+    /// its blocks come on their own.
+    async fn past(&self, r: u64, deadline: u64) -> Result<(), EngineError> {
+        let chain_time = self
+            .chain
+            .run(move |c| {
+                let t = sealgrid_verifier_contract::Chain::chain_time(c)?;
+                if t > deadline {
+                    return Ok(t);
+                }
+                if let crate::chain::Backend::Rpc(node) = c {
+                    if let Err(e) = node.rpc("evm_mine", serde_json::json!([])) {
+                        tracing::debug!(%e, "no evm_mine: waiting for the node's next block");
+                    }
+                }
+                sealgrid_verifier_contract::Chain::chain_time(c)
+            })
+            .await
+            .map_err(|source| EngineError::RoundEvents { round: r, source })?;
+        if chain_time > deadline {
+            Ok(())
+        } else {
+            Err(EngineError::ChainTimeBehind {
+                round: r,
+                chain_time,
+                deadline,
+            })
+        }
+    }
+
     async fn round(&self, r: u64) -> Result<(Vec<PostedBid>, Vec<PostedSettlement>), EngineError> {
         let (market, from) = (self.market, self.from);
         self.chain

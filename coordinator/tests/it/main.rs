@@ -7,4 +7,5 @@ mod common;
 mod crash;
 mod floor;
 mod round;
+mod sealed;
 mod tls;
