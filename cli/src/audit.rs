@@ -68,7 +68,11 @@ impl Source {
                 if !state.exists() {
                     bail!("{}: no such state file", state.display());
                 }
-                Box::new(EmbeddedChain::open(state).with_context(|| state.display().to_string())?)
+                // Read only: the auditor's tool changes nothing it audits.
+                Box::new(
+                    EmbeddedChain::open_read_only(state)
+                        .with_context(|| state.display().to_string())?,
+                )
             }
             // The audit sends no transaction: the account key is never used to sign.
             (None, Some(url)) => Box::new(

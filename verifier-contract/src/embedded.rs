@@ -150,9 +150,30 @@ impl EmbeddedChain {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Snapshot::default(),
             Err(e) => return Err(state_err(&path, e)),
         };
-        let (file, logs, inputs) = open_sidecar(&path, snapshot.logs_bytes, snapshot.block_number)?;
+        let (file, logs, inputs) =
+            open_sidecar(&path, snapshot.logs_bytes, snapshot.block_number, true)?;
         let sidecar = Some((file, snapshot.logs_bytes));
         let mut chain = Self::from_snapshot(snapshot, Some(path), logs, sidecar);
+        chain.inputs = inputs;
+        Ok(chain)
+    }
+
+    /// Opens the chain stored at `path` for reading only, as an auditor does: nothing on
+    /// disk is created, truncated or rewritten. The state file and its log sidecar must
+    /// both exist, and the sidecar must hold exactly the bytes the state file vouches for:
+    /// a log longer than that (lines of transactions the state never recorded, or lines
+    /// appended by someone else) is reported, not cut away. Calls and transactions on the
+    /// opened chain run in memory and are never written back.
+    pub fn open_read_only(path: impl Into<PathBuf>) -> Result<Self, ChainError> {
+        let path = path.into();
+        let bytes = fs::read(&path).map_err(|e| state_err(&path, e))?;
+        let snapshot: Snapshot = serde_json::from_slice(&bytes).map_err(|e| state_err(&path, e))?;
+        if snapshot.version != SNAPSHOT_VERSION {
+            return Err(state_err(&path, format!("unknown version {}", snapshot.version)));
+        }
+        let (_, logs, inputs) =
+            open_sidecar(&path, snapshot.logs_bytes, snapshot.block_number, false)?;
+        let mut chain = Self::from_snapshot(snapshot, None, logs, None);
         chain.inputs = inputs;
         Ok(chain)
     }
@@ -366,24 +387,28 @@ pub fn sidecar_path(path: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Opens (or creates) the sidecar of `path`, truncated to the `len` bytes the snapshot
-/// vouches for, and reads its logs and transaction inputs (all of blocks up to
-/// `last_block`).
+/// Opens the sidecar of `path` and reads its logs and transaction inputs (all of blocks
+/// up to `last_block`, the first `len` bytes, which the snapshot vouches for). Writable:
+/// created if missing, and lines beyond `len` (transactions whose snapshot was never
+/// written) are cut away. Read-only: it must exist and hold exactly `len` bytes.
 #[allow(clippy::type_complexity)]
 fn open_sidecar(
     path: &Path,
     len: u64,
     last_block: u64,
+    writable: bool,
 ) -> Result<(fs::File, Vec<ChainLog>, BTreeMap<B256, Bytes>), ChainError> {
     let side = sidecar_path(path);
     let err = |e: &dyn std::fmt::Display| state_err(&side, e);
-    if let Some(dir) = side.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(|e| err(&e))?;
+    if writable {
+        if let Some(dir) = side.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(|e| err(&e))?;
+        }
     }
     let mut file = fs::OpenOptions::new()
         .read(true)
-        .write(true)
-        .create(true)
+        .write(writable)
+        .create(writable)
         .truncate(false)
         .open(&side)
         .map_err(|e| err(&e))?;
@@ -398,6 +423,12 @@ fn open_sidecar(
         .take(len)
         .read_to_end(&mut text)
         .map_err(|e| err(&e))?;
+    if on_disk > len && !writable {
+        return Err(err(&format!(
+            "{on_disk} bytes, but the state file vouches for {len}: the log holds lines \
+             the state never recorded"
+        )));
+    }
     if on_disk > len {
         // lines of transactions whose snapshot was never written
         file.set_len(len).map_err(|e| err(&e))?;

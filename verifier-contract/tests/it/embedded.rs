@@ -168,3 +168,53 @@ fn a_snapshot_from_before_the_log_sidecar_opens() {
     let mut chain = EmbeddedChain::open(&path).expect("reopens");
     assert_eq!(transfers(&mut chain, token), vec![(3, U256::from(6u8))]);
 }
+
+/// The auditor's open (issue #13 item 11): nothing on disk changes, a missing state or
+/// log is an error rather than a new empty chain, and a log longer than the state
+/// vouches for is reported instead of cut away. `EmbeddedChain::open`, which the audit
+/// used before, rewrote the log in the last case and created an empty one in the second.
+#[test]
+fn a_read_only_open_changes_nothing_and_reports_what_does_not_fit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("chain.json");
+    let alice = Address::repeat_byte(0xa1);
+    let token = {
+        let mut chain = EmbeddedChain::open(&path).expect("opens");
+        let token = chain
+            .deploy(OPERATOR, TestToken::BYTECODE.clone())
+            .expect("deploys")
+            .contract_address
+            .expect("created");
+        mint(&mut chain, token, alice, 1);
+        token
+    };
+    let side = sidecar_path(&path);
+    let (state, log) = (
+        std::fs::read(&path).expect("state"),
+        std::fs::read(&side).expect("log"),
+    );
+    {
+        let mut chain = EmbeddedChain::open_read_only(&path).expect("opens read-only");
+        assert_eq!(transfers(&mut chain, token), vec![(2, U256::from(1u8))]);
+        // a transaction runs in memory only
+        mint(&mut chain, token, alice, 2);
+    }
+    assert_eq!(std::fs::read(&path).expect("state"), state, "state untouched");
+    assert_eq!(std::fs::read(&side).expect("log"), log, "log untouched");
+
+    // a line appended to the log: reported, and left where it is
+    let mut longer = log.clone();
+    longer.extend_from_slice(b"{\"block\":3,\"logs\":[],\"input\":\"0x\"}\n");
+    std::fs::write(&side, &longer).expect("writes");
+    let e = EmbeddedChain::open_read_only(&path).unwrap_err();
+    assert!(e.to_string().contains("never recorded"), "{e}");
+    assert_eq!(std::fs::read(&side).expect("log"), longer, "not cut away");
+
+    // a missing log, or a missing state: errors, nothing created
+    std::fs::remove_file(&side).expect("removes");
+    assert!(EmbeddedChain::open_read_only(&path).is_err());
+    assert!(!side.exists(), "no empty log created");
+    let nowhere = dir.path().join("none.json");
+    assert!(EmbeddedChain::open_read_only(&nowhere).is_err());
+    assert!(!nowhere.exists() && !sidecar_path(&nowhere).exists());
+}
