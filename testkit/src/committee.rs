@@ -49,7 +49,12 @@ pub fn trustees<R: Rng + CryptoRng>(
                 market: market.clone(),
                 domain,
             };
-            Trustee::new(s, public.clone(), TrusteeSigningKey::random(&mut *rng), config)
+            Trustee::new(
+                s,
+                public.clone(),
+                TrusteeSigningKey::random(&mut *rng),
+                config,
+            )
         })
         .collect()
 }

@@ -25,7 +25,12 @@ use crate::keys::TestKeys;
 
 /// Sends `call` from `from` to `to`, panicking with the function's signature and the
 /// market's decoded error if it reverts.
-pub fn transact<C: Chain, T: SolCall>(chain: &mut C, from: Address, to: Address, call: &T) -> Receipt {
+pub fn transact<C: Chain, T: SolCall>(
+    chain: &mut C,
+    from: Address,
+    to: Address,
+    call: &T,
+) -> Receipt {
     chain.sol_transact(from, to, call).unwrap_or_else(|e| {
         panic!(
             "{} failed: {e} {:?}",
