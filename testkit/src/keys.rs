@@ -8,6 +8,9 @@ use sealgrid_circuits::flow::FlowKeys;
 use sealgrid_circuits::market::MarketParams;
 use sealgrid_prover::{CircuitKeys, CircuitKind, Circuits, KeyPair, KeyStore, NoProgress};
 
+/// The directory of [`TestKeys::contract`] under the target's temporary directory.
+pub const CONTRACT_KEYS: &str = "sealgrid-contract-keys";
+
 /// Market parameters, the committee's flow keys and the key pairs of the balance, bid
 /// and settle circuits under them.
 #[derive(Clone, Debug)]
@@ -43,12 +46,14 @@ impl TestKeys {
 
     /// The keys of the contract tests: default parameters and flow keys of a committee
     /// whose secrets nobody needs (drawn from a fixed seed, so the circuits' constants,
-    /// and so the cached keys, are the same from run to run and crate to crate).
-    pub fn contract(dir: &Path) -> TestKeys {
+    /// and so the cached keys, are the same from run to run and crate to crate), cached
+    /// in `sealgrid-contract-keys` under `target_tmp`. Pass `env!("CARGO_TARGET_TMPDIR")`
+    /// (Cargo sets it for integration tests only, so the kit cannot read it itself).
+    pub fn contract(target_tmp: &Path) -> TestKeys {
         let params = MarketParams::default();
         let mut rng = ChaCha20Rng::seed_from_u64(4);
         let (flow, _secrets) = FlowKeys::random(2 * params.levels + 1, &mut rng);
-        TestKeys::load_or_setup(dir, params, flow)
+        TestKeys::load_or_setup(&target_tmp.join(CONTRACT_KEYS), params, flow)
     }
 
     /// The key pair of `kind`.
