@@ -2,7 +2,7 @@
 //! find, random valid bids, and bids as the committee reads them from the chain.
 
 use rand::Rng;
-use sealgrid_circuits::bid::{self, PreparedBid};
+use sealgrid_circuits::bid::{self, BidOpening, PreparedBid};
 use sealgrid_circuits::flow::FlowKeys;
 use sealgrid_circuits::market::{MarketParams, Side};
 use sealgrid_circuits::Fr;
@@ -19,6 +19,19 @@ pub const QUOTES: [(Side, usize, u64); 6] = [
     (Side::Buy, 6, 5),
     (Side::Sell, 2, 7),
 ];
+
+/// The Wh a prosumer's meter reads as imported in the round tests.
+pub const IMPORTED: u64 = 3;
+
+/// The Wh a bid's owner's meter reads as exported in the round tests: a seller delivers
+/// half its quantity plus one (under-delivers: it is paid and penalised), a buyer nothing.
+pub fn exported(bid: &BidOpening) -> u64 {
+    if bid.side == Side::Sell {
+        bid.q / 2 + 1
+    } else {
+        0
+    }
+}
 
 /// The buy and sell histograms (quantity per price level, `levels` long) of plaintext
 /// quotes: what the committee's decryption must find.

@@ -21,6 +21,7 @@ use sealgrid_verifier_contract::bindings::{Market, TestToken};
 use sealgrid_verifier_contract::deploy::MarketDeployment;
 use sealgrid_verifier_contract::{calldata, Chain, DevChain, Receipt};
 
+use crate::bids::{exported, IMPORTED};
 use crate::keys::TestKeys;
 
 /// Sends `call` from `from` to `to`, panicking with the function's signature and the
@@ -243,19 +244,9 @@ pub fn prove_bid<R: RngCore + CryptoRng>(
     (b, call)
 }
 
-/// What the meter of a bid's owner reads in the round tests: 3 Wh imported; a seller
-/// exports half its quantity plus one (so it under-delivers, and is paid and penalised),
-/// a buyer nothing.
-pub fn exported(bid: &BidOpening) -> u64 {
-    if bid.side == Side::Sell {
-        bid.q / 2 + 1
-    } else {
-        0
-    }
-}
-
 /// Prepares and proves the settlement of `bid` (the account secret `sk_acct` opened it)
-/// against `clearing`, with the meter reading of [`exported`] signed by `meter`: the
+/// against `clearing`, with the meter reading of [`IMPORTED`] and [`exported`] signed by
+/// `meter`: the
 /// settlement (what it moves inside) and the `settle` call that posts it.
 #[allow(clippy::too_many_arguments)]
 pub fn prove_settlement<R: RngCore + CryptoRng>(
@@ -267,7 +258,7 @@ pub fn prove_settlement<R: RngCore + CryptoRng>(
     meter: &PrivateKey,
     rng: &mut R,
 ) -> (PreparedSettlement, Market::settleCall) {
-    let reading = settle::sign_reading(meter, round, 3, exported(&bid));
+    let reading = settle::sign_reading(meter, round, IMPORTED, exported(&bid));
     let s = settle::prepare(
         &keys.params,
         &keys.flow,
