@@ -3,7 +3,7 @@
 //! `chain`) the test keys and a market on a development chain with its register,
 //! deposit, bid and settle steps.
 //!
-//! A dev-dependency only (`tests/dev_only.rs` checks it). It depends on the crates it
+//! A dev-dependency only (`market/tests/deps.rs` checks that no crate links it). It depends on the crates it
 //! builds fixtures for, so a crate `X` below it may take it as a dev-dependency for its
 //! integration tests (`X/tests/`, which link `X` once), but not use it in unit tests
 //! inside `X/src/` (they would see two copies of `X`'s types).
