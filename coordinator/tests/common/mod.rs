@@ -74,6 +74,16 @@ impl Net {
         }
     }
 
+    /// Starts the coordinator on this market for the one round of [`Net::plan`].
+    pub async fn start(&self) -> sealgrid_coordinator::Running {
+        sealgrid_coordinator::start(
+            self.local.settings(SCHEDULE, self.plan()),
+            self.local.chain.clone(),
+        )
+        .await
+        .expect("coordinator starts")
+    }
+
     pub fn plan(&self) -> RoundPlan {
         RoundPlan {
             first: Some(self.round),

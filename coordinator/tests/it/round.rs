@@ -8,7 +8,6 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::market::clear;
 use sealgrid_wallet::prosumer::{clearing_for, Wallet};
-use sealgrid_coordinator::start;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::market_event::Event;
 use sealgrid_testkit::bids::{exported, histograms, IMPORTED};
@@ -31,12 +30,7 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
     let net = Net::new().await;
     let keys = net.local.keys.clone();
     let d = net.local.market.deployment.clone();
-    let running = start(
-        net.local.settings(SCHEDULE, net.plan()),
-        net.local.chain.clone(),
-    )
-    .await
-    .expect("coordinator starts");
+    let running = net.start().await;
     let mut c = connect(running.addr).await;
     let mut rx = events(&mut c, 0).await;
     let mut seen = Vec::new();
