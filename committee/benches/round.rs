@@ -22,12 +22,11 @@ use sealgrid_circuits::elgamal::DlogTable;
 use sealgrid_circuits::market::{MarketParams, Side};
 use sealgrid_circuits::Fr;
 use sealgrid_committee::aggregate::{aggregate, Aggregator, PostedBid};
-use sealgrid_committee::dkg::{run_in_memory, DkgParams};
 use sealgrid_committee::dleq::{self, DecryptionContext, DleqStatement};
 use sealgrid_committee::round::decrypt_and_clear;
-use sealgrid_committee::sign::{Address, SigningDomain, TrusteeSigningKey};
-use sealgrid_committee::trustee::{SignRequest, Trustee, TrusteeConfig};
+use sealgrid_committee::trustee::SignRequest;
 use sealgrid_committee::{BidId, TrusteeId};
+use sealgrid_testkit::committee::{dkg, trustees, DOMAIN};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -58,37 +57,15 @@ fn main() {
 
     // --- setup (once per committee epoch) ---
     let t0 = Instant::now();
-    let params = DkgParams {
-        n: 5,
-        t: 3,
-        instances: slots,
-    };
-    let (public, shares, _) = run_in_memory(params, &mut rng, |_| {}).expect("dkg");
+    let (public, shares) = dkg(&market, 5, 3, &mut rng);
     println!(
         "setup  DKG n=5 t=3, {slots} instances (all 5 trustees, one process) {}",
         ms(t0.elapsed())
     );
     let public = Arc::new(public);
     let keys = public.flow_keys();
-    let domain = SigningDomain {
-        chain_id: 246,
-        contract: Address([0x5f; 20]),
-    };
-    let trustees: Vec<Trustee> = shares
-        .into_iter()
-        .map(|s| {
-            let config = TrusteeConfig {
-                market: market.clone(),
-                domain,
-            };
-            Trustee::new(
-                s,
-                public.clone(),
-                TrusteeSigningKey::random(&mut rng),
-                config,
-            )
-        })
-        .collect();
+    let domain = DOMAIN;
+    let trustees = trustees(shares, &public, &market, domain, &mut rng);
     let t0 = Instant::now();
     let table = DlogTable::new(1 << baby_log2);
     println!(

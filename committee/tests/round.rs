@@ -2,25 +2,26 @@
 //! decryption with a cheating trustee, clearing, signatures, escrowed disclosure.
 
 use ark_ec::CurveGroup;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::babyjubjub::{base8, Scalar};
-use sealgrid_circuits::bid::{self, PreparedBid};
+use sealgrid_circuits::bid::PreparedBid;
 use sealgrid_circuits::elgamal::DlogTable;
-use sealgrid_circuits::market::{clear, MarketParams, Side};
-use sealgrid_circuits::Fr;
+use sealgrid_circuits::market::{clear, MarketParams};
 use sealgrid_committee::aggregate::{aggregate, ExclusionReason, PostedBid};
 use sealgrid_committee::decrypt::{DecryptError, ShareRejection};
 use sealgrid_committee::disclosure::{verify_disclosure, DisclosureError};
-use sealgrid_committee::dkg::{run_in_memory, CommitteePublic, DkgParams};
+use sealgrid_committee::dkg::CommitteePublic;
 use sealgrid_committee::round::decrypt_and_clear;
 use sealgrid_committee::sign::{
-    clearing_digest, recover, verify_threshold, Address, SigningDomain, TrusteeSigningKey,
+    clearing_digest, recover, verify_threshold, Address, SigningDomain,
 };
 use sealgrid_committee::trustee::{
-    DisclosureRequest, PartialDecryptRequest, SignRequest, Trustee, TrusteeConfig, TrusteeError,
+    DisclosureRequest, PartialDecryptRequest, SignRequest, Trustee, TrusteeError,
 };
 use sealgrid_committee::{BidId, TrusteeId};
+use sealgrid_testkit::bids::{histograms, posted_all, quote, random_bids};
+use sealgrid_testkit::committee::{dkg, trustees, DOMAIN};
 use std::sync::Arc;
 
 const ROUND: u64 = 1_970_000;
@@ -38,62 +39,13 @@ struct Setup {
 fn setup(n_bids: usize, seed: u64) -> Setup {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let market = MarketParams::default();
-    let params = DkgParams {
-        n: 5,
-        t: 3,
-        instances: 2 * market.levels + 1,
-    };
-    let (public, shares, _) = run_in_memory(params, &mut rng, |_| {}).unwrap();
+    let (public, shares) = dkg(&market, 5, 3, &mut rng);
     let public = Arc::new(public);
     let keys = public.flow_keys();
-    let domain = SigningDomain {
-        chain_id: 246,
-        contract: Address([0x5f; 20]),
-    };
-    let trustees = shares
-        .into_iter()
-        .map(|s| {
-            let config = TrusteeConfig {
-                market: market.clone(),
-                domain,
-            };
-            Trustee::new(
-                s,
-                public.clone(),
-                TrusteeSigningKey::random(&mut rng),
-                config,
-            )
-        })
-        .collect();
-    let bids: Vec<PreparedBid> = (0..n_bids)
-        .map(|_| {
-            let side = if rng.gen() { Side::Buy } else { Side::Sell };
-            let level = rng.gen_range(0..market.levels);
-            let q = rng.gen_range(1..5_000);
-            let sk: Fr = rng.gen::<u64>().into();
-            bid::prepare(
-                &market,
-                &keys,
-                ROUND,
-                sk,
-                1 << 40,
-                Fr::from(7u64),
-                side,
-                level,
-                q,
-                &mut rng,
-            )
-            .unwrap()
-        })
-        .collect();
-    let posted = bids
-        .iter()
-        .map(|b| PostedBid {
-            id: BidId::from_commitment(b.public.bid),
-            ciphertexts: b.ciphertexts.clone(),
-            digest: b.public.digest,
-        })
-        .collect();
+    let domain = DOMAIN;
+    let trustees = trustees(shares, &public, &market, domain, &mut rng);
+    let bids = random_bids(&market, &keys, ROUND, n_bids, &mut rng);
+    let posted = posted_all(&bids);
     Setup {
         market,
         public,
@@ -103,19 +55,6 @@ fn setup(n_bids: usize, seed: u64) -> Setup {
         table: DlogTable::new(1 << 12),
         domain,
     }
-}
-
-fn plaintext_histograms(market: &MarketParams, bids: &[PreparedBid]) -> (Vec<u64>, Vec<u64>) {
-    let (mut buy, mut sell) = (vec![0u64; market.levels], vec![0u64; market.levels]);
-    for b in bids {
-        let h = if b.private.side == Side::Buy {
-            &mut buy
-        } else {
-            &mut sell
-        };
-        h[b.private.level] += b.private.q;
-    }
-    (buy, sell)
 }
 
 #[test]
@@ -155,7 +94,7 @@ fn twenty_real_bids_aggregate_decrypt_with_a_cheating_trustee_clear_and_sign() {
         vec![(TrusteeId(2), ShareRejection::BadProof { slot: 3 })]
     );
     assert_eq!(outcome.used, [1, 3, 4].map(TrusteeId).to_vec());
-    let (buy, sell) = plaintext_histograms(&s.market, &s.bids);
+    let (buy, sell) = histograms(s.market.levels, s.bids.iter().map(quote));
     assert_eq!(
         (outcome.h_buy.clone(), outcome.h_sell.clone()),
         (buy.clone(), sell.clone())

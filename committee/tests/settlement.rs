@@ -9,26 +9,26 @@ use ark_std::UniformRand;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::babyjubjub::{base8, Scalar};
-use sealgrid_circuits::bid::{self, PreparedBid};
+use sealgrid_circuits::bid::PreparedBid;
 use sealgrid_circuits::elgamal::DlogTable;
-use sealgrid_circuits::market::{MarketParams, Side};
+use sealgrid_circuits::market::MarketParams;
 use sealgrid_circuits::settle::settle_keys;
-use sealgrid_circuits::Fr;
 use sealgrid_committee::aggregate::{Exclusion, ExclusionReason, PostedBid};
 use sealgrid_committee::decrypt::{self, DecryptError, PartialDecryption, ShareRejection};
-use sealgrid_committee::dkg::{run_in_memory, CommitteePublic, DkgParams, KeyShare};
+use sealgrid_committee::dkg::{CommitteePublic, KeyShare};
 use sealgrid_committee::dleq::DecryptionContext;
 use sealgrid_committee::settlement::{
     decrypt_settlement, flow_slots, settlement_view, PostedSettlement, Total,
 };
 use sealgrid_committee::sign::{
-    finalize_digest, recover, verify_threshold, Address, FinalizeTotals, SigningDomain,
-    TrusteeSigningKey,
+    finalize_digest, recover, verify_threshold, FinalizeTotals, SigningDomain,
 };
 use sealgrid_committee::trustee::{
-    FinalizeRequest, SettlementDecryptRequest, Trustee, TrusteeConfig, TrusteeError,
+    FinalizeRequest, SettlementDecryptRequest, Trustee, TrusteeError,
 };
-use sealgrid_committee::{BidId, TrusteeId};
+use sealgrid_committee::TrusteeId;
+use sealgrid_testkit::bids::{posted_all, random_bids};
+use sealgrid_testkit::committee::{dkg, trustees, wrong_share, DOMAIN};
 use std::sync::Arc;
 
 const ROUND: u64 = 1_970_000;
@@ -52,67 +52,20 @@ fn setup(seed: u64) -> Setup {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let market = MarketParams::default();
     let levels = market.levels;
-    let params = DkgParams {
-        n: 5,
-        t: 3,
-        instances: 2 * levels + 1,
-    };
-    let (public, shares, _) = run_in_memory(params, &mut rng, |_| {}).unwrap();
+    let (public, shares) = dkg(&market, 5, 3, &mut rng);
     let public = Arc::new(public);
     let keys = public.flow_keys();
-    let domain = SigningDomain {
-        chain_id: 246,
-        contract: Address([0x5f; 20]),
-    };
-    let trustees = shares
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let s = if i == CHEATER {
-                let mut x: Vec<Scalar> = (0..s.len()).map(|j| *s.share(j).unwrap()).collect();
-                x[1] += Scalar::from(1u64);
-                x[2 * levels] += Scalar::from(1u64);
-                KeyShare::from_parts(s.id, x)
-            } else {
-                s.clone()
-            };
-            Trustee::new(
-                s,
-                public.clone(),
-                TrusteeSigningKey::random(&mut rng),
-                TrusteeConfig {
-                    market: market.clone(),
-                    domain,
-                },
-            )
-        })
-        .collect();
-    let bids: Vec<PreparedBid> = (0..10)
-        .map(|_| {
-            let side = if rng.gen() { Side::Buy } else { Side::Sell };
-            bid::prepare(
-                &market,
-                &keys,
-                ROUND,
-                rng.gen::<u64>().into(),
-                1 << 40,
-                Fr::from(7u64),
-                side,
-                rng.gen_range(0..levels),
-                rng.gen_range(1..5_000),
-                &mut rng,
-            )
-            .unwrap()
-        })
-        .collect();
-    let posted: Vec<PostedBid> = bids
-        .iter()
-        .map(|b| PostedBid {
-            id: BidId::from_commitment(b.public.bid),
-            ciphertexts: b.ciphertexts.clone(),
-            digest: b.public.digest,
-        })
-        .collect();
+    let domain = DOMAIN;
+    let held = shares.iter().enumerate().map(|(i, s)| {
+        if i == CHEATER {
+            wrong_share(s, &[1, 2 * levels])
+        } else {
+            s.clone()
+        }
+    });
+    let trustees = trustees(held, &public, &market, domain, &mut rng);
+    let bids = random_bids(&market, &keys, ROUND, 10, &mut rng);
+    let posted = posted_all(&bids);
     let settle = settle_keys(&keys);
     let mut flows = Vec::new();
     let mut settlements = Vec::new();

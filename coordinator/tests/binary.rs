@@ -3,15 +3,16 @@
 //! printed), answering GetMarket and the health service with a span per call, stopping
 //! gracefully on SIGTERM with its store intact for the next start.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 
-use sealgrid_circuits::market::MarketParams;
-use sealgrid_local::{LocalConfig, LocalMarket};
 use sealgrid_market::Clock;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::coordinator_client::CoordinatorClient;
+
+use crate::common::local_market;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sealgrid-coordinator");
 
@@ -19,20 +20,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_sealgrid-coordinator");
 async fn the_binary_serves_from_its_configuration_and_stops_gracefully() {
     let dir = tempfile::tempdir().unwrap();
     // A market on an embedded chain persisted in `dir`, then released for the binary.
-    let local = LocalMarket::setup(
-        LocalConfig {
-            dir: dir.path().to_path_buf(),
-            params: MarketParams::default(),
-            key_dir: sealgrid_prover::circuits::target_key_dir(),
-            max_unsettled: 2,
-            max_defaults: 1,
-            persist_chain: true,
-            clock: Clock::wall(),
-        },
-        Arc::new(sealgrid_prover::NoProgress),
-    )
-    .await
-    .unwrap();
+    let local = local_market(dir.path(), Clock::wall(), true).await;
     let market = local.market.deployment.market;
     let trustees = local.trustee_urls.clone();
     local.shutdown().await;

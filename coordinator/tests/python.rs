@@ -16,7 +16,6 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use prost::Message;
-use sealgrid_coordinator::start;
 use sealgrid_proto::market::v1 as pb;
 use serde_json::Value;
 use tonic::Code;
@@ -134,12 +133,7 @@ async fn the_python_client_reads_streams_and_relays_a_batch() {
 
     let net = Net::new().await;
     let d = net.local.market.deployment.clone();
-    let running = start(
-        net.local.settings(SCHEDULE, net.plan()),
-        net.local.chain.clone(),
-    )
-    .await
-    .expect("coordinator starts");
+    let running = net.start().await;
     let addr = running.addr.to_string();
     let mut c = connect(running.addr).await;
 

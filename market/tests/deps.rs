@@ -115,6 +115,17 @@ fn the_coordinator_reaches_trustees_through_the_client_only() {
 }
 
 #[test]
+fn no_crate_links_the_test_kit() {
+    // The test kit is a dev-dependency only: no library or binary links test fixtures.
+    let graph = normal_graph();
+    let linking: Vec<&String> = graph
+        .keys()
+        .filter(|p| closure(&graph, p).contains("sealgrid-testkit"))
+        .collect();
+    assert_eq!(linking, Vec::<&String>::new());
+}
+
+#[test]
 fn the_rule_sees_a_forbidden_edge() {
     // The checker itself: the local market does link the coordinator and the trustee
     // service, and through the coordinator its store, so a rule written against it must

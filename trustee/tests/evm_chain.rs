@@ -4,9 +4,9 @@
 //! up a bid posted after its first read, and knows nothing of a round it did not see
 //! open.
 //!
-//! The bid key comes from the same cache as the verifier-contract tests
-//! (`<target>/tmp/sealgrid-contract-keys`, same parameters and seed), so a second run,
-//! or a run after those tests, does no setup.
+//! The keys are the testkit's contract keys, from the same cache as the verifier-contract
+//! tests (`<target>/tmp/sealgrid-contract-keys`), so a second run, or a run after those
+//! tests, does no setup.
 
 use std::sync::{Arc, Mutex};
 
@@ -15,14 +15,13 @@ use alloy_sol_types::SolCall;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::balance::BalanceOpening;
-use sealgrid_circuits::bid::{self, BidCircuit};
 use sealgrid_circuits::commitment::account_id;
-use sealgrid_circuits::flow::FlowKeys;
-use sealgrid_circuits::market::{MarketParams, Side};
+use sealgrid_circuits::market::Side;
 use sealgrid_circuits::Fr;
-use sealgrid_committee::aggregate::{check_posted, PostedBid};
-use sealgrid_committee::BidId;
-use sealgrid_prover::{prove, KeyPair, KeyStore, NoProgress};
+use sealgrid_committee::aggregate::check_posted;
+use sealgrid_testkit::bids;
+use sealgrid_testkit::keys::TestKeys;
+use sealgrid_testkit::market::prove_bid;
 use sealgrid_trustee::chain::{ChainView, EvmChainView, SharedChain};
 use sealgrid_verifier_contract::bindings::Market;
 use sealgrid_verifier_contract::{calldata, Chain, EmbeddedChain};
@@ -30,22 +29,6 @@ use sealgrid_verifier_contract::{calldata, Chain, EmbeddedChain};
 const OPERATOR: Address = Address::repeat_byte(0x0a);
 const ROUND: u64 = 7;
 const T0: u64 = 1_767_225_600;
-
-fn keys(rng: &mut ChaCha20Rng) -> (MarketParams, FlowKeys, KeyPair) {
-    let params = MarketParams::default();
-    let (flow, _) = FlowKeys::random(2 * params.levels + 1, rng);
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sealgrid-contract-keys");
-    let store = KeyStore::open(dir).expect("key directory");
-    let bid = store
-        .get_or_setup(
-            "bid",
-            BidCircuit::for_setup(&params, &flow),
-            rng,
-            &NoProgress,
-        )
-        .expect("bid keys");
-    (params, flow, bid)
-}
 
 fn transact<C: SolCall>(chain: &SharedChain, from: Address, to: Address, call: &C) {
     chain
@@ -57,13 +40,13 @@ fn transact<C: SolCall>(chain: &SharedChain, from: Address, to: Address, call: &
 
 #[test]
 fn the_view_reads_the_posted_bids_from_the_market_events() {
-    // the fixture's seed: the same flow keys, so the same cached bid key
+    let keys = TestKeys::contract(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
+    let params = &keys.params;
     let mut rng = ChaCha20Rng::seed_from_u64(4);
-    let (params, flow, bid_keys) = keys(&mut rng);
     let mut chain = EmbeddedChain::in_memory();
     chain.set_timestamp(T0);
     let verifier = chain
-        .deploy(OPERATOR, calldata::verifier_init_code(&bid_keys.vk))
+        .deploy(OPERATOR, calldata::verifier_init_code(&keys.bid.vk))
         .expect("verifier deploys")
         .contract_address
         .expect("created");
@@ -131,37 +114,14 @@ fn the_view_reads_the_posted_bids_from_the_market_events() {
     assert_eq!(view.accepted_bids(ROUND + 1).expect("reads"), None);
 
     let mut posted = Vec::new();
-    for (i, (o, (side, level, q))) in openings
+    for (i, (o, quote)) in openings
         .iter()
         .zip([(Side::Buy, 5, 10), (Side::Sell, 2, 7), (Side::Buy, 3, 4)])
         .enumerate()
     {
-        let b = bid::prepare(
-            &params, &flow, ROUND, o.sk_acct, o.balance, o.salt, side, level, q, &mut rng,
-        )
-        .expect("valid bid");
-        let circuit = BidCircuit {
-            params: params.clone(),
-            keys: flow.clone(),
-            public: b.public.clone(),
-            private: b.private.clone(),
-        };
-        let st = prove(&bid_keys.pk, circuit, &mut rng, &NoProgress).expect("proves");
-        transact(
-            &chain,
-            Address::repeat_byte(0x10 + i as u8),
-            market,
-            &Market::submitBidCall {
-                proof: calldata::proof(&st.proof),
-                inp: calldata::bid_inputs(&b.public),
-                ciphertexts: calldata::ciphertexts(&b.ciphertexts),
-            },
-        );
-        posted.push(PostedBid {
-            id: BidId::from_commitment(b.public.bid),
-            ciphertexts: b.ciphertexts,
-            digest: b.public.digest,
-        });
+        let (b, call) = prove_bid(&keys, ROUND, o, quote, &mut rng);
+        transact(&chain, Address::repeat_byte(0x10 + i as u8), market, &call);
+        posted.push(bids::posted(&b));
         if i == 1 {
             // a read in the middle of bidding; the next read picks up the later bid
             assert_eq!(

@@ -8,22 +8,19 @@
 //! line the run produced is captured and searched for the secrets.
 
 use ark_ff::{BigInteger, PrimeField};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::babyjubjub::Scalar;
-use sealgrid_circuits::bid::{self, PreparedBid};
 use sealgrid_circuits::elgamal::DlogTable;
-use sealgrid_circuits::market::{clear, MarketParams, Side};
+use sealgrid_circuits::market::{clear, MarketParams};
 use sealgrid_circuits::Fr;
-use sealgrid_committee::aggregate::{aggregate, PostedBid};
+use sealgrid_committee::aggregate::aggregate;
 use sealgrid_committee::decrypt::ShareRejection;
 use sealgrid_committee::disclosure::verify_disclosure;
-use sealgrid_committee::dkg::{run_in_memory, DkgParams, KeyShare};
+use sealgrid_committee::dkg::KeyShare;
 use sealgrid_committee::round::decrypt_and_clear;
 use sealgrid_committee::settlement::{decrypt_settlement, settlement_view, PostedSettlement};
-use sealgrid_committee::sign::{
-    clearing_digest, recover, verify_threshold, Address, SigningDomain, TrusteeSigningKey,
-};
+use sealgrid_committee::sign::{clearing_digest, recover, verify_threshold, TrusteeSigningKey};
 use sealgrid_committee::sign::{finalize_digest, FinalizeTotals};
 use sealgrid_committee::trustee::{
     DisclosureRequest, FinalizeRequest, PartialDecryptRequest, SettlementDecryptRequest,
@@ -31,8 +28,10 @@ use sealgrid_committee::trustee::{
 };
 use sealgrid_committee::{wire, BidId, TrusteeId};
 use sealgrid_proto::committee::v1 as pb;
-use sealgrid_trustee::chain::MemoryChain;
 use sealgrid_proto::trustee_client::TrusteeClient;
+use sealgrid_testkit::bids::{histograms, posted_all, quote, random_bids};
+use sealgrid_testkit::committee::{dkg, wrong_share, DOMAIN};
+use sealgrid_trustee::chain::MemoryChain;
 use sealgrid_trustee::service::TrusteeService;
 use sealgrid_trustee::store::{self, KdfParams, Passphrase, TrusteeSecrets};
 use sealgrid_trustee::{load_trustee, serve, LoadError, TrusteeSetup};
@@ -89,65 +88,16 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn prepare_bids(
-    market: &MarketParams,
-    setup: &TrusteeSetup,
-    n: usize,
-    rng: &mut ChaCha20Rng,
-    round: u64,
-) -> Vec<PreparedBid> {
-    let keys = setup.committee.flow_keys();
-    (0..n)
-        .map(|_| {
-            let side = if rng.gen() { Side::Buy } else { Side::Sell };
-            let level = rng.gen_range(0..market.levels);
-            let q = rng.gen_range(1..5_000);
-            let sk: Fr = rng.gen::<u64>().into();
-            bid::prepare(
-                market,
-                &keys,
-                round,
-                sk,
-                1 << 40,
-                Fr::from(7u64),
-                side,
-                level,
-                q,
-                rng,
-            )
-            .unwrap()
-        })
-        .collect()
-}
-
-fn posted(bids: &[PreparedBid]) -> Vec<PostedBid> {
-    bids.iter()
-        .map(|b| PostedBid {
-            id: BidId::from_commitment(b.public.bid),
-            ciphertexts: b.ciphertexts.clone(),
-            digest: b.public.digest,
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
     let logs = logs();
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let market = MarketParams::default();
-    let params = DkgParams {
-        n: 5,
-        t: 3,
-        instances: 2 * market.levels + 1,
-    };
-    let (public, shares, _) = run_in_memory(params, &mut rng, |_| {}).unwrap();
+    let (public, shares) = dkg(&market, 5, 3, &mut rng);
     let setup = TrusteeSetup {
         committee: public.clone(),
         market: market.clone(),
-        domain: SigningDomain {
-            chain_id: 246,
-            contract: Address([0x5f; 20]),
-        },
+        domain: DOMAIN,
     };
     let public = Arc::new(public);
 
@@ -160,9 +110,7 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
     for (i, key) in shares.into_iter().enumerate() {
         let signer = TrusteeSigningKey::random(&mut rng);
         let key = if i == CHEATER {
-            let mut x: Vec<Scalar> = (0..key.len()).map(|j| *key.share(j).unwrap()).collect();
-            x[3] += Scalar::from(1u64);
-            KeyShare::from_parts(key.id, x)
+            wrong_share(&key, &[3])
         } else {
             key
         };
@@ -224,9 +172,10 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
 
     // The chain: ten accepted bids in ROUND, three in THIN_ROUND; each trustee reads its
     // own copy.
-    let bids = prepare_bids(&market, &setup, 10, &mut rng, ROUND);
-    let thin = prepare_bids(&market, &setup, 3, &mut rng, THIN_ROUND);
-    let chain_view = posted(&bids);
+    let flow = setup.committee.flow_keys();
+    let bids = random_bids(&market, &flow, ROUND, 10, &mut rng);
+    let thin = random_bids(&market, &flow, THIN_ROUND, 3, &mut rng);
+    let chain_view = posted_all(&bids);
 
     // Five servers on 127.0.0.1:0.
     let mut servers = Vec::new();
@@ -237,7 +186,7 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
         let chain = Arc::new(MemoryChain::default());
         chains.push(chain.clone());
         chain.set_round(ROUND, chain_view.clone());
-        chain.set_round(THIN_ROUND, posted(&thin));
+        chain.set_round(THIN_ROUND, posted_all(&thin));
         let service = TrusteeService::new(trustee, public.clone(), chain, ["regulator".to_owned()]);
         services.push(format!("{service:?}"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -288,15 +237,7 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
         vec![(TrusteeId(2), ShareRejection::BadProof { slot: 3 })]
     );
     assert_eq!(outcome.used, [1, 3, 4].map(TrusteeId).to_vec());
-    let (mut buy, mut sell) = (vec![0u64; market.levels], vec![0u64; market.levels]);
-    for b in &bids {
-        let h = if b.private.side == Side::Buy {
-            &mut buy
-        } else {
-            &mut sell
-        };
-        h[b.private.level] += b.private.q;
-    }
+    let (buy, sell) = histograms(market.levels, bids.iter().map(quote));
     assert_eq!((&outcome.h_buy, &outcome.h_sell), (&buy, &sell));
     assert_eq!(
         outcome.clearing,
@@ -440,7 +381,7 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
         settlements.push(s);
     }
     // all three bids of THIN_ROUND settle (a round under the k-anonymity floor)
-    let thin_settlements: Vec<PostedSettlement> = posted(&thin)
+    let thin_settlements: Vec<PostedSettlement> = posted_all(&thin)
         .iter()
         .map(|b| {
             let ct = settle_keys

@@ -7,32 +7,30 @@
 use std::path::PathBuf;
 
 use alloy_primitives::{Address, B256, U256};
-use alloy_sol_types::SolCall;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sealgrid_circuits::balance::{BalanceCircuit, BalanceOpening, BalanceProofPrivate};
-use sealgrid_circuits::bid::{self, BidCircuit};
-use sealgrid_circuits::commitment::account_id;
-use sealgrid_circuits::eddsa::PrivateKey;
 use sealgrid_circuits::market::{clear, MarketParams, Side};
-use sealgrid_circuits::settle::{self, SettleCircuit};
-use sealgrid_circuits::Fr;
 use sealgrid_committee::settlement::settlement_view;
 use sealgrid_committee::sign::{EthSignature, FinalizeTotals, SigningDomain};
 use sealgrid_committee::trustee::{FinalizeRequest, PartialDecryptRequest, SignRequest};
 use sealgrid_market::file::{MarketFile, VerifierKeyIds as KeyIds};
+use sealgrid_market::TrusteeSetup;
 use sealgrid_proto::committee::v1 as cpb;
 use sealgrid_proto::convert;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_prover::circuits::target_key_dir;
-use sealgrid_prover::{prove, CircuitKind, Circuits, KeyPair, KeyStore, NoProgress};
+use sealgrid_testkit::bids::{histograms, QUOTES};
+use sealgrid_testkit::keys::TestKeys;
+use sealgrid_testkit::market::{
+    fund_operator, prove_bid, prove_deposit, prove_settlement, register, transact, Contracts,
+    Prosumer,
+};
 use sealgrid_trustee::demo::{DemoCommittee, THRESHOLD};
-use sealgrid_market::TrusteeSetup;
-use sealgrid_verifier_contract::bindings::{Market, TestToken};
+use sealgrid_verifier_contract::bindings::Market;
 use sealgrid_verifier_contract::chain::address_of_secret;
 use sealgrid_verifier_contract::deploy::{deploy_market, DeploySpec};
 use sealgrid_verifier_contract::events::{market_events, posted_bids, posted_settlements};
-use sealgrid_verifier_contract::{calldata, Chain, DevChain, EmbeddedChain};
+use sealgrid_verifier_contract::{calldata, DevChain, EmbeddedChain};
 
 pub const ROUND: u64 = 7;
 const W: u64 = 1000;
@@ -51,12 +49,6 @@ pub struct Fixture {
     pub plain: Vec<(Side, usize, u64)>,
 }
 
-fn tx<C: SolCall>(chain: &mut EmbeddedChain, from: Address, to: Address, call: &C) {
-    chain
-        .transact(from, to, call.abi_encode().into())
-        .unwrap_or_else(|e| panic!("{}: {e}", C::SIGNATURE));
-}
-
 fn market_sig(s: &EthSignature) -> Market::Signature {
     Market::Signature {
         v: s.0[64],
@@ -70,24 +62,9 @@ pub fn build() -> Fixture {
     let params = MarketParams::default();
     let k = params.levels;
     let demo = DemoCommittee::new(k).expect("demo committee");
-    let circuits = Circuits::new(params.clone(), demo.public.flow_keys()).expect("circuits");
-    let store = KeyStore::open(target_key_dir()).expect("key store");
-    let pair = |kind: CircuitKind| -> KeyPair {
-        store
-            .get_or_setup(
-                &circuits.key_name(kind),
-                circuits.setup_circuit(kind),
-                &mut ChaCha20Rng::seed_from_u64(1),
-                &NoProgress,
-            )
-            .expect("keys")
-    };
-    let (balance_kp, bid_kp, settle_kp) = (
-        pair(CircuitKind::Balance),
-        pair(CircuitKind::Bid),
-        pair(CircuitKind::Settle),
-    );
-    let flow = demo.public.flow_keys();
+    // the keys of the demo committee's circuits, shared with the demo and the local market
+    let keys = TestKeys::load_or_setup(&target_key_dir(), params.clone(), demo.public.flow_keys());
+    let (balance_kp, bid_kp, settle_kp) = (&keys.balance, &keys.bid, &keys.settle);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let state = dir.path().join("chain.json");
@@ -114,7 +91,7 @@ pub fn build() -> Fixture {
         },
     )
     .expect("deploys");
-    let (mkt, token) = (deployment.market, deployment.token);
+    let (mkt, _token) = (deployment.market, deployment.token);
     let domain = SigningDomain {
         chain_id: deployment.chain_id,
         contract: sealgrid_committee::sign::Address(mkt.0 .0),
@@ -134,97 +111,23 @@ pub fn build() -> Fixture {
         },
     };
     // the operator funds negative residuals
-    tx(
-        &mut chain,
-        operator,
-        token,
-        &TestToken::mintCall {
-            to: operator,
-            value: U256::from(DEPOSIT),
-        },
-    );
-    tx(
-        &mut chain,
-        operator,
-        token,
-        &TestToken::approveCall {
-            spender: mkt,
-            value: U256::MAX,
-        },
-    );
+    let contracts = Contracts::from(&deployment);
+    fund_operator(&mut chain, &contracts, DEPOSIT);
 
     // --- six prosumers register and deposit ---------------------------------------------
-    let mut openings = Vec::new();
-    let mut meters = Vec::new();
-    let mut evms = Vec::new();
+    let mut prosumers = Vec::new();
     for i in 0..6u8 {
-        let evm = chain.add_account([0x10 + i; 32]).expect("key");
-        let opening = BalanceOpening {
-            sk_acct: Fr::from(1000 + i as u64),
-            balance: 0,
-            salt: Fr::from(0u64),
-        };
-        let meter = PrivateKey::from_bytes([0x40 + i; 32]);
-        tx(
-            &mut chain,
-            operator,
-            mkt,
-            &Market::registerCall {
-                acct: calldata::fr(&account_id(opening.sk_acct)),
-                meterId: calldata::fr(&settle::meter_id(&meter.public_key())),
-                free: calldata::fr(&opening.commitment()),
-            },
-        );
-        tx(
-            &mut chain,
-            operator,
-            token,
-            &TestToken::mintCall {
-                to: evm,
-                value: U256::from(DEPOSIT),
-            },
-        );
-        tx(
-            &mut chain,
-            evm,
-            token,
-            &TestToken::approveCall {
-                spender: mkt,
-                value: U256::MAX,
-            },
-        );
-        let (public, private, next) = BalanceProofPrivate::transition(
-            &opening,
-            None,
-            DEPOSIT as i128,
-            Fr::from(0u64),
-            &mut rng,
-        )
-        .expect("valid deposit");
-        let st = prove(
-            &balance_kp.pk,
-            BalanceCircuit::new(public, private),
-            &mut rng,
-            &NoProgress,
-        )
-        .expect("proves");
-        tx(
-            &mut chain,
-            evm,
-            mkt,
-            &Market::depositCall {
-                proof: calldata::proof(&st.proof),
-                inp: calldata::balance_inputs(&public),
-            },
-        );
-        openings.push(next);
-        meters.push(meter);
-        evms.push(evm);
+        let mut p = Prosumer::join(&mut chain, i);
+        register(&mut chain, &contracts, &p, DEPOSIT);
+        let step = prove_deposit(&keys, &p.opening, DEPOSIT, &mut rng);
+        transact(&mut chain, p.evm, mkt, &step.deposit());
+        p.opening = step.next;
+        prosumers.push(p);
     }
 
     // --- the round: bids ------------------------------------------------------------------
     let t0 = chain.now().expect("clock");
-    tx(
+    transact(
         &mut chain,
         operator,
         mkt,
@@ -235,50 +138,23 @@ pub fn build() -> Fixture {
             settleDeadline: t0 + 3 * W,
         },
     );
-    tx(
+    transact(
         &mut chain,
         operator,
         mkt,
         &Market::startBiddingCall { round: ROUND },
     );
-    let plain: Vec<(Side, usize, u64)> = vec![
-        (Side::Buy, 5, 10),
-        (Side::Buy, 3, 8),
-        (Side::Sell, 1, 6),
-        (Side::Sell, 4, 9),
-        (Side::Buy, 6, 5),
-        (Side::Sell, 2, 7),
-    ];
+    let plain = QUOTES.to_vec();
     let mut bid_openings = Vec::new();
     let mut locks = Vec::new();
-    for (i, &(side, level, q)) in plain.iter().enumerate() {
-        let o = &openings[i];
-        let b = bid::prepare(
-            &params, &flow, ROUND, o.sk_acct, o.balance, o.salt, side, level, q, &mut rng,
-        )
-        .expect("valid bid");
-        let circuit = BidCircuit {
-            params: params.clone(),
-            keys: flow.clone(),
-            public: b.public.clone(),
-            private: b.private.clone(),
-        };
-        let st = prove(&bid_kp.pk, circuit, &mut rng, &NoProgress).expect("proves");
-        tx(
-            &mut chain,
-            evms[i],
-            mkt,
-            &Market::submitBidCall {
-                proof: calldata::proof(&st.proof),
-                inp: calldata::bid_inputs(&b.public),
-                ciphertexts: calldata::ciphertexts(&b.ciphertexts),
-            },
-        );
+    for (p, &quote) in prosumers.iter().zip(&plain) {
+        let (b, call) = prove_bid(&keys, ROUND, &p.opening, quote, &mut rng);
+        transact(&mut chain, p.evm, mkt, &call);
         bid_openings.push(b.private.opening());
         locks.push(b.private.lock);
     }
     chain.warp(t0 + W).expect("clock");
-    tx(
+    transact(
         &mut chain,
         operator,
         mkt,
@@ -296,13 +172,7 @@ pub fn build() -> Fixture {
                 .expect("decrypts")
         })
         .collect();
-    let (mut h_buy, mut h_sell) = (vec![0u64; k], vec![0u64; k]);
-    for &(side, level, q) in &plain {
-        match side {
-            Side::Buy => h_buy[level] += q,
-            Side::Sell => h_sell[level] += q,
-        }
-    }
+    let (h_buy, h_sell) = histograms(k, plain.iter().copied());
     let clearing = clear(&h_buy, &h_sell, bids.len(), params.k_anonymity).expect("clears");
     assert!(clearing.cleared && clearing.volume > 0);
     let partials: Vec<_> = responses.iter().map(|r| r.partial.clone()).collect();
@@ -319,7 +189,7 @@ pub fn build() -> Fixture {
         .collect();
     signed.sort_by_key(|s| s.address);
     let included = signed[0].statement.included.clone();
-    tx(
+    transact(
         &mut chain,
         operator,
         mkt,
@@ -339,42 +209,17 @@ pub fn build() -> Fixture {
         if i == DEFAULTER {
             continue;
         }
-        let export = if opening.side == Side::Sell {
-            opening.q / 2 + 1
-        } else {
-            0
-        };
-        let reading = settle::sign_reading(&meters[i], ROUND, 3, export);
-        let s = settle::prepare(
-            &params,
-            &flow,
+        let p = &prosumers[i];
+        let (s, call) = prove_settlement(
+            &keys,
             &clearing,
             ROUND,
-            openings[i].sk_acct,
+            p.opening.sk_acct,
             opening.clone(),
-            meters[i].public_key(),
-            reading,
+            &p.meter,
             &mut rng,
-        )
-        .expect("valid settlement");
-        let circuit = SettleCircuit {
-            params: params.clone(),
-            keys: flow.clone(),
-            clearing,
-            public: s.public.clone(),
-            private: s.private.clone(),
-        };
-        let st = prove(&settle_kp.pk, circuit, &mut rng, &NoProgress).expect("proves");
-        tx(
-            &mut chain,
-            operator,
-            mkt,
-            &Market::settleCall {
-                proof: calldata::proof(&st.proof),
-                inp: calldata::settle_inputs(&s.public),
-                ciphertexts: calldata::ciphertexts(&s.ciphertexts),
-            },
         );
+        transact(&mut chain, operator, mkt, &call);
         totals.pay += s.settlement.pay;
         totals.credit += s.settlement.credit;
         totals.penalty += s.settlement.penalty;
@@ -410,7 +255,7 @@ pub fn build() -> Fixture {
         .collect();
     fin_signed.sort_by_key(|s| s.address);
     let defaulted = fin_signed[0].statement.defaulted.clone();
-    tx(
+    transact(
         &mut chain,
         operator,
         mkt,
@@ -470,9 +315,9 @@ pub fn build() -> Fixture {
         state,
         market,
         keys: sealgrid_audit::VerifyingKeys {
-            balance: balance_kp.vk,
-            bid: bid_kp.vk,
-            settle: settle_kp.vk,
+            balance: balance_kp.vk.clone(),
+            bid: bid_kp.vk.clone(),
+            settle: settle_kp.vk.clone(),
         },
         bundle,
         plain,

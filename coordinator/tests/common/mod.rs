@@ -1,13 +1,14 @@
-//! A local market and helpers shared by the coordinator's test binaries (`it`, `python`).
-//! Each binary uses a part of them, so what one leaves unused is not dead code.
+//! A local market and helpers shared by the coordinator's test binaries (`it`, `python`,
+//! `binary`). Each binary uses a part of them, so what one leaves unused is not dead code.
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sealgrid_circuits::market::{MarketParams, Side};
+use sealgrid_circuits::market::MarketParams;
 use sealgrid_local::{LocalConfig, LocalMarket};
 use sealgrid_wallet::prosumer::Wallet;
 use sealgrid_coordinator::{Clock, RoundPlan, Schedule};
@@ -18,14 +19,7 @@ use tokio::sync::mpsc;
 use tonic::transport::Channel;
 
 /// The quotes of the six test prosumers: (side, level, quantity Wh).
-pub const QUOTES: [(Side, usize, u64); 6] = [
-    (Side::Buy, 5, 10),
-    (Side::Buy, 3, 8),
-    (Side::Sell, 1, 6),
-    (Side::Sell, 4, 9),
-    (Side::Buy, 6, 5),
-    (Side::Sell, 2, 7),
-];
+pub use sealgrid_testkit::bids::QUOTES;
 
 /// Tokens minted to each prosumer's payer; half is deposited.
 pub const MINTED: u64 = 1_000_000;
@@ -46,24 +40,31 @@ pub struct Net {
     pub _dir: tempfile::TempDir,
 }
 
+/// A local market in `dir` on the market `clock`: default parameters, the keys of the
+/// target directory's key store, two rounds in flight and one default allowed per
+/// account; its embedded chain in memory or, with `persist_chain`, in `dir`.
+pub async fn local_market(dir: &Path, clock: Clock, persist_chain: bool) -> LocalMarket {
+    LocalMarket::setup(
+        LocalConfig {
+            dir: dir.to_path_buf(),
+            params: MarketParams::default(),
+            key_dir: sealgrid_prover::circuits::target_key_dir(),
+            max_unsettled: 2,
+            max_defaults: 1,
+            persist_chain,
+            clock,
+        },
+        Arc::new(NoProgress),
+    )
+    .await
+    .expect("local market")
+}
+
 impl Net {
     pub async fn new() -> Net {
         let dir = tempfile::tempdir().unwrap();
         let clock = Clock::wall();
-        let local = LocalMarket::setup(
-            LocalConfig {
-                dir: dir.path().to_path_buf(),
-                params: MarketParams::default(),
-                key_dir: sealgrid_prover::circuits::target_key_dir(),
-                max_unsettled: 2,
-                max_defaults: 1,
-                persist_chain: false,
-                clock: clock.clone(),
-            },
-            Arc::new(NoProgress),
-        )
-        .await
-        .expect("local market");
+        let local = local_market(dir.path(), clock.clone(), false).await;
         let round = SCHEDULE.next_biddable(clock.now(), 60);
         Net {
             local,
@@ -71,6 +72,16 @@ impl Net {
             round,
             _dir: dir,
         }
+    }
+
+    /// Starts the coordinator on this market for the one round of [`Net::plan`].
+    pub async fn start(&self) -> sealgrid_coordinator::Running {
+        sealgrid_coordinator::start(
+            self.local.settings(SCHEDULE, self.plan()),
+            self.local.chain.clone(),
+        )
+        .await
+        .expect("coordinator starts")
     }
 
     pub fn plan(&self) -> RoundPlan {

@@ -6,7 +6,6 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_wallet::prosumer::{clearing_for, Wallet};
-use sealgrid_coordinator::start;
 use sealgrid_proto::market::v1 as pb;
 
 use crate::common::*;
@@ -18,12 +17,7 @@ async fn a_round_under_the_floor_does_not_clear_and_releases_every_lock() {
     let d = net.local.market.deployment.clone();
     let round = net.round;
     let times = net.times();
-    let running = start(
-        net.local.settings(SCHEDULE, net.plan()),
-        net.local.chain.clone(),
-    )
-    .await
-    .unwrap();
+    let running = net.start().await;
     let mut c = connect(running.addr).await;
     let mut rng = ChaCha20Rng::seed_from_u64(11);
     let mut wallets: Vec<Wallet> = net.wallets().await.into_iter().take(3).collect();

@@ -6,12 +6,12 @@
 use alloy_primitives::U256;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sealgrid_circuits::market::{clear, Side};
+use sealgrid_circuits::market::clear;
 use sealgrid_coordinator::refusal::Refusal;
 use sealgrid_wallet::prosumer::{clearing_for, Wallet};
-use sealgrid_coordinator::start;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::market_event::Event;
+use sealgrid_testkit::bids::{exported, histograms, IMPORTED};
 use tonic::Code;
 
 use crate::common::*;
@@ -39,12 +39,7 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
     let net = Net::new().await;
     let keys = net.local.keys.clone();
     let d = net.local.market.deployment.clone();
-    let running = start(
-        net.local.settings(SCHEDULE, net.plan()),
-        net.local.chain.clone(),
-    )
-    .await
-    .expect("coordinator starts");
+    let running = net.start().await;
     let mut c = connect(running.addr).await;
     let mut rx = events(&mut c, 0).await;
     let mut seen = Vec::new();
@@ -291,13 +286,7 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
     else {
         unreachable!()
     };
-    let (mut h_buy, mut h_sell) = (vec![0u64; 8], vec![0u64; 8]);
-    for &(side, level, q) in &QUOTES {
-        match side {
-            Side::Buy => h_buy[level] += q,
-            Side::Sell => h_sell[level] += q,
-        }
-    }
+    let (h_buy, h_sell) = histograms(8, QUOTES);
     assert_eq!(
         (cl.h_buy.clone(), cl.h_sell.clone()),
         (h_buy.clone(), h_sell.clone())
@@ -339,12 +328,7 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
             let open = w.bids.get(&round).unwrap().clone();
             let clearing = clearing_for(&cl2, 8, 5, open.index.unwrap()).unwrap();
             // sellers deliver a little more than half of what they offered
-            let export = if open.opening.side == Side::Sell {
-                open.opening.q / 2 + 1
-            } else {
-                0
-            };
-            let reading = w.read_meter(round, 3, export);
+            let reading = w.read_meter(round, IMPORTED, exported(&open.opening));
             let r = w
                 .settle_submission(&k, round, &clearing, reading, &mut rng)
                 .unwrap();

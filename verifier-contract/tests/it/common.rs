@@ -1,19 +1,14 @@
-//! Shared fixtures: Groth16 keys for the three circuits (cached under the target
-//! directory), sample statements, deployment helpers.
+//! Shared fixtures: Groth16 keys for the three circuits (the testkit's contract keys,
+//! cached under the target directory), sample statements, deployment helpers.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::OnceLock;
 
 use alloy_primitives::{Address, U256};
-use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sealgrid_circuits::balance::BalanceCircuit;
-use sealgrid_circuits::bid::BidCircuit;
-use sealgrid_circuits::flow::FlowKeys;
-use sealgrid_circuits::market::MarketParams;
-use sealgrid_circuits::settle::SettleCircuit;
-use sealgrid_prover::circuits::{CircuitKind, Circuits};
-use sealgrid_prover::{prove, KeyPair, KeyStore, NoProgress, ProvedStatement};
+use sealgrid_prover::circuits::CircuitKind;
+use sealgrid_prover::{prove, NoProgress, ProvedStatement};
+use sealgrid_testkit::keys::TestKeys;
 use sealgrid_verifier_contract::{calldata, Chain, EmbeddedChain};
 
 /// The three statements.
@@ -34,83 +29,28 @@ impl Circuit {
             Circuit::Settle => "settle",
         }
     }
-}
 
-/// Market parameters, committee flow keys and the three key pairs.
-pub struct Fixture {
-    pub params: MarketParams,
-    pub flow: FlowKeys,
-    pub balance: KeyPair,
-    pub bid: KeyPair,
-    pub settle: KeyPair,
-}
-
-impl Fixture {
-    pub fn keys(&self, c: Circuit) -> &KeyPair {
-        match c {
-            Circuit::Balance => &self.balance,
-            Circuit::Bid => &self.bid,
-            Circuit::Settle => &self.settle,
+    pub fn kind(self) -> CircuitKind {
+        match self {
+            Circuit::Balance => CircuitKind::Balance,
+            Circuit::Bid => CircuitKind::Bid,
+            Circuit::Settle => CircuitKind::Settle,
         }
     }
 }
 
-/// The key directory: under the target directory, so a second run reuses the keys.
-pub fn key_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sealgrid-contract-keys")
-}
-
-/// The fixture, set up once per test binary (a cache hit after the first run).
-pub fn fixture() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        let params = MarketParams::default();
-        // Test-only keys: a fixed seed makes the circuits' constants, and so the
-        // cached keys' shape, identical from run to run.
-        let mut rng = ChaCha20Rng::seed_from_u64(4);
-        let (flow, _secrets) = FlowKeys::random(2 * params.levels + 1, &mut rng);
-        let store = KeyStore::open(key_dir()).expect("key directory");
-        let balance = store
-            .get_or_setup("balance", BalanceCircuit::blank(), &mut rng, &NoProgress)
-            .expect("balance keys");
-        let bid = store
-            .get_or_setup(
-                "bid",
-                BidCircuit::for_setup(&params, &flow),
-                &mut rng,
-                &NoProgress,
-            )
-            .expect("bid keys");
-        let settle = store
-            .get_or_setup(
-                "settle",
-                SettleCircuit::for_setup(&params, &flow),
-                &mut rng,
-                &NoProgress,
-            )
-            .expect("settle keys");
-        Fixture {
-            params,
-            flow,
-            balance,
-            bid,
-            settle,
-        }
-    })
+/// The keys, loaded once per test binary (a cache hit after the first run).
+pub fn fixture() -> &'static TestKeys {
+    static F: OnceLock<TestKeys> = OnceLock::new();
+    F.get_or_init(|| TestKeys::contract(Path::new(env!("CARGO_TARGET_TMPDIR"))))
 }
 
 /// A valid proof of a random statement of `c` (the prover's sampler, under the
 /// fixture's parameters and flow keys).
 pub fn prove_sample(c: Circuit, rng: &mut ChaCha20Rng) -> ProvedStatement {
     let f = fixture();
-    let kind = match c {
-        Circuit::Balance => CircuitKind::Balance,
-        Circuit::Bid => CircuitKind::Bid,
-        Circuit::Settle => CircuitKind::Settle,
-    };
-    let circuits = Circuits::new(f.params.clone(), f.flow.clone()).expect("valid fixture");
-    let sample = circuits.sample(kind, rng).expect("valid sample");
-    let st = prove(&f.keys(c).pk, sample.circuit, rng, &NoProgress).expect("prove");
+    let sample = f.circuits().sample(c.kind(), rng).expect("valid sample");
+    let st = prove(&f.pair(c.kind()).pk, sample.circuit, rng, &NoProgress).expect("prove");
     assert_eq!(st.public_inputs, sample.public_inputs);
     st
 }
@@ -125,7 +65,7 @@ pub fn deploy_verifier(chain: &mut EmbeddedChain, c: Circuit) -> (Address, u64) 
 
 /// Deploys a verifier for circuit `c`'s key from `from`, on any chain.
 pub fn deploy_verifier_as<C: Chain>(chain: &mut C, from: Address, c: Circuit) -> (Address, u64) {
-    let vk = &fixture().keys(c).vk;
+    let vk = &fixture().pair(c.kind()).vk;
     let r = chain
         .deploy(from, calldata::verifier_init_code(vk))
         .expect("verifier deploys");

@@ -8,25 +8,22 @@
 //! Times are relative to the chain's clock when the round starts, with windows long
 //! enough (1,000 s) for a node whose clock runs while the proofs are made.
 
+use std::ops::{Deref, DerefMut};
+
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::{SolCall, SolEvent};
 use ark_ff::PrimeField;
 use k256::ecdsa::SigningKey;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sealgrid_circuits::balance::{
-    BalanceCircuit, BalanceOpening, BalanceProofPrivate, PayoutOpening,
-};
-use sealgrid_circuits::bid::{self, BidCircuit, BidOpening};
+use sealgrid_circuits::balance::{BalanceOpening, PayoutOpening};
+use sealgrid_circuits::bid::BidOpening;
 use sealgrid_circuits::commitment::account_id;
-use sealgrid_circuits::eddsa::PrivateKey;
-use sealgrid_circuits::market::{clear, Side};
-use sealgrid_circuits::settle::{self, SettleCircuit};
+use sealgrid_circuits::market::clear;
 use sealgrid_circuits::Fr;
 use sealgrid_committee::aggregate::PostedBid;
 use sealgrid_committee::sign::FinalizeTotals;
 use sealgrid_committee::{BidId, InclusionBitmap};
-use sealgrid_prover::{prove, NoProgress, ProvedStatement};
 use sealgrid_verifier_contract::bindings::Groth16Verifier::Groth16VerifierErrors;
 use sealgrid_verifier_contract::bindings::Market::{self, MarketErrors as ME};
 use sealgrid_verifier_contract::bindings::TestToken;
@@ -37,6 +34,12 @@ use sealgrid_verifier_contract::events::{
     market_events, posted_bids, posted_settlements, round_bids, EventError, MarketEvents,
 };
 use sealgrid_verifier_contract::{calldata, ChainError, DevChain, LogFilter, Receipt};
+
+use sealgrid_testkit::bids::{histograms, posted, QUOTES};
+use sealgrid_testkit::market::{
+    self as kit, fund_operator, prove_balance, prove_bid, prove_deposit, prove_settlement,
+    register, transact, Contracts,
+};
 
 use crate::common::{deploy_verifier_as, fixture, scalar_modulus, Circuit};
 
@@ -57,9 +60,7 @@ struct Env<C> {
 }
 
 fn tx<H: DevChain, C: SolCall>(env: &mut Env<H>, from: Address, to: Address, call: &C) -> Receipt {
-    env.chain
-        .sol_transact(from, to, call)
-        .unwrap_or_else(|e| panic!("{} failed: {e} {:?}", C::SIGNATURE, e.decode::<ME>()))
+    transact(&mut env.chain, from, to, call)
 }
 
 fn market_tx<H: DevChain, C: SolCall>(
@@ -91,41 +92,25 @@ fn token_balance<H: DevChain>(env: &mut Env<H>, who: Address) -> u64 {
     u64::try_from(b).expect("small balance")
 }
 
+/// A prosumer of the kit (its account, free balance and meter) with its bid of the
+/// round and, once settled, its payout.
 struct Prosumer {
-    evm: Address,
-    opening: BalanceOpening,
-    meter: PrivateKey,
+    who: kit::Prosumer,
     bid: Option<(BidOpening, U256)>,
     payout: Option<PayoutOpening>,
 }
 
-impl Prosumer {
-    fn acct(&self) -> Fr {
-        account_id(self.opening.sk_acct)
+impl Deref for Prosumer {
+    type Target = kit::Prosumer;
+    fn deref(&self) -> &kit::Prosumer {
+        &self.who
     }
 }
 
-fn prove_balance(
-    p: &Prosumer,
-    payout: Option<&PayoutOpening>,
-    delta: i128,
-    recipient: Fr,
-    rng: &mut ChaCha20Rng,
-) -> (
-    ProvedStatement,
-    sealgrid_circuits::balance::BalanceProofPublic,
-    BalanceOpening,
-) {
-    let (public, private, next) =
-        BalanceProofPrivate::transition(&p.opening, payout, delta, recipient, rng).expect("valid");
-    let st = prove(
-        &fixture().balance.pk,
-        BalanceCircuit::new(public, private),
-        rng,
-        &NoProgress,
-    )
-    .expect("proves");
-    (st, public, next)
+impl DerefMut for Prosumer {
+    fn deref_mut(&mut self) -> &mut kit::Prosumer {
+        &mut self.who
+    }
 }
 
 /// Enough native coin for every account's gas on a node (the embedded chain charges none).
@@ -184,72 +169,26 @@ fn setup<C: DevChain>(mut chain: C) -> (Env<C>, Vec<Prosumer>) {
         "setCommittee",
     );
     // The operator funds negative residuals (dust bought by the grid).
-    tx(
-        &mut env,
+    let contracts = Contracts {
         operator,
         token,
-        &TestToken::mintCall {
-            to: operator,
-            value: U256::from(DEPOSIT),
-        },
-    );
-    tx(
-        &mut env,
-        operator,
-        token,
-        &TestToken::approveCall {
-            spender: market,
-            value: U256::MAX,
-        },
-    );
+        market,
+    };
+    fund_operator(&mut env.chain, &contracts, DEPOSIT);
 
     let mut prosumers = Vec::new();
     for i in 0..6u8 {
-        let evm = env.chain.add_account([0x10 + i; 32]).expect("prosumer key");
+        let who = kit::Prosumer::join(&mut env.chain, i);
         env.chain
-            .fund(evm, U256::from(GAS_MONEY))
+            .fund(who.evm, U256::from(GAS_MONEY))
             .expect("prosumer funded");
-        let p = Prosumer {
-            evm,
-            opening: BalanceOpening {
-                sk_acct: Fr::from(1000 + i as u64),
-                balance: 0,
-                salt: Fr::from(0u64),
-            },
-            meter: PrivateKey::from_bytes([0x40 + i; 32]),
+        let r = register(&mut env.chain, &contracts, &who, DEPOSIT);
+        env.gas.push(("register".into(), r.gas_used));
+        prosumers.push(Prosumer {
+            who,
             bid: None,
             payout: None,
-        };
-        let meter_id = settle::meter_id(&p.meter.public_key());
-        market_tx(
-            &mut env,
-            operator,
-            &Market::registerCall {
-                acct: calldata::fr(&p.acct()),
-                meterId: calldata::fr(&meter_id),
-                free: calldata::fr(&p.opening.commitment()),
-            },
-            "register",
-        );
-        tx(
-            &mut env,
-            operator,
-            token,
-            &TestToken::mintCall {
-                to: p.evm,
-                value: U256::from(DEPOSIT),
-            },
-        );
-        tx(
-            &mut env,
-            p.evm,
-            token,
-            &TestToken::approveCall {
-                spender: market,
-                value: U256::MAX,
-            },
-        );
-        prosumers.push(p);
+        });
     }
     (env, prosumers)
 }
@@ -267,18 +206,15 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
 
     // --- deposits -----------------------------------------------------------------
     for p in ps.iter_mut() {
-        let (st, public, next) = prove_balance(p, None, DEPOSIT as i128, Fr::from(0u64), &mut rng);
-        let call = Market::depositCall {
-            proof: calldata::proof(&st.proof),
-            inp: calldata::balance_inputs(&public),
-        };
+        let step = prove_deposit(f, &p.opening, DEPOSIT, &mut rng);
+        let call = step.deposit();
         market_tx(&mut env, p.evm, &call, "deposit");
         // replaying the deposit: its F_old is no longer current
         assert!(matches!(
             market_err(&mut env, p.evm, &call).decode::<ME>(),
             Some(ME::StaleBalance(_))
         ));
-        p.opening = next;
+        p.opening = step.next;
     }
     assert_eq!(token_balance(&mut env, market_addr), 6 * DEPOSIT);
 
@@ -299,47 +235,12 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
         );
     }
     // bidding before the phase: refused
-    let bids: [(Side, usize, u64); 6] = [
-        (Side::Buy, 5, 10),
-        (Side::Buy, 3, 8),
-        (Side::Sell, 1, 6),
-        (Side::Sell, 4, 9),
-        (Side::Buy, 6, 5),
-        (Side::Sell, 2, 7),
-    ];
+    let bids = QUOTES;
     let mut submits = Vec::new();
     let mut expected_bids = Vec::new();
-    for (p, &(side, level, q)) in ps.iter().zip(bids.iter()) {
-        let b = bid::prepare(
-            &f.params,
-            &f.flow,
-            ROUND,
-            p.opening.sk_acct,
-            p.opening.balance,
-            p.opening.salt,
-            side,
-            level,
-            q,
-            &mut rng,
-        )
-        .expect("valid bid");
-        let circuit = BidCircuit {
-            params: f.params.clone(),
-            keys: f.flow.clone(),
-            public: b.public.clone(),
-            private: b.private.clone(),
-        };
-        let st = prove(&f.bid.pk, circuit, &mut rng, &NoProgress).expect("proves");
-        expected_bids.push(PostedBid {
-            id: BidId::from_commitment(b.public.bid),
-            ciphertexts: b.ciphertexts.clone(),
-            digest: b.public.digest,
-        });
-        let call = Market::submitBidCall {
-            proof: calldata::proof(&st.proof),
-            inp: calldata::bid_inputs(&b.public),
-            ciphertexts: calldata::ciphertexts(&b.ciphertexts),
-        };
+    for (p, &quote) in ps.iter().zip(bids.iter()) {
+        let (b, call) = prove_bid(f, ROUND, &p.opening, quote, &mut rng);
+        expected_bids.push(posted(&b));
         submits.push((
             call,
             b.private.opening(),
@@ -462,14 +363,7 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
         &Market::closeRoundCall { round: ROUND },
         "closeRound",
     );
-    let k = f.params.levels;
-    let (mut h_buy, mut h_sell) = (vec![0u64; k], vec![0u64; k]);
-    for &(side, level, q) in &bids {
-        match side {
-            Side::Buy => h_buy[level] += q,
-            Side::Sell => h_sell[level] += q,
-        }
-    }
+    let (h_buy, h_sell) = histograms(f.params.levels, bids);
     let clearing = clear(&h_buy, &h_sell, bids.len(), f.params.k_anonymity).expect("clears");
     assert!(clearing.cleared && clearing.volume > 0, "{clearing:?}");
     let bitmap = InclusionBitmap::from_indices(bids.len(), 0..bids.len() as u32);
@@ -566,46 +460,24 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     let mut expected_settlements = Vec::new();
     let mut totals = (0u64, 0u64, 0u64);
     for (i, p) in ps.iter().enumerate() {
+        if i == defaulter {
+            continue;
+        }
         let (opening, _) = p.bid.clone().expect("bid");
-        let export = if opening.side == Side::Sell {
-            opening.q / 2 + 1
-        } else {
-            0
-        };
-        let reading = settle::sign_reading(&p.meter, ROUND, 3, export);
-        let s = settle::prepare(
-            &f.params,
-            &f.flow,
+        let (s, call) = prove_settlement(
+            f,
             &clearing,
             ROUND,
             p.opening.sk_acct,
             opening,
-            p.meter.public_key(),
-            reading,
+            &p.meter,
             &mut rng,
-        )
-        .expect("valid settlement");
-        if i == defaulter {
-            continue;
-        }
-        let circuit = SettleCircuit {
-            params: f.params.clone(),
-            keys: f.flow.clone(),
-            clearing,
-            public: s.public.clone(),
-            private: s.private.clone(),
-        };
-        let st = prove(&f.settle.pk, circuit, &mut rng, &NoProgress).expect("proves");
+        );
         expected_settlements.push(PostedBid {
             id: BidId::from_commitment(s.public.bid),
             ciphertexts: s.ciphertexts.clone(),
             digest: s.public.digest,
         });
-        let call = Market::settleCall {
-            proof: calldata::proof(&st.proof),
-            inp: calldata::settle_inputs(&s.public),
-            ciphertexts: calldata::ciphertexts(&s.ciphertexts),
-        };
         totals.0 += s.settlement.pay;
         totals.1 += s.settlement.credit;
         totals.2 += s.settlement.penalty;
@@ -771,12 +643,15 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     let payout = p.payout.expect("settled");
     let amount = 500u64;
     let recipient = Fr::from_be_bytes_mod_order(p.evm.as_slice());
-    let (st, public, _next) =
-        prove_balance(p, Some(&payout), -(amount as i128), recipient, &mut rng);
-    let call = Market::withdrawCall {
-        proof: calldata::proof(&st.proof),
-        inp: calldata::balance_inputs(&public),
-    };
+    let call = prove_balance(
+        f,
+        &p.opening,
+        Some(&payout),
+        -(amount as i128),
+        recipient,
+        &mut rng,
+    )
+    .withdraw();
     let wallet_before = token_balance(&mut env, p.evm);
     let evm = p.evm;
     market_tx(&mut env, evm, &call, "withdraw (with payout merge)");

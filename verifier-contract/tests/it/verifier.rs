@@ -30,7 +30,7 @@ fn call(
 }
 
 fn rust_accepts(c: Circuit, proof: &Proof, inputs: &[Fr]) -> bool {
-    match verify(&fixture().keys(c).prepared_vk(), proof, inputs) {
+    match verify(&fixture().pair(c.kind()).prepared_vk(), proof, inputs) {
         Ok(()) => true,
         Err(VerifyError::Rejected | VerifyError::InvalidPoint { .. }) => false,
         Err(e) => panic!("unexpected verifier error {e}"),
