@@ -20,12 +20,10 @@ use sealgrid_circuits::flow::FlowKeys;
 use sealgrid_circuits::market::{MarketParams, Side};
 use sealgrid_circuits::settle::SettleCircuit;
 use sealgrid_circuits::Fr;
+use sealgrid_committee::InclusionBitmap;
 use sealgrid_prover::{prove, KeyError, KeyPair, KeyStore, NoProgress};
 use sealgrid_verifier_contract::bindings::{Market, TestToken};
-use sealgrid_committee::InclusionBitmap;
-use sealgrid_verifier_contract::committee::{
-    address_of, bitmap_words, clear_digest, sign_sorted,
-};
+use sealgrid_verifier_contract::committee::{address_of, bitmap_words, clear_digest, sign_sorted};
 use sealgrid_verifier_contract::{calldata, ChainError, DevChain};
 
 /// The market parameters (the defaults: K = 8), the committee's flow keys and the three

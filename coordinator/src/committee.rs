@@ -87,7 +87,6 @@ pub fn market_signature(s: &EthSignature) -> Market::Signature {
     }
 }
 
-
 impl CommitteeDriver {
     fn threshold(&self) -> usize {
         self.public.params.t as usize

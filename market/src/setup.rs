@@ -18,4 +18,3 @@ pub struct TrusteeSetup {
     /// Where signatures are valid.
     pub domain: SigningDomain,
 }
-

@@ -91,25 +91,37 @@ const SERVERS: &[&str] = &[
 
 #[test]
 fn the_audit_links_no_server() {
-    assert_eq!(forbidden_in("sealgrid-audit", SERVERS), Vec::<String>::new());
+    assert_eq!(
+        forbidden_in("sealgrid-audit", SERVERS),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
 fn the_wallet_links_no_server() {
-    assert_eq!(forbidden_in("sealgrid-wallet", SERVERS), Vec::<String>::new());
+    assert_eq!(
+        forbidden_in("sealgrid-wallet", SERVERS),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
 fn the_market_description_links_no_server_and_no_client_crate() {
     let mut forbidden = SERVERS.to_vec();
     forbidden.extend(["sealgrid-wallet", "sealgrid-audit"]);
-    assert_eq!(forbidden_in("sealgrid-market", &forbidden), Vec::<String>::new());
+    assert_eq!(
+        forbidden_in("sealgrid-market", &forbidden),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
 fn the_coordinator_reaches_trustees_through_the_client_only() {
     assert_eq!(
-        forbidden_in("sealgrid-coordinator", &["sealgrid-trustee", "sealgrid-local"]),
+        forbidden_in(
+            "sealgrid-coordinator",
+            &["sealgrid-trustee", "sealgrid-local"]
+        ),
         Vec::<String>::new()
     );
 }

@@ -1,13 +1,13 @@
 //! The client the coordinator (and an auditor) uses: the generated tonic client, with
 //! every answer decoded and checked into the committee's types.
 
+use crate::committee::v1 as pb;
+use crate::convert::{ConvertError, TrusteeInfo};
 use sealgrid_committee::trustee::{
     DisclosureRequest, DisclosureResponse, FinalizeRequest, FinalizeResponse,
     PartialDecryptRequest, PartialDecryptResponse, SettlementDecryptRequest,
     SettlementDecryptResponse, SignRequest, SignResponse,
 };
-use crate::committee::v1 as pb;
-use crate::convert::{ConvertError, TrusteeInfo};
 use tonic::transport::Channel;
 
 /// Why a call failed.

@@ -174,9 +174,7 @@ impl ChainView for DirChain {
     /// file exists is final. A trustee that serves a live market reads the chain
     /// ([`EvmChainView`]).
     fn round_gate(&self, round: u64) -> Result<Option<RoundGate>, ChainError> {
-        Ok(self
-            .accepted_bids(round)?
-            .map(|_| RoundGate::FINAL))
+        Ok(self.accepted_bids(round)?.map(|_| RoundGate::FINAL))
     }
 }
 

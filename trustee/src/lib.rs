@@ -19,9 +19,9 @@ pub mod service;
 pub mod store;
 
 use sealgrid_committee::dkg::DkgError;
+use sealgrid_committee::trustee::{Trustee, TrusteeConfig};
 /// The public setup, defined with the market file in `sealgrid-market`.
 pub use sealgrid_market::TrusteeSetup;
-use sealgrid_committee::trustee::{Trustee, TrusteeConfig};
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;

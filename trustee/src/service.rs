@@ -153,8 +153,17 @@ fn gate(chain: &dyn ChainView, round: u64) -> Result<RoundGate, Status> {
 
 /// The round's accepted bids, once bidding is closed on chain (`FAILED_PRECONDITION`
 /// before: a set that can still grow is never aggregated), frozen at the first answer.
-fn closed_bids(chain: &dyn ChainView, frozen: &Frozen, round: u64) -> Result<Vec<PostedBid>, Status> {
-    if let Some(bids) = frozen.bids.lock().unwrap_or_else(|e| e.into_inner()).get(&round) {
+fn closed_bids(
+    chain: &dyn ChainView,
+    frozen: &Frozen,
+    round: u64,
+) -> Result<Vec<PostedBid>, Status> {
+    if let Some(bids) = frozen
+        .bids
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&round)
+    {
         return Ok(bids.clone());
     }
     if !gate(chain, round)?.bidding_closed {
@@ -231,7 +240,11 @@ impl pb::trustee_server::Trustee for TrusteeService {
         request: Request<pb::PartialDecryptRequest>,
     ) -> Result<Response<pb::PartialDecryptResponse>, Status> {
         let req = PartialDecryptRequest::from(request.get_ref());
-        let (trustee, chain, frozen) = (self.trustee.clone(), self.chain.clone(), self.frozen.clone());
+        let (trustee, chain, frozen) = (
+            self.trustee.clone(),
+            self.chain.clone(),
+            self.frozen.clone(),
+        );
         let resp = blocking(move || {
             let bids = closed_bids(chain.as_ref(), &frozen, req.round)?;
             trustee
@@ -250,7 +263,11 @@ impl pb::trustee_server::Trustee for TrusteeService {
         request: Request<pb::SignRequest>,
     ) -> Result<Response<pb::SignResponse>, Status> {
         let req = SignRequest::try_from(request.get_ref())?;
-        let (trustee, chain, frozen) = (self.trustee.clone(), self.chain.clone(), self.frozen.clone());
+        let (trustee, chain, frozen) = (
+            self.trustee.clone(),
+            self.chain.clone(),
+            self.frozen.clone(),
+        );
         let resp = blocking(move || {
             let bids = closed_bids(chain.as_ref(), &frozen, req.round)?;
             trustee.sign(&req, &bids).map_err(refused)
@@ -267,7 +284,11 @@ impl pb::trustee_server::Trustee for TrusteeService {
         request: Request<pb::PartialDecryptSettlementRequest>,
     ) -> Result<Response<pb::PartialDecryptSettlementResponse>, Status> {
         let req = SettlementDecryptRequest::from(request.get_ref());
-        let (trustee, chain, frozen) = (self.trustee.clone(), self.chain.clone(), self.frozen.clone());
+        let (trustee, chain, frozen) = (
+            self.trustee.clone(),
+            self.chain.clone(),
+            self.frozen.clone(),
+        );
         let resp = blocking(move || {
             let (bids, settlements) = closed_settlement(chain.as_ref(), &frozen, req.round)?;
             trustee
@@ -288,7 +309,11 @@ impl pb::trustee_server::Trustee for TrusteeService {
         request: Request<pb::SignFinalizeRequest>,
     ) -> Result<Response<pb::SignFinalizeResponse>, Status> {
         let req = FinalizeRequest::try_from(request.get_ref())?;
-        let (trustee, chain, frozen) = (self.trustee.clone(), self.chain.clone(), self.frozen.clone());
+        let (trustee, chain, frozen) = (
+            self.trustee.clone(),
+            self.chain.clone(),
+            self.frozen.clone(),
+        );
         let resp = blocking(move || {
             let (bids, settlements) = closed_settlement(chain.as_ref(), &frozen, req.round)?;
             trustee
@@ -315,7 +340,11 @@ impl pb::trustee_server::Trustee for TrusteeService {
                 req.auditor
             )));
         }
-        let (trustee, chain, frozen) = (self.trustee.clone(), self.chain.clone(), self.frozen.clone());
+        let (trustee, chain, frozen) = (
+            self.trustee.clone(),
+            self.chain.clone(),
+            self.frozen.clone(),
+        );
         let resp = blocking(move || {
             let bids = closed_bids(chain.as_ref(), &frozen, req.round)?;
             trustee

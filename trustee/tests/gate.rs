@@ -147,7 +147,9 @@ async fn an_aggregate_is_answered_over_the_set_it_was_first_answered_over() {
     // Settlement is still open on chain: no settlement aggregate, not even of locks.
     refused_because(settlement_share(&service).await, "settlement-open:");
     chain.set_gate(ROUND, RoundGate::FINAL);
-    let s = settlement_share(&service).await.expect("settlement is closed");
+    let s = settlement_share(&service)
+        .await
+        .expect("settlement is closed");
     assert_eq!(s.defaulters.len(), 6, "the frozen bids, none settled");
 }
 

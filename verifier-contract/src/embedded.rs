@@ -169,7 +169,10 @@ impl EmbeddedChain {
         let bytes = fs::read(&path).map_err(|e| state_err(&path, e))?;
         let snapshot: Snapshot = serde_json::from_slice(&bytes).map_err(|e| state_err(&path, e))?;
         if snapshot.version != SNAPSHOT_VERSION {
-            return Err(state_err(&path, format!("unknown version {}", snapshot.version)));
+            return Err(state_err(
+                &path,
+                format!("unknown version {}", snapshot.version),
+            ));
         }
         let (_, logs, inputs) =
             open_sidecar(&path, snapshot.logs_bytes, snapshot.block_number, false)?;

@@ -22,8 +22,8 @@ use sealgrid_proto::market::v1::market_event::Event;
 use sealgrid_prover::CircuitKeys;
 use tonic::transport::Channel;
 
-use sealgrid_market::{schedule, MarketFile};
 use crate::prosumer::{clearing_for, Wallet};
+use sealgrid_market::{schedule, MarketFile};
 
 /// What the group does.
 #[derive(Clone, Debug)]

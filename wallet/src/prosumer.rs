@@ -115,7 +115,9 @@ pub fn clearing_for(
         return Ok(Clearing::NOT_CLEARED);
     }
     if info.h_buy.len() != levels || info.h_sell.len() != levels {
-        return Err(invalid("the published histograms do not have the market's K levels"));
+        return Err(invalid(
+            "the published histograms do not have the market's K levels",
+        ));
     }
     let c = clear(
         &info.h_buy,

@@ -20,10 +20,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::balance::BalanceOpening;
 use sealgrid_circuits::market::Side;
-use sealgrid_wallet::prosumer::Wallet;
 use sealgrid_market::Schedule;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_prover::CircuitKeys;
+use sealgrid_wallet::prosumer::Wallet;
 use sha2::{Digest, Sha256};
 
 /// The round every bid is for: far in the future (its bidding window opens at unix time

@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sealgrid_circuits::market::MarketParams;
+use sealgrid_coordinator::{start, Clock, RoundPlan, Running, Schedule};
 use sealgrid_local::{LocalConfig, LocalMarket};
 use sealgrid_market::schedule::RoundTimes;
-use sealgrid_coordinator::{start, Clock, RoundPlan, Running, Schedule};
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::coordinator_client::CoordinatorClient;
 use sealgrid_prover::{Event, Progress};

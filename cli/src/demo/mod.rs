@@ -58,9 +58,9 @@ use std::sync::Arc;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::market::MarketParams;
-use sealgrid_wallet::prosumer::WalletError;
 use sealgrid_market::Schedule;
 use sealgrid_prover::CircuitKeys;
+use sealgrid_wallet::prosumer::WalletError;
 
 use household::Household;
 use market::Net;

@@ -15,10 +15,10 @@ use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::market::{Clearing, Side};
 use sealgrid_committee::sign::FinalizeTotals;
 use sealgrid_committee::BidId;
-use sealgrid_wallet::prosumer::clearing_for;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::market_event::Event;
 use sealgrid_verifier_contract::calldata;
+use sealgrid_wallet::prosumer::clearing_for;
 
 use super::market::{rpc, Net};
 use super::observer::Observer;

@@ -12,9 +12,9 @@ use std::cmp::Reverse;
 
 use sealgrid_circuits::market::{clear, Side};
 use sealgrid_committee::BidId;
-use sealgrid_wallet::prosumer::OpenBid;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::market_event::Event;
+use sealgrid_wallet::prosumer::OpenBid;
 
 use super::market::{rpc, Net};
 use super::observer::Observer;

@@ -16,9 +16,9 @@ use sealgrid_verifier_contract::{events, ChainError};
 use super::recovery::phase_of;
 use super::{drop_closed, Engine, EngineError, Internal, RoundState};
 use crate::committee::{market_signature, Cleared, Finalized};
-use sealgrid_verifier_contract::committee::bitmap_words;
 use crate::schedule::RoundTimes;
 use crate::wire;
+use sealgrid_verifier_contract::committee::bitmap_words;
 
 impl Engine {
     /// Opens the rounds whose time has come and moves each round on when its phase's
@@ -491,7 +491,10 @@ impl RoundReader {
 /// (the chain's own `RoundFinalized` event keeps the exact value).
 fn record_i64(residual: i128) -> i64 {
     i64::try_from(residual).unwrap_or_else(|_| {
-        tracing::error!(residual, "the operator residual does not fit the record's int64");
+        tracing::error!(
+            residual,
+            "the operator residual does not fit the record's int64"
+        );
         if residual < 0 {
             i64::MIN
         } else {

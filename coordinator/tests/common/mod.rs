@@ -9,12 +9,12 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::market::MarketParams;
-use sealgrid_local::{LocalConfig, LocalMarket};
-use sealgrid_wallet::prosumer::Wallet;
 use sealgrid_coordinator::{Clock, RoundPlan, Schedule};
+use sealgrid_local::{LocalConfig, LocalMarket};
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::coordinator_client::CoordinatorClient;
 use sealgrid_prover::NoProgress;
+use sealgrid_wallet::prosumer::Wallet;
 use tokio::sync::mpsc;
 use tonic::transport::Channel;
 

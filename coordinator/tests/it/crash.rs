@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::market::Side;
-use sealgrid_wallet::prosumer::{clearing_for, Wallet};
 use sealgrid_coordinator::start;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_verifier_contract::bindings::Market::MarketEvents;
 use sealgrid_verifier_contract::events::market_events;
+use sealgrid_wallet::prosumer::{clearing_for, Wallet};
 use tonic::Code;
 
 use crate::common::*;

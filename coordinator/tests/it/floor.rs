@@ -5,8 +5,8 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sealgrid_wallet::prosumer::{clearing_for, Wallet};
 use sealgrid_proto::market::v1 as pb;
+use sealgrid_wallet::prosumer::{clearing_for, Wallet};
 
 use crate::common::*;
 

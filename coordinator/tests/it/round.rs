@@ -8,10 +8,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::market::clear;
 use sealgrid_coordinator::refusal::Refusal;
-use sealgrid_wallet::prosumer::{clearing_for, Wallet};
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::market_event::Event;
 use sealgrid_testkit::bids::{exported, histograms, IMPORTED};
+use sealgrid_wallet::prosumer::{clearing_for, Wallet};
 use tonic::Code;
 
 use crate::common::*;

@@ -199,7 +199,11 @@ fn a_read_only_open_changes_nothing_and_reports_what_does_not_fit() {
         // a transaction runs in memory only
         mint(&mut chain, token, alice, 2);
     }
-    assert_eq!(std::fs::read(&path).expect("state"), state, "state untouched");
+    assert_eq!(
+        std::fs::read(&path).expect("state"),
+        state,
+        "state untouched"
+    );
     assert_eq!(std::fs::read(&side).expect("log"), log, "log untouched");
 
     // a line appended to the log: reported, and left where it is

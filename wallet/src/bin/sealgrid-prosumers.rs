@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use sealgrid_wallet::group::{run, GroupConfig};
 use sealgrid_market::MarketFile;
 use sealgrid_prover::{CircuitKeys, Circuits, KeyStore, NoProgress};
+use sealgrid_wallet::group::{run, GroupConfig};
 
 #[derive(Parser, Debug)]
 #[command(
