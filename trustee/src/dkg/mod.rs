@@ -327,3 +327,100 @@ pub fn run(
         addresses_json,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn config(me: u16, roster: &[Address], board: &Path, label: &str) -> DkgConfig {
+        let market = MarketParams::default();
+        DkgConfig {
+            me: TrusteeId(me),
+            params: DkgParams {
+                n: roster.len() as u16,
+                t: 2,
+                instances: 2 * market.levels + 1,
+            },
+            roster: roster.to_vec(),
+            label: label.into(),
+            chain_id: 246,
+            market,
+            board: board.to_owned(),
+            phase_timeout: Duration::from_secs(600),
+        }
+    }
+
+    /// Runs every trustee of `signers` on its own thread; `configs[i]` for signer `i`.
+    fn run_all(
+        configs: Vec<DkgConfig>,
+        signers: Vec<TrusteeSigningKey>,
+    ) -> Vec<Result<DkgOutcome, RunError>> {
+        let handles: Vec<_> = configs
+            .into_iter()
+            .zip(signers)
+            .map(|(c, s)| std::thread::spawn(move || run(&c, s, |_| {})))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    }
+
+    #[test]
+    fn honest_trustees_agree_and_a_trustee_off_the_roster_is_refused() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let signers: Vec<TrusteeSigningKey> = (0..3)
+            .map(|_| TrusteeSigningKey::random(&mut rng))
+            .collect();
+        let roster: Vec<Address> = signers.iter().map(TrusteeSigningKey::address).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let board = dir.path().join("honest");
+        let outcomes = run_all(
+            (1..=3)
+                .map(|i| config(i, &roster, &board, "honest"))
+                .collect(),
+            signers.clone(),
+        );
+        let outcomes: Vec<DkgOutcome> = outcomes.into_iter().map(Result::unwrap).collect();
+        for o in &outcomes[1..] {
+            assert_eq!(o.setup_json, outcomes[0].setup_json);
+            assert_eq!(o.addresses_json, outcomes[0].addresses_json);
+            assert_eq!(o.broadcast, outcomes[0].broadcast);
+        }
+        assert_eq!(outcomes[0].setup.committee.qualification.qualified.len(), 3);
+        for (i, o) in outcomes.iter().enumerate() {
+            assert_eq!(o.secrets.key.id, TrusteeId(i as u16 + 1));
+            o.secrets.key.check(&o.setup.committee).unwrap();
+        }
+
+        // trustee 2 is impersonated: its messages are signed by a key not on the roster
+        // (so they also name another session). The others refuse them, never see its
+        // hello and stop.
+        let impostor = TrusteeSigningKey::random(&mut rng);
+        let board = dir.path().join("impostor");
+        let mut configs: Vec<DkgConfig> =
+            (1..=3).map(|i| config(i, &roster, &board, "imp")).collect();
+        for c in &mut configs {
+            c.phase_timeout = Duration::from_secs(1);
+        }
+        let mut forged_roster = roster.clone();
+        forged_roster[1] = impostor.address();
+        configs[1].roster = forged_roster;
+        configs[1].label = "imp".into();
+        let outcomes = run_all(
+            configs,
+            vec![signers[0].clone(), impostor, signers[2].clone()],
+        );
+        for i in [0, 2] {
+            match &outcomes[i] {
+                Err(RunError::Missing { phase, missing }) => {
+                    assert_eq!((*phase, missing.as_slice()), ("hello", &[2u16][..]))
+                }
+                other => panic!("trustee {}: {other:?}", i + 1),
+            }
+        }
+        // and the impostor, whose session (another roster) differs, hears no one
+        assert!(matches!(
+            &outcomes[1],
+            Err(RunError::Missing { phase: "hello", .. })
+        ));
+    }
+}
