@@ -10,13 +10,15 @@
 //! ```solidity
 //! bytes32 constant CLEAR_TAG = keccak256("sealgrid.clear.v1");
 //!
-//! function clearDigest(uint64 round, uint64[] calldata hBuy, uint64[] calldata hSell,
-//!                      uint256[] calldata included) view returns (bytes32) {
+//! function clearDigest(uint64 round, uint32 bidCount, uint64[] calldata hBuy,
+//!                      uint64[] calldata hSell, uint256[] calldata included)
+//!     view returns (bytes32) {
 //!     return keccak256(abi.encode(
 //!         CLEAR_TAG,       // bytes32
 //!         block.chainid,   // uint256
 //!         address(this),   // address
 //!         round,           // uint64
+//!         bidCount,        // uint32     (the round's accepted bids; `clear` passes its own)
 //!         hBuy,            // uint64[]   (K entries, level 0 first)
 //!         hSell,           // uint64[]   (K entries, level 0 first)
 //!         included         // uint256[]  inclusion bitmap over the round's bid indices
@@ -25,7 +27,7 @@
 //! // signer = ecrecover(clearDigest(...), v, r, s)
 //! ```
 //!
-//! `abi.encode` lays this out as seven 32-byte head words (the three arrays as offsets),
+//! `abi.encode` lays this out as eight 32-byte head words (the three arrays as offsets),
 //! then each array as its length word followed by its elements, every value left-padded
 //! to 32 bytes. The chain id and contract address bind a signature to one deployment; the
 //! tag to this message type. `included` has bit `i % 256` of word `i / 256` set for every
@@ -82,6 +84,10 @@ pub struct SigningDomain {
 pub struct ClearingStatement {
     /// The round.
     pub round: u64,
+    /// How many bids the round holds in the signer's view (accepted, whether included or
+    /// not). `clear` puts the contract's own count here, so a statement signed over a
+    /// view that missed a bid does not verify (PROTOCOL §7).
+    pub bids: u32,
     /// `H_buy[k]`, level 0 first.
     pub h_buy: Vec<u64>,
     /// `H_sell[k]`, level 0 first.
@@ -98,9 +104,9 @@ fn word_u64(x: u64) -> [u8; 32] {
 }
 
 /// The one definition of the signed message: `abi.encode(CLEAR_TAG, chainId, contract,
-/// round, hBuy, hSell, included)` (see the module documentation).
+/// round, bidCount, hBuy, hSell, included)` (see the module documentation).
 pub fn encode_clearing(domain: &SigningDomain, st: &ClearingStatement) -> Vec<u8> {
-    const HEAD_WORDS: u64 = 7;
+    const HEAD_WORDS: u64 = 8;
     let buy_offset = 32 * HEAD_WORDS;
     let sell_offset = buy_offset + 32 * (1 + st.h_buy.len() as u64);
     let included_offset = sell_offset + 32 * (1 + st.h_sell.len() as u64);
@@ -113,6 +119,7 @@ pub fn encode_clearing(domain: &SigningDomain, st: &ClearingStatement) -> Vec<u8
     out.extend_from_slice(&word_u64(domain.chain_id));
     out.extend_from_slice(&address);
     out.extend_from_slice(&word_u64(st.round));
+    out.extend_from_slice(&word_u64(u64::from(st.bids)));
     out.extend_from_slice(&word_u64(buy_offset));
     out.extend_from_slice(&word_u64(sell_offset));
     out.extend_from_slice(&word_u64(included_offset));
@@ -433,6 +440,7 @@ mod tests {
         };
         let st = ClearingStatement {
             round: v.round,
+            bids: v.posted as u32,
             h_buy: v.h_buy,
             h_sell: v.h_sell,
             included: InclusionBitmap::from_words(

@@ -333,6 +333,7 @@ impl Trustee {
             }
             return self.sign_statement(ClearingStatement {
                 round: req.round,
+                bids: agg.posted(),
                 h_buy: req.h_buy.clone(),
                 h_sell: req.h_sell.clone(),
                 included: agg.inclusion_bitmap(),
@@ -360,6 +361,7 @@ impl Trustee {
         }
         self.sign_statement(ClearingStatement {
             round: req.round,
+            bids: agg.posted(),
             h_buy: req.h_buy.clone(),
             h_sell: req.h_sell.clone(),
             included: agg.inclusion_bitmap(),

@@ -84,6 +84,7 @@ fn setup(seed: u64) -> Setup {
         settlements.push(PostedSettlement {
             id: b.id,
             digest: ct.digest(),
+            acct: None,
             ciphertexts: ct,
         });
     }

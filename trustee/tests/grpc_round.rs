@@ -371,6 +371,7 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
         let mut s = PostedSettlement {
             id: b.id,
             digest: ct.digest(),
+            acct: None,
             ciphertexts: ct,
         };
         if i == 5 {
@@ -390,6 +391,7 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
             PostedSettlement {
                 id: b.id,
                 digest: ct.digest(),
+                acct: None,
                 ciphertexts: ct,
             }
         })

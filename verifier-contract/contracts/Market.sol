@@ -8,6 +8,12 @@ interface IGroth16Verifier {
     function verifyProof(uint256[8] calldata proof, uint256[] calldata input) external view returns (bool);
 }
 
+/// circomlib's Poseidon with 3 inputs, the bytecode circomlibjs's
+/// `poseidonContract.createCode(3)` writes (artifacts/Poseidon3.json).
+interface IPoseidon3 {
+    function poseidon(uint256[3] memory input) external pure returns (uint256);
+}
+
 interface IERC20 {
     function transfer(address to, uint256 value) external returns (bool);
     function transferFrom(address from, address to, uint256 value) external returns (bool);
@@ -79,6 +85,13 @@ contract Market {
         uint32 bids;
         uint32 settled;
         uint32 included;
+        /// The committee epoch pinned at `openRound`: its members sign the round's clear
+        /// and finalize, whatever committee is current by then.
+        uint64 epoch;
+        /// `params.levels` and `params.kAnonymity` at `openRound`: `setParams` does not
+        /// change a round in flight.
+        uint32 levels;
+        uint32 kAnonymity;
         uint256 clearing; // packed (PROTOCOL §4.3)
     }
 
@@ -167,15 +180,26 @@ contract Market {
     error TooFewSignatures(uint256 got, uint256 needed);
     error BadSignature(uint256 index);
     error BadDefaulters();
+    error NoCommittee();
+    error NoPendingCommittee();
+    error CommitteeNotYetActive(uint64 activatesAt);
+    error MeterTaken(uint256 meterId);
+    error AccountAlreadyBid(uint64 round, uint256 acct);
 
     // --- events -------------------------------------------------------------------
     event ParamsSet(uint32 levels, uint32 kAnonymity, uint32 maxUnsettled, uint32 maxDefaults);
-    event CommitteeSet(address[] trustees, uint256 threshold);
+    /// A committee proposed by the operator; it signs rounds opened from `activatesAt` on,
+    /// once someone calls `activateCommittee` (at once for the very first committee).
+    event CommitteeProposed(uint64 indexed epoch, address[] trustees, uint256 threshold, uint64 activatesAt);
+    /// Committee `epoch` is current: rounds opened from now on are pinned to it.
+    event CommitteeSet(uint64 indexed epoch, address[] trustees, uint256 threshold);
     event Registered(uint256 indexed acct, uint256 meterId, uint256 free);
     event SuspensionSet(uint256 indexed acct, bool suspended);
     event Deposited(uint256 indexed acct, uint256 amount, uint256 fNew, uint256 pIn);
     event Withdrawn(uint256 indexed acct, uint256 amount, address recipient, uint256 fNew, uint256 pIn);
     event RoundOpened(uint64 indexed round, uint64 bidDeadline, uint64 settleStart, uint64 settleDeadline);
+    /// What a round was pinned to at `openRound`: its committee epoch and parameters.
+    event RoundPinned(uint64 indexed round, uint64 epoch, uint32 levels, uint32 kAnonymity);
     event RoundPhase(uint64 indexed round, Phase phase);
     /// `digest` is the proof's D (PROTOCOL §4.2): trustees and auditors compare it with the
     /// digest of `ciphertexts`, so both must be read back from the chain.
@@ -204,13 +228,30 @@ contract Market {
     IGroth16Verifier public immutable balanceVerifier;
     IGroth16Verifier public immutable bidVerifier;
     IGroth16Verifier public immutable settleVerifier;
+    /// circomlib's Poseidon (3 inputs): `register` computes `H(0, 0, acct)` with it.
+    IPoseidon3 public immutable poseidon;
+    /// Seconds between `proposeCommittee` and the earliest `activateCommittee`.
+    uint64 public immutable committeeDelay;
 
     Params public params;
-    address[] internal trustees;
-    mapping(address => bool) public isTrustee;
-    uint256 public threshold;
+    /// The current committee epoch (0: none yet). Epoch e's members and threshold stay
+    /// stored for ever: a round signs with the epoch it was opened under.
+    uint64 public committeeEpoch;
+    mapping(uint64 => address[]) internal epochMembers;
+    mapping(uint64 => uint256) internal epochThreshold;
+    mapping(uint64 => mapping(address => bool)) internal epochMember;
+    /// The proposed committee is epoch `committeeEpoch + 1`, stored in the epoch maps
+    /// above; it becomes current at `activateCommittee` from `pendingActivatesAt` on
+    /// (0: nothing pending).
+    uint64 public pendingActivatesAt;
 
     mapping(uint256 => Prosumer) public prosumers;
+    /// meter id => taken by a registered account (one account per meter).
+    mapping(uint256 => bool) public meterTaken;
+    /// account => word => bit `round % 256` of word `round / 256` set once the account
+    /// bid in that round (one bid per account per round; a word covers 256 rounds, so
+    /// most bids rewrite a warm non-zero word).
+    mapping(uint256 => mapping(uint256 => uint256)) internal bidRounds;
     mapping(uint64 => Round) public rounds;
     /// round => word => inclusion bitmap over bid indices.
     mapping(uint64 => mapping(uint256 => uint256)) public inclusion;
@@ -229,6 +270,8 @@ contract Market {
         IGroth16Verifier balanceVerifier_,
         IGroth16Verifier bidVerifier_,
         IGroth16Verifier settleVerifier_,
+        IPoseidon3 poseidon_,
+        uint64 committeeDelay_,
         Params memory params_
     ) {
         operator = msg.sender;
@@ -236,6 +279,8 @@ contract Market {
         balanceVerifier = balanceVerifier_;
         bidVerifier = bidVerifier_;
         settleVerifier = settleVerifier_;
+        poseidon = poseidon_;
+        committeeDelay = committeeDelay_;
         _setParams(params_);
     }
 
@@ -251,30 +296,57 @@ contract Market {
         emit ParamsSet(p.levels, p.kAnonymity, p.maxUnsettled, p.maxDefaults);
     }
 
-    /// Sets the t-of-n committee whose signatures clear and finalize rounds.
-    function setCommittee(address[] calldata members, uint256 t) external onlyOperator {
+    /// Proposes the t-of-n committee of the next epoch. It becomes current only through
+    /// `activateCommittee`, `committeeDelay` seconds from now, and signs only rounds
+    /// opened after that: a round in flight keeps the committee it was opened under.
+    /// The very first committee (none current yet) is current at once. A new proposal
+    /// replaces a pending one (and restarts the delay).
+    function proposeCommittee(address[] calldata members, uint256 t) external onlyOperator {
         if (t == 0 || t > members.length) revert BadCommittee();
-        for (uint256 i = 0; i < trustees.length; ++i) {
-            isTrustee[trustees[i]] = false;
+        uint64 next = committeeEpoch + 1;
+        mapping(address => bool) storage isMember = epochMember[next];
+        address[] storage old = epochMembers[next];
+        for (uint256 i = 0; i < old.length; ++i) {
+            isMember[old[i]] = false;
         }
         for (uint256 i = 0; i < members.length; ++i) {
-            if (members[i] == address(0) || isTrustee[members[i]]) revert BadCommittee();
-            isTrustee[members[i]] = true;
+            if (members[i] == address(0) || isMember[members[i]]) revert BadCommittee();
+            isMember[members[i]] = true;
         }
-        trustees = members;
-        threshold = t;
-        emit CommitteeSet(members, t);
+        epochMembers[next] = members;
+        epochThreshold[next] = t;
+        uint64 activatesAt = committeeEpoch == 0 ? uint64(block.timestamp) : uint64(block.timestamp) + committeeDelay;
+        pendingActivatesAt = activatesAt;
+        emit CommitteeProposed(next, members, t, activatesAt);
+        if (committeeEpoch == 0) _activateCommittee();
     }
 
-    /// Registers a prosumer. `free` is the commitment `H(0, 0, acct)` to an empty
-    /// balance, computed by the operator (the contract has no Poseidon): the operator is
-    /// trusted for registration, as for the meter key.
-    function register(uint256 acct, uint256 meterId, uint256 free) external onlyOperator {
+    /// Makes the proposed committee current, by anyone once its delay has passed.
+    function activateCommittee() external {
+        uint64 at = pendingActivatesAt;
+        if (at == 0) revert NoPendingCommittee();
+        if (block.timestamp < at) revert CommitteeNotYetActive(at);
+        _activateCommittee();
+    }
+
+    function _activateCommittee() internal {
+        uint64 epoch = committeeEpoch + 1;
+        committeeEpoch = epoch;
+        pendingActivatesAt = 0;
+        emit CommitteeSet(epoch, epochMembers[epoch], epochThreshold[epoch]);
+    }
+
+    /// Registers a prosumer with an empty free balance: the contract computes the
+    /// commitment `F = H(0, 0, acct)` itself (circomlib's Poseidon), so no account can
+    /// start with tokens it never deposited. One account per meter (`MeterTaken`).
+    function register(uint256 acct, uint256 meterId) external onlyOperator {
         if (acct >= R) revert NotInField(acct);
         if (meterId >= R) revert NotInField(meterId);
-        if (free >= R) revert NotInField(free);
         Prosumer storage p = prosumers[acct];
         if (p.registered) revert AlreadyRegistered(acct);
+        if (meterTaken[meterId]) revert MeterTaken(meterId);
+        meterTaken[meterId] = true;
+        uint256 free = poseidon.poseidon([uint256(0), uint256(0), acct]);
         p.registered = true;
         p.meterId = meterId;
         p.free = free;
@@ -361,11 +433,18 @@ contract Market {
         Round storage r = rounds[round];
         if (r.phase != Phase.None) revert RoundExists(round);
         if (!(bidDeadline <= settleStart && settleStart <= settleDeadline)) revert BadDeadlines();
+        uint64 epoch = committeeEpoch;
+        if (epoch == 0) revert NoCommittee();
+        Params memory par = params;
         r.phase = Phase.Open;
         r.bidDeadline = bidDeadline;
         r.settleStart = settleStart;
         r.settleDeadline = settleDeadline;
+        r.epoch = epoch;
+        r.levels = par.levels;
+        r.kAnonymity = par.kAnonymity;
         emit RoundOpened(round, bidDeadline, settleStart, settleDeadline);
+        emit RoundPinned(round, epoch, par.levels, par.kAnonymity);
     }
 
     function startBidding(uint64 round) external onlyOperator {
@@ -401,7 +480,8 @@ contract Market {
         if (p.unsettled >= par.maxUnsettled) revert TooManyUnsettled(inp.acct, p.unsettled);
         if (p.defaults >= par.maxDefaults) revert TooManyDefaults(inp.acct, p.defaults);
         if (p.free != inp.fOld) revert StaleBalance(inp.acct, p.free, inp.fOld);
-        if (ciphertexts.length != 4 * (uint256(par.levels) + 1)) revert BadCiphertexts(ciphertexts.length);
+        if (ciphertexts.length != 4 * (uint256(r.levels) + 1)) revert BadCiphertexts(ciphertexts.length);
+        _markBid(round, inp.acct);
 
         uint256[] memory x = new uint256[](6);
         (x[0], x[1], x[2], x[3], x[4], x[5]) = (inp.round, inp.acct, inp.fOld, inp.fNew, inp.bid, inp.digest);
@@ -416,13 +496,16 @@ contract Market {
         emit BidSubmitted(round, inp.acct, inp.bid, index, inp.fNew, inp.digest, ciphertexts);
     }
 
-    /// The digest trustees sign to clear a round.
-    function clearDigest(uint64 round, uint64[] calldata hBuy, uint64[] calldata hSell, uint256[] calldata included)
-        public
-        view
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(CLEAR_TAG, block.chainid, address(this), round, hBuy, hSell, included));
+    /// The digest trustees sign to clear a round of `bidCount` accepted bids: a
+    /// signature over a view of fewer bids than the round ended with is not accepted.
+    function clearDigest(
+        uint64 round,
+        uint32 bidCount,
+        uint64[] calldata hBuy,
+        uint64[] calldata hSell,
+        uint256[] calldata included
+    ) public view returns (bytes32) {
+        return keccak256(abi.encode(CLEAR_TAG, block.chainid, address(this), round, bidCount, hBuy, hSell, included));
     }
 
     /// Clears a closed round from the committee-decrypted histograms. `included` is a
@@ -437,11 +520,11 @@ contract Market {
     ) external {
         Round storage r = rounds[round];
         _expectPhase(round, r.phase, Phase.Closed);
-        _checkSignatures(clearDigest(round, hBuy, hSell, included), sigs);
+        _checkSignatures(r.epoch, clearDigest(round, r.bids, hBuy, hSell, included), sigs);
         (bool ok, uint256 count) = Inclusion.record(inclusion[round], r.bids, included);
         if (!ok) revert BadInclusion();
-        if (hBuy.length != params.levels) revert MarketClearing.HistogramShape(hBuy.length, hSell.length);
-        MarketClearing.Result memory c = MarketClearing.clear(hBuy, hSell, count, params.kAnonymity);
+        if (hBuy.length != r.levels) revert MarketClearing.HistogramShape(hBuy.length, hSell.length);
+        MarketClearing.Result memory c = MarketClearing.clear(hBuy, hSell, count, r.kAnonymity);
         r.clearing = MarketClearing.pack(c);
         r.included = uint32(count);
         emit RoundCleared(round, c.cleared, c.level, c.volume, r.clearing, uint32(count));
@@ -499,7 +582,7 @@ contract Market {
         Round storage r = rounds[round];
         if (r.phase != Phase.Cleared && r.phase != Phase.Settling) revert WrongPhase(round, r.phase);
         if (block.timestamp <= r.settleDeadline) revert TooEarly(round);
-        _checkSignatures(finalizeDigest(round, totals, defaulted), sigs);
+        _checkSignatures(r.epoch, finalizeDigest(round, totals, defaulted), sigs);
         if (defaulted.length != uint256(r.bids) - r.settled) revert BadDefaulters();
         for (uint256 i = 0; i < defaulted.length; ++i) {
             Bid storage b = bids[defaulted[i]];
@@ -524,8 +607,29 @@ contract Market {
 
     // --- views ----------------------------------------------------------------------
 
+    /// The current committee: members and threshold (empty, 0 before the first).
     function committee() external view returns (address[] memory, uint256) {
-        return (trustees, threshold);
+        return (epochMembers[committeeEpoch], epochThreshold[committeeEpoch]);
+    }
+
+    /// Committee `epoch`'s members and threshold (the pending one at `committeeEpoch + 1`).
+    function committeeAt(uint64 epoch) external view returns (address[] memory, uint256) {
+        return (epochMembers[epoch], epochThreshold[epoch]);
+    }
+
+    /// Whether `a` is a member of the current committee.
+    function isTrustee(address a) external view returns (bool) {
+        return epochMember[committeeEpoch][a];
+    }
+
+    /// The current committee's threshold.
+    function threshold() external view returns (uint256) {
+        return epochThreshold[committeeEpoch];
+    }
+
+    /// Whether account `acct` bid in `round`.
+    function hasBid(uint64 round, uint256 acct) external view returns (bool) {
+        return (bidRounds[acct][round >> 8] >> (round & 0xff)) & 1 == 1;
     }
 
     function isIncluded(uint64 round, uint32 index) external view returns (bool) {
@@ -538,6 +642,16 @@ contract Market {
         return Inclusion.contains(inclusion[round], index);
     }
 
+    /// One bid per account per round (`AccountAlreadyBid`): the k-anonymity floor
+    /// counts accounts, and one meter reading backs at most one sell bid.
+    function _markBid(uint64 round, uint256 acct) internal {
+        mapping(uint256 => uint256) storage seen = bidRounds[acct];
+        uint256 word = seen[round >> 8];
+        uint256 bit = uint256(1) << (round & 0xff);
+        if (word & bit != 0) revert AccountAlreadyBid(round, acct);
+        seen[round >> 8] = word | bit;
+    }
+
     function _expectPhase(uint64 round, Phase got, Phase want) internal pure {
         if (got != want) revert WrongPhase(round, got);
     }
@@ -547,10 +661,12 @@ contract Market {
         emit RoundPhase(round, phase);
     }
 
-    /// At least `threshold` valid signatures by distinct trustees, in strictly
-    /// increasing signer order (which makes them distinct), with low s.
-    function _checkSignatures(bytes32 digest, Signature[] calldata sigs) internal view {
-        uint256 t = threshold;
+    /// At least `threshold` valid signatures by distinct members of committee `epoch`
+    /// (the round's, pinned at `openRound`), in strictly increasing signer order (which
+    /// makes them distinct), with low s.
+    function _checkSignatures(uint64 epoch, bytes32 digest, Signature[] calldata sigs) internal view {
+        mapping(address => bool) storage isMember = epochMember[epoch];
+        uint256 t = epochThreshold[epoch];
         if (sigs.length < t || t == 0) revert TooFewSignatures(sigs.length, t);
         address last;
         for (uint256 i = 0; i < sigs.length; ++i) {
@@ -559,10 +675,8 @@ contract Market {
                 revert BadSignature(i);
             }
             address signer = ecrecover(digest, s.v, s.r, s.s);
-            if (signer == address(0) || !isTrustee[signer] || signer <= last) revert BadSignature(i);
+            if (signer == address(0) || !isMember[signer] || signer <= last) revert BadSignature(i);
             last = signer;
         }
     }
-
-    /// Stores the inclusion bitmap of a round with `n` bids; returns how many are set.
 }

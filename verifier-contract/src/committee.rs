@@ -9,12 +9,13 @@ use k256::ecdsa::SigningKey;
 use crate::bindings::Market;
 use sealgrid_committee::InclusionBitmap;
 
-/// `keccak256(abi.encode(keccak256("sealgrid.clear.v1"), chainid, market, round, hBuy,
-/// hSell, included))`.
+/// `keccak256(abi.encode(keccak256("sealgrid.clear.v1"), chainid, market, round,
+/// bidCount, hBuy, hSell, included))`.
 pub fn clear_digest(
     chain_id: u64,
     market: Address,
     round: u64,
+    bid_count: u32,
     h_buy: &[u64],
     h_sell: &[u64],
     included: &[U256],
@@ -26,6 +27,7 @@ pub fn clear_digest(
             U256::from(chain_id),
             market,
             round,
+            bid_count,
             h_buy.to_vec(),
             h_sell.to_vec(),
             included.to_vec(),
@@ -163,7 +165,15 @@ mod tests {
                     assert_eq!(w.bit(bit), theirs.contains(index), "{index}");
                 }
             }
-            let digest = clear_digest(31337, market, 1_970_000, &h_buy, &h_sell, &ours);
+            let digest = clear_digest(
+                31337,
+                market,
+                1_970_000,
+                posted as u32,
+                &h_buy,
+                &h_sell,
+                &ours,
+            );
             let committee = clearing_digest(
                 &SigningDomain {
                     chain_id: 31337,
@@ -171,6 +181,7 @@ mod tests {
                 },
                 &ClearingStatement {
                     round: 1_970_000,
+                    bids: posted as u32,
                     h_buy,
                     h_sell,
                     included: theirs,

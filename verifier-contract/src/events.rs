@@ -27,6 +27,7 @@ use sealgrid_circuits::flow::FlowCiphertexts;
 use sealgrid_circuits::Fr;
 use sealgrid_committee::aggregate::PostedBid;
 use sealgrid_committee::settlement::PostedSettlement;
+use sealgrid_committee::AccountId;
 use sealgrid_committee::BidId;
 
 pub use crate::bindings::Market::MarketEvents;
@@ -49,12 +50,13 @@ pub struct MarketEvent {
 
 impl MarketEvent {
     /// The round the event belongs to, for the round events (`RoundOpened`,
-    /// `RoundPhase`, `BidSubmitted`, `RoundCleared`, `Settled`, `Defaulted`,
+    /// `RoundPinned`, `RoundPhase`, `BidSubmitted`, `RoundCleared`, `Settled`, `Defaulted`,
     /// `RoundFinalized`); `None` for the others.
     pub fn round(&self) -> Option<u64> {
         use MarketEvents as E;
         match &self.event {
             E::RoundOpened(e) => Some(e.round),
+            E::RoundPinned(e) => Some(e.round),
             E::RoundPhase(e) => Some(e.round),
             E::BidSubmitted(e) => Some(e.round),
             E::RoundCleared(e) => Some(e.round),
@@ -62,6 +64,7 @@ impl MarketEvent {
             E::Defaulted(e) => Some(e.round),
             E::RoundFinalized(e) => Some(e.round),
             E::ParamsSet(_)
+            | E::CommitteeProposed(_)
             | E::CommitteeSet(_)
             | E::Registered(_)
             | E::SuspensionSet(_)
@@ -161,7 +164,9 @@ pub fn posted_bids(events: &[MarketEvent], round: u64) -> Result<Vec<PostedBid>,
                 log_index: e.log_index,
             });
         }
-        bids.push(posted(b.bid, b.digest, &b.ciphertexts));
+        let mut bid = posted(b.bid, b.digest, &b.ciphertexts);
+        bid.acct = Some(AccountId(b.acct.to_be_bytes::<32>()));
+        bids.push(bid);
     }
     Ok(bids)
 }
@@ -211,6 +216,7 @@ fn posted(id: U256, digest: U256, words: &[U256]) -> PostedBid {
             c2: Vec::new(),
         }),
         digest: scalar(digest).unwrap_or_else(|| reduce(digest)),
+        acct: None,
     }
 }
 

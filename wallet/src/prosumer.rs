@@ -187,12 +187,13 @@ impl Wallet {
         committee::address_of(&self.payer)
     }
 
-    /// What the operator registers: account, meter, first free-balance commitment.
+    /// What the operator registers: account and meter (the contract computes the first
+    /// free-balance commitment `H(0, 0, acct)` itself, so a new wallet's balance must be
+    /// empty with salt 0).
     pub fn registration(&self) -> Market::registerCall {
         Market::registerCall {
             acct: calldata::fr(&self.acct()),
             meterId: calldata::fr(&self.meter_id()),
-            free: calldata::fr(&self.balance.commitment()),
         }
     }
 

@@ -20,6 +20,7 @@ impl RoundCtx<'_> {
         };
         let st = ClearingStatement {
             round: self.round,
+            bids: u32::try_from(self.bids.len()).unwrap_or(u32::MAX),
             h_buy: call.hBuy.clone(),
             h_sell: call.hSell.clone(),
             included: bitmap_from_words(&call.included),

@@ -88,6 +88,8 @@ pub fn build() -> Fixture {
             max_unsettled: 1,
             max_defaults: 3,
             token: None,
+            // demo and test markets: no delay (PROTOCOL §8 gives the production one)
+            committee_delay: sealgrid_verifier_contract::deploy::DEMO_COMMITTEE_DELAY,
         },
     )
     .expect("deploys");

@@ -77,6 +77,33 @@ impl Engine {
                 format!("account 0x{}", hex::encode(acct)),
             ));
         }
+        // One bid per account per round (the contract refuses a second,
+        // `AccountAlreadyBid`): one queued here, or one the chain holds.
+        let queued_in_round = self.queue.iter().any(|k| {
+            k.0 == Kind::Bid
+                && self
+                    .subs
+                    .get(k)
+                    .is_some_and(|s| s.acct == acct && s.round == b.round)
+        });
+        let on_chain = self
+            .chain
+            .call(Market::hasBidCall {
+                round: b.round,
+                acct: u256(&acct),
+            })
+            .await
+            .map_err(|e| Refusal::from_chain(&e))?;
+        if queued_in_round || on_chain {
+            return Err(Refusal::new(
+                Reason::AccountAlreadyBid,
+                format!(
+                    "account 0x{} already has a bid in round {}",
+                    hex::encode(acct),
+                    b.round
+                ),
+            ));
+        }
         let queued_of_acct = self.queued_bids.get(&acct).copied().unwrap_or(0);
         if p.unsettled + queued_of_acct >= self.cfg.deployment.max_unsettled {
             return Err(Refusal::new(

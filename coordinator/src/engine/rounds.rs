@@ -164,9 +164,112 @@ impl Engine {
             }
             Err(e) => {
                 tracing::error!(round = r, error = %e, "closeRound failed");
-                self.backoff(r);
+                // Someone else may have closed it (anyone may, past the deadline), or
+                // cleared it already: go on from the chain's phase, not from ours.
+                if !self.resync_phase(r).await {
+                    self.backoff(r);
+                }
             }
         }
+    }
+
+    /// After a failed step: re-reads round `r`'s phase from the chain and, if the chain
+    /// is past the phase this coordinator holds (someone else closed or cleared the
+    /// round), takes the chain's state and returns true (nothing to retry). A round
+    /// someone else cleared is recorded with the clearing the chain holds
+    /// ([`Self::adopt_chain_clearing`]). False if the chain is where we are, or cannot
+    /// be read: the step is retried after a backoff.
+    async fn resync_phase(&mut self, r: u64) -> bool {
+        let on_chain = match self.chain.call(Market::roundsCall(r)).await {
+            Ok(x) => phase_of(x.phase),
+            Err(e) => {
+                tracing::warn!(round = r, error = %e, "the round's phase could not be read");
+                return false;
+            }
+        };
+        let Some(rs) = self.rounds.get_mut(&r) else {
+            return true;
+        };
+        if on_chain as i32 <= rs.phase as i32 {
+            return false;
+        }
+        tracing::warn!(round = r, ours = ?rs.phase, chain = ?on_chain,
+            "the chain is past this coordinator's phase: taking the chain's");
+        if on_chain == pb::Phase::Closed {
+            rs.phase = on_chain;
+            let bids = rs.bids.len() as u32;
+            self.save_round(r);
+            self.events
+                .record(r, pb::market_event::Event::Closed(pb::RoundClosed { bids }));
+            return true;
+        }
+        if rs.clearing.is_some() {
+            rs.phase = on_chain;
+            self.save_round(r);
+            return true;
+        }
+        self.adopt_chain_clearing(r, on_chain).await
+    }
+
+    /// Round `r` was cleared on chain by a transaction this coordinator did not send (or
+    /// whose clearing it holds no record of): records the chain's clearing (from its
+    /// `RoundCleared` event: the histograms are not in it) and stops trying to clear.
+    async fn adopt_chain_clearing(&mut self, r: u64, on_chain: pb::Phase) -> bool {
+        let (market, from) = (
+            self.cfg.deployment.market,
+            self.cfg.deployment.deployment_block,
+        );
+        let event = self
+            .chain
+            .client()
+            .run(move |c| {
+                let evs = events::market_events(c, market, from)
+                    .map_err(|e| ChainError::Backend(e.to_string()))?;
+                Ok(evs.into_iter().find_map(|e| match e.event {
+                    events::MarketEvents::RoundCleared(c) if c.round == r => Some(c),
+                    _ => None,
+                }))
+            })
+            .await;
+        let c = match event {
+            Ok(Some(c)) => c,
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::warn!(round = r, error = %e, "the round's clearing could not be read");
+                return false;
+            }
+        };
+        let level = u32::try_from(c.level).unwrap_or(u32::MAX);
+        let clearing = pb::Clearing {
+            cleared: c.cleared,
+            level,
+            price: self.cfg.params.price(level as usize),
+            volume: u64::try_from(c.volume).unwrap_or(u64::MAX),
+            packed: c.packed.to_be_bytes::<32>().to_vec(),
+            h_buy: Vec::new(),
+            h_sell: Vec::new(),
+            included: c.includedBids,
+            inclusion_bitmap: Vec::new(),
+        };
+        let block = self.chain.block_number().await.unwrap_or(0);
+        let Some(rs) = self.rounds.get_mut(&r) else {
+            return true;
+        };
+        tracing::error!(round = r, cleared = c.cleared, included = c.includedBids,
+            "the round was cleared on chain without this coordinator's clearing: recording the chain's");
+        rs.phase = on_chain;
+        rs.busy = false;
+        rs.clearing = Some(clearing.clone());
+        rs.audit.clearing = Some(clearing.clone());
+        self.save_round(r);
+        self.events.record(
+            r,
+            pb::market_event::Event::Cleared(pb::RoundCleared {
+                clearing: Some(clearing),
+                block,
+            }),
+        );
+        true
     }
 
     fn backoff(&mut self, r: u64) {
@@ -247,7 +350,16 @@ impl Engine {
         match i {
             Internal::Cleared(r, Ok(c)) => self.post_clearing(r, *c).await,
             Internal::Finalized(r, Ok(f)) => self.post_finalization(r, *f).await,
-            Internal::Cleared(r, Err(e)) | Internal::Finalized(r, Err(e)) => {
+            Internal::Cleared(r, Err(e)) => {
+                tracing::error!(round = r, error = %e, "the committee's clearing failed");
+                if let Some(rs) = self.rounds.get_mut(&r) {
+                    rs.busy = false;
+                }
+                if !self.resync_phase(r).await {
+                    self.backoff(r);
+                }
+            }
+            Internal::Finalized(r, Err(e)) => {
                 tracing::error!(round = r, error = %e, "the committee step failed; retrying");
                 if let Some(rs) = self.rounds.get_mut(&r) {
                     rs.busy = false;
@@ -270,6 +382,7 @@ impl Engine {
             .rounds
             .get(&r)
             .is_some_and(|rs| rs.phase as i32 >= pb::Phase::Cleared as i32);
+        let phase = self.rounds.get(&r).map(|rs| rs.phase);
         let result = if already {
             // A restart after the clearing was posted: only the record is missing. It
             // must be the clearing the chain holds.
@@ -339,6 +452,17 @@ impl Engine {
             }
             Err(e) => {
                 tracing::error!(round = r, error = %e, "clear failed");
+                if already {
+                    // The chain holds another clearing than the committee's answer now:
+                    // someone cleared the round; record the chain's and stop.
+                    if let Some(on_chain) = phase {
+                        if self.adopt_chain_clearing(r, on_chain).await {
+                            return;
+                        }
+                    }
+                } else if self.resync_phase(r).await {
+                    return;
+                }
                 self.backoff(r);
             }
         }

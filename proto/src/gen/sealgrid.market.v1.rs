@@ -866,6 +866,9 @@ pub enum RefusalReason {
     ContractError = 38,
     /// \[INTERNAL\] The coordinator failed.
     Internal = 39,
+    /// \[ALREADY_EXISTS\] The account already has a bid in the round (one bid per account
+    /// per round, PROTOCOL §8).
+    AccountAlreadyBid = 40,
 }
 impl RefusalReason {
     /// String value of the enum field names used in the ProtoBuf definition.
@@ -914,6 +917,7 @@ impl RefusalReason {
             Self::ChainRefused => "REFUSAL_REASON_CHAIN_REFUSED",
             Self::ContractError => "REFUSAL_REASON_CONTRACT_ERROR",
             Self::Internal => "REFUSAL_REASON_INTERNAL",
+            Self::AccountAlreadyBid => "REFUSAL_REASON_ACCOUNT_ALREADY_BID",
         }
     }
     /// Creates an enum from field names used in the ProtoBuf definition.
@@ -959,6 +963,7 @@ impl RefusalReason {
             "REFUSAL_REASON_CHAIN_REFUSED" => Some(Self::ChainRefused),
             "REFUSAL_REASON_CONTRACT_ERROR" => Some(Self::ContractError),
             "REFUSAL_REASON_INTERNAL" => Some(Self::Internal),
+            "REFUSAL_REASON_ACCOUNT_ALREADY_BID" => Some(Self::AccountAlreadyBid),
             _ => None,
         }
     }

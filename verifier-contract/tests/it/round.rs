@@ -26,7 +26,7 @@ use sealgrid_committee::sign::FinalizeTotals;
 use sealgrid_committee::{BidId, InclusionBitmap};
 use sealgrid_verifier_contract::bindings::Groth16Verifier::Groth16VerifierErrors;
 use sealgrid_verifier_contract::bindings::Market::{self, MarketErrors as ME};
-use sealgrid_verifier_contract::bindings::TestToken;
+use sealgrid_verifier_contract::bindings::{poseidon3_init_code, TestToken};
 use sealgrid_verifier_contract::committee::{
     address_of, bitmap_words, clear_digest, finalize_digest, sign_sorted,
 };
@@ -130,6 +130,11 @@ fn setup<C: DevChain>(mut chain: C) -> (Env<C>, Vec<Prosumer>) {
         .expect("token")
         .contract_address
         .expect("created");
+    let poseidon = chain
+        .deploy(operator, poseidon3_init_code())
+        .expect("poseidon")
+        .contract_address
+        .expect("created");
     let init = calldata::init_code(
         &Market::BYTECODE,
         &Market::constructorCall {
@@ -137,6 +142,8 @@ fn setup<C: DevChain>(mut chain: C) -> (Env<C>, Vec<Prosumer>) {
             balanceVerifier_: balance_v,
             bidVerifier_: bid_v,
             settleVerifier_: settle_v,
+            poseidon_: poseidon,
+            committeeDelay_: 0,
             params_: Market::Params {
                 levels: fixture().params.levels as u32,
                 kAnonymity: fixture().params.k_anonymity as u32,
@@ -162,11 +169,11 @@ fn setup<C: DevChain>(mut chain: C) -> (Env<C>, Vec<Prosumer>) {
     market_tx(
         &mut env,
         operator,
-        &Market::setCommitteeCall {
+        &Market::proposeCommitteeCall {
             members,
             t: U256::from(2),
         },
-        "setCommittee",
+        "proposeCommittee (first: current at once)",
     );
     // The operator funds negative residuals (dust bought by the grid).
     let contracts = Contracts {
@@ -368,7 +375,16 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     assert!(clearing.cleared && clearing.volume > 0, "{clearing:?}");
     let bitmap = InclusionBitmap::from_indices(bids.len(), 0..bids.len() as u32);
     let included = bitmap_words(&bitmap);
-    let digest = clear_digest(chain_id, market_addr, ROUND, &h_buy, &h_sell, &included);
+    let posted_count = bids.len() as u32;
+    let digest = clear_digest(
+        chain_id,
+        market_addr,
+        ROUND,
+        posted_count,
+        &h_buy,
+        &h_sell,
+        &included,
+    );
     let on_chain = env
         .chain
         .sol_call(
@@ -376,6 +392,7 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
             market_addr,
             &Market::clearDigestCall {
                 round: ROUND,
+                bidCount: posted_count,
                 hBuy: h_buy.clone(),
                 hSell: h_sell.clone(),
                 included: included.clone(),
@@ -417,7 +434,31 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     // signatures over other histograms
     let mut other = h_buy.clone();
     other[0] += 1;
-    let wrong = clear_digest(chain_id, market_addr, ROUND, &other, &h_sell, &included);
+    let wrong = clear_digest(
+        chain_id,
+        market_addr,
+        ROUND,
+        posted_count,
+        &other,
+        &h_sell,
+        &included,
+    );
+    let e = market_err(
+        &mut env,
+        OPERATOR,
+        &clear_call(sign_sorted(&[t0, t1], wrong)),
+    );
+    assert!(matches!(e.decode::<ME>(), Some(ME::BadSignature(_))), "{e}");
+    // signatures over a view with another bid count
+    let wrong = clear_digest(
+        chain_id,
+        market_addr,
+        ROUND,
+        posted_count - 1,
+        &h_buy,
+        &h_sell,
+        &included,
+    );
     let e = market_err(
         &mut env,
         OPERATOR,
@@ -477,6 +518,7 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
             id: BidId::from_commitment(s.public.bid),
             ciphertexts: s.ciphertexts.clone(),
             digest: s.public.digest,
+            acct: None,
         });
         totals.0 += s.settlement.pay;
         totals.1 += s.settlement.credit;
