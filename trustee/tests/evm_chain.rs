@@ -23,7 +23,7 @@ use sealgrid_testkit::market::{prove_bid, prove_deposit, register, Contracts, Pr
 use sealgrid_trustee::chain::{ChainView, EvmChainView, SharedChain};
 use sealgrid_verifier_contract::bindings::Market;
 use sealgrid_verifier_contract::deploy::{deploy_market, DeploySpec};
-use sealgrid_verifier_contract::{Chain, EmbeddedChain};
+use sealgrid_verifier_contract::EmbeddedChain;
 
 const OPERATOR: Address = Address::repeat_byte(0x0a);
 const ROUND: u64 = 7;
