@@ -1,6 +1,6 @@
 //! The operator's one-time steps for a market whose parts run as separate processes:
 //! deploy the contracts for a committee (its public setup and signing addresses, as
-//! `sealgrid-trustee demo-committee` writes them), write the market file, point the
+//! each trustee's `sealgrid-trustee dkg` writes them), write the market file, point the
 //! committee's signing domain at the deployed market, and register prosumers whose
 //! wallets are derived from a seed (so their own processes can re-derive them).
 
