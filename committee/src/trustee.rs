@@ -390,6 +390,7 @@ impl Trustee {
         let view = settlement_view(
             req.round,
             self.config.market.levels,
+            self.config.market.k_anonymity,
             chain_view,
             settlements,
         );
@@ -410,7 +411,7 @@ impl Trustee {
         // A round with fewer accepted bids than the floor did not clear: every one of its
         // settlements has zero flows (the settle circuit's fill is 0), so their sum says
         // nothing and is decrypted whatever their number.
-        let bids = view.settled().len() + view.defaulters().len();
+        let bids = view.settled().len() + view.voided().len() + view.defaulters().len();
         if view.flows().is_some() && n < floor && bids >= floor {
             return Err(TrusteeError::TooFewBids { bids: n, floor });
         }
@@ -468,6 +469,7 @@ impl Trustee {
         let view = settlement_view(
             req.round,
             self.config.market.levels,
+            self.config.market.k_anonymity,
             chain_view,
             settlements,
         );
@@ -514,6 +516,7 @@ impl Trustee {
             round,
             totals: req.totals,
             defaulted: view.defaulters().to_vec(),
+            voided: view.voided().to_vec(),
         };
         let signature = self
             .signer
