@@ -8,4 +8,5 @@ mod inclusion;
 mod market;
 mod round;
 mod rpc;
+mod settle;
 mod verifier;
