@@ -28,16 +28,14 @@ use sealgrid_verifier_contract::embedded::TX_GAS_LIMIT;
 use sealgrid_verifier_contract::gas::{
     RECORD_DEFAULTS_BASE_GAS, RECORD_DEFAULTS_GAS_PER_BID, RECORD_DEFAULTS_PAGE,
 };
-use sealgrid_verifier_contract::state::{Phase, PayoutState};
+use sealgrid_verifier_contract::state::{PayoutState, Phase};
 use sealgrid_verifier_contract::{calldata, Chain as _, DevChain as _, EmbeddedChain};
 
 use sealgrid_testkit::bids::{histograms, QUOTES};
 use sealgrid_testkit::market::{prove_balance, prove_bid, prove_deposit, prove_settlement};
 
 use crate::common::fixture;
-use crate::round::{
-    market_err, market_tx, setup, token_balance, warp, Env, Prosumer, DEPOSIT, W,
-};
+use crate::round::{market_err, market_tx, setup, token_balance, warp, Env, Prosumer, DEPOSIT, W};
 
 const ROUND: u64 = 11;
 
@@ -102,14 +100,7 @@ fn clear_round(env: &mut Env<Chain>) -> (Clearing, Market::clearCall) {
         QUOTES.len(),
         0..QUOTES.len() as u32,
     ));
-    let digest = clear_digest(
-        env.chain_id,
-        env.market,
-        ROUND,
-        &h_buy,
-        &h_sell,
-        &included,
-    );
+    let digest = clear_digest(env.chain_id, env.market, ROUND, &h_buy, &h_sell, &included);
     let sigs = sign_sorted(&[&env.trustees[0], &env.trustees[1]], digest);
     let call = Market::clearCall {
         round: ROUND,
@@ -288,7 +279,13 @@ fn a_round_nobody_clears_or_finalizes_is_voided_and_expired_and_locks_come_back(
     let expire = Market::expireCall { round: ROUND };
     let e = market_err(&mut env, who, &expire);
     assert!(matches!(e.decode::<ME>(), Some(ME::TooEarly(_))), "{e}");
-    let one = market_tx(&mut env, who, &record(vec![bid(2)]), "recordDefaults (1 bid)").gas_used;
+    let one = market_tx(
+        &mut env,
+        who,
+        &record(vec![bid(2)]),
+        "recordDefaults (1 bid)",
+    )
+    .gas_used;
     let three = market_tx(
         &mut env,
         who,
@@ -408,7 +405,12 @@ fn a_settlement_with_swapped_flow_points_is_voided_and_money_is_conserved() {
     // the payout named must be the voided bid's own
     let e = market_err(&mut env, op, &fin(vec![payouts[0].1]));
     assert!(matches!(e.decode::<ME>(), Some(ME::BadVoided(_))), "{e}");
-    let r = market_tx(&mut env, op, &fin(vec![payouts[cheater].1]), "finalize (1 voided)");
+    let r = market_tx(
+        &mut env,
+        op,
+        &fin(vec![payouts[cheater].1]),
+        "finalize (1 voided)",
+    );
     assert!(r
         .logs
         .iter()
