@@ -193,31 +193,39 @@ pub struct FinalizeStatement {
     /// The decrypted totals.
     pub totals: FinalizeTotals,
     /// The round's accepted bids without a settlement, as the contract's `uint256` bid
-    /// commitments (a [`BidId`] is that `bytes32`), in acceptance order. The contract's
-    /// `finalize` takes this list (it requires exactly the round's unsettled bids, each
-    /// once) rather than a bitmap over bid indices.
+    /// commitments (a [`BidId`] is that `bytes32`), in acceptance order. Anyone records
+    /// them on chain in pages (`recordDefaults`); the signed digest binds only their
+    /// number, which `finalize` compares with the round's recorded defaults.
     pub defaulted: Vec<BidId>,
+    /// The settled bids whose posted flow ciphertexts do not digest to their proven `E`,
+    /// in settlement order: `finalize` voids their payouts and counts them as defaults.
+    pub voided: Vec<BidId>,
 }
 
 /// The one definition of the finalize message: `abi.encode(FINALIZE_TAG, chainId,
-/// contract, round, totals, defaulted)`, the market contract's `finalizeDigest` preimage.
-/// `totals` is a static struct of four `uint256`, encoded in place; `defaulted` a
-/// dynamic `uint256[]`: nine head words (the last the offset 288), then its length and
-/// elements.
+/// contract, round, totals, uint32 defaulted.len(), voided)`, the market contract's
+/// `finalizeDigest` preimage. `totals` is a static struct of four `uint256`, encoded in
+/// place; the number of defaulters a `uint32` word; `voided` a dynamic `uint256[]`: ten
+/// head words (the last the offset 320), then its length and elements.
 ///
 /// ```solidity
 /// struct FlowTotals { uint256 pay; uint256 credit; uint256 penalty; uint256 defaultedLocks; }
-/// function finalizeDigest(uint64 round, FlowTotals calldata totals,
-///                         uint256[] calldata defaulted) view returns (bytes32) {
+/// function finalizeDigest(uint64 round, FlowTotals calldata totals, uint32 defaulted,
+///                         uint256[] calldata voided) view returns (bytes32) {
 ///     return keccak256(abi.encode(FINALIZE_TAG, block.chainid, address(this), round,
-///                                 totals, defaulted));
+///                                 totals, defaulted, voided));
 /// }
 /// ```
+///
+/// # Panics
+///
+/// If there are 2^32 defaulters or more (the contract counts them in a `uint32`).
 pub fn encode_finalize(domain: &SigningDomain, st: &FinalizeStatement) -> Vec<u8> {
-    const HEAD_WORDS: u64 = 9;
+    const HEAD_WORDS: u64 = 10;
+    let defaulted = u32::try_from(st.defaulted.len()).expect("fewer than 2^32 defaulters");
     let mut address = [0u8; 32];
     address[12..].copy_from_slice(&domain.contract.0);
-    let mut out = Vec::with_capacity(32 * (HEAD_WORDS as usize + 1 + st.defaulted.len()));
+    let mut out = Vec::with_capacity(32 * (HEAD_WORDS as usize + 1 + st.voided.len()));
     out.extend_from_slice(&finalize_tag());
     out.extend_from_slice(&word_u64(domain.chain_id));
     out.extend_from_slice(&address);
@@ -225,9 +233,10 @@ pub fn encode_finalize(domain: &SigningDomain, st: &FinalizeStatement) -> Vec<u8
     for x in st.totals.to_array() {
         out.extend_from_slice(&word_u64(x));
     }
+    out.extend_from_slice(&word_u64(u64::from(defaulted)));
     out.extend_from_slice(&word_u64(32 * HEAD_WORDS));
-    out.extend_from_slice(&word_u64(st.defaulted.len() as u64));
-    for b in &st.defaulted {
+    out.extend_from_slice(&word_u64(st.voided.len() as u64));
+    for b in &st.voided {
         out.extend_from_slice(&b.0);
     }
     out

@@ -392,6 +392,7 @@ impl Trustee {
         let view = settlement_view(
             req.round,
             self.config.market.levels,
+            self.config.market.k_anonymity,
             chain_view,
             settlements,
         );
@@ -412,7 +413,7 @@ impl Trustee {
         // A round with fewer accepted bids than the floor did not clear: every one of its
         // settlements has zero flows (the settle circuit's fill is 0), so their sum says
         // nothing and is decrypted whatever their number.
-        let bids = view.settled().len() + view.defaulters().len();
+        let bids = view.settled().len() + view.voided().len() + view.defaulters().len();
         if view.flows().is_some() && n < floor && bids >= floor {
             return Err(TrusteeError::TooFewBids { bids: n, floor });
         }
@@ -470,6 +471,7 @@ impl Trustee {
         let view = settlement_view(
             req.round,
             self.config.market.levels,
+            self.config.market.k_anonymity,
             chain_view,
             settlements,
         );
@@ -516,6 +518,7 @@ impl Trustee {
             round,
             totals: req.totals,
             defaulted: view.defaulters().to_vec(),
+            voided: view.voided().to_vec(),
         };
         let signature = self
             .signer

@@ -269,6 +269,12 @@ fn contract_reason(e: &ME) -> Reason {
         | ME::BadInclusion(_)
         | ME::TooFewSignatures(_)
         | ME::BadDefaulters(_)
+        | ME::DefaultsPending(_)
+        | ME::BadVoided(_)
+        // A payout merged before its round is final, or a voided one: the wallet holds
+        // such payouts back (no reason word of their own yet).
+        | ME::PayoutFrozen(_)
+        | ME::PayoutVoid(_)
         | ME::HistogramShape(_)
         | ME::HistogramTotal(_) => Reason::ContractError,
     }
@@ -307,6 +313,10 @@ mod tests {
             "BadInclusion",
             "TooFewSignatures",
             "BadDefaulters",
+            "DefaultsPending",
+            "BadVoided",
+            "PayoutFrozen",
+            "PayoutVoid",
             "HistogramShape",
             "HistogramTotal",
         ];

@@ -489,6 +489,7 @@ impl From<&FinalizeResponse> for pb::SignFinalizeResponse {
                 round: r.statement.round,
                 totals: Some((&r.statement.totals).into()),
                 defaulted: r.statement.defaulted.iter().map(|b| b.0.to_vec()).collect(),
+                voided: r.statement.voided.iter().map(|b| b.0.to_vec()).collect(),
             }),
             signature: r.signature.0.to_vec(),
         }
@@ -506,6 +507,7 @@ impl TryFrom<&pb::SignFinalizeResponse> for FinalizeResponse {
                 round: st.round,
                 totals: required(&st.totals, "statement.totals")?.into(),
                 defaulted: bid_ids(&st.defaulted, "statement.defaulted")?,
+                voided: bid_ids(&st.voided, "statement.voided")?,
             },
             signature: signature(&r.signature, "signature")?,
         })

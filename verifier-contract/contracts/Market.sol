@@ -22,7 +22,9 @@ interface IERC20 {
 /// @title sealgrid market: registry, confidential balances, rounds, clearing, settlement.
 /// @notice docs/PROTOCOL.md is normative. Public inputs are passed in the order of
 /// PROTOCOL §4.1 (balance), §4.2 (bid), §4.3 (settle). Round lifecycle:
-/// Open -> Bidding -> Closed -> Cleared -> Settling -> Finalized.
+/// Open -> Bidding -> Closed -> Cleared -> Settling -> Finalized, or Expired when the
+/// committee does not finalize in time; a Closed round never cleared can be voided into
+/// Cleared-as-not-cleared (PROTOCOL §8).
 contract Market {
     uint256 internal constant R =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
@@ -45,7 +47,8 @@ contract Market {
         Closed,
         Cleared,
         Settling,
-        Finalized
+        Finalized,
+        Expired
     }
 
     enum BidState {
@@ -58,7 +61,8 @@ contract Market {
     enum PayoutState {
         None,
         Unspent,
-        Spent
+        Spent,
+        Void
     }
 
     struct Params {
@@ -92,6 +96,8 @@ contract Market {
         /// change a round in flight.
         uint32 levels;
         uint32 kAnonymity;
+        uint64 settleEnd; // effective settlement deadline, set when cleared (or voided)
+        uint32 defaulted; // bids recorded as defaults (recordDefaults)
         uint256 clearing; // packed (PROTOCOL §4.3)
     }
 
@@ -99,6 +105,14 @@ contract Market {
         uint64 round;
         uint32 index;
         BidState state;
+    }
+
+    /// A payout commitment's record, one storage slot: its state, and the round and bid
+    /// index that made it (the payout is frozen until that round is terminal).
+    struct Payout {
+        PayoutState state;
+        uint64 round;
+        uint32 index;
     }
 
     /// PROTOCOL §4.1: acct, F_old, F_new, delta, P_in, recipient.
@@ -185,6 +199,10 @@ contract Market {
     error CommitteeNotYetActive(uint64 activatesAt);
     error MeterTaken(uint256 meterId);
     error AccountAlreadyBid(uint64 round, uint256 acct);
+    error PayoutFrozen(uint256 payout, uint64 round);
+    error PayoutVoid(uint256 payout);
+    error DefaultsPending(uint64 round, uint256 remaining);
+    error BadVoided(uint256 bid);
 
     // --- events -------------------------------------------------------------------
     event ParamsSet(uint32 levels, uint32 kAnonymity, uint32 maxUnsettled, uint32 maxDefaults);
@@ -221,6 +239,14 @@ contract Market {
     );
     event Defaulted(uint64 indexed round, uint256 indexed acct, uint256 bid);
     event RoundFinalized(uint64 indexed round, FlowTotals totals, int256 toOperator);
+    /// The effective settlement deadline of a round, set when it is cleared or voided.
+    event SettlementWindow(uint64 indexed round, uint64 settleEnd);
+    /// A Closed round nobody cleared, voided after its settlement deadline: every bid
+    /// settles against the "not cleared" packing.
+    event RoundVoided(uint64 indexed round);
+    /// A settlement whose posted flow ciphertexts do not digest to its proven E, voided
+    /// by the committee at finalize: its payout is void and its bid counts as defaulted.
+    event SettlementVoided(uint64 indexed round, uint256 indexed acct, uint256 bid, uint256 pOut);
 
     // --- state --------------------------------------------------------------------
     address public immutable operator;
@@ -252,13 +278,13 @@ contract Market {
     /// bid in that round (one bid per account per round; a word covers 256 rounds, so
     /// most bids rewrite a warm non-zero word).
     mapping(uint256 => mapping(uint256 => uint256)) internal bidRounds;
-    mapping(uint64 => Round) public rounds;
+    mapping(uint64 => Round) internal _rounds;
     /// round => word => inclusion bitmap over bid indices.
     mapping(uint64 => mapping(uint256 => uint256)) public inclusion;
     mapping(uint256 => Bid) public bids;
     /// bid commitment => account id, for finalize's default records.
     mapping(uint256 => uint256) public bidAccount;
-    mapping(uint256 => PayoutState) public payouts;
+    mapping(uint256 => Payout) public payouts;
 
     modifier onlyOperator() {
         if (msg.sender != operator) revert NotOperator();
@@ -413,10 +439,15 @@ contract Market {
         if (!p.registered) revert NotRegistered(inp.acct);
         if (p.free != inp.fOld) revert StaleBalance(inp.acct, p.free, inp.fOld);
         if (inp.pIn != 0) {
-            PayoutState s = payouts[inp.pIn];
+            Payout storage po = payouts[inp.pIn];
+            PayoutState s = po.state;
             if (s == PayoutState.None) revert PayoutUnknown(inp.pIn);
             if (s == PayoutState.Spent) revert PayoutSpent(inp.pIn);
-            payouts[inp.pIn] = PayoutState.Spent;
+            if (s == PayoutState.Void) revert PayoutVoid(inp.pIn);
+            uint64 round = po.round;
+            Phase ph = _rounds[round].phase;
+            if (ph != Phase.Finalized && ph != Phase.Expired) revert PayoutFrozen(inp.pIn, round);
+            po.state = PayoutState.Spent;
         }
         uint256[] memory x = new uint256[](6);
         (x[0], x[1], x[2], x[3], x[4], x[5]) = (inp.acct, inp.fOld, inp.fNew, inp.delta, inp.pIn, inp.recipient);
@@ -430,7 +461,7 @@ contract Market {
         external
         onlyOperator
     {
-        Round storage r = rounds[round];
+        Round storage r = _rounds[round];
         if (r.phase != Phase.None) revert RoundExists(round);
         if (!(bidDeadline <= settleStart && settleStart <= settleDeadline)) revert BadDeadlines();
         uint64 epoch = committeeEpoch;
@@ -448,7 +479,7 @@ contract Market {
     }
 
     function startBidding(uint64 round) external onlyOperator {
-        Round storage r = rounds[round];
+        Round storage r = _rounds[round];
         _expectPhase(round, r.phase, Phase.Open);
         if (block.timestamp >= r.bidDeadline) revert DeadlinePassed(round);
         _setPhase(round, r, Phase.Bidding);
@@ -456,7 +487,7 @@ contract Market {
 
     /// Closes bidding: the operator at any time, anyone once the deadline has passed.
     function closeRound(uint64 round) external {
-        Round storage r = rounds[round];
+        Round storage r = _rounds[round];
         _expectPhase(round, r.phase, Phase.Bidding);
         if (msg.sender != operator && block.timestamp < r.bidDeadline) revert TooEarly(round);
         _setPhase(round, r, Phase.Closed);
@@ -468,7 +499,7 @@ contract Market {
     {
         if (inp.round >> 64 != 0) revert WrongRound(inp.round);
         uint64 round = uint64(inp.round);
-        Round storage r = rounds[round];
+        Round storage r = _rounds[round];
         _expectPhase(round, r.phase, Phase.Bidding);
         if (block.timestamp >= r.bidDeadline) revert DeadlinePassed(round);
         if (bids[inp.bid].state != BidState.None) revert BidReplay(inp.bid);
@@ -518,7 +549,7 @@ contract Market {
         uint256[] calldata included,
         Signature[] calldata sigs
     ) external {
-        Round storage r = rounds[round];
+        Round storage r = _rounds[round];
         _expectPhase(round, r.phase, Phase.Closed);
         _checkSignatures(r.epoch, clearDigest(round, r.bids, hBuy, hSell, included), sigs);
         (bool ok, uint256 count) = Inclusion.record(inclusion[round], r.bids, included);
@@ -528,6 +559,7 @@ contract Market {
         r.clearing = MarketClearing.pack(c);
         r.included = uint32(count);
         emit RoundCleared(round, c.cleared, c.level, c.volume, r.clearing, uint32(count));
+        _startSettlement(round, r);
         _setPhase(round, r, Phase.Cleared);
     }
 
@@ -535,10 +567,10 @@ contract Market {
     function settle(uint256[8] calldata proof, SettleInputs calldata inp, uint256[] calldata ciphertexts) external {
         if (inp.round >> 64 != 0) revert WrongRound(inp.round);
         uint64 round = uint64(inp.round);
-        Round storage r = rounds[round];
+        Round storage r = _rounds[round];
         if (r.phase != Phase.Cleared && r.phase != Phase.Settling) revert WrongPhase(round, r.phase);
         if (block.timestamp < r.settleStart) revert TooEarly(round);
-        if (block.timestamp > r.settleDeadline) revert DeadlinePassed(round);
+        if (block.timestamp > r.settleEnd) revert DeadlinePassed(round);
         Bid storage b = bids[inp.bid];
         if (b.state == BidState.None) revert UnknownBid(inp.bid);
         if (b.round != round) revert WrongRound(inp.round);
@@ -547,7 +579,7 @@ contract Market {
         if (p.meterId != inp.meterId) revert WrongMeter(p.meterId, inp.meterId);
         uint256 expected = _isIncluded(round, b.index) ? r.clearing : MarketClearing.packedNotCleared();
         if (inp.clearing != expected) revert WrongClearing(expected, inp.clearing);
-        if (payouts[inp.pOut] != PayoutState.None) revert PayoutExists(inp.pOut);
+        if (payouts[inp.pOut].state != PayoutState.None) revert PayoutExists(inp.pOut);
         if (ciphertexts.length != SETTLE_CIPHERTEXT_WORDS) revert BadCiphertexts(ciphertexts.length);
 
         uint256[] memory x = new uint256[](7);
@@ -556,44 +588,89 @@ contract Market {
         if (!settleVerifier.verifyProof(proof, x)) revert InvalidProof();
 
         b.state = BidState.Settled;
-        payouts[inp.pOut] = PayoutState.Unspent;
+        payouts[inp.pOut] = Payout({state: PayoutState.Unspent, round: round, index: b.index});
         p.unsettled -= 1;
         r.settled += 1;
         if (r.phase == Phase.Cleared) _setPhase(round, r, Phase.Settling);
         emit Settled(round, inp.acct, inp.bid, inp.pOut, inp.digest, ciphertexts);
     }
 
-    /// The digest trustees sign to finalize a round.
-    function finalizeDigest(uint64 round, FlowTotals calldata totals, uint256[] calldata defaulted)
-        public
-        view
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(FINALIZE_TAG, block.chainid, address(this), round, totals, defaulted));
+    /// Voids a round that is still Closed (the committee never cleared it) after its
+    /// settlement deadline; anyone may call it. The round becomes Cleared as "not
+    /// cleared" (every bid settles against `MarketClearing.packedNotCleared()`: fill 0,
+    /// the whole lock back) with a fresh settlement window from now.
+    function voidRound(uint64 round) external {
+        Round storage r = _rounds[round];
+        _expectPhase(round, r.phase, Phase.Closed);
+        if (block.timestamp <= r.settleDeadline) revert TooEarly(round);
+        r.clearing = MarketClearing.packedNotCleared();
+        emit RoundVoided(round);
+        _startSettlement(round, r);
+        _setPhase(round, r, Phase.Cleared);
     }
 
-    /// After the settlement deadline: records the defaulters (every bid of the round not
-    /// settled, each listed once), forfeits their locks and pays the operator the
-    /// residual `pay + penalty - credit + defaultedLocks` (a negative residual, rounding
-    /// dust bought by the grid, is drawn from the operator).
-    function finalize(uint64 round, FlowTotals calldata totals, uint256[] calldata defaulted, Signature[] calldata sigs)
-        external
-    {
-        Round storage r = rounds[round];
+    /// Records as defaults bids of `round` still Live after its effective settlement
+    /// deadline; anyone may call it, in pages (PROTOCOL §8). A bid already recorded is
+    /// skipped; a bid of another round, unknown or settled is refused.
+    function recordDefaults(uint64 round, uint256[] calldata defaulted) external {
+        Round storage r = _rounds[round];
         if (r.phase != Phase.Cleared && r.phase != Phase.Settling) revert WrongPhase(round, r.phase);
-        if (block.timestamp <= r.settleDeadline) revert TooEarly(round);
-        _checkSignatures(r.epoch, finalizeDigest(round, totals, defaulted), sigs);
-        if (defaulted.length != uint256(r.bids) - r.settled) revert BadDefaulters();
+        if (block.timestamp <= r.settleEnd) revert TooEarly(round);
+        uint32 recorded = 0;
         for (uint256 i = 0; i < defaulted.length; ++i) {
             Bid storage b = bids[defaulted[i]];
-            if (b.round != round || b.state != BidState.Live) revert BadDefaulters();
+            if (b.round != round) revert BadDefaulters();
+            BidState s = b.state;
+            if (s == BidState.Defaulted) continue;
+            if (s != BidState.Live) revert BadDefaulters();
             b.state = BidState.Defaulted;
             uint256 acct = bidAccount[defaulted[i]];
             Prosumer storage p = prosumers[acct];
             p.unsettled -= 1;
             p.defaults += 1;
+            ++recorded;
             emit Defaulted(round, acct, defaulted[i]);
         }
+        r.defaulted += recorded;
+    }
+
+    /// The digest trustees sign to finalize a round: the decrypted totals, the number of
+    /// recorded defaults and the settled bids whose settlement is voided.
+    function finalizeDigest(uint64 round, FlowTotals calldata totals, uint32 defaulted, uint256[] calldata voided)
+        public
+        view
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(FINALIZE_TAG, block.chainid, address(this), round, totals, defaulted, voided));
+    }
+
+    /// After the effective settlement deadline, once every bid is settled or recorded as
+    /// a default (`recordDefaults`): voids the settlements the committee names (their
+    /// posted flow ciphertexts do not digest to their proven E; `voidedPayouts[i]` is
+    /// the payout `voided[i]`'s settlement made), counting their bids as defaults, and
+    /// pays the operator the residual `pay + penalty - credit + defaultedLocks` (a
+    /// negative residual, rounding dust bought by the grid, is drawn from the operator).
+    /// With fewer than k-anonymity defaulters (voided included) and more than 0, their
+    /// locks are not decrypted: `defaultedLocks` must be 0 and they stay in the market.
+    function finalize(
+        uint64 round,
+        FlowTotals calldata totals,
+        uint256[] calldata voided,
+        uint256[] calldata voidedPayouts,
+        Signature[] calldata sigs
+    ) external {
+        Round storage r = _rounds[round];
+        if (r.phase != Phase.Cleared && r.phase != Phase.Settling) revert WrongPhase(round, r.phase);
+        if (block.timestamp <= r.settleEnd) revert TooEarly(round);
+        uint256 pending = uint256(r.bids) - r.settled - r.defaulted;
+        if (pending != 0) revert DefaultsPending(round, pending);
+        _checkSignatures(r.epoch, finalizeDigest(round, totals, r.defaulted, voided), sigs);
+        if (voidedPayouts.length != voided.length) revert BadVoided(0);
+        for (uint256 i = 0; i < voided.length; ++i) {
+            _voidSettlement(round, voided[i], voidedPayouts[i]);
+        }
+        uint256 defaulters = uint256(r.defaulted) + voided.length;
+        if (defaulters > 0 && defaulters < params.kAnonymity && totals.defaultedLocks != 0) revert BadDefaulters();
         int256 toOperator = int256(totals.pay) + int256(totals.penalty) - int256(totals.credit)
             + int256(totals.defaultedLocks);
         _setPhase(round, r, Phase.Finalized);
@@ -605,7 +682,40 @@ contract Market {
         }
     }
 
+    /// A cleared round the committee has not finalized within one settlement window
+    /// after its effective deadline, every bid settled or recorded as a default: anyone
+    /// may end it. Its payouts become spendable; nothing is paid to the operator (the
+    /// residual stays in the market).
+    function expire(uint64 round) external {
+        Round storage r = _rounds[round];
+        if (r.phase != Phase.Cleared && r.phase != Phase.Settling) revert WrongPhase(round, r.phase);
+        if (block.timestamp <= uint256(r.settleEnd) + (r.settleDeadline - r.settleStart)) revert TooEarly(round);
+        uint256 pending = uint256(r.bids) - r.settled - r.defaulted;
+        if (pending != 0) revert DefaultsPending(round, pending);
+        _setPhase(round, r, Phase.Expired);
+    }
+
+    function _voidSettlement(uint64 round, uint256 bid, uint256 pOut) internal {
+        Bid storage b = bids[bid];
+        Payout storage po = payouts[pOut];
+        if (
+            b.round != round || b.state != BidState.Settled || po.state != PayoutState.Unspent || po.round != round
+                || po.index != b.index
+        ) revert BadVoided(bid);
+        b.state = BidState.Defaulted;
+        po.state = PayoutState.Void;
+        uint256 acct = bidAccount[bid];
+        prosumers[acct].defaults += 1;
+        emit SettlementVoided(round, acct, bid, pOut);
+    }
+
     // --- views ----------------------------------------------------------------------
+
+    /// A round's record (one struct: the field list is too long for a generated getter's
+    /// stack).
+    function rounds(uint64 round) external view returns (Round memory) {
+        return _rounds[round];
+    }
 
     /// The current committee: members and threshold (empty, 0 before the first).
     function committee() external view returns (address[] memory, uint256) {
@@ -654,6 +764,16 @@ contract Market {
 
     function _expectPhase(uint64 round, Phase got, Phase want) internal pure {
         if (got != want) revert WrongPhase(round, got);
+    }
+
+    /// Opens the settlement window of a round being cleared (or voided) now: it ends at
+    /// `max(settleDeadline, now + (settleDeadline - settleStart))`, so a late clear does
+    /// not shorten it.
+    function _startSettlement(uint64 round, Round storage r) internal {
+        uint256 end = block.timestamp + (r.settleDeadline - r.settleStart);
+        if (end < r.settleDeadline) end = r.settleDeadline;
+        r.settleEnd = uint64(end);
+        emit SettlementWindow(round, uint64(end));
     }
 
     function _setPhase(uint64 round, Round storage r, Phase phase) internal {

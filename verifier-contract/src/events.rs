@@ -51,7 +51,8 @@ pub struct MarketEvent {
 impl MarketEvent {
     /// The round the event belongs to, for the round events (`RoundOpened`,
     /// `RoundPinned`, `RoundPhase`, `BidSubmitted`, `RoundCleared`, `Settled`, `Defaulted`,
-    /// `RoundFinalized`); `None` for the others.
+    /// `RoundFinalized`, `SettlementWindow`, `RoundVoided`, `SettlementVoided`); `None`
+    /// for the others.
     pub fn round(&self) -> Option<u64> {
         use MarketEvents as E;
         match &self.event {
@@ -63,6 +64,9 @@ impl MarketEvent {
             E::Settled(e) => Some(e.round),
             E::Defaulted(e) => Some(e.round),
             E::RoundFinalized(e) => Some(e.round),
+            E::SettlementWindow(e) => Some(e.round),
+            E::RoundVoided(e) => Some(e.round),
+            E::SettlementVoided(e) => Some(e.round),
             E::ParamsSet(_)
             | E::CommitteeProposed(_)
             | E::CommitteeSet(_)
@@ -127,6 +131,22 @@ pub fn decode(log: &ChainLog) -> Result<MarketEvent, EventError> {
         tx_hash: log.tx_hash,
         event,
     })
+}
+
+/// The payout commitment `P_out` each settlement of `round` made, by settled bid.
+pub fn settlement_payouts(
+    events: &[MarketEvent],
+    round: u64,
+) -> std::collections::HashMap<sealgrid_committee::BidId, U256> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            MarketEvents::Settled(s) if s.round == round => {
+                Some((sealgrid_committee::BidId(s.bid.to_be_bytes()), s.pOut))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Every event of the market at `market` from block `from_block` (its deployment block,

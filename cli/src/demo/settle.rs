@@ -193,6 +193,10 @@ pub async fn finalize(
             "round {round}: a finalization without data"
         )));
     };
+    // The round is final: its payouts may be merged (the contract refuses them before).
+    for h in c.households.iter_mut() {
+        h.wallet.round_final(round);
+    }
     let bid_id = |h: usize| BidId::from_commitment(c.households[h].wallet.bids[&round].id).0;
     let expected: Vec<Vec<u8>> = slot.defaulter.iter().map(|&h| bid_id(h).to_vec()).collect();
     slot.checks.check(f.defaulted == expected, || {

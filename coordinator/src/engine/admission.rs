@@ -248,15 +248,6 @@ impl Engine {
                 ),
             ));
         }
-        if now + self.cfg.relay_margin_seconds > rs.times.settle_deadline {
-            return Err(Refusal::new(
-                Reason::DeadlinePassed,
-                format!(
-                    "settlement of round {} closed at {}",
-                    s.round, rs.times.settle_deadline
-                ),
-            ));
-        }
         let id = b32(&s.bid);
         if self.subs.contains_key(&(Kind::Settlement, id)) {
             return Err(Refusal::new(
@@ -304,6 +295,14 @@ impl Engine {
             .call(Market::roundsCall(s.round))
             .await
             .map_err(|e| Refusal::from_chain(&e))?;
+        // The effective deadline: a late clear (or a void) moved it on chain (PROTOCOL §8).
+        let settle_end = r.settleEnd.max(rs.times.settle_deadline);
+        if now + self.cfg.relay_margin_seconds > settle_end {
+            return Err(Refusal::new(
+                Reason::DeadlinePassed,
+                format!("settlement of round {} closed at {settle_end}", s.round),
+            ));
+        }
         let expected = if included {
             r.clearing
         } else {
@@ -339,7 +338,7 @@ impl Engine {
             .call(Market::payoutsCall(u256(&b32(&s.p_out))))
             .await
             .map_err(|e| Refusal::from_chain(&e))?;
-        if PayoutState::try_from(payout) != Ok(PayoutState::None) {
+        if PayoutState::try_from(payout.state) != Ok(PayoutState::None) {
             return Err(Refusal::new(
                 Reason::PayoutExists,
                 "the payout commitment is taken",

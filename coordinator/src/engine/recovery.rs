@@ -21,6 +21,7 @@ pub(super) fn phase_of(raw: u8) -> pb::Phase {
         Ok(Phase::Cleared) => pb::Phase::Cleared,
         Ok(Phase::Settling) => pb::Phase::Settling,
         Ok(Phase::Finalized) => pb::Phase::Finalized,
+        Ok(Phase::Expired) => pb::Phase::Expired,
         Ok(Phase::None) | Err(_) => pb::Phase::Scheduled,
     }
 }

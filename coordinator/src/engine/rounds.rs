@@ -61,12 +61,12 @@ impl Engine {
                 pb::Phase::Bidding if now >= times.bid_deadline && queued == 0 => {
                     self.close_round(r).await;
                 }
-                pb::Phase::Closed => self.start_clearing(r),
+                pb::Phase::Closed => self.start_clearing(r).await,
                 // After a restart: posted, but its record (and audit bundle) was lost.
                 pb::Phase::Cleared | pb::Phase::Settling | pb::Phase::Finalized
                     if !has_clearing =>
                 {
-                    self.start_clearing(r)
+                    self.start_clearing(r).await
                 }
                 pb::Phase::Cleared | pb::Phase::Settling
                     if now > times.settle_deadline && queued == 0 =>
@@ -287,14 +287,27 @@ impl Engine {
         }
     }
 
-    fn start_clearing(&mut self, r: u64) {
-        let Some(rs) = self.rounds.get_mut(&r) else {
+    async fn start_clearing(&mut self, r: u64) {
+        let Some(rs) = self.rounds.get(&r) else {
             return;
         };
         if rs.bids.is_empty() && rs.phase == pb::Phase::Closed {
-            // Nothing to decrypt and nothing locked: the round stays closed.
-            return;
+            // Bids posted directly to the contract count as well as relayed ones: the
+            // chain's bid count decides. With none, nothing is locked: the round stays
+            // closed.
+            match self.chain.call(Market::roundsCall(r)).await {
+                Ok(on) if on.bids == 0 => return,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(round = r, error = %e, "reading the round failed");
+                    self.backoff(r);
+                    return;
+                }
+            }
         }
+        let Some(rs) = self.rounds.get_mut(&r) else {
+            return;
+        };
         rs.busy = true;
         let slots = 2 * self.cfg.params.levels + 1;
         let read = self.chain_round();
@@ -327,22 +340,48 @@ impl Engine {
             return;
         };
         rs.busy = true;
-        let deadline = rs.times.settle_deadline;
         let read = self.chain_round();
+        let chain = self.chain.clone();
         let driver = self.committee.clone();
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
             let result = async {
-                read.past(r, deadline).await?;
+                // The effective deadline: a late clear (or a void) moved it on chain.
+                let on = chain
+                    .call(Market::roundsCall(r))
+                    .await
+                    .map_err(|source| EngineError::ReadRound { round: r, source })?;
+                if Phase::try_from(on.phase) == Ok(Phase::Expired) {
+                    return Ok(None);
+                }
+                read.past(r, on.settleEnd).await?;
                 let (bids, settlements) = read.round(r).await?;
-                driver
+                let open = matches!(
+                    Phase::try_from(on.phase),
+                    Ok(Phase::Cleared | Phase::Settling)
+                );
+                if open {
+                    record_defaults(&chain, r, &bids, &settlements).await?;
+                }
+                let payouts = read.payouts(r).await?;
+                let mut f = driver
                     .finalize(r, bids, settlements)
                     .await
-                    .map(Box::new)
-                    .map_err(EngineError::Committee)
+                    .map_err(EngineError::Committee)?;
+                f.voided_payouts = f
+                    .voided
+                    .iter()
+                    .map(|b| payouts.get(b).copied().unwrap_or_default())
+                    .collect();
+                Ok(Some(Box::new(f)))
             }
             .await;
-            drop_closed(tx.send(Internal::Finalized(r, result)).is_err());
+            let msg = match result {
+                Ok(None) => Internal::Expired(r),
+                Ok(Some(f)) => Internal::Finalized(r, Ok(f)),
+                Err(e) => Internal::Finalized(r, Err(e)),
+            };
+            drop_closed(tx.send(msg).is_err());
         });
     }
 
@@ -350,6 +389,17 @@ impl Engine {
         match i {
             Internal::Cleared(r, Ok(c)) => self.post_clearing(r, *c).await,
             Internal::Finalized(r, Ok(f)) => self.post_finalization(r, *f).await,
+            Internal::Expired(r) => {
+                tracing::warn!(
+                    round = r,
+                    "expired on chain: the committee did not finalize in time"
+                );
+                if let Some(rs) = self.rounds.get_mut(&r) {
+                    rs.busy = false;
+                    rs.phase = pb::Phase::Expired;
+                }
+                self.save_round(r);
+            }
             Internal::Cleared(r, Err(e)) => {
                 tracing::error!(round = r, error = %e, "the committee's clearing failed");
                 if let Some(rs) = self.rounds.get_mut(&r) {
@@ -478,11 +528,8 @@ impl Engine {
         let call = Market::finalizeCall {
             round: r,
             totals,
-            defaulted: f
-                .defaulters
-                .iter()
-                .map(|b| U256::from_be_bytes(b.0))
-                .collect(),
+            voided: f.voided.iter().map(|b| U256::from_be_bytes(b.0)).collect(),
+            voidedPayouts: f.voided_payouts.clone(),
             sigs: f.signatures.iter().map(market_signature).collect(),
         };
         let already = self
@@ -533,7 +580,12 @@ impl Engine {
                     .collect();
                 rs.audit.finalization = Some(fin.clone());
                 rs.audit.finalize_signatures = f.signatures.iter().map(|s| s.0.to_vec()).collect();
-                tracing::info!(round = r, defaulted = f.defaulters.len(), "round finalized");
+                tracing::info!(
+                    round = r,
+                    defaulted = f.defaulters.len(),
+                    voided = f.voided.len(),
+                    "round finalized"
+                );
                 self.save_round(r);
                 self.events.record(
                     r,
@@ -595,6 +647,22 @@ impl RoundReader {
         }
     }
 
+    /// The payout commitment each settlement of round `r` made, by settled bid.
+    async fn payouts(
+        &self,
+        r: u64,
+    ) -> Result<std::collections::HashMap<sealgrid_committee::BidId, U256>, EngineError> {
+        let (market, from) = (self.market, self.from);
+        self.chain
+            .run(move |c| {
+                let evs = events::market_events(c, market, from)
+                    .map_err(|e| ChainError::Backend(e.to_string()))?;
+                Ok(events::settlement_payouts(&evs, r))
+            })
+            .await
+            .map_err(|source| EngineError::RoundEvents { round: r, source })
+    }
+
     async fn round(&self, r: u64) -> Result<(Vec<PostedBid>, Vec<PostedSettlement>), EngineError> {
         let (market, from) = (self.market, self.from);
         self.chain
@@ -608,6 +676,35 @@ impl RoundReader {
             .await
             .map_err(|source| EngineError::RoundEvents { round: r, source })
     }
+}
+
+/// Records round `r`'s unsettled bids as defaults on chain (`recordDefaults`, which
+/// anyone may call after the effective settlement deadline), in pages that fit the
+/// transaction gas cap; `finalize` requires every bid settled or recorded. Bids already
+/// recorded are skipped by the contract, so a page sent again after a restart is harmless.
+async fn record_defaults(
+    chain: &crate::chain::ChainHandle,
+    r: u64,
+    bids: &[PostedBid],
+    settlements: &[PostedSettlement],
+) -> Result<(), EngineError> {
+    let settled: std::collections::HashSet<_> = settlements.iter().map(|s| s.id).collect();
+    let unsettled: Vec<U256> = bids
+        .iter()
+        .filter(|b| !settled.contains(&b.id))
+        .map(|b| U256::from_be_bytes(b.id.0))
+        .collect();
+    for page in unsettled.chunks(sealgrid_verifier_contract::gas::RECORD_DEFAULTS_PAGE) {
+        chain
+            .transact(Market::recordDefaultsCall {
+                round: r,
+                defaulted: page.to_vec(),
+            })
+            .await
+            .map_err(EngineError::Chain)?;
+        tracing::info!(round = r, bids = page.len(), "defaults recorded");
+    }
+    Ok(())
 }
 
 /// The operator's residual as the event stream records it (`int64`): exact for every

@@ -420,11 +420,15 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
         .into_inner();
     assert_eq!(status.phase, pb::Phase::Finalized as i32);
     assert_eq!((status.bids_on_chain, status.settled), (6, 5));
-    // money conserved to the unit: the market holds the free balances and the payouts
+    // money conserved to the unit: the market holds the free balances, the payouts and
+    // the lone defaulter's lock (withheld: under the k-anonymity floor it is never
+    // decrypted)
+    assert_eq!(f.totals.unwrap().defaulted_locks, 0);
     let free: u64 = wallets.iter().map(|w| w.balance.balance).sum();
+    let withheld = wallets[defaulter].bids[&round].opening.lock;
     assert_eq!(
         net.local.token_balance(d.market).await.unwrap(),
-        free + payouts
+        free + payouts + withheld
     );
     let p5 = net
         .local

@@ -347,7 +347,7 @@ pub struct SignFinalizeRequest {
 }
 /// The finalize statement a trustee signs (PROTOCOL §7, §8): keccak256(abi.encode(
 /// keccak256("sealgrid.finalize.v1"), chainid, market, uint64 round, FlowTotals totals,
-/// uint256\[\] defaulted)).
+/// uint32 number of defaulted, uint256\[\] voided)).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct FinalizeStatement {
     /// The round.
@@ -357,9 +357,13 @@ pub struct FinalizeStatement {
     #[prost(message, optional, tag = "2")]
     pub totals: ::core::option::Option<FinalizeTotals>,
     /// The round's unsettled bids as the contract's uint256 bid commitments (BidId, 32
-    /// bytes each, big-endian), acceptance order.
+    /// bytes each, big-endian), acceptance order; the digest binds their number.
     #[prost(bytes = "vec", repeated, tag = "3")]
     pub defaulted: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
+    /// The settled bids whose settlement finalize voids (their posted flow ciphertexts do
+    /// not digest to the proven E), BidId each, settlement order.
+    #[prost(bytes = "vec", repeated, tag = "4")]
+    pub voided: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
 }
 /// A trustee's signature on a finalization.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

@@ -699,6 +699,9 @@ pub enum Phase {
     Settling = 6,
     /// Finalized: defaults recorded, the residual paid.
     Finalized = 7,
+    /// Expired: the committee did not finalize in time and anyone ended the round; its
+    /// payouts are spendable, nothing was paid to the operator.
+    Expired = 8,
 }
 impl Phase {
     /// String value of the enum field names used in the ProtoBuf definition.
@@ -715,6 +718,7 @@ impl Phase {
             Self::Cleared => "PHASE_CLEARED",
             Self::Settling => "PHASE_SETTLING",
             Self::Finalized => "PHASE_FINALIZED",
+            Self::Expired => "PHASE_EXPIRED",
         }
     }
     /// Creates an enum from field names used in the ProtoBuf definition.
@@ -728,6 +732,7 @@ impl Phase {
             "PHASE_CLEARED" => Some(Self::Cleared),
             "PHASE_SETTLING" => Some(Self::Settling),
             "PHASE_FINALIZED" => Some(Self::Finalized),
+            "PHASE_EXPIRED" => Some(Self::Expired),
             _ => None,
         }
     }

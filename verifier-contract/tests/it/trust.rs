@@ -142,7 +142,7 @@ fn round_state(
     chain: &mut EmbeddedChain,
     d: &MarketDeployment,
     round: u64,
-) -> Market::roundsReturn {
+) -> Market::Round {
     chain
         .sol_call(d.operator, d.market, &Market::roundsCall(round))
         .expect("rounds")
