@@ -411,7 +411,13 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
         flow_partials.extend(r.flows);
         lock_partials.extend(r.locks);
     }
-    let view = settlement_view(ROUND, market.levels, &chain_view, &settlements);
+    let view = settlement_view(
+        ROUND,
+        market.levels,
+        market.k_anonymity as usize,
+        &chain_view,
+        &settlements,
+    );
     let big_table = DlogTable::new(1 << 16);
     let settled = decrypt_settlement(
         &public,

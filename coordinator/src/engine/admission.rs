@@ -292,7 +292,7 @@ impl Engine {
             .map_err(|e| Refusal::from_chain(&e))?;
         let r = self
             .chain
-            .call(Market::roundsCall(s.round))
+            .call(Market::roundsCall { round: s.round })
             .await
             .map_err(|e| Refusal::from_chain(&e))?;
         // The effective deadline: a late clear (or a void) moved it on chain (PROTOCOL §8).

@@ -34,7 +34,7 @@ impl Engine {
             let r = rec.times.round;
             let on_chain = self
                 .chain
-                .call(Market::roundsCall(r))
+                .call(Market::roundsCall { round: r })
                 .await
                 .map_err(|source| EngineError::ReadRound { round: r, source })?;
             let audit = pb::AuditBundle::decode(rec.audit.as_slice()).unwrap_or_default();

@@ -82,7 +82,7 @@ impl Engine {
     async fn open_round(&mut self, t: RoundTimes) {
         let r = t.round;
         let mut phase = pb::Phase::Scheduled;
-        let existing = self.chain.call(Market::roundsCall(r)).await;
+        let existing = self.chain.call(Market::roundsCall { round: r }).await;
         let on_chain = existing.map(|x| x.phase).unwrap_or(Phase::None.into());
         if Phase::try_from(on_chain) == Ok(Phase::None) {
             match self
@@ -180,7 +180,7 @@ impl Engine {
     /// ([`Self::adopt_chain_clearing`]). False if the chain is where we are, or cannot
     /// be read: the step is retried after a backoff.
     async fn resync_phase(&mut self, r: u64) -> bool {
-        let on_chain = match self.chain.call(Market::roundsCall(r)).await {
+        let on_chain = match self.chain.call(Market::roundsCall { round: r }).await {
             Ok(x) => phase_of(x.phase),
             Err(e) => {
                 tracing::warn!(round = r, error = %e, "the round's phase could not be read");
@@ -295,7 +295,7 @@ impl Engine {
             // Bids posted directly to the contract count as well as relayed ones: the
             // chain's bid count decides. With none, nothing is locked: the round stays
             // closed.
-            match self.chain.call(Market::roundsCall(r)).await {
+            match self.chain.call(Market::roundsCall { round: r }).await {
                 Ok(on) if on.bids == 0 => return,
                 Ok(_) => {}
                 Err(e) => {
@@ -348,7 +348,7 @@ impl Engine {
             let result = async {
                 // The effective deadline: a late clear (or a void) moved it on chain.
                 let on = chain
-                    .call(Market::roundsCall(r))
+                    .call(Market::roundsCall { round: r })
                     .await
                     .map_err(|source| EngineError::ReadRound { round: r, source })?;
                 if Phase::try_from(on.phase) == Ok(Phase::Expired) {
@@ -436,7 +436,7 @@ impl Engine {
         let result = if already {
             // A restart after the clearing was posted: only the record is missing. It
             // must be the clearing the chain holds.
-            match self.chain.call(Market::roundsCall(r)).await {
+            match self.chain.call(Market::roundsCall { round: r }).await {
                 Ok(on)
                     if on.clearing
                         == U256::from_be_slice(&wire::field_bytes(&o.clearing.pack())) =>

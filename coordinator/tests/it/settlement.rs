@@ -22,6 +22,7 @@ use sealgrid_coordinator::wire;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_testkit::bids::{exported, IMPORTED};
 use sealgrid_verifier_contract::bindings::Market;
+use sealgrid_verifier_contract::chain::Chain;
 use sealgrid_verifier_contract::state::{PayoutState, Phase};
 use sealgrid_wallet::prosumer::{clearing_for, Wallet};
 
@@ -245,7 +246,7 @@ async fn a_round_posted_directly_and_never_finalized_expires_and_settlers_withdr
     net.clock.advance_to(times.settle_deadline + 1);
     // the coordinator records the four defaults itself before asking the committee
     let on = loop {
-        let on = view(&net, Market::roundsCall(round)).await;
+        let on = view(&net, Market::roundsCall { round }).await;
         if on.defaulted == 4 {
             break on;
         }
@@ -259,7 +260,7 @@ async fn a_round_posted_directly_and_never_finalized_expires_and_settlers_withdr
     direct(&net, stranger, Market::expireCall { round })
         .await
         .expect("anyone expires the round");
-    let on = view(&net, Market::roundsCall(round)).await;
+    let on = view(&net, Market::roundsCall { round }).await;
     assert_eq!(Phase::try_from(on.phase), Ok(Phase::Expired));
     // the settlers' payouts are spendable: each withdraws everything
     let mut paid_out = 0;

@@ -100,7 +100,15 @@ fn clear_round(env: &mut Env<Chain>) -> (Clearing, Market::clearCall) {
         QUOTES.len(),
         0..QUOTES.len() as u32,
     ));
-    let digest = clear_digest(env.chain_id, env.market, ROUND, &h_buy, &h_sell, &included);
+    let digest = clear_digest(
+        env.chain_id,
+        env.market,
+        ROUND,
+        QUOTES.len() as u32,
+        &h_buy,
+        &h_sell,
+        &included,
+    );
     let sigs = sign_sorted(&[&env.trustees[0], &env.trustees[1]], digest);
     let call = Market::clearCall {
         round: ROUND,
@@ -169,7 +177,7 @@ fn withdraw_all(
 fn round_state(env: &mut Env<Chain>) -> Market::Round {
     let (op, market) = (env.operator, env.market);
     env.chain
-        .sol_call(op, market, &Market::roundsCall(ROUND))
+        .sol_call(op, market, &Market::roundsCall { round: ROUND })
         .expect("rounds")
 }
 

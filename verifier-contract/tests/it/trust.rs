@@ -144,7 +144,7 @@ fn round_state(
     round: u64,
 ) -> Market::Round {
     chain
-        .sol_call(d.operator, d.market, &Market::roundsCall(round))
+        .sol_call(d.operator, d.market, &Market::roundsCall { round: round })
         .expect("rounds")
 }
 
@@ -540,7 +540,8 @@ fn a_committee_change_waits_its_delay_and_never_signs_a_round_in_flight() {
             &Market::finalizeDigestCall {
                 round: 1,
                 totals: totals.clone(),
-                defaulted: vec![],
+                defaulted: 0,
+                voided: vec![],
             },
         )
         .expect("finalizeDigest");
@@ -551,7 +552,8 @@ fn a_committee_change_waits_its_delay_and_never_signs_a_round_in_flight() {
         &Market::finalizeCall {
             round: 1,
             totals,
-            defaulted: vec![],
+            voided: vec![],
+            voidedPayouts: vec![],
             sigs: sign_sorted(&[&own], digest),
         },
     );
