@@ -114,9 +114,10 @@ for i in 1 2 3; do
   trustees+=(--trustee "http://127.0.0.1:${TRUSTEE_PORT_BASE:-5016}$i")
 done
 
-# 5. the coordinator, one round whose bidding closes in 60 to 90 s
+# 5. the coordinator, one round whose bidding closes in 150 to 180 s (debug-built
+#    prosumers prove a deposit and a bid each; a loaded 2-core machine needs the margin)
 NOW=$(date +%s)
-ROUND=$(( (NOW + 60 + SLOT - 1) / SLOT ))
+ROUND=$(( (NOW + 150 + SLOT - 1) / SLOT ))
 "$BIN/sealgrid-coordinator" serve --market "$WORK/market.json" --rpc-url "$URL" \
   "${trustees[@]}" --listen "$COORD" --store "$WORK/store.redb" \
   --slot-seconds $SLOT --bidding-seconds 120 --gate-closure-seconds 0 --settle-seconds $SLOT \
