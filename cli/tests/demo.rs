@@ -88,7 +88,10 @@ fn six_households_one_slot_through_the_coordinator_with_a_defaulter() {
     // Money: what was deposited is in free balances, withdrawn, with the operator, or
     // withheld in the market (the lone defaulter's lock, never decrypted).
     assert!(report.withdrawn > 0);
-    assert!(report.withheld_locks > 0, "one defaulter: its lock is withheld");
+    assert!(
+        report.withheld_locks > 0,
+        "one defaulter: its lock is withheld"
+    );
     assert_eq!(
         i128::from(report.deposited),
         i128::from(report.free_balances)

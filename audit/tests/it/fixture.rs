@@ -231,13 +231,7 @@ pub fn build() -> Fixture {
     chain.warp(t0 + 3 * W + 1).expect("clock");
     let events = market_events(&mut chain, mkt, deployment.deployment_block).expect("events");
     let settlements = posted_settlements(&events, ROUND);
-    let view = settlement_view(
-        ROUND,
-        k,
-        params.k_anonymity as usize,
-        &bids,
-        &settlements,
-    );
+    let view = settlement_view(ROUND, k, params.k_anonymity as usize, &bids, &settlements);
     // A lone defaulter (fewer than k_anonymity): its lock is withheld, never decrypted.
     totals.defaulted_locks = if view.locks_withheld() {
         0

@@ -15,13 +15,13 @@ use std::sync::Arc;
 use alloy_primitives::U256;
 use alloy_sol_types::{SolCall, SolEvent};
 use anyhow::{anyhow, Context, Result};
+use sealgrid_circuits::balance::{BalanceCircuit, BalanceProofPrivate};
 use sealgrid_circuits::market::MarketParams;
 use sealgrid_coordinator::{start, Clock, RoundPlan};
 use sealgrid_local::{LocalConfig, LocalMarket};
-use sealgrid_circuits::balance::{BalanceCircuit, BalanceProofPrivate};
 use sealgrid_prover::{prove, NoProgress};
-use sealgrid_verifier_contract::calldata;
 use sealgrid_verifier_contract::bindings::{Market, TestToken};
+use sealgrid_verifier_contract::calldata;
 use sealgrid_verifier_contract::chain::LogFilter;
 use sealgrid_verifier_contract::state::BidState;
 use sealgrid_verifier_contract::Chain;
@@ -182,8 +182,9 @@ async fn register(local: &LocalMarket, n: usize) -> Result<()> {
     })
     .await?
     .context("proving the funding deposits")?;
-    let regs: Vec<Market::registerCall> =
-        (0..n).map(|i| registered_wallet(i).registration()).collect();
+    let regs: Vec<Market::registerCall> = (0..n)
+        .map(|i| registered_wallet(i).registration())
+        .collect();
     let d = local.market.deployment.clone();
     local
         .chain

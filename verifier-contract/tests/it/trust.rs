@@ -138,11 +138,7 @@ fn statement(round: u64, bids: u32, h_buy: Vec<u64>, h_sell: Vec<u64>) -> Cleari
     }
 }
 
-fn round_state(
-    chain: &mut EmbeddedChain,
-    d: &MarketDeployment,
-    round: u64,
-) -> Market::Round {
+fn round_state(chain: &mut EmbeddedChain, d: &MarketDeployment, round: u64) -> Market::Round {
     chain
         .sol_call(d.operator, d.market, &Market::roundsCall { round: round })
         .expect("rounds")
