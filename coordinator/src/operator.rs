@@ -87,6 +87,8 @@ pub fn deploy<C: DevChain>(
             max_unsettled: plan.max_unsettled,
             max_defaults: plan.max_defaults,
             token: None,
+            // demo and test markets: no delay (PROTOCOL §8 gives the production one)
+            committee_delay: sealgrid_verifier_contract::deploy::DEMO_COMMITTEE_DELAY,
         },
     )
     .map_err(err)?;

@@ -1,7 +1,7 @@
 //! The distributed DKG with each trustee in its own process (`sealgrid-trustee keygen`,
 //! then `sealgrid-trustee dkg` three times at once, n = 3, t = 2), one of them cheating:
-//! trustee 3 sends trustee 1 a bad share (the test-only `dkg-cheat` feature, on in this
-//! crate's tests only) and stands by it when trustee 1 complains. Trustee 3 is
+//! trustee 3 sends trustee 1 a bad share (a test-only switch compiled into debug builds
+//! only) and stands by it when trustee 1 complains. Trustee 3 is
 //! disqualified, every trustee writes the same `setup.json` byte for byte, and two honest
 //! trustees' shares decrypt an encryption under the new flow keys.
 

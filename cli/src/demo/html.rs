@@ -175,6 +175,7 @@ mod tests {
             withdrawn: 1,
             operator: 4,
             free_balances: 5,
+            withheld_locks: 0,
             ..DemoReport::default()
         };
         let data = report_data(&report, "t", "now");
