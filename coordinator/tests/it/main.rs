@@ -9,4 +9,5 @@ mod floor;
 mod relay;
 mod round;
 mod sealed;
+mod settlement;
 mod tls;
