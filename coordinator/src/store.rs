@@ -124,6 +124,15 @@ pub struct Store {
 }
 
 impl Store {
+    /// Whether no one in this process holds the database at `path` open (it can be
+    /// opened now). For tests that kill a coordinator and start another on its store.
+    pub fn released(path: &Path) -> bool {
+        !matches!(
+            Database::open(path),
+            Err(redb::DatabaseError::DatabaseAlreadyOpen)
+        )
+    }
+
     /// Opens (or creates) the database at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent() {

@@ -477,7 +477,8 @@ impl Engine {
                 .chain
                 .call(Market::payoutsCall(inp.pIn))
                 .await
-                .map_err(chain)?;
+                .map_err(chain)?
+                .state;
             match PayoutState::try_from(state) {
                 Ok(PayoutState::Unspent) => {}
                 Ok(PayoutState::Spent) => {

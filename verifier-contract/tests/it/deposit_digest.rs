@@ -31,6 +31,7 @@ fn the_contracts_deposit_digest_is_the_rust_eip712_hash() {
             threshold: 1,
             max_unsettled: 1,
             max_defaults: 1,
+            committee_delay: 0,
             token: None,
         },
     )
