@@ -127,7 +127,7 @@ fn market_parameters(record: &PublicRecord, market: &MarketFile) -> Check {
     match record.events.first().map(|e| &e.event) {
         Some(MarketEvents::ParamsSet(_)) => {}
         _ => failures.push(format!(
-            "deployment_block {}: the first event read from it is not the market's              constructor's ParamsSet",
+            "deployment_block {}: the first event read from it is not the market's constructor's ParamsSet",
             d.deployment_block
         )),
     }
@@ -148,7 +148,7 @@ fn market_parameters(record: &PublicRecord, market: &MarketFile) -> Check {
                 let name = c.key_name(kind);
                 if id.circuit() != name {
                     failures.push(format!(
-                        "the {kind} key {id} is not for the market file's parameters and                          flow keys (circuit {name}: slot_seconds {}, levels {}, floor {},                          tick {}, margin_bps {}, penalty_rate {}, k_anonymity {})",
+                        "the {kind} key {id} is not for the market file's parameters and flow keys (circuit {name}: slot_seconds {}, levels {}, floor {}, tick {}, margin_bps {}, penalty_rate {}, k_anonymity {})",
                         p.slot_seconds,
                         p.levels,
                         p.floor,
@@ -164,7 +164,7 @@ fn market_parameters(record: &PublicRecord, market: &MarketFile) -> Check {
     Check::from_failures(
         MARKET_PARAMETERS,
         format!(
-            "chain {}, operator {}, token {}, K = {}, k = {}, limits {}/{}, deployed after              block {}; circuit set of floor {}, tick {}, margin {} bps, penalty {}",
+            "chain {}, operator {}, token {}, K = {}, k = {}, limits {}/{}, deployed after block {}; circuit set of floor {}, tick {}, margin {} bps, penalty {}",
             d.chain_id,
             d.operator,
             d.token,
