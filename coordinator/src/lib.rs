@@ -131,6 +131,9 @@ pub struct Running {
     stop: watch::Sender<bool>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
     engine: JoinHandle<()>,
+    /// The store, to know when the last task holding it has let go.
+    store: std::sync::Weak<store::Store>,
+    store_path: std::path::PathBuf,
 }
 
 impl Running {
@@ -154,7 +157,14 @@ impl Running {
         // Event streams outlive an aborted server task; end them so that the store's
         // file is released as a dead process would release it.
         self.stop.send(true).ok();
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // Calls still in flight (a blocking store write, a stream, a read transaction)
+        // hold the store's file a moment longer; a dead process releases it at once.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while (self.store.strong_count() > 0 || !store::Store::released(&self.store_path))
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits until the server ends (after a shutdown signal).
@@ -185,6 +195,7 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
     let verifiers = m.verifiers(&settings.key_dir)?;
     let info = Arc::new(m.info(settings.schedule, settings.max_batch, &settings.key_dir));
     let store = Arc::new(store::Store::open(&settings.store)?);
+    let store_weak = Arc::downgrade(&store);
     let handle = ChainHandle::new(chain, m.deployment.operator, m.deployment.market);
     let table = tokio::task::spawn_blocking(dlog_table)
         .await
@@ -267,5 +278,7 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
         stop,
         server,
         engine: engine_task,
+        store: store_weak,
+        store_path: settings.store.clone(),
     })
 }
