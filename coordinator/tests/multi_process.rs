@@ -2,7 +2,7 @@
 //! three trustee processes, the coordinator and two prosumer groups on loopback for one
 //! round (one household defaults), then the regulator's audit, which must pass. Needs
 //! Node.js and the ganache of `verifier-contract/node` (`npm ci` there, as `.ci/run`
-//! does); skipped without them unless `SEALGRID_REQUIRE_NODE=1`. About four minutes: a
+//! does); skipped without them unless `SEALGRID_REQUIRE_NODE=1`. About three minutes: a
 //! node's clock runs in real time.
 
 use std::path::Path;
@@ -34,6 +34,8 @@ fn every_party_in_its_own_process_completes_a_round_that_the_audit_passes() {
         .env("PORT", "18545")
         .env("COORD_PORT", "18151")
         .env("TRUSTEE_PORT_BASE", "1816")
+        // the binaries `cargo test --workspace` built, with its features: no rebuild
+        .env("CARGO_ARGS", "test --workspace --locked --no-run")
         .output()
         .expect("runs the script");
     let stdout = String::from_utf8_lossy(&out.stdout);
