@@ -1,6 +1,9 @@
-//! Market-wide checks: the verifier contracts hold the market file's verifying keys,
-//! the contract's committee is the market file's, every balance update's proof verifies,
-//! and the market's token balance is what its events add up to.
+//! Market-wide checks: the market file's parameters are the chain's and the circuits',
+//! the verifier contracts hold the market file's verifying keys, the contract's committee
+//! is the market file's (its flow keys the threshold key of its verification keys, every
+//! round pinned to it), every registration starts from the empty balance with its own
+//! meter, every balance update's proof verifies, and the market's token balance is what
+//! its events add up to.
 //!
 //! **Market parameters.** Every field of the market file is checked against what binds
 //! it. On chain: the chain id, the operator, the token, K, the k-anonymity floor and the
@@ -138,10 +141,13 @@ fn market_parameters(record: &PublicRecord, market: &MarketFile) -> Check {
         )),
     }
     // The circuit constants: the key names the file's parameters and flow keys give.
-    match sealgrid_prover::circuits::Circuits::new(
-        p.clone(),
-        market.trustee_setup.committee.flow_keys(),
-    ) {
+    // (an edited file's keys may not even be a valid key set: refused, never a panic)
+    let flow_keys =
+        sealgrid_circuits::flow::FlowKeys::new(market.trustee_setup.committee.flow_keys.clone())
+            .map_err(|e| format!("the market file's flow keys: {e}"));
+    match flow_keys.and_then(|k| {
+        sealgrid_prover::circuits::Circuits::new(p.clone(), k).map_err(|e| e.to_string())
+    }) {
         Err(e) => failures.push(format!("the market file's circuits: {e}")),
         Ok(c) => {
             use sealgrid_prover::circuits::CircuitKind;
@@ -343,7 +349,10 @@ fn registrations(record: &PublicRecord) -> Check {
             }
         }
         if let Some(b) = accounts.insert(r.acct, e.block_number) {
-            failures.push(format!("account {acct} registered twice (blocks {b} and {})", e.block_number));
+            failures.push(format!(
+                "account {acct} registered twice (blocks {b} and {})",
+                e.block_number
+            ));
         }
         if let Some(other) = meters.insert(r.meterId, r.acct) {
             failures.push(format!(

@@ -511,10 +511,12 @@ impl CommitteePublic {
         let at = |x: Scalar| -> Vec<Scalar> {
             base.iter()
                 .map(|i| {
-                    let (num, den) = base.iter().filter(|k| *k != i).fold(
-                        (Scalar::from(1u64), Scalar::from(1u64)),
-                        |(nu, de), k| (nu * (x - k.x()), de * (i.x() - k.x())),
-                    );
+                    let (num, den) = base
+                        .iter()
+                        .filter(|k| *k != i)
+                        .fold((Scalar::from(1u64), Scalar::from(1u64)), |(nu, de), k| {
+                            (nu * (x - k.x()), de * (i.x() - k.x()))
+                        });
                     num * den.inverse().expect("distinct trustee ids")
                 })
                 .collect()

@@ -278,6 +278,17 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     r.token_balance += U256::from(1u8);
     failed(&audit(&f, &r, &f.bundle), None, TOKEN_BALANCE);
 
+    // --- a round cleared with fewer distinct accounts than k (the floor counts parties) --
+    let mut r = record.clone();
+    let mut first = None;
+    for e in r.events.iter_mut() {
+        if let MarketEvents::BidSubmitted(b) = &mut e.event {
+            b.acct = *first.get_or_insert(b.acct);
+        }
+    }
+    let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), CLEARING);
+    assert!(d.contains("1 distinct bidding accounts"), "{d}");
+
     // --- market-file fields the chain or the circuits bind (issue #13 item 11) -----------
     let with_market = |m: &sealgrid_market::file::MarketFile| {
         let bundles = BTreeMap::from([(ROUND, f.bundle.clone())]);
@@ -297,9 +308,16 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
 
     // --- a flow key swapped in the market file for one the forger holds the secret of ----
     let mut m = f.market.clone();
-    m.trustee_setup.committee.flow_keys[0] = m.trustee_setup.committee.flow_keys[1];
+    m.trustee_setup.committee.flow_keys[0] = ark_ec::CurveGroup::into_affine(
+        sealgrid_circuits::babyjubjub::base8()
+            * sealgrid_circuits::babyjubjub::Scalar::from(12345u64),
+    );
     let d = failed(&with_market(&m), None, COMMITTEE);
     assert!(d.contains("flow key 0"), "{d}");
+    // a key set that is not even valid (a key twice) is a failed check, not a panic
+    let mut m = f.market.clone();
+    m.trustee_setup.committee.flow_keys[0] = m.trustee_setup.committee.flow_keys[1];
+    failed(&with_market(&m), None, MARKET_PARAMETERS);
 
     // --- registrations: an account registered with a balance, a meter backing two ------
     let mut r = record.clone();
