@@ -1,6 +1,9 @@
-//! Market-wide checks: the verifier contracts hold the market file's verifying keys,
-//! the contract's committee is the market file's, every balance update's proof verifies,
-//! and the market's token balance is what its events add up to.
+//! Market-wide checks: the market file's parameters are the chain's and the circuits',
+//! the verifier contracts hold the market file's verifying keys, the contract's committee
+//! is the market file's (its flow keys the threshold key of its verification keys, every
+//! round pinned to it), every registration starts from the empty balance with its own
+//! meter, every balance update's proof verifies, and the market's token balance is what
+//! its events add up to.
 //!
 //! **Market parameters.** Every field of the market file is checked against what binds
 //! it. On chain: the chain id, the operator, the token, K, the k-anonymity floor and the
@@ -24,8 +27,11 @@
 //! instead would need the contract to expose them (it exposes only `numInputs`) or an
 //! offset table tied to one compiler output; the comparison needs neither.
 
+use std::collections::BTreeMap;
+
 use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::SolCall;
+use sealgrid_circuits::commitment::balance_commitment;
 use sealgrid_circuits::Fr;
 use sealgrid_market::file::MarketFile;
 use sealgrid_prover::{PreparedVerifyingKey, VerifyingKey};
@@ -48,6 +54,8 @@ pub const BALANCE_PROOFS: &str = "balance-proofs";
 pub const TOKEN_BALANCE: &str = "token-balance";
 /// See the module doc.
 pub const MARKET_PARAMETERS: &str = "market-parameters";
+/// See the module doc.
+pub const REGISTRATIONS: &str = "registrations";
 
 /// The runtime code deploying `vk`'s verifier yields.
 pub fn verifier_runtime_code(vk: &VerifyingKey) -> Result<Bytes, String> {
@@ -70,6 +78,7 @@ pub fn market_checks(
         market_parameters(record, market),
         verifying_keys(record, market, keys),
         committee(record, market),
+        registrations(record),
         balance_proofs(record, market, &prepared[0]),
         token_balance(record),
     ]
@@ -132,10 +141,13 @@ fn market_parameters(record: &PublicRecord, market: &MarketFile) -> Check {
         )),
     }
     // The circuit constants: the key names the file's parameters and flow keys give.
-    match sealgrid_prover::circuits::Circuits::new(
-        p.clone(),
-        market.trustee_setup.committee.flow_keys(),
-    ) {
+    // (an edited file's keys may not even be a valid key set: refused, never a panic)
+    let flow_keys =
+        sealgrid_circuits::flow::FlowKeys::new(market.trustee_setup.committee.flow_keys.clone())
+            .map_err(|e| format!("the market file's flow keys: {e}"));
+    match flow_keys.and_then(|k| {
+        sealgrid_prover::circuits::Circuits::new(p.clone(), k).map_err(|e| e.to_string())
+    }) {
         Err(e) => failures.push(format!("the market file's circuits: {e}")),
         Ok(c) => {
             use sealgrid_prover::circuits::CircuitKind;
@@ -228,6 +240,15 @@ fn verifying_keys(record: &PublicRecord, market: &MarketFile, keys: &VerifyingKe
     )
 }
 
+/// The committee: the contract's current one is the market file's; every committee the
+/// contract ever activated (`CommitteeSet`) and every round's pinning (`RoundPinned`):
+/// each round was pinned to an epoch whose trustees and threshold are the market
+/// file's (a round pinned to another committee could be signed by people whose keys
+/// decrypt nothing of it); proposals (`CommitteeProposed`) are counted. And the flow
+/// keys the circuits encrypt to are the threshold key of the trustees' verification
+/// keys (`CommitteePublic::check_threshold_keys`): the partial decryptions the
+/// decryption checks verify against those keys are then decryptions under exactly the
+/// circuits' keys.
 fn committee(record: &PublicRecord, market: &MarketFile) -> Check {
     let public = &market.trustee_setup.committee;
     let file: Vec<Address> = market.trustees.iter().map(|a| Address::from(a.0)).collect();
@@ -251,12 +272,99 @@ fn committee(record: &PublicRecord, market: &MarketFile) -> Check {
             public.params.n
         ));
     }
+    if let Err(why) = public.check_threshold_keys() {
+        failures.push(format!("the market file's committee keys: {why}"));
+    }
+    let file_t = U256::from(public.params.t);
+    let mut epochs: BTreeMap<u64, (Vec<Address>, U256)> = BTreeMap::new();
+    let (mut proposals, mut pinned) = (0usize, 0usize);
+    for e in &record.events {
+        match &e.event {
+            MarketEvents::CommitteeProposed(_) => proposals += 1,
+            MarketEvents::CommitteeSet(c) => {
+                epochs.insert(c.epoch, (c.trustees.clone(), c.threshold));
+            }
+            MarketEvents::RoundPinned(p) => {
+                pinned += 1;
+                match epochs.get(&p.epoch) {
+                    None => failures.push(format!(
+                        "round {} (block {}) is pinned to epoch {}, which was never activated",
+                        p.round, e.block_number, p.epoch
+                    )),
+                    Some((trustees, threshold)) if *trustees != file || *threshold != file_t => {
+                        failures.push(format!(
+                            "round {} (block {}) is pinned to epoch {}: trustees {trustees:?}, \
+                             threshold {threshold}, not the market file's committee",
+                            p.round, e.block_number, p.epoch
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    if epochs.is_empty() {
+        failures.push("no CommitteeSet event: the contract never activated a committee".into());
+    }
     Check::from_failures(
         COMMITTEE,
         format!(
-            "{} trustees, threshold {t}, as in the market file",
-            file.len()
+            "{} trustees, threshold {t}, as in the market file; flow keys are their threshold \
+             key; {} committee epoch(s) activated, {proposals} proposed; {pinned} round(s) \
+             pinned, each to the market file's committee",
+            file.len(),
+            epochs.len()
         ),
+        failures,
+    )
+}
+
+/// Every `Registered`: the account's first free-balance commitment is `H(0, 0, acct)`
+/// (an empty balance: the contract computes it, and this re-computes it with the
+/// circuits' Poseidon), no account registered twice and no meter backing two accounts
+/// (PROTOCOL §8).
+fn registrations(record: &PublicRecord) -> Check {
+    let mut failures = Vec::new();
+    let (mut accounts, mut meters) = (BTreeMap::new(), BTreeMap::new());
+    let mut n = 0usize;
+    for e in &record.events {
+        let MarketEvents::Registered(r) = &e.event else {
+            continue;
+        };
+        n += 1;
+        let acct = short(&words::word(&r.acct));
+        match calldata::fr_of_word(r.acct) {
+            None => failures.push(format!("account {acct} is not a field element")),
+            Some(a) => {
+                let empty = calldata::fr(&balance_commitment(Fr::from(0u64), Fr::from(0u64), a));
+                if r.free != empty {
+                    failures.push(format!(
+                        "account {acct} (block {}) registered with free-balance commitment {}, \
+                         not the empty balance H(0, 0, acct)",
+                        e.block_number,
+                        short(&words::word(&r.free))
+                    ));
+                }
+            }
+        }
+        if let Some(b) = accounts.insert(r.acct, e.block_number) {
+            failures.push(format!(
+                "account {acct} registered twice (blocks {b} and {})",
+                e.block_number
+            ));
+        }
+        if let Some(other) = meters.insert(r.meterId, r.acct) {
+            failures.push(format!(
+                "meter {} backs accounts {} and {acct}",
+                r.meterId,
+                short(&words::word(&other))
+            ));
+        }
+    }
+    Check::from_failures(
+        REGISTRATIONS,
+        format!("{n} account(s) registered, each with an empty balance, one per meter"),
         failures,
     )
 }

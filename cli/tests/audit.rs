@@ -66,11 +66,22 @@ fn audit_and_disclose_commands() {
     };
 
     // --- the audit passes, one line per check, and writes the report -----------------------
+    // (and it opens the chain read-only: the state file and its log are the same bytes after)
+    let sidecar = sealgrid_verifier_contract::embedded::sidecar_path(&f.state);
+    let read = |p: &Path| std::fs::read(p).expect("chain file");
+    let before = (read(&f.state), read(&sidecar));
     let o = audit(&bundles);
     let out = text(&o);
     assert!(o.status.success(), "{out}");
+    assert!(
+        (read(&f.state), read(&sidecar)) == before,
+        "the audit changed the chain's files"
+    );
     assert!(out.contains("✓ clearing-decryption:"), "{out}");
     assert!(out.contains("✓ verifying-keys:"), "{out}");
+    for check in ["market-parameters", "committee", "registrations"] {
+        assert!(out.contains(&format!("✓ {check}:")), "{check}: {out}");
+    }
     assert!(out.contains("verdict: PASS"), "{out}");
     assert!(!out.contains('✗'), "{out}");
     println!("{out}");

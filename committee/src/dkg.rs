@@ -37,7 +37,7 @@
 use crate::ids::TrusteeId;
 use crate::wire;
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{UniformRand, Zero};
+use ark_ff::{Field, UniformRand, Zero};
 use sealgrid_circuits::babyjubjub::{base8, Point, ProjectivePoint, Scalar};
 use sealgrid_circuits::flow::{FlowError, FlowKeys};
 use serde::{Deserialize, Serialize};
@@ -480,6 +480,79 @@ impl CommitteePublic {
         FlowKeys::new(self.flow_keys.clone()).expect("checked in derive")
     }
 
+    /// Checks that the flow keys are a `t`-of-`n` threshold key of the trustees'
+    /// verification keys: for every instance, the verification keys of all trustees lie
+    /// on one polynomial of degree below `t` "in the exponent" (each is the Lagrange
+    /// combination of the first `t` trustees' keys at its own point), and the flow key
+    /// is that polynomial at 0. Then any `t` trustees whose partial decryptions verify
+    /// against their verification keys (DLEQ) decrypt under exactly these flow keys, and
+    /// no flow key was swapped for one somebody else holds the secret of. Needs no
+    /// secret; the audit runs it on the market file's committee.
+    pub fn check_threshold_keys(&self) -> Result<(), String> {
+        let t = self.params.t as usize;
+        let n = self.params.n as usize;
+        if self.verification_keys.len() != n {
+            return Err(format!(
+                "{} trustees' verification keys for a committee of n = {n}",
+                self.verification_keys.len()
+            ));
+        }
+        if t == 0 || t > n {
+            return Err(format!("threshold t = {t} for n = {n}"));
+        }
+        let mut ids: Vec<TrusteeId> = self.verification_keys.iter().map(|v| v.trustee).collect();
+        ids.sort();
+        ids.dedup();
+        if ids.len() != n {
+            return Err("a trustee has two sets of verification keys".into());
+        }
+        let base = &ids[..t];
+        // Lagrange coefficients over `base` at x.
+        let at = |x: Scalar| -> Vec<Scalar> {
+            base.iter()
+                .map(|i| {
+                    let (num, den) = base
+                        .iter()
+                        .filter(|k| *k != i)
+                        .fold((Scalar::from(1u64), Scalar::from(1u64)), |(nu, de), k| {
+                            (nu * (x - k.x()), de * (i.x() - k.x()))
+                        });
+                    num * den.inverse().expect("distinct trustee ids")
+                })
+                .collect()
+        };
+        let combine = |lambda: &[Scalar], j: usize| -> Result<Point, String> {
+            let mut acc = ProjectivePoint::zero();
+            for (l, id) in lambda.iter().zip(base) {
+                let y = self
+                    .verification_key(*id, j)
+                    .ok_or_else(|| format!("trustee {} has no key for instance {j}", id.0))?;
+                acc += *y * l;
+            }
+            Ok(acc.into_affine())
+        };
+        let at_zero = at(Scalar::from(0u64));
+        for (j, pk) in self.flow_keys.iter().enumerate() {
+            if combine(&at_zero, j)? != *pk {
+                return Err(format!(
+                    "flow key {j} is not the threshold key of the trustees' verification keys"
+                ));
+            }
+            for id in &ids[t..] {
+                let own = self
+                    .verification_key(*id, j)
+                    .ok_or_else(|| format!("trustee {} has no key for instance {j}", id.0))?;
+                if combine(&at(id.x()), j)? != *own {
+                    return Err(format!(
+                        "trustee {}'s verification key {j} is off the committee's polynomial",
+                        id.0
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Trustee `id`'s verification key for `instance`.
     pub fn verification_key(&self, id: TrusteeId, instance: usize) -> Option<&Point> {
         self.verification_keys
@@ -846,6 +919,28 @@ mod tests {
             serde_json::from_str::<CommitteePublic>(&json).unwrap(),
             public
         );
+    }
+
+    /// The audit's check of a market file's committee: the DKG's output passes; a flow
+    /// key swapped for one whose secret somebody else holds, or one trustee's
+    /// verification key moved, fails.
+    #[test]
+    fn the_flow_keys_are_checked_to_be_the_threshold_key_of_the_verification_keys() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(21);
+        let (public, _, _) = run_in_memory(PARAMS, &mut rng, |_| {}).unwrap();
+        assert_eq!(public.check_threshold_keys(), Ok(()));
+        let mut swapped = public.clone();
+        swapped.flow_keys[4] = (base8() * Scalar::from(12345u64)).into_affine();
+        let e = swapped.check_threshold_keys().unwrap_err();
+        assert!(e.contains("flow key 4"), "{e}");
+        // the last trustee's key of instance 9 replaced by another trustee's
+        let mut moved = public.clone();
+        moved.verification_keys[4].keys[9] = moved.verification_keys[3].keys[9];
+        let e = moved.check_threshold_keys().unwrap_err();
+        assert!(e.contains("trustee 5") && e.contains("key 9"), "{e}");
+        let mut short = public.clone();
+        short.verification_keys.pop();
+        assert!(short.check_threshold_keys().is_err());
     }
 
     #[test]

@@ -159,11 +159,33 @@ impl RoundCtx<'_> {
                 ),
             );
         }
+        // The floor counts parties (PROTOCOL §8: one bid per account per round): a round
+        // cleared with fewer distinct bidding accounts than k fails, whatever its bid
+        // count (a bid whose account the events do not name counts as no account).
+        let accounts = self
+            .bids
+            .iter()
+            .filter_map(|b| b.acct)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        if c.cleared && accounts < k {
+            return fail(
+                CLEARING,
+                format!(
+                    "cleared with {accounts} distinct bidding accounts, below the k-anonymity \
+                     floor {k}"
+                ),
+            );
+        }
         pass(
             CLEARING,
             format!(
-                "cleared {} at level {}, volume {} Wh (k-anonymity floor {k})",
-                c.cleared, c.level, c.volume
+                "cleared {} at level {}, volume {} Wh (k-anonymity floor {k}); {} bids from \
+                 {accounts} distinct accounts",
+                c.cleared,
+                c.level,
+                c.volume,
+                self.bids.len()
             ),
         )
     }

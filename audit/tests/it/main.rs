@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use alloy_primitives::U256;
 use alloy_sol_types::SolCall;
 use sealgrid_audit::checks::*;
-use sealgrid_audit::market::{TOKEN_BALANCE, VERIFYING_KEYS};
+use sealgrid_audit::market::{
+    COMMITTEE, MARKET_PARAMETERS, REGISTRATIONS, TOKEN_BALANCE, VERIFYING_KEYS,
+};
 use sealgrid_audit::{audit_record, read_record, AuditReport, PublicRecord, Rounds};
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_verifier_contract::bindings::Market;
@@ -80,7 +82,7 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     assert!(report.passed(), "{:#?}", report.failures());
     assert_eq!(report.rounds.len(), 1);
     assert_eq!(report.rounds[0].checks.len(), 11);
-    assert_eq!(report.market.len(), 4);
+    assert_eq!(report.market.len(), 6);
     // the whole-API entry point agrees
     let bundles = BTreeMap::from([(ROUND, f.bundle.clone())]);
     let again =
@@ -275,6 +277,93 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     let mut r = record.clone();
     r.token_balance += U256::from(1u8);
     failed(&audit(&f, &r, &f.bundle), None, TOKEN_BALANCE);
+
+    // --- a round cleared with fewer distinct accounts than k (the floor counts parties) --
+    let mut r = record.clone();
+    let mut first = None;
+    for e in r.events.iter_mut() {
+        if let MarketEvents::BidSubmitted(b) = &mut e.event {
+            b.acct = *first.get_or_insert(b.acct);
+        }
+    }
+    let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), CLEARING);
+    assert!(d.contains("1 distinct bidding accounts"), "{d}");
+
+    // --- market-file fields the chain or the circuits bind (issue #13 item 11) -----------
+    let with_market = |m: &sealgrid_market::file::MarketFile| {
+        let bundles = BTreeMap::from([(ROUND, f.bundle.clone())]);
+        audit_record(&record, m, &f.keys, &bundles, &Rounds::List(vec![ROUND]))
+    };
+    let mut m = f.market.clone();
+    m.trustee_setup.market.floor = 1000;
+    let d = failed(&with_market(&m), None, MARKET_PARAMETERS);
+    assert!(d.contains("floor 1000"), "{d}");
+    let mut m = f.market.clone();
+    m.deployment.max_defaults += 1;
+    let d = failed(&with_market(&m), None, MARKET_PARAMETERS);
+    assert!(d.contains("max_defaults"), "{d}");
+    let mut m = f.market.clone();
+    m.deployment.operator = alloy_primitives::Address::repeat_byte(0x0e);
+    failed(&with_market(&m), None, MARKET_PARAMETERS);
+
+    // --- a flow key swapped in the market file for one the forger holds the secret of ----
+    let mut m = f.market.clone();
+    m.trustee_setup.committee.flow_keys[0] = ark_ec::CurveGroup::into_affine(
+        sealgrid_circuits::babyjubjub::base8()
+            * sealgrid_circuits::babyjubjub::Scalar::from(12345u64),
+    );
+    let d = failed(&with_market(&m), None, COMMITTEE);
+    assert!(d.contains("flow key 0"), "{d}");
+    // a key set that is not even valid (a key twice) is a failed check, not a panic
+    let mut m = f.market.clone();
+    m.trustee_setup.committee.flow_keys[0] = m.trustee_setup.committee.flow_keys[1];
+    failed(&with_market(&m), None, MARKET_PARAMETERS);
+
+    // --- registrations: an account registered with a balance, a meter backing two ------
+    let mut r = record.clone();
+    for e in r.events.iter_mut() {
+        if let MarketEvents::Registered(x) = &mut e.event {
+            x.free += U256::from(1u8);
+            break;
+        }
+    }
+    let d = failed(&audit(&f, &r, &f.bundle), None, REGISTRATIONS);
+    assert!(d.contains("not the empty balance"), "{d}");
+    let mut r = record.clone();
+    let first_meter = r
+        .events
+        .iter()
+        .find_map(|e| match &e.event {
+            MarketEvents::Registered(x) => Some(x.meterId),
+            _ => None,
+        })
+        .expect("a registration");
+    for e in r.events.iter_mut().rev() {
+        if let MarketEvents::Registered(x) = &mut e.event {
+            x.meterId = first_meter;
+            break;
+        }
+    }
+    let d = failed(&audit(&f, &r, &f.bundle), None, REGISTRATIONS);
+    assert!(d.contains("backs accounts"), "{d}");
+
+    // --- the round pinned to a committee epoch that is not the market file's ------------
+    let mut r = record.clone();
+    for e in r.events.iter_mut() {
+        if let MarketEvents::RoundPinned(x) = &mut e.event {
+            x.epoch += 1;
+        }
+    }
+    let d = failed(&audit(&f, &r, &f.bundle), None, COMMITTEE);
+    assert!(d.contains("never activated"), "{d}");
+    let mut r = record.clone();
+    for e in r.events.iter_mut() {
+        if let MarketEvents::CommitteeSet(x) = &mut e.event {
+            x.threshold = U256::from(1u8);
+        }
+    }
+    let d = failed(&audit(&f, &r, &f.bundle), None, COMMITTEE);
+    assert!(d.contains("not the market file's committee"), "{d}");
 
     // --- a bid's ciphertext changed in the embedded state's log sidecar ------------------
     let sidecar = sealgrid_verifier_contract::embedded::sidecar_path(&f.state);
