@@ -15,6 +15,7 @@ use sealgrid_committee::trustee::DisclosureRequest;
 use sealgrid_committee::BidId;
 use sealgrid_market::file::MarketFile;
 use sealgrid_proto::market::v1 as pb;
+use sealgrid_proto::tls::{MutualTls, TlsFiles};
 use sealgrid_proto::trustee_client::TrusteeClient;
 use sealgrid_prover::circuits::default_key_dir;
 use sealgrid_report::{MarketInfo, ReportData, SlotData};
@@ -107,6 +108,10 @@ struct RunArgs {
     /// Slot length in minutes, for the report's time axis.
     #[arg(long, default_value_t = 15, value_name = "MIN")]
     slot_minutes: u64,
+    /// A trustee's disclosure log (repeat, one per trustee): every disclosure recorded
+    /// is reported, and a log whose lines do not chain fails the audit.
+    #[arg(long = "disclosures", value_name = "FILE")]
+    disclosures: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -119,12 +124,22 @@ struct DiscloseArgs {
     /// The bid: its index in the round, or its commitment (0x + 64 hex digits).
     #[arg(long, value_name = "INDEX|0x…")]
     bid: String,
-    /// A trustee's gRPC endpoint, `http://host:port` (repeat; at least t).
+    /// A trustee's gRPC endpoint, `https://host:port` (repeat; at least t).
     #[arg(long = "trustee", value_name = "URL", required = true)]
     trustees: Vec<String>,
-    /// The auditor name the trustees have on their allow-lists.
+    /// The auditor's name, as the trustees record it (informational: a trustee
+    /// authorises the certificate, never the name).
     #[arg(long)]
     auditor: String,
+    /// The CA (PEM) the trustees' certificates are checked against.
+    #[arg(long, value_name = "FILE")]
+    tls_ca: PathBuf,
+    /// The auditor's certificate (PEM), on the trustees' auditor lists.
+    #[arg(long, value_name = "FILE")]
+    tls_cert: PathBuf,
+    /// Its private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    tls_key: PathBuf,
 }
 
 /// Runs `sealgrid audit`.
@@ -214,16 +229,63 @@ fn audit(args: RunArgs) -> Result<ExitCode> {
     };
     let report = audit_record(&record, &market, &keys, &bundles, &Rounds::List(list));
     print(&report);
+    let disclosures_ok = print_disclosures(&args.disclosures);
     if let Some(path) = &args.report {
         let data = report_data(&record, &market, &report, args.slot_minutes);
         sealgrid_report::write(&data, path).with_context(|| path.display().to_string())?;
         println!("report: {}", path.display());
     }
-    Ok(if report.passed() {
+    Ok(if report.passed() && disclosures_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The disclosures the trustees recorded (`docs/PROTOCOL.md` §7), one line per opened
+/// bid with the trustees that answered; false if a log cannot be read or does not chain.
+fn print_disclosures(logs: &[PathBuf]) -> bool {
+    if logs.is_empty() {
+        return true;
+    }
+    println!("disclosures");
+    let mut ok = true;
+    let mut opened: BTreeMap<(u64, String, String, String), Vec<u16>> = BTreeMap::new();
+    for path in logs {
+        match sealgrid_trustee::store::read_disclosures(path) {
+            Ok((records, _)) => {
+                println!(
+                    "  ✓ {}: {} records, each chained to the one before",
+                    path.display(),
+                    records.len()
+                );
+                for r in records {
+                    opened
+                        .entry((r.round, r.bid, r.auditor, r.caller))
+                        .or_default()
+                        .push(r.trustee);
+                }
+            }
+            Err(e) => {
+                ok = false;
+                println!("  ✗ {}: {e}", path.display());
+            }
+        }
+    }
+    for ((round, bid, auditor, caller), mut trustees) in opened {
+        trustees.sort_unstable();
+        trustees.dedup();
+        println!(
+            "  round {round} bid {} disclosed to {auditor} ({caller}) by trustees {trustees:?}",
+            sealgrid_audit::words::short(
+                &hex::decode(bid.trim_start_matches("0x")).unwrap_or_default()
+            ),
+        );
+    }
+    if !ok {
+        println!("verdict: FAIL (a disclosure log is unreadable or broken)");
+    }
+    ok
 }
 
 fn line(c: &sealgrid_audit::Check) -> String {
@@ -400,11 +462,17 @@ fn disclose(args: DiscloseArgs) -> Result<ExitCode> {
         bid: bid.id,
         auditor: args.auditor.clone(),
     };
+    let tls = MutualTls::load(&TlsFiles {
+        ca: args.tls_ca.clone(),
+        cert: args.tls_cert.clone(),
+        key: args.tls_key.clone(),
+    })
+    .context("the auditor's TLS files")?;
     let partials: Vec<PartialDecryption> = runtime()?.block_on(async {
         let mut out = Vec::new();
         for url in &args.trustees {
             let r = async {
-                let mut c = TrusteeClient::connect(url.clone()).await?;
+                let mut c = TrusteeClient::connect(url.clone(), &tls).await?;
                 c.disclose(&req).await
             }
             .await;
