@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The market with every party in its own process, on loopback, the chain on a JSON-RPC
 # node (ganache 7.9.2 from verifier-contract/node, Shanghai rules, deterministic
-# accounts): the committee's 3 trustees (t = 2), the coordinator, two groups of 3
-# prosumers (one household defaults), then the regulator's audit of the round.
+# accounts): the committee's 3 trustees (t = 2), which first make their keys by a
+# distributed key generation (each its own process, its own signing key and passphrase),
+# the coordinator, two groups of 3 prosumers (one household defaults), then the
+# regulator's audit of the round.
 #
 #   scripts/multi-process.sh            # debug builds; PROFILE=release for release
+#   COMMITTEE=demo scripts/multi-process.sh   # the fixed-seed demo committee instead
+#                                             # (protects nothing; Groth16 keys cached)
+#
+# New flow keys mean a new Groth16 setup of the bid and settle circuits at deploy
+# (measured in the debug profile on 2 busy cores: see the deploy log's timings).
 #
 # Needs Node.js (for ganache) besides the Rust toolchain. Everything it writes goes to
 # target/sealgrid-multi/ (logs of every process included). A round takes about three
@@ -48,32 +55,69 @@ node -e '
   })();' "$URL"
 # ganache's first deterministic account (a well-known test key: never on a real chain)
 export SEALGRID_OPERATOR_KEY=4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d
-export SEALGRID_TRUSTEE_PASSPHRASE=multi-process-demo-not-secret
 export RUST_LOG=${RUST_LOG:-info}
+# each trustee's own passphrase (demo values)
+pass() { echo "multi-process-demo-not-secret-$1"; }
 
-# 2. the committee (the demo's fixed public seed, so the Groth16 keys are cached)
-"$BIN/sealgrid-trustee" demo-committee --demo-seed --out "$WORK/committee" >"$WORK/committee.log"
+# 2. the committee
+mkdir -p "$WORK/committee"
+if [ "${COMMITTEE:-dkg}" = demo ]; then
+  # the demo's fixed public seed: one process makes every share (protects nothing)
+  SEALGRID_TRUSTEE_PASSPHRASE=$(pass demo) "$BIN/sealgrid-trustee" demo-committee \
+    --out "$WORK/committee" >"$WORK/committee.log" 2>&1
+  for i in 1 2 3; do cp "$WORK/committee/trustee-$i.share" "$WORK/trustee-$i.share"; done
+  passphrase() { pass demo; }
+else
+  # a distributed key generation: each trustee makes its signing key, then all three
+  # run the DKG at once, each in its own process, over the board directory
+  peers=""
+  for i in 1 2 3; do
+    addr=$(SEALGRID_TRUSTEE_PASSPHRASE=$(pass "$i") "$BIN/sealgrid-trustee" keygen --id "$i" \
+      --share-file "$WORK/trustee-$i.share" | sed -n 's/^trustee [0-9]* address //p')
+    peers="${peers:+$peers,}$addr"
+  done
+  dkgs=()
+  for i in 1 2 3; do
+    SEALGRID_TRUSTEE_PASSPHRASE=$(pass "$i") "$BIN/sealgrid-trustee" dkg --id "$i" --n 3 --t 2 \
+      --peers "$peers" --board "$WORK/dkg-board" --session "multi-process-$(date +%s)" \
+      --share-file "$WORK/trustee-$i.share" --out "$WORK/dkg-$i" \
+      >"$WORK/dkg-$i.out" 2>"$WORK/dkg-$i.log" &
+    dkgs+=($!)
+  done
+  for p in "${dkgs[@]}"; do wait "$p"; done
+  # every trustee wrote the same public files
+  for i in 2 3; do
+    cmp "$WORK/dkg-1/setup.json" "$WORK/dkg-$i/setup.json"
+    cmp "$WORK/dkg-1/addresses.json" "$WORK/dkg-$i/addresses.json"
+  done
+  cp "$WORK/dkg-1/setup.json" "$WORK/dkg-1/addresses.json" "$WORK/committee/"
+  cat "$WORK/dkg-1.out"
+  passphrase() { pass "$1"; }
+fi
 
 # 3. the operator deploys and registers 6 prosumers derived from seed 7
+SECONDS=0
 "$BIN/sealgrid-coordinator" deploy --setup "$WORK/committee/setup.json" \
   --addresses "$WORK/committee/addresses.json" --rpc-url "$URL" \
   --out "$WORK/market.json" --prosumers 6 --prosumer-seed 7 | tee "$WORK/deploy.log"
 MARKET=$(sed -n 's/^market \(0x[0-9a-fA-F]*\) .*/\1/p' "$WORK/deploy.log")
 FROM=$(sed -n 's/.*(block \([0-9]*\)).*/\1/p' "$WORK/deploy.log")
+echo "deploy (Groth16 keys for the committee's flow keys included) took ${SECONDS} s"
 
 # 4. three trustees, each reading the chain itself
 trustees=()
 for i in 1 2 3; do
-  "$BIN/sealgrid-trustee" serve --setup "$WORK/committee/setup.json" \
-    --share-file "$WORK/committee/trustee-$i.share" --rpc-url "$URL" --market "$MARKET" \
+  SEALGRID_TRUSTEE_PASSPHRASE=$(passphrase "$i") "$BIN/sealgrid-trustee" serve \
+    --setup "$WORK/committee/setup.json" --share-file "$WORK/trustee-$i.share" --rpc-url "$URL" --market "$MARKET" \
     --from-block "$FROM" --listen "127.0.0.1:${TRUSTEE_PORT_BASE:-5016}$i" >"$WORK/trustee-$i.out" 2>"$WORK/trustee-$i.log" &
   pids+=($!)
   trustees+=(--trustee "http://127.0.0.1:${TRUSTEE_PORT_BASE:-5016}$i")
 done
 
-# 5. the coordinator, one round whose bidding closes in 60 to 90 s
+# 5. the coordinator, one round whose bidding closes in 150 to 180 s (debug-built
+#    prosumers prove a deposit and a bid each; a loaded 2-core machine needs the margin)
 NOW=$(date +%s)
-ROUND=$(( (NOW + 60 + SLOT - 1) / SLOT ))
+ROUND=$(( (NOW + 150 + SLOT - 1) / SLOT ))
 "$BIN/sealgrid-coordinator" serve --market "$WORK/market.json" --rpc-url "$URL" \
   "${trustees[@]}" --listen "$COORD" --store "$WORK/store.redb" \
   --slot-seconds $SLOT --bidding-seconds 120 --gate-closure-seconds 0 --settle-seconds $SLOT \

@@ -163,7 +163,7 @@ pub fn read_record(
             MarketEvents::BidSubmitted(b) => *bids_per_round.entry(b.round).or_default() += 1,
             MarketEvents::Settled(s) => {
                 let state = view(chain, d.market, &Market::payoutsCall(s.pOut), "payouts")?;
-                payouts.insert(s.pOut, state);
+                payouts.insert(s.pOut, state.state);
             }
             _ => {}
         }

@@ -3,8 +3,8 @@
 //! proof verified by the contract): no storage is written behind the contract's back.
 //!
 //! `clear` reads only the round's bid count and the inclusion bitmap, so who bid does
-//! not matter: one aggregator account (`maxUnsettled` = n) submits all n bids, chaining
-//! its free balance from one bid proof to the next. Used by the `gas` binary and its test
+//! not matter; the contract takes one bid per account per round, so each of the n bids
+//! comes from its own account (registered, one deposit proof, one bid proof). Used by the `gas` binary and its test
 //! (`tests/gas.rs`). It lives here, not in `sealgrid-verifier-contract`, so that the
 //! contract crate does not depend on proving.
 
@@ -22,7 +22,7 @@ use sealgrid_circuits::settle::SettleCircuit;
 use sealgrid_circuits::Fr;
 use sealgrid_committee::InclusionBitmap;
 use sealgrid_prover::{prove, KeyError, KeyPair, KeyStore, NoProgress};
-use sealgrid_verifier_contract::bindings::{Market, TestToken};
+use sealgrid_verifier_contract::bindings::{poseidon3_init_code, Market, TestToken};
 use sealgrid_verifier_contract::committee::{address_of, bitmap_words, clear_digest, sign_sorted};
 use sealgrid_verifier_contract::{calldata, ChainError, DevChain};
 
@@ -113,6 +113,8 @@ pub struct ClearGas {
     pub submit_bid: (u64, u64),
     /// Gas of `closeRound`.
     pub close_round: u64,
+    /// Least and most gas of a `register`.
+    pub register: (u64, u64),
 }
 
 fn err(what: &str, e: ChainError) -> ChainError {
@@ -151,6 +153,7 @@ pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
     let bid_v = deploy(chain, calldata::verifier_init_code(&keys.bid.vk))?;
     let settle_v = deploy(chain, calldata::verifier_init_code(&keys.settle.vk))?;
     let token = deploy(chain, TestToken::BYTECODE.clone())?;
+    let poseidon = deploy(chain, poseidon3_init_code())?;
     let market = deploy(
         chain,
         calldata::init_code(
@@ -160,10 +163,12 @@ pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
                 balanceVerifier_: balance_v,
                 bidVerifier_: bid_v,
                 settleVerifier_: settle_v,
+                poseidon_: poseidon,
+                committeeDelay_: 0,
                 params_: Market::Params {
                     levels: params.levels as u32,
                     kAnonymity: params.k_anonymity as u32,
-                    maxUnsettled: n as u32,
+                    maxUnsettled: 1,
                     maxDefaults: 1,
                 },
             },
@@ -176,39 +181,22 @@ pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
         .sol_transact(
             operator,
             market,
-            &Market::setCommitteeCall {
+            &Market::proposeCommitteeCall {
                 members: trustees.iter().map(address_of).collect(),
                 t: U256::from(2),
             },
         )
-        .map_err(|e| err("setCommittee", e))?;
+        .map_err(|e| err("proposeCommittee", e))?;
 
-    // The aggregator: registered, funded, one deposit.
-    let mut opening = BalanceOpening {
-        sk_acct: Fr::from(4242u64),
-        balance: 0,
-        salt: Fr::from(0u64),
-    };
-    let acct = account_id(opening.sk_acct);
-    let deposit: u64 = 1 << 40;
-    chain
-        .sol_transact(
-            operator,
-            market,
-            &Market::registerCall {
-                acct: calldata::fr(&acct),
-                meterId: calldata::fr(&Fr::from(1u64)),
-                free: calldata::fr(&opening.commitment()),
-            },
-        )
-        .map_err(|e| err("register", e))?;
+    // n accounts: each registered, funded by one deposit (the aggregator pays).
+    let deposit: u64 = 1 << 30;
     chain
         .sol_transact(
             operator,
             token,
             &TestToken::mintCall {
                 to: agg,
-                value: U256::from(deposit),
+                value: U256::from(deposit) * U256::from(n.max(1)),
             },
         )
         .map_err(|e| err("mint", e))?;
@@ -222,27 +210,48 @@ pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
             },
         )
         .map_err(|e| err("approve", e))?;
-    let (public, private, next) =
-        BalanceProofPrivate::transition(&opening, None, deposit as i128, Fr::from(0u64), rng)
-            .map_err(|e| ChainError::Backend(format!("deposit statement: {e:?}")))?;
-    let st = prove(
-        &keys.balance.pk,
-        BalanceCircuit::new(public, private),
-        rng,
-        &NoProgress,
-    )
-    .map_err(|e| ChainError::Backend(format!("deposit proof: {e:?}")))?;
-    chain
-        .sol_transact(
-            agg,
-            market,
-            &Market::depositCall {
-                proof: calldata::proof(&st.proof),
-                inp: calldata::balance_inputs(&public),
-            },
+    let mut register = (u64::MAX, 0u64);
+    let mut openings = Vec::with_capacity(n);
+    for i in 0..n {
+        let opening = BalanceOpening {
+            sk_acct: Fr::from(4242u64 + i as u64),
+            balance: 0,
+            salt: Fr::from(0u64),
+        };
+        let acct = account_id(opening.sk_acct);
+        let r = chain
+            .sol_transact(
+                operator,
+                market,
+                &Market::registerCall {
+                    acct: calldata::fr(&acct),
+                    meterId: U256::from(1 + i as u64),
+                },
+            )
+            .map_err(|e| err("register", e))?;
+        register = (register.0.min(r.gas_used), register.1.max(r.gas_used));
+        let (public, private, next) =
+            BalanceProofPrivate::transition(&opening, None, deposit as i128, Fr::from(0u64), rng)
+                .map_err(|e| ChainError::Backend(format!("deposit statement: {e:?}")))?;
+        let st = prove(
+            &keys.balance.pk,
+            BalanceCircuit::new(public, private),
+            rng,
+            &NoProgress,
         )
-        .map_err(|e| err("deposit", e))?;
-    opening = next;
+        .map_err(|e| ChainError::Backend(format!("deposit proof: {e:?}")))?;
+        chain
+            .sol_transact(
+                agg,
+                market,
+                &Market::depositCall {
+                    proof: calldata::proof(&st.proof),
+                    inp: calldata::balance_inputs(&public),
+                },
+            )
+            .map_err(|e| err("deposit", e))?;
+        openings.push(next);
+    }
 
     // One round, n bids.
     let t0 = chain.now()?;
@@ -273,6 +282,7 @@ pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
             (Side::Sell, (i / 2) % (k / 2 + 1))
         };
         let q = 1 + (i as u64 % 7);
+        let opening = &openings[i];
         let b = bid::prepare(
             params,
             keys.flow,
@@ -306,11 +316,6 @@ pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
             )
             .map_err(|e| err(&format!("submitBid {i}"), e))?;
         submit_bid = (submit_bid.0.min(r.gas_used), submit_bid.1.max(r.gas_used));
-        opening = BalanceOpening {
-            sk_acct: opening.sk_acct,
-            balance: opening.balance - b.private.lock,
-            salt: b.private.salt_new,
-        };
         match side {
             Side::Buy => h_buy[level] += q,
             Side::Sell => h_sell[level] += q,
@@ -323,7 +328,9 @@ pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
         .map_err(|e| err("closeRound", e))?
         .gas_used;
     let included = bitmap_words(&InclusionBitmap::from_indices(n, 0..n as u32));
-    let digest = clear_digest(chain_id, market, ROUND, &h_buy, &h_sell, &included);
+    let digest = clear_digest(
+        chain_id, market, ROUND, n as u32, &h_buy, &h_sell, &included,
+    );
     let clear = chain
         .sol_transact(
             operator,
@@ -343,5 +350,6 @@ pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
         clear,
         submit_bid,
         close_round,
+        register,
     })
 }

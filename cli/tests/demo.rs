@@ -85,11 +85,19 @@ fn six_households_one_slot_through_the_coordinator_with_a_defaulter() {
     // 6 deposits, 6 bids, 5 settlements
     assert_eq!(s.proofs, 17);
     assert!(s.gas > 0, "the coordinator reports the receipts' gas");
-    // Money: what was deposited is in free balances, withdrawn, or with the operator.
+    // Money: what was deposited is in free balances, withdrawn, with the operator, or
+    // withheld in the market (the lone defaulter's lock, never decrypted).
     assert!(report.withdrawn > 0);
+    assert!(
+        report.withheld_locks > 0,
+        "one defaulter: its lock is withheld"
+    );
     assert_eq!(
         i128::from(report.deposited),
-        i128::from(report.free_balances) + i128::from(report.withdrawn) + report.operator
+        i128::from(report.free_balances)
+            + i128::from(report.withdrawn)
+            + report.operator
+            + i128::from(report.withheld_locks)
     );
     // The audit of the round from public data passed, every check of it.
     assert!(report.audit.passed());

@@ -103,6 +103,7 @@ fn main() {
                 id: BidId::from_commitment(Fr::from(i as u64 + 1)),
                 ciphertexts: ct,
                 digest,
+                acct: None,
             }
         })
         .collect();

@@ -15,7 +15,7 @@
 //!   checked and added when the contract emits it, and round close only normalises the
 //!   running sums. This keeps the digest checks off the close-time critical path.
 
-use crate::ids::BidId;
+use crate::ids::{AccountId, BidId};
 use crate::inclusion::InclusionBitmap;
 use crate::wire;
 use ark_ec::{AdditiveGroup, CurveGroup};
@@ -38,6 +38,10 @@ pub struct PostedBid {
     /// `D` from the accepted proof's public inputs.
     #[serde(with = "wire::fr")]
     pub digest: Fr,
+    /// The bidding account, where the view knows it (the contract's `BidSubmitted`
+    /// event names it): only an account's first bid of a round is aggregated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acct: Option<AccountId>,
 }
 
 /// Why a posted bid was left out of the aggregate.
@@ -49,6 +53,10 @@ pub enum ExclusionReason {
     WrongSlotCount(usize),
     /// The id appeared earlier in the list (only the first is kept).
     Duplicate,
+    /// The account bid earlier in the round (one bid per account per round: the
+    /// contract refuses a second, so a view that shows one is reported and it is left
+    /// out, and the k-anonymity floor counts accounts).
+    SecondBidOfAccount,
 }
 
 /// A bid left out, and why.
@@ -93,6 +101,12 @@ impl Aggregate {
     /// of acceptance: the bid indices the market contract numbers a round's bids by.
     pub fn indices(&self) -> &[u32] {
         &self.indices
+    }
+
+    /// How many bids were posted (included or not): the round's bid count in this view,
+    /// which the clearing statement signs.
+    pub fn posted(&self) -> u32 {
+        self.posted
     }
 
     /// The inclusion bitmap the market contract checks (PROTOCOL §8): the included
@@ -140,6 +154,7 @@ pub struct Aggregator {
     round: u64,
     slots: usize,
     seen: HashSet<BidId>,
+    accounts: HashSet<AccountId>,
     included: Vec<BidId>,
     indices: Vec<u32>,
     posted: u32,
@@ -155,6 +170,7 @@ impl Aggregator {
             round,
             slots,
             seen: HashSet::new(),
+            accounts: HashSet::new(),
             included: Vec::new(),
             indices: Vec::new(),
             posted: 0,
@@ -165,13 +181,18 @@ impl Aggregator {
 
     /// Checks a bid and adds it, or records why it was excluded (and returns that).
     pub fn push(&mut self, bid: &PostedBid) -> Result<(), ExclusionReason> {
-        let verdict = check_posted(bid, self.slots).and_then(|()| {
-            if self.seen.insert(bid.id) {
-                Ok(())
-            } else {
-                Err(ExclusionReason::Duplicate)
-            }
-        });
+        let verdict = check_posted(bid, self.slots)
+            .and_then(|()| {
+                if self.seen.insert(bid.id) {
+                    Ok(())
+                } else {
+                    Err(ExclusionReason::Duplicate)
+                }
+            })
+            .and_then(|()| match bid.acct {
+                Some(a) if !self.accounts.insert(a) => Err(ExclusionReason::SecondBidOfAccount),
+                _ => Ok(()),
+            });
         match verdict {
             Ok(()) => {
                 self.acc[0] += bid.ciphertexts.c1;
@@ -237,11 +258,18 @@ pub fn aggregate(
         .map(|b| check_posted(b, slots).err())
         .collect();
     let mut seen = HashSet::with_capacity(bids.len());
+    let mut accounts: HashSet<AccountId> = HashSet::with_capacity(bids.len());
     let mut excluded = Vec::new();
     let mut included_bids: Vec<&PostedBid> = Vec::with_capacity(bids.len());
     let mut indices = Vec::with_capacity(bids.len());
     for (i, (b, v)) in bids.iter().zip(verdicts).enumerate() {
-        let reason = v.or_else(|| (!seen.insert(b.id)).then_some(ExclusionReason::Duplicate));
+        let reason = v
+            .or_else(|| (!seen.insert(b.id)).then_some(ExclusionReason::Duplicate))
+            .or_else(|| {
+                b.acct
+                    .is_some_and(|a| !accounts.insert(a))
+                    .then_some(ExclusionReason::SecondBidOfAccount)
+            });
         match reason {
             Some(reason) => excluded.push(Exclusion { id: b.id, reason }),
             None => {
@@ -311,6 +339,7 @@ mod tests {
                 PostedBid {
                     id: BidId([i; 32]),
                     digest: ct.digest(),
+                    acct: None,
                     ciphertexts: ct,
                 }
             })

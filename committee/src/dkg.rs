@@ -586,9 +586,165 @@ impl KeyShare {
     }
 }
 
-/// A whole run in one process, for tests, benchmarks and the embedded single-process
-/// demo. `tamper` may rewrite any bundle before it is delivered (a cheating dealer); the
-/// dealer answers complaints with what it actually sent, so a dealer that stands by an
+/// One trustee's side of a run: the state machine every run goes through, in one process
+/// ([`run_in_memory`]) or with each trustee in its own process (`sealgrid-trustee dkg`,
+/// whose channel carries the messages). The steps, in order:
+///
+/// 1. [`Party::new`] draws the polynomials; [`Party::dealing`] is broadcast and
+///    [`Party::deal`] gives the private bundles, one per trustee (its own included);
+/// 2. [`Party::receive`] takes each bundle addressed to it; once the dealings are known,
+///    [`Party::complaints`] lists the dealers whose bundle is missing or does not verify;
+/// 3. [`Party::answers`] answers the broadcast complaints against it with what it sent;
+/// 4. [`Party::finalize`] derives `QUAL` and the public keys from the broadcast alone
+///    ([`CommitteePublic::derive`]) and sums its share ([`KeyShare::finalize`]).
+///
+/// Every check and every disqualification rule is the free functions'
+/// ([`verify_bundle`], [`qualify`]): the party only keeps what it sent and received.
+pub struct Party {
+    dealer: Dealer,
+    /// The bundles as this dealer sent them, by recipient: a complaint is answered with
+    /// what was sent, so a dealer that stands by a bad share is disqualified.
+    sent: BTreeMap<TrusteeId, ShareBundle>,
+    /// The first bundle received from each dealer.
+    received: BTreeMap<TrusteeId, ShareBundle>,
+}
+
+impl std::fmt::Debug for Party {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Party")
+            .field("id", &self.dealer.id)
+            .field("received", &self.received.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Party {
+    /// Step 1: fresh polynomials for every instance.
+    pub fn new<R: rand::Rng>(
+        params: DkgParams,
+        me: TrusteeId,
+        rng: &mut R,
+    ) -> Result<Party, DkgError> {
+        Ok(Party {
+            dealer: Dealer::new(params, me, rng)?,
+            sent: BTreeMap::new(),
+            received: BTreeMap::new(),
+        })
+    }
+
+    /// This trustee.
+    pub fn me(&self) -> TrusteeId {
+        self.dealer.id
+    }
+
+    /// The run's parameters.
+    pub fn params(&self) -> &DkgParams {
+        &self.dealer.params
+    }
+
+    /// Step 1: the commitments to broadcast.
+    pub fn dealing(&self) -> Dealing {
+        self.dealer.dealing()
+    }
+
+    /// Step 1: the private bundle for every trustee, ids `1..=n` (this one's own
+    /// included), each passed through `tamper` before it is recorded as sent. An honest
+    /// dealer's `tamper` does nothing; tests use it to make a cheating dealer.
+    pub fn deal(&mut self, mut tamper: impl FnMut(&mut ShareBundle)) -> Vec<ShareBundle> {
+        let params = self.dealer.params;
+        params
+            .trustees()
+            .map(|r| {
+                let mut b = self.dealer.bundle_for(r);
+                tamper(&mut b);
+                self.sent.insert(r, b.clone());
+                b
+            })
+            .collect()
+    }
+
+    /// Step 2: keeps a bundle addressed to this trustee (the first one per dealer; a
+    /// bundle for someone else is refused). Whether it verifies is decided in
+    /// [`Party::complaints`], once the dealings are known.
+    pub fn receive(&mut self, bundle: ShareBundle) -> Result<(), DkgError> {
+        if bundle.recipient != self.me()
+            || bundle.dealer.0 == 0
+            || bundle.dealer.0 > self.dealer.params.n
+        {
+            return Err(DkgError::Misrouted {
+                dealer: bundle.dealer,
+                recipient: bundle.recipient,
+            });
+        }
+        self.received.entry(bundle.dealer).or_insert(bundle);
+        Ok(())
+    }
+
+    /// Step 2: a complaint against each dealer of `dealings` whose bundle to this
+    /// trustee never came or does not match its commitments, in dealer order.
+    pub fn complaints(&self, dealings: &[Dealing]) -> Vec<Complaint> {
+        let mut against: BTreeSet<TrusteeId> = BTreeSet::new();
+        for d in dealings {
+            let ok = self
+                .received
+                .get(&d.dealer)
+                .is_some_and(|b| verify_bundle(&self.dealer.params, d, b).is_ok());
+            if !ok && d.dealer != self.me() {
+                against.insert(d.dealer);
+            }
+        }
+        against
+            .into_iter()
+            .map(|dealer| Complaint {
+                accuser: self.me(),
+                dealer,
+            })
+            .collect()
+    }
+
+    /// Step 3: the answers to the complaints against this trustee: each accuser's
+    /// bundle exactly as it was sent (in accuser order, once per accuser).
+    pub fn answers(&self, complaints: &[Complaint]) -> Vec<ComplaintAnswer> {
+        let accusers: BTreeSet<TrusteeId> = complaints
+            .iter()
+            .filter(|c| c.dealer == self.me())
+            .map(|c| c.accuser)
+            .collect();
+        accusers
+            .into_iter()
+            .filter_map(|accuser| {
+                let complaint = Complaint {
+                    accuser,
+                    dealer: self.me(),
+                };
+                let honest = self.dealer.answer(&complaint)?;
+                Some(match self.sent.get(&accuser) {
+                    Some(b) => ComplaintAnswer { bundle: b.clone() },
+                    None => honest,
+                })
+            })
+            .collect()
+    }
+
+    /// Step 4: `QUAL`, the public keys and this trustee's share, from the broadcast (the
+    /// same for everyone) and the bundles this trustee received.
+    pub fn finalize(
+        &self,
+        broadcast: &DkgBroadcast,
+    ) -> Result<(CommitteePublic, KeyShare), DkgError> {
+        let params = self.dealer.params;
+        let public = CommitteePublic::derive(&params, broadcast)?;
+        let received: Vec<ShareBundle> = self.received.values().cloned().collect();
+        let share = KeyShare::finalize(&params, self.me(), broadcast, &public, &received)?;
+        Ok((public, share))
+    }
+}
+
+/// A whole run in one process, for tests, benchmarks and the fixed-seed demo committee
+/// (whoever runs it knows every share: it protects nothing). Each trustee is a [`Party`];
+/// the broadcast is a shared [`DkgBroadcast`] and the private channel a direct hand-over.
+/// `tamper` may rewrite any bundle before it is delivered (a cheating dealer); the dealer
+/// answers complaints with what it actually sent, so a dealer that stands by an
 /// inconsistent share is disqualified.
 pub fn run_in_memory<R: rand::Rng>(
     params: DkgParams,
@@ -596,56 +752,38 @@ pub fn run_in_memory<R: rand::Rng>(
     mut tamper: impl FnMut(&mut ShareBundle),
 ) -> Result<(CommitteePublic, Vec<KeyShare>, DkgBroadcast), DkgError> {
     params.validate()?;
-    let dealers: Vec<Dealer> = params
+    let mut parties: Vec<Party> = params
         .trustees()
-        .map(|id| Dealer::new(params, id, rng))
+        .map(|id| Party::new(params, id, rng))
         .collect::<Result<_, _>>()?;
     let mut broadcast = DkgBroadcast {
-        dealings: dealers.iter().map(Dealer::dealing).collect(),
+        dealings: parties.iter().map(Party::dealing).collect(),
         ..DkgBroadcast::default()
     };
-    // sent[(dealer, recipient)] = the bundle as delivered
-    let mut sent: BTreeMap<(TrusteeId, TrusteeId), ShareBundle> = BTreeMap::new();
-    for d in &dealers {
-        for r in params.trustees() {
-            let mut b = d.bundle_for(r);
-            tamper(&mut b);
-            sent.insert((d.id, r), b);
-        }
+    let mut bundles = Vec::new();
+    for p in &mut parties {
+        bundles.extend(p.deal(&mut tamper));
     }
-    for ((dealer, recipient), b) in &sent {
-        let dealing = broadcast
-            .dealings
-            .iter()
-            .find(|d| d.dealer == *dealer)
-            .expect("dealt");
-        if verify_bundle(&params, dealing, b).is_err() {
-            broadcast.complaints.push(Complaint {
-                accuser: *recipient,
-                dealer: *dealer,
-            });
-        }
+    for b in bundles {
+        let r = b.recipient.0 as usize - 1;
+        parties[r].receive(b)?;
     }
-    for c in broadcast.complaints.clone() {
-        // a cheating dealer stands by what it sent
-        if let Some(b) = sent.get(&(c.dealer, c.accuser)) {
-            broadcast
-                .answers
-                .push(ComplaintAnswer { bundle: b.clone() });
-        }
+    broadcast.complaints = parties
+        .iter()
+        .flat_map(|p| p.complaints(&broadcast.dealings))
+        .collect();
+    broadcast.answers = parties
+        .iter()
+        .flat_map(|p| p.answers(&broadcast.complaints))
+        .collect();
+    let mut public = None;
+    let mut shares = Vec::with_capacity(parties.len());
+    for p in &parties {
+        let (pb, share) = p.finalize(&broadcast)?;
+        public.get_or_insert(pb);
+        shares.push(share);
     }
-    let public = CommitteePublic::derive(&params, &broadcast)?;
-    let shares = params
-        .trustees()
-        .map(|me| {
-            let received: Vec<ShareBundle> = sent
-                .iter()
-                .filter(|((_, r), _)| *r == me)
-                .map(|(_, b)| b.clone())
-                .collect();
-            KeyShare::finalize(&params, me, &broadcast, &public, &received)
-        })
-        .collect::<Result<_, _>>()?;
+    let public = public.expect("n >= 1");
     Ok((public, shares, broadcast))
 }
 

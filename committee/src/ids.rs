@@ -23,11 +23,22 @@ impl std::fmt::Display for TrusteeId {
     }
 }
 
+/// An account id (`acct`, PROTOCOL §2) as the contract's `uint256`, big-endian.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AccountId(#[serde(with = "crate::wire::bytes")] pub [u8; 32]);
+
 /// A bid as the market contract names it: its commitment `B` (`docs/PROTOCOL.md` §2) as a
 /// `bytes32`, i.e. the 32-byte big-endian encoding of the field element. Commitments are
 /// salted, hence unique per bid.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct BidId(#[serde(with = "crate::wire::bytes")] pub [u8; 32]);
+
+impl AccountId {
+    /// The id of account `acct` (a field element), big-endian as the contract's `uint256`.
+    pub fn from_field(acct: Fr) -> AccountId {
+        AccountId(BidId::from_commitment(acct).0)
+    }
+}
 
 impl BidId {
     /// The id of the bid with commitment `b`.

@@ -31,5 +31,5 @@ pub mod sign;
 pub mod trustee;
 pub mod wire;
 
-pub use ids::{BidId, TrusteeId};
+pub use ids::{AccountId, BidId, TrusteeId};
 pub use inclusion::InclusionBitmap;

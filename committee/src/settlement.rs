@@ -10,10 +10,12 @@
 //!   `(C1', C2'_0, C2'_1, C2'_2)` encrypting `(pay, credit, penalty)` under the first
 //!   three flow keys, with its digest `E` a public input of the settle proof. They are
 //!   aggregated exactly like bids ([`crate::aggregate::aggregate`] with 3 slots): a
-//!   settlement whose posted ciphertexts do not digest to `E` is excluded and reported
-//!   (its bid still counts as settled: the contract accepted the proof). Slots 0, 1, 2.
+//!   settlement whose posted ciphertexts do not digest to `E` is excluded, reported and
+//!   **voided**: `finalize` voids its payout (frozen until then) and its bid counts as a
+//!   defaulter. Slots 0, 1, 2.
 //! - **Defaulted locks**, [`DecryptionContext::Defaulted`]: the round's accepted bids
-//!   with no settlement are its defaulters; their bid ciphertexts are aggregated
+//!   with no settlement (recorded on chain by `recordDefaults`) and the voided
+//!   settlements' bids are its defaulters; their bid ciphertexts are aggregated
 //!   (2K + 1 slots, digest checked against `D`, exclusions reported) and only the lock
 //!   slot 2K is decrypted. A defaulter whose posted ciphertexts do not match its digest
 //!   stays a defaulter (the contract records it) but its lock is not in the total.
@@ -21,8 +23,10 @@
 //! An empty aggregate (no settlement, or no defaulter, passed the checks) has total 0
 //! and nothing to decrypt. The settlement flows are refused under the market's
 //! k-anonymity floor, like bids: with fewer settlements their totals would say too much
-//! about single households. The defaulted-locks total is not: `finalize` publishes it
-//! and the defaulters anyway, so one defaulter's lock becomes public by design.
+//! about single households. The defaulted locks of fewer than k-anonymity defaulters
+//! (and more than 0) are **withheld**: never decrypted, total 0, and the contract keeps
+//! them (its `finalize` requires `defaultedLocks = 0` then), so a lone defaulter's lock
+//! (a seller's side and q) is never published.
 //!
 //! Totals are bounded by [`MAX_TOTAL_BITS`] = 56 bits (a lock is below 2^48, PROTOCOL
 //! §4.2 B4, so 256 defaulted maximal locks still fit; money totals of 2^40 and more are
@@ -70,8 +74,10 @@ pub struct SettlementView {
     flows: Option<Aggregate>,
     flows_excluded: Vec<Exclusion>,
     defaulters: Vec<BidId>,
+    voided: Vec<BidId>,
     locks: Option<Aggregate>,
     locks_excluded: Vec<Exclusion>,
+    locks_withheld: bool,
 }
 
 impl SettlementView {
@@ -96,14 +102,29 @@ impl SettlementView {
     }
 
     /// The accepted bids of the round without a settlement, in acceptance order: the
-    /// list `finalize` takes.
+    /// bids `recordDefaults` records, whose number `finalize`'s digest binds.
     pub fn defaulters(&self) -> &[BidId] {
         &self.defaulters
     }
 
-    /// The aggregate of the defaulters' bid ciphertexts, `None` if none passed the checks.
+    /// The settled bids whose posted flow ciphertexts do not digest to their proven `E`
+    /// (or are malformed), settlement order: `finalize` voids their payouts and they
+    /// count as defaulters (their locks are in [`SettlementView::locks`]).
+    pub fn voided(&self) -> &[BidId] {
+        &self.voided
+    }
+
+    /// The aggregate of the defaulters' (and voided settlements') bid ciphertexts,
+    /// `None` if none passed the checks or if they are withheld.
     pub fn locks(&self) -> Option<&Aggregate> {
         self.locks.as_ref()
+    }
+
+    /// The defaulters' locks are withheld: there are more than 0 and fewer than
+    /// k-anonymity defaulters (voided settlements included), so their total is not
+    /// decrypted (it is 0 in the statement and stays in the contract).
+    pub fn locks_withheld(&self) -> bool {
+        self.locks_withheld
     }
 
     /// Defaulters whose bid ciphertexts were left out of the lock aggregate, and why.
@@ -125,30 +146,57 @@ fn aggregate_or_none(
 }
 
 /// Builds the view of a round from the accepted bids (acceptance order) and the
-/// settlements the contract accepted (settlement order). `levels` is K.
+/// settlements the contract accepted (settlement order). `levels` is K, `k_anonymity`
+/// the market's floor (for the withheld locks).
 pub fn settlement_view(
     round: u64,
     levels: usize,
+    k_anonymity: usize,
     bids: &[PostedBid],
     settlements: &[PostedSettlement],
 ) -> SettlementView {
     let settled: HashSet<BidId> = settlements.iter().map(|s| s.id).collect();
+    let (flows, flows_excluded) = aggregate_or_none(round, SETTLE_FLOWS, settlements);
+    // A settlement left out of the flow sum for any reason but being a repeat (which the
+    // contract never shows) is voided: its payout would otherwise be paid while its
+    // flows are not in the totals.
+    let voided_set: HashSet<BidId> = flows_excluded
+        .iter()
+        .filter(|e| e.reason != ExclusionReason::Duplicate)
+        .map(|e| e.id)
+        .collect();
+    let mut voided_seen = HashSet::new();
+    let voided: Vec<BidId> = settlements
+        .iter()
+        .filter(|s| voided_set.contains(&s.id) && voided_seen.insert(s.id))
+        .map(|s| s.id)
+        .collect();
     let mut seen = HashSet::new();
     let defaulting: Vec<PostedBid> = bids
         .iter()
-        .filter(|b| !settled.contains(&b.id) && seen.insert(b.id))
+        .filter(|b| (!settled.contains(&b.id) || voided_set.contains(&b.id)) && seen.insert(b.id))
         .cloned()
         .collect();
-    let defaulters = defaulting.iter().map(|b| b.id).collect();
-    let (flows, flows_excluded) = aggregate_or_none(round, SETTLE_FLOWS, settlements);
-    let (locks, locks_excluded) = aggregate_or_none(round, 2 * levels + 1, &defaulting);
+    let defaulters = defaulting
+        .iter()
+        .filter(|b| !voided_set.contains(&b.id))
+        .map(|b| b.id)
+        .collect();
+    let locks_withheld = !defaulting.is_empty() && defaulting.len() < k_anonymity;
+    let (locks, locks_excluded) = if locks_withheld {
+        (None, Vec::new())
+    } else {
+        aggregate_or_none(round, 2 * levels + 1, &defaulting)
+    };
     SettlementView {
         round,
         flows,
         flows_excluded,
         defaulters,
+        voided,
         locks,
         locks_excluded,
+        locks_withheld,
     }
 }
 
@@ -180,8 +228,10 @@ pub struct SettlementOutcome {
     pub round: u64,
     /// The totals `finalize` posts.
     pub totals: FinalizeTotals,
-    /// The defaulters `finalize` lists.
+    /// The defaulters `recordDefaults` records.
     pub defaulters: Vec<BidId>,
+    /// The settlements `finalize` voids.
+    pub voided: Vec<BidId>,
     /// Trustees whose flow shares were used (empty if there was nothing to decrypt).
     pub flows_used: Vec<TrusteeId>,
     /// Trustees whose lock shares were used.
@@ -254,6 +304,7 @@ pub fn decrypt_settlement(
             defaulted_locks: l[0],
         },
         defaulters: view.defaulters.clone(),
+        voided: view.voided.clone(),
         flows_used,
         locks_used,
         rejected,

@@ -10,13 +10,15 @@
 //! ```solidity
 //! bytes32 constant CLEAR_TAG = keccak256("sealgrid.clear.v1");
 //!
-//! function clearDigest(uint64 round, uint64[] calldata hBuy, uint64[] calldata hSell,
-//!                      uint256[] calldata included) view returns (bytes32) {
+//! function clearDigest(uint64 round, uint32 bidCount, uint64[] calldata hBuy,
+//!                      uint64[] calldata hSell, uint256[] calldata included)
+//!     view returns (bytes32) {
 //!     return keccak256(abi.encode(
 //!         CLEAR_TAG,       // bytes32
 //!         block.chainid,   // uint256
 //!         address(this),   // address
 //!         round,           // uint64
+//!         bidCount,        // uint32     (the round's accepted bids; `clear` passes its own)
 //!         hBuy,            // uint64[]   (K entries, level 0 first)
 //!         hSell,           // uint64[]   (K entries, level 0 first)
 //!         included         // uint256[]  inclusion bitmap over the round's bid indices
@@ -25,7 +27,7 @@
 //! // signer = ecrecover(clearDigest(...), v, r, s)
 //! ```
 //!
-//! `abi.encode` lays this out as seven 32-byte head words (the three arrays as offsets),
+//! `abi.encode` lays this out as eight 32-byte head words (the three arrays as offsets),
 //! then each array as its length word followed by its elements, every value left-padded
 //! to 32 bytes. The chain id and contract address bind a signature to one deployment; the
 //! tag to this message type. `included` has bit `i % 256` of word `i / 256` set for every
@@ -82,6 +84,10 @@ pub struct SigningDomain {
 pub struct ClearingStatement {
     /// The round.
     pub round: u64,
+    /// How many bids the round holds in the signer's view (accepted, whether included or
+    /// not). `clear` puts the contract's own count here, so a statement signed over a
+    /// view that missed a bid does not verify (PROTOCOL §7).
+    pub bids: u32,
     /// `H_buy[k]`, level 0 first.
     pub h_buy: Vec<u64>,
     /// `H_sell[k]`, level 0 first.
@@ -98,9 +104,9 @@ fn word_u64(x: u64) -> [u8; 32] {
 }
 
 /// The one definition of the signed message: `abi.encode(CLEAR_TAG, chainId, contract,
-/// round, hBuy, hSell, included)` (see the module documentation).
+/// round, bidCount, hBuy, hSell, included)` (see the module documentation).
 pub fn encode_clearing(domain: &SigningDomain, st: &ClearingStatement) -> Vec<u8> {
-    const HEAD_WORDS: u64 = 7;
+    const HEAD_WORDS: u64 = 8;
     let buy_offset = 32 * HEAD_WORDS;
     let sell_offset = buy_offset + 32 * (1 + st.h_buy.len() as u64);
     let included_offset = sell_offset + 32 * (1 + st.h_sell.len() as u64);
@@ -113,6 +119,7 @@ pub fn encode_clearing(domain: &SigningDomain, st: &ClearingStatement) -> Vec<u8
     out.extend_from_slice(&word_u64(domain.chain_id));
     out.extend_from_slice(&address);
     out.extend_from_slice(&word_u64(st.round));
+    out.extend_from_slice(&word_u64(u64::from(st.bids)));
     out.extend_from_slice(&word_u64(buy_offset));
     out.extend_from_slice(&word_u64(sell_offset));
     out.extend_from_slice(&word_u64(included_offset));
@@ -186,31 +193,39 @@ pub struct FinalizeStatement {
     /// The decrypted totals.
     pub totals: FinalizeTotals,
     /// The round's accepted bids without a settlement, as the contract's `uint256` bid
-    /// commitments (a [`BidId`] is that `bytes32`), in acceptance order. The contract's
-    /// `finalize` takes this list (it requires exactly the round's unsettled bids, each
-    /// once) rather than a bitmap over bid indices.
+    /// commitments (a [`BidId`] is that `bytes32`), in acceptance order. Anyone records
+    /// them on chain in pages (`recordDefaults`); the signed digest binds only their
+    /// number, which `finalize` compares with the round's recorded defaults.
     pub defaulted: Vec<BidId>,
+    /// The settled bids whose posted flow ciphertexts do not digest to their proven `E`,
+    /// in settlement order: `finalize` voids their payouts and counts them as defaults.
+    pub voided: Vec<BidId>,
 }
 
 /// The one definition of the finalize message: `abi.encode(FINALIZE_TAG, chainId,
-/// contract, round, totals, defaulted)`, the market contract's `finalizeDigest` preimage.
-/// `totals` is a static struct of four `uint256`, encoded in place; `defaulted` a
-/// dynamic `uint256[]`: nine head words (the last the offset 288), then its length and
-/// elements.
+/// contract, round, totals, uint32 defaulted.len(), voided)`, the market contract's
+/// `finalizeDigest` preimage. `totals` is a static struct of four `uint256`, encoded in
+/// place; the number of defaulters a `uint32` word; `voided` a dynamic `uint256[]`: ten
+/// head words (the last the offset 320), then its length and elements.
 ///
 /// ```solidity
 /// struct FlowTotals { uint256 pay; uint256 credit; uint256 penalty; uint256 defaultedLocks; }
-/// function finalizeDigest(uint64 round, FlowTotals calldata totals,
-///                         uint256[] calldata defaulted) view returns (bytes32) {
+/// function finalizeDigest(uint64 round, FlowTotals calldata totals, uint32 defaulted,
+///                         uint256[] calldata voided) view returns (bytes32) {
 ///     return keccak256(abi.encode(FINALIZE_TAG, block.chainid, address(this), round,
-///                                 totals, defaulted));
+///                                 totals, defaulted, voided));
 /// }
 /// ```
+///
+/// # Panics
+///
+/// If there are 2^32 defaulters or more (the contract counts them in a `uint32`).
 pub fn encode_finalize(domain: &SigningDomain, st: &FinalizeStatement) -> Vec<u8> {
-    const HEAD_WORDS: u64 = 9;
+    const HEAD_WORDS: u64 = 10;
+    let defaulted = u32::try_from(st.defaulted.len()).expect("fewer than 2^32 defaulters");
     let mut address = [0u8; 32];
     address[12..].copy_from_slice(&domain.contract.0);
-    let mut out = Vec::with_capacity(32 * (HEAD_WORDS as usize + 1 + st.defaulted.len()));
+    let mut out = Vec::with_capacity(32 * (HEAD_WORDS as usize + 1 + st.voided.len()));
     out.extend_from_slice(&finalize_tag());
     out.extend_from_slice(&word_u64(domain.chain_id));
     out.extend_from_slice(&address);
@@ -218,9 +233,10 @@ pub fn encode_finalize(domain: &SigningDomain, st: &FinalizeStatement) -> Vec<u8
     for x in st.totals.to_array() {
         out.extend_from_slice(&word_u64(x));
     }
+    out.extend_from_slice(&word_u64(u64::from(defaulted)));
     out.extend_from_slice(&word_u64(32 * HEAD_WORDS));
-    out.extend_from_slice(&word_u64(st.defaulted.len() as u64));
-    for b in &st.defaulted {
+    out.extend_from_slice(&word_u64(st.voided.len() as u64));
+    for b in &st.voided {
         out.extend_from_slice(&b.0);
     }
     out
@@ -433,6 +449,7 @@ mod tests {
         };
         let st = ClearingStatement {
             round: v.round,
+            bids: v.posted as u32,
             h_buy: v.h_buy,
             h_sell: v.h_sell,
             included: InclusionBitmap::from_words(

@@ -333,6 +333,7 @@ impl Trustee {
             }
             return self.sign_statement(ClearingStatement {
                 round: req.round,
+                bids: agg.posted(),
                 h_buy: req.h_buy.clone(),
                 h_sell: req.h_sell.clone(),
                 included: agg.inclusion_bitmap(),
@@ -360,6 +361,7 @@ impl Trustee {
         }
         self.sign_statement(ClearingStatement {
             round: req.round,
+            bids: agg.posted(),
             h_buy: req.h_buy.clone(),
             h_sell: req.h_sell.clone(),
             included: agg.inclusion_bitmap(),
@@ -390,6 +392,7 @@ impl Trustee {
         let view = settlement_view(
             req.round,
             self.config.market.levels,
+            self.config.market.k_anonymity,
             chain_view,
             settlements,
         );
@@ -410,7 +413,7 @@ impl Trustee {
         // A round with fewer accepted bids than the floor did not clear: every one of its
         // settlements has zero flows (the settle circuit's fill is 0), so their sum says
         // nothing and is decrypted whatever their number.
-        let bids = view.settled().len() + view.defaulters().len();
+        let bids = view.settled().len() + view.voided().len() + view.defaulters().len();
         if view.flows().is_some() && n < floor && bids >= floor {
             return Err(TrusteeError::TooFewBids { bids: n, floor });
         }
@@ -468,6 +471,7 @@ impl Trustee {
         let view = settlement_view(
             req.round,
             self.config.market.levels,
+            self.config.market.k_anonymity,
             chain_view,
             settlements,
         );
@@ -514,6 +518,7 @@ impl Trustee {
             round,
             totals: req.totals,
             defaulted: view.defaulters().to_vec(),
+            voided: view.voided().to_vec(),
         };
         let signature = self
             .signer

@@ -48,9 +48,18 @@ struct Setup {
 }
 
 /// Ten bids; bids 3 and 7 default, the other eight settle (settlement order reversed).
+/// A k-anonymity floor of 2, so that the two defaulters' locks are decrypted.
 fn setup(seed: u64) -> Setup {
+    setup_k(seed, 2)
+}
+
+/// [`setup`] with the k-anonymity floor `k`.
+fn setup_k(seed: u64, k: usize) -> Setup {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let market = MarketParams::default();
+    let market = MarketParams {
+        k_anonymity: k,
+        ..MarketParams::default()
+    };
     let levels = market.levels;
     let (public, shares) = dkg(&market, 5, 3, &mut rng);
     let public = Arc::new(public);
@@ -84,6 +93,7 @@ fn setup(seed: u64) -> Setup {
         settlements.push(PostedSettlement {
             id: b.id,
             digest: ct.digest(),
+            acct: None,
             ciphertexts: ct,
         });
     }
@@ -124,7 +134,13 @@ fn collect(s: &Setup) -> (Vec<PartialDecryption>, Vec<PartialDecryption>) {
 fn totals_equal_plaintext_sums_the_cheater_is_named_and_finalize_is_signed() {
     let s = setup(1);
     let (flow_partials, lock_partials) = collect(&s);
-    let view = settlement_view(ROUND, s.market.levels, &s.posted, &s.settlements);
+    let view = settlement_view(
+        ROUND,
+        s.market.levels,
+        s.market.k_anonymity,
+        &s.posted,
+        &s.settlements,
+    );
     assert_eq!(view.settled().len(), 8);
     assert!(view.flows_excluded().is_empty() && view.locks_excluded().is_empty());
     let table = DlogTable::new(1 << 16);
@@ -245,7 +261,13 @@ fn a_tampered_settlement_is_excluded_and_its_flows_left_out() {
     s.settlements[0].ciphertexts.c2[1] =
         (s.settlements[0].ciphertexts.c2[1] + base8()).into_affine();
     let (flows, locks) = collect(&s);
-    let view = settlement_view(ROUND, s.market.levels, &s.posted, &s.settlements);
+    let view = settlement_view(
+        ROUND,
+        s.market.levels,
+        s.market.k_anonymity,
+        &s.posted,
+        &s.settlements,
+    );
     assert_eq!(
         view.flows_excluded(),
         [Exclusion {
@@ -253,8 +275,15 @@ fn a_tampered_settlement_is_excluded_and_its_flows_left_out() {
             reason: ExclusionReason::DigestMismatch
         }]
     );
-    // the bid is still settled: not a defaulter
+    // the bid is settled (not recorded as a default) but its settlement is voided: its
+    // lock joins the defaulters'
     assert_eq!(view.defaulters(), [s.posted[3].id, s.posted[7].id]);
+    assert_eq!(view.voided(), [s.posted[9].id]);
+    assert!(!view.locks_withheld());
+    assert_eq!(
+        view.locks().unwrap().included(),
+        [s.posted[3].id, s.posted[7].id, s.posted[9].id]
+    );
     let out = decrypt_settlement(
         &s.public,
         s.market.levels,
@@ -265,16 +294,90 @@ fn a_tampered_settlement_is_excluded_and_its_flows_left_out() {
     )
     .unwrap();
     let [pay, credit, penalty] = sums(&s.flows[1..]);
+    let locks_total = [3, 7, 9].iter().map(|&i| s.bids[i].private.lock).sum();
     assert_eq!(
-        (out.totals.pay, out.totals.credit, out.totals.penalty),
-        (pay, credit, penalty)
+        out.totals,
+        FinalizeTotals {
+            pay,
+            credit,
+            penalty,
+            defaulted_locks: locks_total
+        }
     );
+    assert_eq!(out.voided, [s.posted[9].id]);
+    // every trustee signs the voided settlement into the statement
+    let req = FinalizeRequest {
+        round: ROUND,
+        totals: out.totals,
+        flow_partials: flows,
+        lock_partials: locks,
+    };
+    for t in &s.trustees {
+        let r = t.sign_finalize(&req, &s.posted, &s.settlements).unwrap();
+        assert_eq!(r.statement.voided, [s.posted[9].id]);
+        assert_eq!(r.statement.defaulted, [s.posted[3].id, s.posted[7].id]);
+    }
+}
+
+/// PROTOCOL §7: fewer than k-anonymity defaulters (here 2 under a floor of 5): nobody
+/// decrypts their locks, the statement carries 0 and a trustee refuses to sign their
+/// true total (which would publish a lone defaulter's lock, so a seller's side and q).
+#[test]
+fn the_locks_of_fewer_than_k_defaulters_are_never_decrypted() {
+    let s = setup_k(5, 5);
+    let view = settlement_view(
+        ROUND,
+        s.market.levels,
+        s.market.k_anonymity,
+        &s.posted,
+        &s.settlements,
+    );
+    assert!(view.locks_withheld() && view.locks().is_none());
+    let (flows, locks) = collect(&s);
+    assert!(locks.is_empty(), "no trustee gives a share of the locks");
+    let out = decrypt_settlement(
+        &s.public,
+        s.market.levels,
+        &view,
+        &flows,
+        &locks,
+        &DlogTable::new(1 << 16),
+    )
+    .unwrap();
+    assert_eq!(out.totals.defaulted_locks, 0);
+    let lie = FinalizeRequest {
+        round: ROUND,
+        totals: FinalizeTotals {
+            defaulted_locks: s.bids[3].private.lock + s.bids[7].private.lock,
+            ..out.totals
+        },
+        flow_partials: flows.clone(),
+        lock_partials: vec![],
+    };
+    assert!(matches!(
+        s.trustees[0].sign_finalize(&lie, &s.posted, &s.settlements),
+        Err(TrusteeError::WrongTotal(_))
+    ));
+    let fin = FinalizeRequest {
+        totals: out.totals,
+        ..lie
+    };
+    let r = s.trustees[0]
+        .sign_finalize(&fin, &s.posted, &s.settlements)
+        .unwrap();
+    assert_eq!(r.statement.defaulted.len(), 2);
 }
 
 #[test]
 fn clearing_shares_are_rejected_in_the_settlement_context() {
     let s = setup(3);
-    let view = settlement_view(ROUND, s.market.levels, &s.posted, &s.settlements);
+    let view = settlement_view(
+        ROUND,
+        s.market.levels,
+        s.market.k_anonymity,
+        &s.posted,
+        &s.settlements,
+    );
     let c1 = view.flows().unwrap().ciphertexts().c1;
     // honest shares of the right C1 and slots, but made for the round's clearing
     let clearing: Vec<PartialDecryption> = s
@@ -343,7 +446,7 @@ fn clearing_shares_are_rejected_in_the_settlement_context() {
 
 #[test]
 fn few_settlements_are_refused_and_a_round_without_any_needs_no_decryption() {
-    let s = setup(4);
+    let s = setup_k(4, 5);
     let req = SettlementDecryptRequest { round: ROUND };
     // four settlements: under the floor of five
     let e = s.trustees[0]
@@ -363,7 +466,7 @@ fn few_settlements_are_refused_and_a_round_without_any_needs_no_decryption() {
             .unwrap();
         locks.extend(r.locks);
     }
-    let view = settlement_view(ROUND, s.market.levels, &s.posted, &[]);
+    let view = settlement_view(ROUND, s.market.levels, s.market.k_anonymity, &s.posted, &[]);
     let out = decrypt_settlement(
         &s.public,
         s.market.levels,

@@ -82,8 +82,13 @@ pub struct Cleared {
 pub struct Finalized {
     /// The totals.
     pub totals: FinalizeTotals,
-    /// The defaulted bids.
+    /// The defaulted bids (recorded on chain by `recordDefaults`).
     pub defaulters: Vec<BidId>,
+    /// The settlements `finalize` voids (settled bids' ids).
+    pub voided: Vec<BidId>,
+    /// The payout commitment each voided settlement made (read from the chain's
+    /// `Settled` events by the engine; the contract checks each against its bid).
+    pub voided_payouts: Vec<alloy_primitives::U256>,
     /// Partial decryptions of the flow totals and of the defaulted locks.
     pub flow_partials: Vec<PartialDecryption>,
     /// See `flow_partials`.
@@ -303,7 +308,13 @@ impl CommitteeDriver {
         bids: Vec<PostedBid>,
         settlements: Vec<PostedSettlement>,
     ) -> Result<Finalized, String> {
-        let view = settlement_view(round, self.params.levels, &bids, &settlements);
+        let view = settlement_view(
+            round,
+            self.params.levels,
+            self.params.k_anonymity,
+            &bids,
+            &settlements,
+        );
         let mut clients = self.clients().await;
         let (mut flows, mut locks, mut failures) = (Vec::new(), Vec::new(), Vec::new());
         let req = SettlementDecryptRequest { round };
@@ -348,7 +359,9 @@ impl CommitteeDriver {
             match c.sign_finalize(&fin).await {
                 Ok(r) => {
                     let d = finalize_digest(&self.domain, &r.statement);
-                    if r.statement.defaulted != outcome.defaulters {
+                    if r.statement.defaulted != outcome.defaulters
+                        || r.statement.voided != outcome.voided
+                    {
                         tracing::warn!(round, trustee = %url, "the trustee signed other defaulters");
                         continue;
                     }
@@ -369,6 +382,8 @@ impl CommitteeDriver {
         Ok(Finalized {
             totals: outcome.totals,
             defaulters: outcome.defaulters,
+            voided: outcome.voided,
+            voided_payouts: Vec::new(),
             flow_partials: flows,
             lock_partials: locks,
             signatures,

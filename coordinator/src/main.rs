@@ -35,7 +35,7 @@ enum Command {
 
 #[derive(clap::Args, Debug)]
 struct DeployArgs {
-    /// The committee's setup (`sealgrid-trustee demo-committee` writes it); rewritten
+    /// The committee's setup (`sealgrid-trustee dkg` writes it); rewritten
     /// with the deployed market's signing domain.
     #[arg(long)]
     setup: PathBuf,

@@ -1,6 +1,6 @@
 //! The operator's one-time steps for a market whose parts run as separate processes:
 //! deploy the contracts for a committee (its public setup and signing addresses, as
-//! `sealgrid-trustee demo-committee` writes them), write the market file, point the
+//! each trustee's `sealgrid-trustee dkg` writes them), write the market file, point the
 //! committee's signing domain at the deployed market, and register prosumers whose
 //! wallets are derived from a seed (so their own processes can re-derive them).
 
@@ -87,6 +87,8 @@ pub fn deploy<C: DevChain>(
             max_unsettled: plan.max_unsettled,
             max_defaults: plan.max_defaults,
             token: None,
+            // demo and test markets: no delay (PROTOCOL §8 gives the production one)
+            committee_delay: sealgrid_verifier_contract::deploy::DEMO_COMMITTEE_DELAY,
         },
     )
     .map_err(err)?;

@@ -116,6 +116,8 @@ reasons! {
     AlreadySettled => AlreadyExists, "already-settled";
     /// The payout commitment is taken.
     PayoutExists => AlreadyExists, "payout-exists";
+    /// The account already has a bid in the round (one bid per account per round).
+    AccountAlreadyBid => AlreadyExists, "account-already-bid";
     /// A signature does not recover to its signer.
     BadSignature => PermissionDenied, "bad-signature";
     /// The relay queue is full; retry later.
@@ -242,6 +244,7 @@ fn contract_reason(e: &ME) -> Reason {
         ME::BidReplay(_) => Reason::Duplicate,
         ME::AlreadySettled(_) => Reason::AlreadySettled,
         ME::PayoutExists(_) => Reason::PayoutExists,
+        ME::AccountAlreadyBid(_) => Reason::AccountAlreadyBid,
         ME::UnknownBid(_) => Reason::UnknownBid,
         ME::WrongRound(_) => Reason::WrongRound,
         ME::InvalidProof(_) => Reason::InvalidProof,
@@ -256,12 +259,22 @@ fn contract_reason(e: &ME) -> Reason {
         ME::NotOperator(_)
         | ME::BadParams(_)
         | ME::BadCommittee(_)
+        | ME::NoCommittee(_)
+        | ME::NoPendingCommittee(_)
+        | ME::CommitteeNotYetActive(_)
+        | ME::MeterTaken(_)
         | ME::AlreadyRegistered(_)
         | ME::RoundExists(_)
         | ME::BadDeadlines(_)
         | ME::BadInclusion(_)
         | ME::TooFewSignatures(_)
         | ME::BadDefaulters(_)
+        | ME::DefaultsPending(_)
+        | ME::BadVoided(_)
+        // A payout merged before its round is final, or a voided one: the wallet holds
+        // such payouts back (no reason word of their own yet).
+        | ME::PayoutFrozen(_)
+        | ME::PayoutVoid(_)
         | ME::HistogramShape(_)
         | ME::HistogramTotal(_) => Reason::ContractError,
     }
@@ -290,12 +303,20 @@ mod tests {
             "NotOperator",
             "BadParams",
             "BadCommittee",
+            "NoCommittee",
+            "NoPendingCommittee",
+            "CommitteeNotYetActive",
+            "MeterTaken",
             "AlreadyRegistered",
             "RoundExists",
             "BadDeadlines",
             "BadInclusion",
             "TooFewSignatures",
             "BadDefaulters",
+            "DefaultsPending",
+            "BadVoided",
+            "PayoutFrozen",
+            "PayoutVoid",
             "HistogramShape",
             "HistogramTotal",
         ];

@@ -223,6 +223,8 @@ impl LocalMarket {
                     max_unsettled,
                     max_defaults,
                     token: None,
+                    // demo and test markets: no delay (PROTOCOL §8 gives the production one)
+                    committee_delay: sealgrid_verifier_contract::deploy::DEMO_COMMITTEE_DELAY,
                 },
             )?;
             // The operator funds negative residuals (rounding dust bought by the grid).

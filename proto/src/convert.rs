@@ -227,6 +227,7 @@ pub fn exclusions_to_pb(v: &[Exclusion]) -> Vec<pb::Exclusion> {
                 ExclusionReason::DigestMismatch => (Reason::DigestMismatch, 0),
                 ExclusionReason::WrongSlotCount(n) => (Reason::WrongSlotCount, n as u64),
                 ExclusionReason::Duplicate => (Reason::Duplicate, 0),
+                ExclusionReason::SecondBidOfAccount => (Reason::SecondBidOfAccount, 0),
             };
             pb::Exclusion {
                 bid: e.id.0.to_vec(),
@@ -250,6 +251,7 @@ fn exclusions(v: &[pb::Exclusion], field: &str) -> Result<Vec<Exclusion>> {
                         .map_err(|_| err(&at(&f, "slot_count"), "too large"))?,
                 ),
                 Ok(Reason::Duplicate) => ExclusionReason::Duplicate,
+                Ok(Reason::SecondBidOfAccount) => ExclusionReason::SecondBidOfAccount,
                 _ => return Err(err(&at(&f, "reason"), format!("unknown {}", e.reason))),
             };
             Ok(Exclusion {
@@ -311,6 +313,7 @@ impl From<&SignResponse> for pb::SignResponse {
             address: r.address.0.to_vec(),
             statement: Some(pb::ClearingStatement {
                 round: r.statement.round,
+                bids: r.statement.bids,
                 h_buy: r.statement.h_buy.clone(),
                 h_sell: r.statement.h_sell.clone(),
                 included: r.statement.included.iter().map(|w| w.to_vec()).collect(),
@@ -329,6 +332,7 @@ impl TryFrom<&pb::SignResponse> for SignResponse {
             address: address(&r.address, "address")?,
             statement: ClearingStatement {
                 round: st.round,
+                bids: st.bids,
                 h_buy: st.h_buy.clone(),
                 h_sell: st.h_sell.clone(),
                 included: InclusionBitmap::from_words(words(&st.included, "statement.included")?),
@@ -485,6 +489,7 @@ impl From<&FinalizeResponse> for pb::SignFinalizeResponse {
                 round: r.statement.round,
                 totals: Some((&r.statement.totals).into()),
                 defaulted: r.statement.defaulted.iter().map(|b| b.0.to_vec()).collect(),
+                voided: r.statement.voided.iter().map(|b| b.0.to_vec()).collect(),
             }),
             signature: r.signature.0.to_vec(),
         }
@@ -502,6 +507,7 @@ impl TryFrom<&pb::SignFinalizeResponse> for FinalizeResponse {
                 round: st.round,
                 totals: required(&st.totals, "statement.totals")?.into(),
                 defaulted: bid_ids(&st.defaulted, "statement.defaulted")?,
+                voided: bid_ids(&st.voided, "statement.voided")?,
             },
             signature: signature(&r.signature, "signature")?,
         })

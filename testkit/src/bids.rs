@@ -93,6 +93,7 @@ pub fn posted(b: &PreparedBid) -> PostedBid {
         id: BidId::from_commitment(b.public.bid),
         ciphertexts: b.ciphertexts.clone(),
         digest: b.public.digest,
+        acct: Some(sealgrid_committee::AccountId::from_field(b.public.acct)),
     }
 }
 

@@ -120,13 +120,12 @@ impl Prosumer {
         account_id(self.opening.sk_acct)
     }
 
-    /// The operator's registration of it: account, meter, and its free balance's
-    /// commitment as it stands.
+    /// The operator's registration of it: account and meter (the contract computes the
+    /// empty free balance `H(0, 0, acct)` itself).
     pub fn registration(&self) -> Market::registerCall {
         Market::registerCall {
             acct: calldata::fr(&self.acct()),
             meterId: calldata::fr(&settle::meter_id(&self.meter.public_key())),
-            free: calldata::fr(&self.opening.commitment()),
         }
     }
 }

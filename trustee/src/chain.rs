@@ -38,8 +38,9 @@ pub struct RoundGate {
     /// Bidding is closed on chain (the round's phase is `Closed` or later): no bid can be
     /// added to the round any more.
     pub bidding_closed: bool,
-    /// The settlement deadline has passed on chain (the chain's time is past the round's
-    /// `settleDeadline`, which `settle` refuses after): no settlement can be added.
+    /// The settlement window has ended on chain: the round was cleared (or voided), which
+    /// set its effective settlement deadline (`SettlementWindow`), and the chain's time is
+    /// past it (`settle` refuses after): no settlement can be added.
     pub settlement_closed: bool,
 }
 
@@ -297,8 +298,13 @@ impl ChainView for EvmChainView {
 
     fn round_gate(&self, round: u64) -> Result<Option<RoundGate>, ChainError> {
         let seen = self.with_events(|evs| {
-            let deadline = evs.iter().find_map(|e| match &e.event {
-                MarketEvents::RoundOpened(o) if o.round == round => Some(o.settleDeadline),
+            let opened = evs
+                .iter()
+                .any(|e| matches!(&e.event, MarketEvents::RoundOpened(o) if o.round == round));
+            // The effective deadline is set when the round is cleared or voided (a late
+            // clear moves it past `settleDeadline`); until then settlement has not begun.
+            let deadline = evs.iter().rev().find_map(|e| match &e.event {
+                MarketEvents::SettlementWindow(w) if w.round == round => Some(w.settleEnd),
                 _ => None,
             });
             let closed = evs.iter().any(|e| {
@@ -307,13 +313,19 @@ impl ChainView for EvmChainView {
                 matches!(&e.event, MarketEvents::RoundPhase(p)
                     if p.round == round && Phase::try_from(p.phase).is_ok_and(|p| p >= Phase::Closed))
             });
-            deadline.map(|d| (d, closed))
+            opened.then_some((deadline, closed))
         })?;
-        let Some((settle_deadline, bidding_closed)) = seen else {
+        let Some((settle_end, bidding_closed)) = seen else {
             return Ok(None);
         };
-        // `settle` accepts block.timestamp <= settleDeadline: once the chain's time is
-        // past it, no settlement can land any more.
+        let Some(settle_end) = settle_end else {
+            return Ok(Some(RoundGate {
+                bidding_closed,
+                settlement_closed: false,
+            }));
+        };
+        // `settle` accepts block.timestamp <= the effective deadline: once the chain's
+        // time is past it, no settlement can land any more.
         let now = self
             .chain
             .lock()
@@ -322,7 +334,7 @@ impl ChainView for EvmChainView {
             .map_err(|e| ChainError(format!("market {}: {e}", self.market)))?;
         Ok(Some(RoundGate {
             bidding_closed,
-            settlement_closed: bidding_closed && now > settle_deadline,
+            settlement_closed: bidding_closed && now > settle_end,
         }))
     }
 }

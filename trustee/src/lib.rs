@@ -17,6 +17,7 @@ pub mod chain;
 /// The client, beside the generated code in `sealgrid-proto`.
 pub use sealgrid_proto::trustee_client as client;
 pub mod demo;
+pub mod dkg;
 pub mod service;
 pub mod store;
 

@@ -1,15 +1,20 @@
 //! `sealgrid-trustee`: serves one trustee of the committee over gRPC.
 //!
 //! ```text
-//! export SEALGRID_TRUSTEE_PASSPHRASE=...
-//! sealgrid-trustee demo-committee --out /tmp/committee      # in-memory DKG, sealed shares
+//! export SEALGRID_TRUSTEE_PASSPHRASE=...            # each trustee its own
+//! sealgrid-trustee keygen --id 1 --share-file t1.share   # prints trustee 1's address
+//! # ... every trustee does the same and they exchange their addresses, then each runs
+//! sealgrid-trustee dkg --id 1 --n 3 --t 2 --peers 0xA1,0xA2,0xA3 --board /shared/board \
+//!     --session committee-2026 --share-file t1.share --out /tmp/committee-1
 //! sealgrid-trustee certs --out /tmp/certs --name trustee-1 --name coordinator --name regulator
-//! sealgrid-trustee serve --setup /tmp/committee/setup.json \
-//!     --share-file /tmp/committee/trustee-1.share \
+//! sealgrid-trustee serve --setup /tmp/committee-1/setup.json --share-file t1.share \
 //!     --tls-cert /tmp/certs/trustee-1.pem --tls-key /tmp/certs/trustee-1.key \
 //!     --tls-client-ca /tmp/certs/ca.pem --auditor regulator=/tmp/certs/regulator.pem \
 //!     --rpc-url http://127.0.0.1:8545 --market 0x5FbDB2315678afecb367f032d93F642f64180aa3
 //! ```
+//!
+//! `demo-committee` instead writes the fixed-seed DEMO committee (every share in one
+//! process, from a public seed): it protects nothing.
 //!
 //! The trustee reads the accepted bids and settlements itself: from the market
 //! contract's events on a node (`--rpc-url`, `--market`, `--from-block`), or for a demo
@@ -21,11 +26,13 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use sealgrid_circuits::market::MarketParams;
-use sealgrid_committee::dkg::{run_in_memory, DkgParams};
+use sealgrid_committee::dkg::{DkgParams, KeyShare, ShareBundle};
 use sealgrid_committee::sign::{Address, SigningDomain, TrusteeSigningKey};
+use sealgrid_committee::TrusteeId;
 use sealgrid_proto::tls::{CallerId, MutualTls, TlsFiles};
 use sealgrid_trustee::certs::LocalCa;
 use sealgrid_trustee::chain::{ChainView, DirChain, EvmChainView};
+use sealgrid_trustee::dkg::{self, DkgConfig};
 use sealgrid_trustee::service::{Auditor, TrusteeService};
 use sealgrid_trustee::store::{self, DisclosureLog, KdfParams, Passphrase, TrusteeSecrets};
 use sealgrid_trustee::{load_trustee, serve, Transport, TrusteeSetup};
@@ -155,29 +162,105 @@ enum Command {
         #[arg(long = "name", required = true)]
         names: Vec<String>,
     },
-    /// Run a DKG in memory and write `setup.json` and one sealed share file per trustee,
-    /// all under the same passphrase (a demo; real trustees run the DKG apart).
+    /// Make this trustee's secp256k1 signing key, sealed in a new share file that holds
+    /// no key share yet, and print its address (give it to the other trustees: `dkg
+    /// --peers` takes every trustee's address).
+    Keygen {
+        /// This trustee's id, 1..=n.
+        #[arg(long)]
+        id: u16,
+        /// The share file to create (refused if it exists).
+        #[arg(long)]
+        share_file: PathBuf,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Take part in a distributed key generation, each trustee in its own process: deal,
+    /// verify, complain, answer over the signed channel on the board, then seal this
+    /// trustee's key share into its share file (from `keygen`) and write the public
+    /// `setup.json` and `addresses.json` (the same bytes at every trustee) into --out.
+    Dkg {
+        /// This trustee's id, 1..=n.
+        #[arg(long)]
+        id: u16,
+        /// Committee size.
+        #[arg(long)]
+        n: u16,
+        /// Threshold: any t trustees decrypt and sign.
+        #[arg(long)]
+        t: u16,
+        /// Every trustee's signing address (from its `keygen`), ids 1..=n in order,
+        /// comma-separated; this trustee's own included.
+        #[arg(long, value_delimiter = ',', required = true)]
+        peers: Vec<alloy_primitives::Address>,
+        /// The broadcast directory every trustee reads and writes (messages are signed and
+        /// shares encrypted; the board is trusted for delivery only).
+        #[arg(long)]
+        board: PathBuf,
+        /// A name for this run, the same at every trustee (bound into every message).
+        #[arg(long)]
+        session: String,
+        /// This trustee's share file from `keygen`; rewritten with the key share.
+        #[arg(long)]
+        share_file: PathBuf,
+        /// Where to write setup.json and addresses.json.
+        #[arg(long)]
+        out: PathBuf,
+        /// Chain id of the signing domain (the deployment rewrites it with the market's).
+        #[arg(long, default_value_t = 246)]
+        chain_id: u64,
+        /// How long each phase waits for the other trustees, in seconds.
+        #[arg(long, default_value_t = 600)]
+        phase_timeout_seconds: u64,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Write the DEMO committee (3 trustees, t = 2) from its FIXED, PUBLIC seed:
+    /// `setup.json`, `addresses.json` and one sealed share file per trustee, all under
+    /// the same passphrase. IT PROTECTS NOTHING: one process makes every share and anyone
+    /// can recompute them from the seed. It exists so that demos reuse the Groth16 keys
+    /// cached for its flow keys. A real committee runs `keygen` and `dkg`, one process
+    /// per trustee.
     DemoCommittee {
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
-        /// Committee size.
-        #[arg(long, default_value_t = 5)]
-        n: u16,
-        /// Threshold.
-        #[arg(long, default_value_t = 3)]
-        t: u16,
         /// Chain id of the signing domain (the deployment rewrites it with the market's).
         #[arg(long, default_value_t = 246)]
         chain_id: u64,
-        /// Use the demo committee's FIXED, PUBLIC seed (3 trustees, t = 2; anyone can
-        /// recompute the shares) instead of fresh randomness, so that the Groth16 keys
-        /// made for its flow keys are cached across runs. For demos only.
-        #[arg(long, conflicts_with_all = ["n", "t"])]
+        /// Accepted for compatibility: the demo committee is always the fixed-seed one.
+        #[arg(long, hide = true)]
         demo_seed: bool,
         #[command(flatten)]
         passphrase: PassphraseArgs,
     },
+}
+
+/// The test-only cheat, compiled into debug builds only (a release build cannot be told
+/// to cheat): with `SEALGRID_DKG_CHEAT_BAD_SHARE_TO=<id>`, the bundle for that trustee
+/// gets a wrong share. (A cargo feature turned on by a dev-dependency is not reliably on
+/// for the binary a workspace-wide `cargo test` builds, so the gate is the profile.)
+#[cfg(debug_assertions)]
+fn cheat() -> Box<dyn FnMut(&mut ShareBundle)> {
+    match std::env::var("SEALGRID_DKG_CHEAT_BAD_SHARE_TO")
+        .ok()
+        .and_then(|v| v.parse::<u16>().ok())
+    {
+        Some(victim) => {
+            tracing::warn!(target: "sealgrid::dkg", victim, "CHEATING (test build): a bad share for trustee {victim}");
+            Box::new(move |b: &mut ShareBundle| {
+                if b.recipient == TrusteeId(victim) {
+                    b.shares[0] += sealgrid_circuits::babyjubjub::Scalar::from(1u64);
+                }
+            })
+        }
+        None => Box::new(|_: &mut ShareBundle| {}),
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn cheat() -> Box<dyn FnMut(&mut ShareBundle)> {
+    Box::new(|_: &mut ShareBundle| {})
 }
 
 #[tokio::main]
@@ -290,63 +373,125 @@ async fn main() -> Result<()> {
             }
             println!("ca: {}", out.join("ca.pem").display());
         }
-        Command::DemoCommittee {
-            out,
+        Command::Keygen {
+            id,
+            share_file,
+            passphrase,
+        } => {
+            if id == 0 {
+                bail!("--id must be at least 1");
+            }
+            if share_file.exists() {
+                bail!(
+                    "{} exists: keygen never overwrites a share file",
+                    share_file.display()
+                );
+            }
+            let pass = passphrase.get()?;
+            let secrets = TrusteeSecrets {
+                key: KeyShare::from_parts(TrusteeId(id), Vec::new()),
+                signer: TrusteeSigningKey::random(&mut rand::rngs::OsRng),
+            };
+            store::seal(&share_file, &secrets, &pass, KdfParams::DEFAULT)?;
+            println!(
+                "trustee {id} address 0x{}",
+                hex_of(&secrets.signer.address().0)
+            );
+        }
+        Command::Dkg {
+            id,
             n,
             t,
+            peers,
+            board,
+            session,
+            share_file,
+            out,
             chain_id,
-            demo_seed,
+            phase_timeout_seconds,
             passphrase,
         } => {
             let pass = passphrase.get()?;
+            let secrets = store::open(&share_file, &pass)
+                .with_context(|| format!("opening {}", share_file.display()))?;
+            if secrets.key.id != TrusteeId(id) {
+                bail!(
+                    "{} belongs to trustee {}, not {id}",
+                    share_file.display(),
+                    secrets.key.id.0
+                );
+            }
+            if !secrets.key.is_empty() {
+                bail!(
+                    "{} already holds a key share: keep it, or start from a new keygen",
+                    share_file.display()
+                );
+            }
             let market = MarketParams::default();
-            let mut rng = rand::rngs::OsRng;
-            let (committee, secrets) = if demo_seed {
-                let demo = sealgrid_trustee::demo::DemoCommittee::new(market.levels)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                ((*demo.public).clone(), demo.secrets())
-            } else {
-                let params = DkgParams {
+            let config = DkgConfig {
+                me: TrusteeId(id),
+                params: DkgParams {
                     n,
                     t,
                     instances: 2 * market.levels + 1,
-                };
-                let (committee, shares, _) = run_in_memory(params, &mut rng, |_| {})
-                    .map_err(|e| anyhow::anyhow!("DKG failed: {e}"))?;
-                if shares.len() != n as usize {
-                    bail!("DKG gave {} shares for {n} trustees", shares.len());
-                }
-                let secrets = shares
-                    .into_iter()
-                    .map(|key| TrusteeSecrets {
-                        key,
-                        signer: TrusteeSigningKey::random(&mut rng),
-                    })
-                    .collect();
-                (committee, secrets)
+                },
+                roster: peers.iter().map(|a| Address(a.0 .0)).collect(),
+                label: session,
+                chain_id,
+                market,
+                board,
+                phase_timeout: std::time::Duration::from_secs(phase_timeout_seconds),
             };
-            std::fs::create_dir_all(&out)?;
+            let outcome =
+                tokio::task::spawn_blocking(move || dkg::run(&config, secrets.signer, cheat()))
+                    .await?
+                    .context("distributed key generation")?;
+            // The share first: public files exist only beside a kept share.
+            store::seal(&share_file, &outcome.secrets, &pass, KdfParams::DEFAULT)?;
+            dkg::write_public_files(&out, &outcome.setup_json, &outcome.addresses_json)
+                .with_context(|| format!("writing into {}", out.display()))?;
+            let q = &outcome.setup.committee.qualification;
+            println!(
+                "qualified {:?}",
+                q.qualified.iter().map(|i| i.0).collect::<Vec<_>>()
+            );
+            for (i, why) in &q.disqualified {
+                println!("disqualified trustee {}: {why:?}", i.0);
+            }
+            println!("setup {}", out.join("setup.json").display());
+        }
+        Command::DemoCommittee {
+            out,
+            chain_id,
+            demo_seed: _,
+            passphrase,
+        } => {
+            eprintln!(
+                "WARNING: the demo committee protects nothing: one process makes every share, from a public seed"
+            );
+            let pass = passphrase.get()?;
+            let market = MarketParams::default();
+            let demo = sealgrid_trustee::demo::DemoCommittee::new(market.levels)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let setup = TrusteeSetup {
-                committee,
+                committee: (*demo.public).clone(),
                 market: market.clone(),
                 domain: SigningDomain {
                     chain_id,
                     contract: Address([0; 20]),
                 },
             };
-            std::fs::write(out.join("setup.json"), serde_json::to_vec_pretty(&setup)?)?;
-            let mut addresses = Vec::new();
-            for secrets in secrets {
+            let (setup_json, addresses_json) = dkg::public_files(&setup, &demo.addresses());
+            dkg::write_public_files(&out, &setup_json, &addresses_json)?;
+            for secrets in demo.secrets() {
                 let path = out.join(format!("trustee-{}.share", secrets.key.id.0));
                 store::seal(&path, &secrets, &pass, KdfParams::DEFAULT)?;
-                println!("{} ({:?})", path.display(), secrets.signer.address());
-                addresses.push(secrets.signer.address());
+                println!(
+                    "{} ({:?}) DEMO: protects nothing",
+                    path.display(),
+                    secrets.signer.address()
+                );
             }
-            // The signing addresses the market contract registers (public).
-            std::fs::write(
-                out.join("addresses.json"),
-                serde_json::to_vec_pretty(&addresses)?,
-            )?;
         }
     }
     Ok(())

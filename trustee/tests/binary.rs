@@ -13,7 +13,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_sealgrid-trustee");
 async fn serves_one_trustee_from_a_sealed_share_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)
-        .args(["demo-committee", "--n", "3", "--t", "2", "--out"])
+        .args(["demo-committee", "--out"])
         .arg(dir.path())
         .env("SEALGRID_TRUSTEE_PASSPHRASE", "demo passphrase")
         .output()
@@ -23,6 +23,13 @@ async fn serves_one_trustee_from_a_sealed_share_and_stops_on_sigterm() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // the demo committee says what it is, in its output and its help
+    assert!(String::from_utf8_lossy(&out.stderr).contains("protects nothing"));
+    let help = Command::new(BIN)
+        .args(["demo-committee", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("PROTECTS NOTHING"));
     let chain = dir.path().join("chain");
     std::fs::create_dir(&chain).unwrap();
 

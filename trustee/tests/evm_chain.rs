@@ -10,21 +10,20 @@
 
 use std::sync::{Arc, Mutex};
 
-use alloy_primitives::{Address, U256};
+use alloy_primitives::Address;
 use alloy_sol_types::SolCall;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_circuits::balance::BalanceOpening;
-use sealgrid_circuits::commitment::account_id;
 use sealgrid_circuits::market::Side;
-use sealgrid_circuits::Fr;
 use sealgrid_committee::aggregate::check_posted;
 use sealgrid_testkit::bids;
 use sealgrid_testkit::keys::TestKeys;
-use sealgrid_testkit::market::prove_bid;
+use sealgrid_testkit::market::{prove_bid, prove_deposit, register, Contracts, Prosumer};
 use sealgrid_trustee::chain::{ChainView, EvmChainView, SharedChain};
 use sealgrid_verifier_contract::bindings::Market;
-use sealgrid_verifier_contract::{calldata, Chain, EmbeddedChain};
+use sealgrid_verifier_contract::deploy::{deploy_market, DeploySpec};
+use sealgrid_verifier_contract::EmbeddedChain;
 
 const OPERATOR: Address = Address::repeat_byte(0x0a);
 const ROUND: u64 = 7;
@@ -45,53 +44,39 @@ fn the_view_reads_the_posted_bids_from_the_market_events() {
     let mut rng = ChaCha20Rng::seed_from_u64(4);
     let mut chain = EmbeddedChain::in_memory();
     chain.set_timestamp(T0);
-    let verifier = chain
-        .deploy(OPERATOR, calldata::verifier_init_code(&keys.bid.vk))
-        .expect("verifier deploys")
-        .contract_address
-        .expect("created");
-    let init = calldata::init_code(
-        &Market::BYTECODE,
-        &Market::constructorCall {
-            token_: Address::repeat_byte(0x70),
-            // only bids are posted here: the bid verifier stands in for the others
-            balanceVerifier_: verifier,
-            bidVerifier_: verifier,
-            settleVerifier_: verifier,
-            params_: Market::Params {
-                levels: params.levels as u32,
-                kAnonymity: params.k_anonymity as u32,
-                maxUnsettled: 1,
-                maxDefaults: 1,
-            },
+    // A market as the operator deploys it (the three verifiers, the on-chain Poseidon,
+    // a test token, a one-trustee committee).
+    let deployment = deploy_market(
+        &mut chain,
+        OPERATOR,
+        &DeploySpec {
+            params,
+            balance_vk: &keys.balance.vk,
+            bid_vk: &keys.bid.vk,
+            settle_vk: &keys.settle.vk,
+            trustees: &[Address::repeat_byte(0x77)],
+            threshold: 1,
+            max_unsettled: 1,
+            max_defaults: 1,
+            token: None,
+            committee_delay: 0,
         },
-    );
-    let deployed = chain.deploy(OPERATOR, init).expect("market deploys");
-    let market = deployed.contract_address.expect("created");
-    let from_block = chain.block_number().expect("head");
-    let chain: SharedChain = Arc::new(Mutex::new(Box::new(chain)));
+    )
+    .expect("market deploys");
+    let (market, from_block) = (deployment.market, deployment.deployment_block);
+    let contracts = Contracts::from(&deployment);
 
-    // Three prosumers registered with a funded free balance (the operator sets the
-    // commitment: no deposit proof needed here).
-    let openings: Vec<BalanceOpening> = (0..3u64)
-        .map(|i| BalanceOpening {
-            sk_acct: Fr::from(2000 + i),
-            balance: 1_000_000,
-            salt: Fr::from(7 + i),
-        })
-        .collect();
-    for o in &openings {
-        transact(
-            &chain,
-            OPERATOR,
-            market,
-            &Market::registerCall {
-                acct: calldata::fr(&account_id(o.sk_acct)),
-                meterId: U256::from(1u8),
-                free: calldata::fr(&o.commitment()),
-            },
-        );
+    // Three prosumers, registered (empty balance, the contract's H(0, 0, acct)) and
+    // funded by a deposit proof each.
+    let mut openings: Vec<BalanceOpening> = Vec::new();
+    for i in 0..3u8 {
+        let p = Prosumer::join(&mut chain, i);
+        register(&mut chain, &contracts, &p, 1_000_000);
+        let step = prove_deposit(&keys, &p.opening, 1_000_000, &mut rng);
+        sealgrid_testkit::market::transact(&mut chain, p.evm, market, &step.deposit());
+        openings.push(step.next);
     }
+    let chain: SharedChain = Arc::new(Mutex::new(Box::new(chain)));
     for call in [
         Market::openRoundCall {
             round: ROUND,

@@ -58,6 +58,7 @@ fn setup() -> (TrusteeService, Arc<MemoryChain>, Vec<PostedBid>) {
                 id: BidId::from_commitment(b.public.bid),
                 ciphertexts: b.ciphertexts.clone(),
                 digest: b.public.digest,
+                acct: None,
             }
         })
         .collect();

@@ -8,6 +8,12 @@ interface IGroth16Verifier {
     function verifyProof(uint256[8] calldata proof, uint256[] calldata input) external view returns (bool);
 }
 
+/// circomlib's Poseidon with 3 inputs, the bytecode circomlibjs's
+/// `poseidonContract.createCode(3)` writes (artifacts/Poseidon3.json).
+interface IPoseidon3 {
+    function poseidon(uint256[3] memory input) external pure returns (uint256);
+}
+
 interface IERC20 {
     function transfer(address to, uint256 value) external returns (bool);
     function transferFrom(address from, address to, uint256 value) external returns (bool);
@@ -16,7 +22,9 @@ interface IERC20 {
 /// @title sealgrid market: registry, confidential balances, rounds, clearing, settlement.
 /// @notice docs/PROTOCOL.md is normative. Public inputs are passed in the order of
 /// PROTOCOL §4.1 (balance), §4.2 (bid), §4.3 (settle). Round lifecycle:
-/// Open -> Bidding -> Closed -> Cleared -> Settling -> Finalized.
+/// Open -> Bidding -> Closed -> Cleared -> Settling -> Finalized, or Expired when the
+/// committee does not finalize in time; a Closed round never cleared can be voided into
+/// Cleared-as-not-cleared (PROTOCOL §8).
 contract Market {
     uint256 internal constant R =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
@@ -39,7 +47,8 @@ contract Market {
         Closed,
         Cleared,
         Settling,
-        Finalized
+        Finalized,
+        Expired
     }
 
     enum BidState {
@@ -52,7 +61,8 @@ contract Market {
     enum PayoutState {
         None,
         Unspent,
-        Spent
+        Spent,
+        Void
     }
 
     struct Params {
@@ -79,6 +89,15 @@ contract Market {
         uint32 bids;
         uint32 settled;
         uint32 included;
+        /// The committee epoch pinned at `openRound`: its members sign the round's clear
+        /// and finalize, whatever committee is current by then.
+        uint64 epoch;
+        /// `params.levels` and `params.kAnonymity` at `openRound`: `setParams` does not
+        /// change a round in flight.
+        uint32 levels;
+        uint32 kAnonymity;
+        uint64 settleEnd; // effective settlement deadline, set when cleared (or voided)
+        uint32 defaulted; // bids recorded as defaults (recordDefaults)
         uint256 clearing; // packed (PROTOCOL §4.3)
     }
 
@@ -86,6 +105,14 @@ contract Market {
         uint64 round;
         uint32 index;
         BidState state;
+    }
+
+    /// A payout commitment's record, one storage slot: its state, and the round and bid
+    /// index that made it (the payout is frozen until that round is terminal).
+    struct Payout {
+        PayoutState state;
+        uint64 round;
+        uint32 index;
     }
 
     /// PROTOCOL §4.1: acct, F_old, F_new, delta, P_in, recipient.
@@ -167,15 +194,30 @@ contract Market {
     error TooFewSignatures(uint256 got, uint256 needed);
     error BadSignature(uint256 index);
     error BadDefaulters();
+    error NoCommittee();
+    error NoPendingCommittee();
+    error CommitteeNotYetActive(uint64 activatesAt);
+    error MeterTaken(uint256 meterId);
+    error AccountAlreadyBid(uint64 round, uint256 acct);
+    error PayoutFrozen(uint256 payout, uint64 round);
+    error PayoutVoid(uint256 payout);
+    error DefaultsPending(uint64 round, uint256 remaining);
+    error BadVoided(uint256 bid);
 
     // --- events -------------------------------------------------------------------
     event ParamsSet(uint32 levels, uint32 kAnonymity, uint32 maxUnsettled, uint32 maxDefaults);
-    event CommitteeSet(address[] trustees, uint256 threshold);
+    /// A committee proposed by the operator; it signs rounds opened from `activatesAt` on,
+    /// once someone calls `activateCommittee` (at once for the very first committee).
+    event CommitteeProposed(uint64 indexed epoch, address[] trustees, uint256 threshold, uint64 activatesAt);
+    /// Committee `epoch` is current: rounds opened from now on are pinned to it.
+    event CommitteeSet(uint64 indexed epoch, address[] trustees, uint256 threshold);
     event Registered(uint256 indexed acct, uint256 meterId, uint256 free);
     event SuspensionSet(uint256 indexed acct, bool suspended);
     event Deposited(uint256 indexed acct, uint256 amount, uint256 fNew, uint256 pIn);
     event Withdrawn(uint256 indexed acct, uint256 amount, address recipient, uint256 fNew, uint256 pIn);
     event RoundOpened(uint64 indexed round, uint64 bidDeadline, uint64 settleStart, uint64 settleDeadline);
+    /// What a round was pinned to at `openRound`: its committee epoch and parameters.
+    event RoundPinned(uint64 indexed round, uint64 epoch, uint32 levels, uint32 kAnonymity);
     event RoundPhase(uint64 indexed round, Phase phase);
     /// `digest` is the proof's D (PROTOCOL §4.2): trustees and auditors compare it with the
     /// digest of `ciphertexts`, so both must be read back from the chain.
@@ -197,6 +239,14 @@ contract Market {
     );
     event Defaulted(uint64 indexed round, uint256 indexed acct, uint256 bid);
     event RoundFinalized(uint64 indexed round, FlowTotals totals, int256 toOperator);
+    /// The effective settlement deadline of a round, set when it is cleared or voided.
+    event SettlementWindow(uint64 indexed round, uint64 settleEnd);
+    /// A Closed round nobody cleared, voided after its settlement deadline: every bid
+    /// settles against the "not cleared" packing.
+    event RoundVoided(uint64 indexed round);
+    /// A settlement whose posted flow ciphertexts do not digest to its proven E, voided
+    /// by the committee at finalize: its payout is void and its bid counts as defaulted.
+    event SettlementVoided(uint64 indexed round, uint256 indexed acct, uint256 bid, uint256 pOut);
 
     // --- state --------------------------------------------------------------------
     address public immutable operator;
@@ -204,20 +254,37 @@ contract Market {
     IGroth16Verifier public immutable balanceVerifier;
     IGroth16Verifier public immutable bidVerifier;
     IGroth16Verifier public immutable settleVerifier;
+    /// circomlib's Poseidon (3 inputs): `register` computes `H(0, 0, acct)` with it.
+    IPoseidon3 public immutable poseidon;
+    /// Seconds between `proposeCommittee` and the earliest `activateCommittee`.
+    uint64 public immutable committeeDelay;
 
     Params public params;
-    address[] internal trustees;
-    mapping(address => bool) public isTrustee;
-    uint256 public threshold;
+    /// The current committee epoch (0: none yet). Epoch e's members and threshold stay
+    /// stored for ever: a round signs with the epoch it was opened under.
+    uint64 public committeeEpoch;
+    mapping(uint64 => address[]) internal epochMembers;
+    mapping(uint64 => uint256) internal epochThreshold;
+    mapping(uint64 => mapping(address => bool)) internal epochMember;
+    /// The proposed committee is epoch `committeeEpoch + 1`, stored in the epoch maps
+    /// above; it becomes current at `activateCommittee` from `pendingActivatesAt` on
+    /// (0: nothing pending).
+    uint64 public pendingActivatesAt;
 
     mapping(uint256 => Prosumer) public prosumers;
-    mapping(uint64 => Round) public rounds;
+    /// meter id => taken by a registered account (one account per meter).
+    mapping(uint256 => bool) public meterTaken;
+    /// account => word => bit `round % 256` of word `round / 256` set once the account
+    /// bid in that round (one bid per account per round; a word covers 256 rounds, so
+    /// most bids rewrite a warm non-zero word).
+    mapping(uint256 => mapping(uint256 => uint256)) internal bidRounds;
+    mapping(uint64 => Round) internal _rounds;
     /// round => word => inclusion bitmap over bid indices.
     mapping(uint64 => mapping(uint256 => uint256)) public inclusion;
     mapping(uint256 => Bid) public bids;
     /// bid commitment => account id, for finalize's default records.
     mapping(uint256 => uint256) public bidAccount;
-    mapping(uint256 => PayoutState) public payouts;
+    mapping(uint256 => Payout) public payouts;
 
     modifier onlyOperator() {
         if (msg.sender != operator) revert NotOperator();
@@ -229,6 +296,8 @@ contract Market {
         IGroth16Verifier balanceVerifier_,
         IGroth16Verifier bidVerifier_,
         IGroth16Verifier settleVerifier_,
+        IPoseidon3 poseidon_,
+        uint64 committeeDelay_,
         Params memory params_
     ) {
         operator = msg.sender;
@@ -236,6 +305,8 @@ contract Market {
         balanceVerifier = balanceVerifier_;
         bidVerifier = bidVerifier_;
         settleVerifier = settleVerifier_;
+        poseidon = poseidon_;
+        committeeDelay = committeeDelay_;
         _setParams(params_);
     }
 
@@ -251,30 +322,57 @@ contract Market {
         emit ParamsSet(p.levels, p.kAnonymity, p.maxUnsettled, p.maxDefaults);
     }
 
-    /// Sets the t-of-n committee whose signatures clear and finalize rounds.
-    function setCommittee(address[] calldata members, uint256 t) external onlyOperator {
+    /// Proposes the t-of-n committee of the next epoch. It becomes current only through
+    /// `activateCommittee`, `committeeDelay` seconds from now, and signs only rounds
+    /// opened after that: a round in flight keeps the committee it was opened under.
+    /// The very first committee (none current yet) is current at once. A new proposal
+    /// replaces a pending one (and restarts the delay).
+    function proposeCommittee(address[] calldata members, uint256 t) external onlyOperator {
         if (t == 0 || t > members.length) revert BadCommittee();
-        for (uint256 i = 0; i < trustees.length; ++i) {
-            isTrustee[trustees[i]] = false;
+        uint64 next = committeeEpoch + 1;
+        mapping(address => bool) storage isMember = epochMember[next];
+        address[] storage old = epochMembers[next];
+        for (uint256 i = 0; i < old.length; ++i) {
+            isMember[old[i]] = false;
         }
         for (uint256 i = 0; i < members.length; ++i) {
-            if (members[i] == address(0) || isTrustee[members[i]]) revert BadCommittee();
-            isTrustee[members[i]] = true;
+            if (members[i] == address(0) || isMember[members[i]]) revert BadCommittee();
+            isMember[members[i]] = true;
         }
-        trustees = members;
-        threshold = t;
-        emit CommitteeSet(members, t);
+        epochMembers[next] = members;
+        epochThreshold[next] = t;
+        uint64 activatesAt = committeeEpoch == 0 ? uint64(block.timestamp) : uint64(block.timestamp) + committeeDelay;
+        pendingActivatesAt = activatesAt;
+        emit CommitteeProposed(next, members, t, activatesAt);
+        if (committeeEpoch == 0) _activateCommittee();
     }
 
-    /// Registers a prosumer. `free` is the commitment `H(0, 0, acct)` to an empty
-    /// balance, computed by the operator (the contract has no Poseidon): the operator is
-    /// trusted for registration, as for the meter key.
-    function register(uint256 acct, uint256 meterId, uint256 free) external onlyOperator {
+    /// Makes the proposed committee current, by anyone once its delay has passed.
+    function activateCommittee() external {
+        uint64 at = pendingActivatesAt;
+        if (at == 0) revert NoPendingCommittee();
+        if (block.timestamp < at) revert CommitteeNotYetActive(at);
+        _activateCommittee();
+    }
+
+    function _activateCommittee() internal {
+        uint64 epoch = committeeEpoch + 1;
+        committeeEpoch = epoch;
+        pendingActivatesAt = 0;
+        emit CommitteeSet(epoch, epochMembers[epoch], epochThreshold[epoch]);
+    }
+
+    /// Registers a prosumer with an empty free balance: the contract computes the
+    /// commitment `F = H(0, 0, acct)` itself (circomlib's Poseidon), so no account can
+    /// start with tokens it never deposited. One account per meter (`MeterTaken`).
+    function register(uint256 acct, uint256 meterId) external onlyOperator {
         if (acct >= R) revert NotInField(acct);
         if (meterId >= R) revert NotInField(meterId);
-        if (free >= R) revert NotInField(free);
         Prosumer storage p = prosumers[acct];
         if (p.registered) revert AlreadyRegistered(acct);
+        if (meterTaken[meterId]) revert MeterTaken(meterId);
+        meterTaken[meterId] = true;
+        uint256 free = poseidon.poseidon([uint256(0), uint256(0), acct]);
         p.registered = true;
         p.meterId = meterId;
         p.free = free;
@@ -341,10 +439,15 @@ contract Market {
         if (!p.registered) revert NotRegistered(inp.acct);
         if (p.free != inp.fOld) revert StaleBalance(inp.acct, p.free, inp.fOld);
         if (inp.pIn != 0) {
-            PayoutState s = payouts[inp.pIn];
+            Payout storage po = payouts[inp.pIn];
+            PayoutState s = po.state;
             if (s == PayoutState.None) revert PayoutUnknown(inp.pIn);
             if (s == PayoutState.Spent) revert PayoutSpent(inp.pIn);
-            payouts[inp.pIn] = PayoutState.Spent;
+            if (s == PayoutState.Void) revert PayoutVoid(inp.pIn);
+            uint64 round = po.round;
+            Phase ph = _rounds[round].phase;
+            if (ph != Phase.Finalized && ph != Phase.Expired) revert PayoutFrozen(inp.pIn, round);
+            po.state = PayoutState.Spent;
         }
         uint256[] memory x = new uint256[](6);
         (x[0], x[1], x[2], x[3], x[4], x[5]) = (inp.acct, inp.fOld, inp.fNew, inp.delta, inp.pIn, inp.recipient);
@@ -358,18 +461,25 @@ contract Market {
         external
         onlyOperator
     {
-        Round storage r = rounds[round];
+        Round storage r = _rounds[round];
         if (r.phase != Phase.None) revert RoundExists(round);
         if (!(bidDeadline <= settleStart && settleStart <= settleDeadline)) revert BadDeadlines();
+        uint64 epoch = committeeEpoch;
+        if (epoch == 0) revert NoCommittee();
+        Params memory par = params;
         r.phase = Phase.Open;
         r.bidDeadline = bidDeadline;
         r.settleStart = settleStart;
         r.settleDeadline = settleDeadline;
+        r.epoch = epoch;
+        r.levels = par.levels;
+        r.kAnonymity = par.kAnonymity;
         emit RoundOpened(round, bidDeadline, settleStart, settleDeadline);
+        emit RoundPinned(round, epoch, par.levels, par.kAnonymity);
     }
 
     function startBidding(uint64 round) external onlyOperator {
-        Round storage r = rounds[round];
+        Round storage r = _rounds[round];
         _expectPhase(round, r.phase, Phase.Open);
         if (block.timestamp >= r.bidDeadline) revert DeadlinePassed(round);
         _setPhase(round, r, Phase.Bidding);
@@ -377,7 +487,7 @@ contract Market {
 
     /// Closes bidding: the operator at any time, anyone once the deadline has passed.
     function closeRound(uint64 round) external {
-        Round storage r = rounds[round];
+        Round storage r = _rounds[round];
         _expectPhase(round, r.phase, Phase.Bidding);
         if (msg.sender != operator && block.timestamp < r.bidDeadline) revert TooEarly(round);
         _setPhase(round, r, Phase.Closed);
@@ -389,7 +499,7 @@ contract Market {
     {
         if (inp.round >> 64 != 0) revert WrongRound(inp.round);
         uint64 round = uint64(inp.round);
-        Round storage r = rounds[round];
+        Round storage r = _rounds[round];
         _expectPhase(round, r.phase, Phase.Bidding);
         if (block.timestamp >= r.bidDeadline) revert DeadlinePassed(round);
         if (bids[inp.bid].state != BidState.None) revert BidReplay(inp.bid);
@@ -401,7 +511,8 @@ contract Market {
         if (p.unsettled >= par.maxUnsettled) revert TooManyUnsettled(inp.acct, p.unsettled);
         if (p.defaults >= par.maxDefaults) revert TooManyDefaults(inp.acct, p.defaults);
         if (p.free != inp.fOld) revert StaleBalance(inp.acct, p.free, inp.fOld);
-        if (ciphertexts.length != 4 * (uint256(par.levels) + 1)) revert BadCiphertexts(ciphertexts.length);
+        if (ciphertexts.length != 4 * (uint256(r.levels) + 1)) revert BadCiphertexts(ciphertexts.length);
+        _markBid(round, inp.acct);
 
         uint256[] memory x = new uint256[](6);
         (x[0], x[1], x[2], x[3], x[4], x[5]) = (inp.round, inp.acct, inp.fOld, inp.fNew, inp.bid, inp.digest);
@@ -416,13 +527,16 @@ contract Market {
         emit BidSubmitted(round, inp.acct, inp.bid, index, inp.fNew, inp.digest, ciphertexts);
     }
 
-    /// The digest trustees sign to clear a round.
-    function clearDigest(uint64 round, uint64[] calldata hBuy, uint64[] calldata hSell, uint256[] calldata included)
-        public
-        view
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(CLEAR_TAG, block.chainid, address(this), round, hBuy, hSell, included));
+    /// The digest trustees sign to clear a round of `bidCount` accepted bids: a
+    /// signature over a view of fewer bids than the round ended with is not accepted.
+    function clearDigest(
+        uint64 round,
+        uint32 bidCount,
+        uint64[] calldata hBuy,
+        uint64[] calldata hSell,
+        uint256[] calldata included
+    ) public view returns (bytes32) {
+        return keccak256(abi.encode(CLEAR_TAG, block.chainid, address(this), round, bidCount, hBuy, hSell, included));
     }
 
     /// Clears a closed round from the committee-decrypted histograms. `included` is a
@@ -435,16 +549,17 @@ contract Market {
         uint256[] calldata included,
         Signature[] calldata sigs
     ) external {
-        Round storage r = rounds[round];
+        Round storage r = _rounds[round];
         _expectPhase(round, r.phase, Phase.Closed);
-        _checkSignatures(clearDigest(round, hBuy, hSell, included), sigs);
+        _checkSignatures(r.epoch, clearDigest(round, r.bids, hBuy, hSell, included), sigs);
         (bool ok, uint256 count) = Inclusion.record(inclusion[round], r.bids, included);
         if (!ok) revert BadInclusion();
-        if (hBuy.length != params.levels) revert MarketClearing.HistogramShape(hBuy.length, hSell.length);
-        MarketClearing.Result memory c = MarketClearing.clear(hBuy, hSell, count, params.kAnonymity);
+        if (hBuy.length != r.levels) revert MarketClearing.HistogramShape(hBuy.length, hSell.length);
+        MarketClearing.Result memory c = MarketClearing.clear(hBuy, hSell, count, r.kAnonymity);
         r.clearing = MarketClearing.pack(c);
         r.included = uint32(count);
         emit RoundCleared(round, c.cleared, c.level, c.volume, r.clearing, uint32(count));
+        _startSettlement(round, r);
         _setPhase(round, r, Phase.Cleared);
     }
 
@@ -452,10 +567,10 @@ contract Market {
     function settle(uint256[8] calldata proof, SettleInputs calldata inp, uint256[] calldata ciphertexts) external {
         if (inp.round >> 64 != 0) revert WrongRound(inp.round);
         uint64 round = uint64(inp.round);
-        Round storage r = rounds[round];
+        Round storage r = _rounds[round];
         if (r.phase != Phase.Cleared && r.phase != Phase.Settling) revert WrongPhase(round, r.phase);
         if (block.timestamp < r.settleStart) revert TooEarly(round);
-        if (block.timestamp > r.settleDeadline) revert DeadlinePassed(round);
+        if (block.timestamp > r.settleEnd) revert DeadlinePassed(round);
         Bid storage b = bids[inp.bid];
         if (b.state == BidState.None) revert UnknownBid(inp.bid);
         if (b.round != round) revert WrongRound(inp.round);
@@ -464,7 +579,7 @@ contract Market {
         if (p.meterId != inp.meterId) revert WrongMeter(p.meterId, inp.meterId);
         uint256 expected = _isIncluded(round, b.index) ? r.clearing : MarketClearing.packedNotCleared();
         if (inp.clearing != expected) revert WrongClearing(expected, inp.clearing);
-        if (payouts[inp.pOut] != PayoutState.None) revert PayoutExists(inp.pOut);
+        if (payouts[inp.pOut].state != PayoutState.None) revert PayoutExists(inp.pOut);
         if (ciphertexts.length != SETTLE_CIPHERTEXT_WORDS) revert BadCiphertexts(ciphertexts.length);
 
         uint256[] memory x = new uint256[](7);
@@ -473,44 +588,89 @@ contract Market {
         if (!settleVerifier.verifyProof(proof, x)) revert InvalidProof();
 
         b.state = BidState.Settled;
-        payouts[inp.pOut] = PayoutState.Unspent;
+        payouts[inp.pOut] = Payout({state: PayoutState.Unspent, round: round, index: b.index});
         p.unsettled -= 1;
         r.settled += 1;
         if (r.phase == Phase.Cleared) _setPhase(round, r, Phase.Settling);
         emit Settled(round, inp.acct, inp.bid, inp.pOut, inp.digest, ciphertexts);
     }
 
-    /// The digest trustees sign to finalize a round.
-    function finalizeDigest(uint64 round, FlowTotals calldata totals, uint256[] calldata defaulted)
-        public
-        view
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(FINALIZE_TAG, block.chainid, address(this), round, totals, defaulted));
+    /// Voids a round that is still Closed (the committee never cleared it) after its
+    /// settlement deadline; anyone may call it. The round becomes Cleared as "not
+    /// cleared" (every bid settles against `MarketClearing.packedNotCleared()`: fill 0,
+    /// the whole lock back) with a fresh settlement window from now.
+    function voidRound(uint64 round) external {
+        Round storage r = _rounds[round];
+        _expectPhase(round, r.phase, Phase.Closed);
+        if (block.timestamp <= r.settleDeadline) revert TooEarly(round);
+        r.clearing = MarketClearing.packedNotCleared();
+        emit RoundVoided(round);
+        _startSettlement(round, r);
+        _setPhase(round, r, Phase.Cleared);
     }
 
-    /// After the settlement deadline: records the defaulters (every bid of the round not
-    /// settled, each listed once), forfeits their locks and pays the operator the
-    /// residual `pay + penalty - credit + defaultedLocks` (a negative residual, rounding
-    /// dust bought by the grid, is drawn from the operator).
-    function finalize(uint64 round, FlowTotals calldata totals, uint256[] calldata defaulted, Signature[] calldata sigs)
-        external
-    {
-        Round storage r = rounds[round];
+    /// Records as defaults bids of `round` still Live after its effective settlement
+    /// deadline; anyone may call it, in pages (PROTOCOL §8). A bid already recorded is
+    /// skipped; a bid of another round, unknown or settled is refused.
+    function recordDefaults(uint64 round, uint256[] calldata defaulted) external {
+        Round storage r = _rounds[round];
         if (r.phase != Phase.Cleared && r.phase != Phase.Settling) revert WrongPhase(round, r.phase);
-        if (block.timestamp <= r.settleDeadline) revert TooEarly(round);
-        _checkSignatures(finalizeDigest(round, totals, defaulted), sigs);
-        if (defaulted.length != uint256(r.bids) - r.settled) revert BadDefaulters();
+        if (block.timestamp <= r.settleEnd) revert TooEarly(round);
+        uint32 recorded = 0;
         for (uint256 i = 0; i < defaulted.length; ++i) {
             Bid storage b = bids[defaulted[i]];
-            if (b.round != round || b.state != BidState.Live) revert BadDefaulters();
+            if (b.round != round) revert BadDefaulters();
+            BidState s = b.state;
+            if (s == BidState.Defaulted) continue;
+            if (s != BidState.Live) revert BadDefaulters();
             b.state = BidState.Defaulted;
             uint256 acct = bidAccount[defaulted[i]];
             Prosumer storage p = prosumers[acct];
             p.unsettled -= 1;
             p.defaults += 1;
+            ++recorded;
             emit Defaulted(round, acct, defaulted[i]);
         }
+        r.defaulted += recorded;
+    }
+
+    /// The digest trustees sign to finalize a round: the decrypted totals, the number of
+    /// recorded defaults and the settled bids whose settlement is voided.
+    function finalizeDigest(uint64 round, FlowTotals calldata totals, uint32 defaulted, uint256[] calldata voided)
+        public
+        view
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(FINALIZE_TAG, block.chainid, address(this), round, totals, defaulted, voided));
+    }
+
+    /// After the effective settlement deadline, once every bid is settled or recorded as
+    /// a default (`recordDefaults`): voids the settlements the committee names (their
+    /// posted flow ciphertexts do not digest to their proven E; `voidedPayouts[i]` is
+    /// the payout `voided[i]`'s settlement made), counting their bids as defaults, and
+    /// pays the operator the residual `pay + penalty - credit + defaultedLocks` (a
+    /// negative residual, rounding dust bought by the grid, is drawn from the operator).
+    /// With fewer than k-anonymity defaulters (voided included) and more than 0, their
+    /// locks are not decrypted: `defaultedLocks` must be 0 and they stay in the market.
+    function finalize(
+        uint64 round,
+        FlowTotals calldata totals,
+        uint256[] calldata voided,
+        uint256[] calldata voidedPayouts,
+        Signature[] calldata sigs
+    ) external {
+        Round storage r = _rounds[round];
+        if (r.phase != Phase.Cleared && r.phase != Phase.Settling) revert WrongPhase(round, r.phase);
+        if (block.timestamp <= r.settleEnd) revert TooEarly(round);
+        uint256 pending = uint256(r.bids) - r.settled - r.defaulted;
+        if (pending != 0) revert DefaultsPending(round, pending);
+        _checkSignatures(r.epoch, finalizeDigest(round, totals, r.defaulted, voided), sigs);
+        if (voidedPayouts.length != voided.length) revert BadVoided(0);
+        for (uint256 i = 0; i < voided.length; ++i) {
+            _voidSettlement(round, voided[i], voidedPayouts[i]);
+        }
+        uint256 defaulters = uint256(r.defaulted) + voided.length;
+        if (defaulters > 0 && defaulters < params.kAnonymity && totals.defaultedLocks != 0) revert BadDefaulters();
         int256 toOperator = int256(totals.pay) + int256(totals.penalty) - int256(totals.credit)
             + int256(totals.defaultedLocks);
         _setPhase(round, r, Phase.Finalized);
@@ -522,10 +682,64 @@ contract Market {
         }
     }
 
+    /// A cleared round the committee has not finalized within one settlement window
+    /// after its effective deadline, every bid settled or recorded as a default: anyone
+    /// may end it. Its payouts become spendable; nothing is paid to the operator (the
+    /// residual stays in the market).
+    function expire(uint64 round) external {
+        Round storage r = _rounds[round];
+        if (r.phase != Phase.Cleared && r.phase != Phase.Settling) revert WrongPhase(round, r.phase);
+        if (block.timestamp <= uint256(r.settleEnd) + (r.settleDeadline - r.settleStart)) revert TooEarly(round);
+        uint256 pending = uint256(r.bids) - r.settled - r.defaulted;
+        if (pending != 0) revert DefaultsPending(round, pending);
+        _setPhase(round, r, Phase.Expired);
+    }
+
+    function _voidSettlement(uint64 round, uint256 bid, uint256 pOut) internal {
+        Bid storage b = bids[bid];
+        Payout storage po = payouts[pOut];
+        if (
+            b.round != round || b.state != BidState.Settled || po.state != PayoutState.Unspent || po.round != round
+                || po.index != b.index
+        ) revert BadVoided(bid);
+        b.state = BidState.Defaulted;
+        po.state = PayoutState.Void;
+        uint256 acct = bidAccount[bid];
+        prosumers[acct].defaults += 1;
+        emit SettlementVoided(round, acct, bid, pOut);
+    }
+
     // --- views ----------------------------------------------------------------------
 
+    /// A round's record (one struct: the field list is too long for a generated getter's
+    /// stack).
+    function rounds(uint64 round) external view returns (Round memory) {
+        return _rounds[round];
+    }
+
+    /// The current committee: members and threshold (empty, 0 before the first).
     function committee() external view returns (address[] memory, uint256) {
-        return (trustees, threshold);
+        return (epochMembers[committeeEpoch], epochThreshold[committeeEpoch]);
+    }
+
+    /// Committee `epoch`'s members and threshold (the pending one at `committeeEpoch + 1`).
+    function committeeAt(uint64 epoch) external view returns (address[] memory, uint256) {
+        return (epochMembers[epoch], epochThreshold[epoch]);
+    }
+
+    /// Whether `a` is a member of the current committee.
+    function isTrustee(address a) external view returns (bool) {
+        return epochMember[committeeEpoch][a];
+    }
+
+    /// The current committee's threshold.
+    function threshold() external view returns (uint256) {
+        return epochThreshold[committeeEpoch];
+    }
+
+    /// Whether account `acct` bid in `round`.
+    function hasBid(uint64 round, uint256 acct) external view returns (bool) {
+        return (bidRounds[acct][round >> 8] >> (round & 0xff)) & 1 == 1;
     }
 
     function isIncluded(uint64 round, uint32 index) external view returns (bool) {
@@ -538,8 +752,28 @@ contract Market {
         return Inclusion.contains(inclusion[round], index);
     }
 
+    /// One bid per account per round (`AccountAlreadyBid`): the k-anonymity floor
+    /// counts accounts, and one meter reading backs at most one sell bid.
+    function _markBid(uint64 round, uint256 acct) internal {
+        mapping(uint256 => uint256) storage seen = bidRounds[acct];
+        uint256 word = seen[round >> 8];
+        uint256 bit = uint256(1) << (round & 0xff);
+        if (word & bit != 0) revert AccountAlreadyBid(round, acct);
+        seen[round >> 8] = word | bit;
+    }
+
     function _expectPhase(uint64 round, Phase got, Phase want) internal pure {
         if (got != want) revert WrongPhase(round, got);
+    }
+
+    /// Opens the settlement window of a round being cleared (or voided) now: it ends at
+    /// `max(settleDeadline, now + (settleDeadline - settleStart))`, so a late clear does
+    /// not shorten it.
+    function _startSettlement(uint64 round, Round storage r) internal {
+        uint256 end = block.timestamp + (r.settleDeadline - r.settleStart);
+        if (end < r.settleDeadline) end = r.settleDeadline;
+        r.settleEnd = uint64(end);
+        emit SettlementWindow(round, uint64(end));
     }
 
     function _setPhase(uint64 round, Round storage r, Phase phase) internal {
@@ -547,10 +781,12 @@ contract Market {
         emit RoundPhase(round, phase);
     }
 
-    /// At least `threshold` valid signatures by distinct trustees, in strictly
-    /// increasing signer order (which makes them distinct), with low s.
-    function _checkSignatures(bytes32 digest, Signature[] calldata sigs) internal view {
-        uint256 t = threshold;
+    /// At least `threshold` valid signatures by distinct members of committee `epoch`
+    /// (the round's, pinned at `openRound`), in strictly increasing signer order (which
+    /// makes them distinct), with low s.
+    function _checkSignatures(uint64 epoch, bytes32 digest, Signature[] calldata sigs) internal view {
+        mapping(address => bool) storage isMember = epochMember[epoch];
+        uint256 t = epochThreshold[epoch];
         if (sigs.length < t || t == 0) revert TooFewSignatures(sigs.length, t);
         address last;
         for (uint256 i = 0; i < sigs.length; ++i) {
@@ -559,10 +795,8 @@ contract Market {
                 revert BadSignature(i);
             }
             address signer = ecrecover(digest, s.v, s.r, s.s);
-            if (signer == address(0) || !isTrustee[signer] || signer <= last) revert BadSignature(i);
+            if (signer == address(0) || !isMember[signer] || signer <= last) revert BadSignature(i);
             last = signer;
         }
     }
-
-    /// Stores the inclusion bitmap of a round with `n` bids; returns how many are set.
 }

@@ -30,3 +30,29 @@ alloy_sol_types::sol!(
     ClearingHarness,
     "artifacts/ClearingHarness.json"
 );
+
+alloy_sol_types::sol!(
+    #[sol(all_derives)]
+    /// circomlib's Poseidon with 3 inputs, as circomlibjs's `poseidonContract.createCode(3)`
+    /// writes it (`artifacts/Poseidon3.json`): `Market.register` calls it.
+    interface Poseidon3 {
+        function poseidon(uint256[3] memory input) external pure returns (uint256);
+    }
+);
+
+/// The committed Poseidon artifact (`artifacts/Poseidon3.json`, written by
+/// `test-vectors/poseidon_contract.mjs`).
+pub const POSEIDON3_ARTIFACT: &str = include_str!("../artifacts/Poseidon3.json");
+
+/// The creation code of [`Poseidon3`] from its committed artifact.
+pub fn poseidon3_init_code() -> alloy_primitives::Bytes {
+    let json: serde_json::Value =
+        serde_json::from_str(POSEIDON3_ARTIFACT).expect("Poseidon3.json is JSON");
+    let code = json["bytecode"]
+        .as_str()
+        .and_then(|s| s.strip_prefix("0x"))
+        .expect("Poseidon3.json has a 0x bytecode");
+    hex::decode(code)
+        .expect("Poseidon3.json's bytecode is hex")
+        .into()
+}

@@ -9,12 +9,13 @@ use k256::ecdsa::SigningKey;
 use crate::bindings::Market;
 use sealgrid_committee::InclusionBitmap;
 
-/// `keccak256(abi.encode(keccak256("sealgrid.clear.v1"), chainid, market, round, hBuy,
-/// hSell, included))`.
+/// `keccak256(abi.encode(keccak256("sealgrid.clear.v1"), chainid, market, round,
+/// bidCount, hBuy, hSell, included))`.
 pub fn clear_digest(
     chain_id: u64,
     market: Address,
     round: u64,
+    bid_count: u32,
     h_buy: &[u64],
     h_sell: &[u64],
     included: &[U256],
@@ -26,6 +27,7 @@ pub fn clear_digest(
             U256::from(chain_id),
             market,
             round,
+            bid_count,
             h_buy.to_vec(),
             h_sell.to_vec(),
             included.to_vec(),
@@ -38,13 +40,14 @@ pub fn clear_digest(
 pub type FlowTotals = (U256, U256, U256, U256);
 
 /// `keccak256(abi.encode(keccak256("sealgrid.finalize.v1"), chainid, market, round,
-/// totals, defaulted))`.
+/// totals, uint32 defaulted, voided))`: `defaulted` is the number of recorded defaults.
 pub fn finalize_digest(
     chain_id: u64,
     market: Address,
     round: u64,
     totals: FlowTotals,
-    defaulted: &[U256],
+    defaulted: u32,
+    voided: &[U256],
 ) -> B256 {
     let tag = keccak256("sealgrid.finalize.v1");
     keccak256(
@@ -54,7 +57,8 @@ pub fn finalize_digest(
             market,
             round,
             totals,
-            defaulted.to_vec(),
+            defaulted,
+            voided.to_vec(),
         )
             .abi_encode_params(),
     )
@@ -163,7 +167,15 @@ mod tests {
                     assert_eq!(w.bit(bit), theirs.contains(index), "{index}");
                 }
             }
-            let digest = clear_digest(31337, market, 1_970_000, &h_buy, &h_sell, &ours);
+            let digest = clear_digest(
+                31337,
+                market,
+                1_970_000,
+                posted as u32,
+                &h_buy,
+                &h_sell,
+                &ours,
+            );
             let committee = clearing_digest(
                 &SigningDomain {
                     chain_id: 31337,
@@ -171,6 +183,7 @@ mod tests {
                 },
                 &ClearingStatement {
                     round: 1_970_000,
+                    bids: posted as u32,
                     h_buy,
                     h_sell,
                     included: theirs,
@@ -195,17 +208,21 @@ mod tests {
             penalty: 0,
             defaulted_locks: u64::MAX,
         };
-        for defaulted in [
-            vec![],
-            vec![BidId([7; 32])],
-            (1..=300u16)
+        let ids = |n: u16, tag: u8| -> Vec<BidId> {
+            (1..=n)
                 .map(|i| {
                     let mut b = [0u8; 32];
-                    b[0] = 0x2f;
+                    b[0] = tag;
                     b[30..].copy_from_slice(&i.to_be_bytes());
                     BidId(b)
                 })
-                .collect(),
+                .collect()
+        };
+        for (defaulted, voided) in [
+            (vec![], vec![]),
+            (vec![BidId([7; 32])], vec![]),
+            (vec![], vec![BidId([9; 32])]),
+            (ids(300, 0x2f), ids(3, 0x11)),
         ] {
             let ours = finalize_digest(
                 31337,
@@ -217,7 +234,8 @@ mod tests {
                     U256::from(totals.penalty),
                     U256::from(totals.defaulted_locks),
                 ),
-                &defaulted
+                defaulted.len() as u32,
+                &voided
                     .iter()
                     .map(|b: &BidId| U256::from_be_bytes(b.0))
                     .collect::<Vec<_>>(),
@@ -231,6 +249,7 @@ mod tests {
                     round: 1_970_000,
                     totals,
                     defaulted,
+                    voided,
                 },
             );
             assert_eq!(ours.0, committee);

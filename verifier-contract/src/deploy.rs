@@ -1,12 +1,13 @@
-//! Deploying a market: the three Groth16 verifiers (keys in immutables), the token (a
-//! [`TestToken`] unless one is given), the [`Market`] and its committee. What an
+//! Deploying a market: the three Groth16 verifiers (keys in immutables), the on-chain
+//! Poseidon `register` calls ([`crate::bindings::Poseidon3`]), the token (a
+//! [`TestToken`] unless one is given), the [`Market`] and its first committee. What an
 //! operator runs once, and what the coordinator, the demo and the auditor read back
 //! ([`MarketDeployment`], serialisable so it can be handed to other processes).
 
 use alloy_primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
 
-use crate::bindings::{Market, TestToken};
+use crate::bindings::{poseidon3_init_code, Market, TestToken};
 use crate::calldata;
 use crate::chain::{Chain, ChainError, Receipt};
 use crate::VerifyingKey;
@@ -35,7 +36,23 @@ pub struct MarketDeployment {
     pub max_unsettled: u32,
     /// See `max_unsettled`.
     pub max_defaults: u32,
+    /// The Poseidon contract the market computes registrations' `H(0, 0, acct)` with.
+    #[serde(default)]
+    pub poseidon: Address,
+    /// Seconds between a committee's proposal and its earliest activation (the
+    /// contract's immutable `committeeDelay`).
+    #[serde(default)]
+    pub committee_delay: u64,
 }
+
+/// The committee delay of demo and test markets: 0, so that tests need not move the
+/// clock to set their committee. A production market takes at least one round's
+/// bidding-to-settlement span plus a withdrawal margin, e.g. [`PRODUCTION_COMMITTEE_DELAY`].
+pub const DEMO_COMMITTEE_DELAY: u64 = 0;
+
+/// A committee delay for a production market (PROTOCOL §8): 24 hours, more than a
+/// round's bidding-to-settlement span with time to withdraw after a proposal is seen.
+pub const PRODUCTION_COMMITTEE_DELAY: u64 = 24 * 3600;
 
 /// What to deploy.
 #[derive(Clone, Copy, Debug)]
@@ -58,6 +75,9 @@ pub struct DeploySpec<'a> {
     pub max_defaults: u32,
     /// An existing ERC-20 token; `None` deploys a [`TestToken`].
     pub token: Option<Address>,
+    /// Seconds between a committee's proposal and its activation
+    /// ([`DEMO_COMMITTEE_DELAY`] for demos and tests).
+    pub committee_delay: u64,
 }
 
 fn created(r: Receipt) -> Result<Address, ChainError> {
@@ -82,6 +102,7 @@ pub fn deploy_market(
     let bid_verifier = created(chain.deploy(operator, calldata::verifier_init_code(spec.bid_vk))?)?;
     let settle_verifier =
         created(chain.deploy(operator, calldata::verifier_init_code(spec.settle_vk))?)?;
+    let poseidon = created(chain.deploy(operator, poseidon3_init_code())?)?;
     let token = match spec.token {
         Some(t) => t,
         None => created(chain.deploy(operator, TestToken::BYTECODE.clone())?)?,
@@ -96,6 +117,8 @@ pub fn deploy_market(
                 balanceVerifier_: balance_verifier,
                 bidVerifier_: bid_verifier,
                 settleVerifier_: settle_verifier,
+                poseidon_: poseidon,
+                committeeDelay_: spec.committee_delay,
                 params_: Market::Params {
                     levels: spec.params.levels as u32,
                     kAnonymity: spec.params.k_anonymity as u32,
@@ -105,7 +128,8 @@ pub fn deploy_market(
             },
         ),
     )?)?;
-    let set = Market::setCommitteeCall {
+    // The first committee is current at once (there is none to replace).
+    let set = Market::proposeCommitteeCall {
         members: spec.trustees.to_vec(),
         t: U256::from(spec.threshold),
     };
@@ -125,5 +149,7 @@ pub fn deploy_market(
         deployment_block,
         max_unsettled: spec.max_unsettled,
         max_defaults: spec.max_defaults,
+        poseidon,
+        committee_delay: spec.committee_delay,
     })
 }

@@ -27,6 +27,7 @@ use sealgrid_circuits::flow::FlowCiphertexts;
 use sealgrid_circuits::Fr;
 use sealgrid_committee::aggregate::PostedBid;
 use sealgrid_committee::settlement::PostedSettlement;
+use sealgrid_committee::AccountId;
 use sealgrid_committee::BidId;
 
 pub use crate::bindings::Market::MarketEvents;
@@ -49,19 +50,25 @@ pub struct MarketEvent {
 
 impl MarketEvent {
     /// The round the event belongs to, for the round events (`RoundOpened`,
-    /// `RoundPhase`, `BidSubmitted`, `RoundCleared`, `Settled`, `Defaulted`,
-    /// `RoundFinalized`); `None` for the others.
+    /// `RoundPinned`, `RoundPhase`, `BidSubmitted`, `RoundCleared`, `Settled`, `Defaulted`,
+    /// `RoundFinalized`, `SettlementWindow`, `RoundVoided`, `SettlementVoided`); `None`
+    /// for the others.
     pub fn round(&self) -> Option<u64> {
         use MarketEvents as E;
         match &self.event {
             E::RoundOpened(e) => Some(e.round),
+            E::RoundPinned(e) => Some(e.round),
             E::RoundPhase(e) => Some(e.round),
             E::BidSubmitted(e) => Some(e.round),
             E::RoundCleared(e) => Some(e.round),
             E::Settled(e) => Some(e.round),
             E::Defaulted(e) => Some(e.round),
             E::RoundFinalized(e) => Some(e.round),
+            E::SettlementWindow(e) => Some(e.round),
+            E::RoundVoided(e) => Some(e.round),
+            E::SettlementVoided(e) => Some(e.round),
             E::ParamsSet(_)
+            | E::CommitteeProposed(_)
             | E::CommitteeSet(_)
             | E::Registered(_)
             | E::SuspensionSet(_)
@@ -126,6 +133,22 @@ pub fn decode(log: &ChainLog) -> Result<MarketEvent, EventError> {
     })
 }
 
+/// The payout commitment `P_out` each settlement of `round` made, by settled bid.
+pub fn settlement_payouts(
+    events: &[MarketEvent],
+    round: u64,
+) -> std::collections::HashMap<sealgrid_committee::BidId, U256> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            MarketEvents::Settled(s) if s.round == round => {
+                Some((sealgrid_committee::BidId(s.bid.to_be_bytes()), s.pOut))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Every event of the market at `market` from block `from_block` (its deployment block,
 /// or 0) to the latest, in the order it emitted them.
 pub fn market_events<C: Chain + ?Sized>(
@@ -161,7 +184,9 @@ pub fn posted_bids(events: &[MarketEvent], round: u64) -> Result<Vec<PostedBid>,
                 log_index: e.log_index,
             });
         }
-        bids.push(posted(b.bid, b.digest, &b.ciphertexts));
+        let mut bid = posted(b.bid, b.digest, &b.ciphertexts);
+        bid.acct = Some(AccountId(b.acct.to_be_bytes::<32>()));
+        bids.push(bid);
     }
     Ok(bids)
 }
@@ -211,6 +236,7 @@ fn posted(id: U256, digest: U256, words: &[U256]) -> PostedBid {
             c2: Vec::new(),
         }),
         digest: scalar(digest).unwrap_or_else(|| reduce(digest)),
+        acct: None,
     }
 }
 

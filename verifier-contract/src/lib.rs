@@ -16,6 +16,7 @@
 //! - [`rpc`]: [`JsonRpcChain`], any EVM node over plain HTTP JSON-RPC, signing locally;
 //! - [`artifacts`]: the SHA-256 of the contract sources that the artifacts record;
 //! - [`state`]: the contract's `Phase`, `BidState` and `PayoutState` as Rust enums.
+//! - [`gas`]: gas bounds callers size their transactions by (`recordDefaults` pages).
 
 pub mod artifacts;
 pub mod bindings;
@@ -25,6 +26,7 @@ pub mod committee;
 pub mod deploy;
 pub mod embedded;
 pub mod events;
+pub mod gas;
 pub mod rpc;
 pub mod state;
 

@@ -70,6 +70,9 @@ contract_enum! {
         Settling = 5,
         /// Its totals are posted; defaulters are marked.
         Finalized = 6,
+        /// Not finalized by the committee in time: ended by anyone, nothing paid to the
+        /// operator; its payouts are spendable.
+        Expired = 7,
     }
 }
 
@@ -92,10 +95,13 @@ contract_enum! {
     PayoutState {
         /// No such payout.
         None = 0,
-        /// Created by a settlement, not yet merged into a balance.
+        /// Created by a settlement, not yet merged into a balance (spendable once its
+        /// round is finalized or expired).
         Unspent = 1,
         /// Merged into a balance.
         Spent = 2,
+        /// Voided at finalize: its settlement's posted flow ciphertexts did not match.
+        Void = 3,
     }
 }
 

@@ -285,6 +285,9 @@ pub async fn run(
             Some(Event::Finalized(f)) if in_flight == Some(round) => {
                 let fin = f.finalization.unwrap_or_default();
                 seen.entry(round).or_default().defaulted = fin.defaulted.len();
+                for (_, w) in wallets.iter_mut() {
+                    w.round_final(round);
+                }
                 log(format!(
                     "round {round}: finalized, {} defaulted, {} to the operator",
                     fin.defaulted.len(),

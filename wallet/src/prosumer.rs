@@ -76,8 +76,12 @@ pub struct Wallet {
     pub balance: BalanceOpening,
     /// Open bids by round.
     pub bids: BTreeMap<u64, OpenBid>,
-    /// Unspent payouts.
+    /// Unspent payouts of finalized (or expired) rounds: the first one is merged by the
+    /// next deposit or withdrawal.
     pub payouts: Vec<PayoutOpening>,
+    /// Payouts of settled bids whose round is not finalized yet, by round: the contract
+    /// refuses to merge them until it is (`PayoutFrozen`, PROTOCOL §8).
+    pub frozen_payouts: BTreeMap<u64, Vec<PayoutOpening>>,
 }
 
 /// The words of a proof as the proto carries them.
@@ -158,6 +162,7 @@ impl Wallet {
             },
             bids: BTreeMap::new(),
             payouts: Vec::new(),
+            frozen_payouts: BTreeMap::new(),
         }
     }
 
@@ -187,12 +192,13 @@ impl Wallet {
         committee::address_of(&self.payer)
     }
 
-    /// What the operator registers: account, meter, first free-balance commitment.
+    /// What the operator registers: account and meter (the contract computes the first
+    /// free-balance commitment `H(0, 0, acct)` itself, so a new wallet's balance must be
+    /// empty with salt 0).
     pub fn registration(&self) -> Market::registerCall {
         Market::registerCall {
             acct: calldata::fr(&self.acct()),
             meterId: calldata::fr(&self.meter_id()),
-            free: calldata::fr(&self.balance.commitment()),
         }
     }
 
@@ -417,10 +423,18 @@ impl Wallet {
         Ok((sub, payout, s.settlement))
     }
 
-    /// Applies an accepted settlement.
+    /// Applies an accepted settlement: its payout is frozen until the round is final
+    /// ([`Wallet::round_final`]).
     pub fn commit_settlement(&mut self, round: u64, payout: PayoutOpening) {
         self.bids.remove(&round);
-        self.payouts.push(payout);
+        self.frozen_payouts.entry(round).or_default().push(payout);
+    }
+
+    /// Round `round` is finalized or expired on chain: its payouts may be merged.
+    pub fn round_final(&mut self, round: u64) {
+        if let Some(p) = self.frozen_payouts.remove(&round) {
+            self.payouts.extend(p);
+        }
     }
 
     /// The meter's signed reading of `round` (simulations).

@@ -183,7 +183,13 @@ impl RoundCtx<'_> {
             )),
             Some(_) => {}
         }
-        let view = settlement_view(self.round, self.levels, self.bids, self.settlements);
+        let view = settlement_view(
+            self.round,
+            self.levels,
+            self.market.trustee_setup.market.k_anonymity,
+            self.bids,
+            self.settlements,
+        );
         let mut used = Vec::new();
         let parts = [
             (

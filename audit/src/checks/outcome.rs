@@ -20,6 +20,7 @@ impl RoundCtx<'_> {
         };
         let st = ClearingStatement {
             round: self.round,
+            bids: u32::try_from(self.bids.len()).unwrap_or(u32::MAX),
             h_buy: call.hBuy.clone(),
             h_sell: call.hSell.clone(),
             included: bitmap_from_words(&call.included),
@@ -45,14 +46,13 @@ impl RoundCtx<'_> {
         let Some(totals) = totals_of(&call.totals) else {
             return fail(FINALIZE_SIGNATURES, "a finalize total exceeds 64 bits");
         };
+        // The digest binds the number of defaults recorded (`recordDefaults`) before the
+        // finalization, and the voided settlements the call lists.
         let st = FinalizeStatement {
             round: self.round,
             totals,
-            defaulted: call
-                .defaulted
-                .iter()
-                .map(|w| BidId(words::word(w)))
-                .collect(),
+            defaulted: self.recorded_defaults(),
+            voided: call.voided.iter().map(|w| BidId(words::word(w))).collect(),
         };
         let digest = finalize_digest(&self.market.trustee_setup.domain, &st);
         let on_chain: Vec<EthSignature> = call.sigs.iter().map(words::signature).collect();
@@ -62,6 +62,17 @@ impl RoundCtx<'_> {
             &on_chain,
             self.bundle.map(|b| &b.finalize_signatures[..]),
         )
+    }
+
+    /// The bids of the round recorded as defaults (`Defaulted` events), in order.
+    fn recorded_defaults(&self) -> Vec<BidId> {
+        self.record
+            .round_events(self.round)
+            .filter_map(|e| match &e.event {
+                MarketEvents::Defaulted(d) => Some(BidId(words::word(&d.bid))),
+                _ => None,
+            })
+            .collect()
     }
 
     fn signatures(
@@ -194,16 +205,15 @@ impl RoundCtx<'_> {
                 }
             }
         }
-        let view = settlement_view(self.round, self.levels, self.bids, self.settlements);
+        let view = settlement_view(
+            self.round,
+            self.levels,
+            self.market.trustee_setup.market.k_anonymity,
+            self.bids,
+            self.settlements,
+        );
         let expected: BTreeSet<BidId> = view.defaulters().iter().copied().collect();
-        let listed: BTreeSet<BidId> = self
-            .record
-            .round_events(self.round)
-            .filter_map(|e| match &e.event {
-                MarketEvents::Defaulted(d) => Some(BidId(words::word(&d.bid))),
-                _ => None,
-            })
-            .collect();
+        let listed: BTreeSet<BidId> = self.recorded_defaults().into_iter().collect();
         if listed != expected {
             failures.push(format!(
                 "defaulters listed {:?}, bids without a settlement {:?}",
@@ -211,17 +221,51 @@ impl RoundCtx<'_> {
                 expected.iter().map(bid_name).collect::<Vec<_>>()
             ));
         }
+        // A settlement whose posted flows do not digest to its E is voided (its payout is
+        // never spendable), and no other.
+        let voided: BTreeSet<BidId> = self
+            .record
+            .round_events(self.round)
+            .filter_map(|e| match &e.event {
+                MarketEvents::SettlementVoided(v) => {
+                    let state = self.record.payouts.get(&v.pOut).copied();
+                    if state.map(PayoutState::try_from) != Some(Ok(PayoutState::Void)) {
+                        failures.push(format!(
+                            "the voided payout {} is not void on chain",
+                            short(&words::word(&v.pOut))
+                        ));
+                    }
+                    Some(BidId(words::word(&v.bid)))
+                }
+                _ => None,
+            })
+            .collect();
+        let mismatching: BTreeSet<BidId> = view.voided().iter().copied().collect();
+        if voided != mismatching {
+            failures.push(format!(
+                "settlements voided {:?}, settlements whose flows do not match {:?}",
+                voided.iter().map(bid_name).collect::<Vec<_>>(),
+                mismatching.iter().map(bid_name).collect::<Vec<_>>()
+            ));
+        }
+        if view.locks_withheld() && totals.defaulted_locks != 0 {
+            failures.push(format!(
+                "{} defaulters, under the k-anonymity floor: their locks must not be decrypted",
+                view.defaulters().len() + view.voided().len()
+            ));
+        }
         Check::from_failures(
             MONEY,
             format!(
                 "operator residual {residual} = pay {} + penalty {} − credit {} + defaulted locks {}; \
-                 {} payouts; {} defaulters",
+                 {} payouts; {} defaulters; {} voided",
                 totals.pay,
                 totals.penalty,
                 totals.credit,
                 totals.defaulted_locks,
                 self.settlements.len(),
-                expected.len()
+                expected.len(),
+                voided.len()
             ),
             failures,
         )

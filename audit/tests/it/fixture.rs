@@ -88,6 +88,8 @@ pub fn build() -> Fixture {
             max_unsettled: 1,
             max_defaults: 3,
             token: None,
+            // demo and test markets: no delay (PROTOCOL §8 gives the production one)
+            committee_delay: sealgrid_verifier_contract::deploy::DEMO_COMMITTEE_DELAY,
         },
     )
     .expect("deploys");
@@ -224,13 +226,27 @@ pub fn build() -> Fixture {
         totals.credit += s.settlement.credit;
         totals.penalty += s.settlement.penalty;
     }
-    totals.defaulted_locks = locks[DEFAULTER];
 
     // --- the committee decrypts the settlement and signs the finalization ------------------
     chain.warp(t0 + 3 * W + 1).expect("clock");
     let events = market_events(&mut chain, mkt, deployment.deployment_block).expect("events");
     let settlements = posted_settlements(&events, ROUND);
-    let view = settlement_view(ROUND, k, &bids, &settlements);
+    let view = settlement_view(ROUND, k, params.k_anonymity as usize, &bids, &settlements);
+    // A lone defaulter (fewer than k_anonymity): its lock is withheld, never decrypted.
+    totals.defaulted_locks = if view.locks_withheld() {
+        0
+    } else {
+        locks[DEFAULTER]
+    };
+    transact(
+        &mut chain,
+        operator,
+        mkt,
+        &Market::recordDefaultsCall {
+            round: ROUND,
+            defaulted: vec![U256::from_be_bytes(bids[DEFAULTER].id.0)],
+        },
+    );
     let shares: Vec<_> = members
         .iter()
         .map(|t| {
@@ -254,7 +270,6 @@ pub fn build() -> Fixture {
         })
         .collect();
     fin_signed.sort_by_key(|s| s.address);
-    let defaulted = fin_signed[0].statement.defaulted.clone();
     transact(
         &mut chain,
         operator,
@@ -267,7 +282,8 @@ pub fn build() -> Fixture {
                 penalty: U256::from(totals.penalty),
                 defaultedLocks: U256::from(totals.defaulted_locks),
             },
-            defaulted: defaulted.iter().map(|b| U256::from_be_bytes(b.0)).collect(),
+            voided: Vec::new(),
+            voidedPayouts: Vec::new(),
             sigs: fin_signed
                 .iter()
                 .map(|s| market_sig(&s.signature))
@@ -304,7 +320,7 @@ pub fn build() -> Fixture {
             .collect(),
         finalization: Some(pb::Finalization {
             totals: Some((&totals).into()),
-            defaulted: defaulted.iter().map(|b| b.0.to_vec()).collect(),
+            defaulted: vec![bids[DEFAULTER].id.0.to_vec()],
             to_operator,
         }),
         finalize_signatures: fin_signed.iter().map(|s| s.signature.0.to_vec()).collect(),

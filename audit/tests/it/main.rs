@@ -117,9 +117,9 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     let d = failed(&audit(&f, &record, &b), Some(ROUND), SETTLEMENT_DECRYPTION);
     assert!(d.contains(&format!("trustee {trustee}")), "{d}");
 
-    // --- a share that verifies but for another context: defaulted shares as clearing -------
+    // --- a share that verifies but for another context: settlement shares as clearing ------
     let mut b = f.bundle.clone();
-    b.clearing_partials = b.defaulted_partials.clone();
+    b.clearing_partials = b.settlement_partials.clone();
     let d = failed(&audit(&f, &record, &b), Some(ROUND), CLEARING_DECRYPTION);
     assert!(d.contains("WrongContext"), "{d}");
 

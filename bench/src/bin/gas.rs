@@ -27,21 +27,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let set = KeySet::load_or_setup(Path::new(&dir), &mut rng)?;
     eprintln!("keys ready in {:.1?} ({dir})", start.elapsed());
     let keys = set.keys();
-    println!("| K | included bids | clear | submitBid | closeRound | time |");
-    println!("| --- | --- | --- | --- | --- | --- |");
+    println!("| K | included bids | clear | submitBid | closeRound | register | time |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
     for n in counts {
         let start = Instant::now();
         let mut chain = EmbeddedChain::in_memory();
         chain.set_timestamp(1_767_225_600);
         let g = measure_clear(&mut chain, &keys, n, &mut rng)?;
         println!(
-            "| {} | {} | {} | {}..{} | {} | {:.0?} |",
+            "| {} | {} | {} | {}..{} | {} | {}..{} | {:.0?} |",
             set.params.levels,
             g.bids,
             g.clear,
             g.submit_bid.0,
             g.submit_bid.1,
             g.close_round,
+            g.register.0,
+            g.register.1,
             start.elapsed()
         );
     }

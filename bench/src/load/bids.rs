@@ -3,8 +3,9 @@
 //! Proofs are client-side work, not what the benchmark measures, and take ~0.6 s each:
 //! they are made once and kept in `target/sealgrid-bench/`. To be reusable across runs
 //! they depend on nothing that changes per run: wallet `i` comes from a seeded RNG, its
-//! first free-balance commitment already opens to [`FUNDED`] (the operator registers it
-//! so, instead of a deposit per account), and every bid is for the fixed round
+//! free balance is what its funding deposit of [`FUNDED`] makes from the empty balance
+//! the contract registers (the deposit's salt from a seeded RNG too, see
+//! [`funding_rng`]), and every bid is for the fixed round
 //! [`ROUND`]. The cache file is named by the bid keys, the market parameters and these
 //! constants; bid `i` depends only on `i`, so a cache made for 1,000 bids serves 20.
 
@@ -14,11 +15,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use ark_std::UniformRand;
 use prost::Message;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sealgrid_circuits::balance::BalanceOpening;
+use sealgrid_circuits::balance::BalanceProofPrivate;
 use sealgrid_circuits::market::Side;
 use sealgrid_market::Schedule;
 use sealgrid_proto::market::v1 as pb;
@@ -44,15 +44,29 @@ pub const SCHEDULE: Schedule = Schedule {
     settle_seconds: 600,
 };
 
-/// Prosumer `i`'s wallet: fixed secrets, free balance [`FUNDED`] with a fixed salt.
+/// Prosumer `i`'s wallet as registered: fixed secrets, the empty balance `H(0, 0, acct)`.
+pub fn registered_wallet(i: usize) -> Wallet {
+    Wallet::new(&mut ChaCha20Rng::seed_from_u64(SEED + i as u64))
+}
+
+/// The RNG of account `i`'s funding deposit: its first draw is the new balance's salt.
+pub fn funding_rng(i: usize) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(SEED ^ 0x66_756e_6465_64 ^ ((i as u64) << 20))
+}
+
+/// Prosumer `i`'s wallet after its funding deposit: free balance [`FUNDED`], the salt
+/// from [`funding_rng`] (the server proves that deposit with the same RNG).
 pub fn wallet(i: usize) -> Wallet {
-    let mut rng = ChaCha20Rng::seed_from_u64(SEED + i as u64);
-    let mut w = Wallet::new(&mut rng);
-    w.balance = BalanceOpening {
-        sk_acct: w.sk_acct,
-        balance: FUNDED,
-        salt: sealgrid_circuits::Fr::rand(&mut rng),
-    };
+    let mut w = registered_wallet(i);
+    let (_, _, next) = BalanceProofPrivate::transition(
+        &w.balance,
+        None,
+        FUNDED as i128,
+        sealgrid_circuits::Fr::from(0u64),
+        &mut funding_rng(i),
+    )
+    .expect("a deposit into an empty balance");
+    w.balance = next;
     w
 }
 
@@ -81,7 +95,7 @@ pub fn cache_file(dir: &Path, keys: &CircuitKeys) -> PathBuf {
     let mut h = Sha256::new();
     h.update(
         format!(
-            "coordinator-load v1|{}|{}|{:?}|{:?}|{ROUND}|{FUNDED}|{SEED}",
+            "coordinator-load v2|{}|{}|{:?}|{:?}|{ROUND}|{FUNDED}|{SEED}",
             keys.bid.id.proving,
             keys.bid.id.verifying,
             keys.circuits.params(),

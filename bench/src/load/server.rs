@@ -15,16 +15,18 @@ use std::sync::Arc;
 use alloy_primitives::U256;
 use alloy_sol_types::{SolCall, SolEvent};
 use anyhow::{anyhow, Context, Result};
+use sealgrid_circuits::balance::{BalanceCircuit, BalanceProofPrivate};
 use sealgrid_circuits::market::MarketParams;
 use sealgrid_coordinator::{start, Clock, RoundPlan};
 use sealgrid_local::{LocalConfig, LocalMarket};
-use sealgrid_prover::NoProgress;
+use sealgrid_prover::{prove, NoProgress};
 use sealgrid_verifier_contract::bindings::{Market, TestToken};
+use sealgrid_verifier_contract::calldata;
 use sealgrid_verifier_contract::chain::LogFilter;
 use sealgrid_verifier_contract::state::BidState;
 use sealgrid_verifier_contract::Chain;
 
-use super::bids::{wallet, FUNDED, ROUND, SCHEDULE};
+use super::bids::{funding_rng, registered_wallet, FUNDED, ROUND, SCHEDULE};
 use super::tally::BidId;
 use crate::rss;
 
@@ -147,11 +149,42 @@ impl Server {
     }
 }
 
-/// The operator registers account `i` for `i < n` with its funded first commitment and
-/// mints the matching `n · FUNDED` tokens to the market, so the market's token balance
-/// still equals the sum of the free balances.
+/// The operator registers account `i` for `i < n` (the contract computes its empty
+/// balance) and funds it with a deposit of [`FUNDED`] tokens it mints to itself: the
+/// deposit's proof is made here with [`funding_rng`], so the balance it leaves is the one
+/// the cached bids start from.
 async fn register(local: &LocalMarket, n: usize) -> Result<()> {
-    let regs: Vec<Market::registerCall> = (0..n).map(|i| wallet(i).registration()).collect();
+    let keys = local.keys.clone();
+    let deposits = tokio::task::spawn_blocking(move || -> Result<Vec<Market::depositCall>> {
+        (0..n)
+            .map(|i| {
+                let w = registered_wallet(i);
+                let mut rng = funding_rng(i);
+                let (public, private, _) = BalanceProofPrivate::transition(
+                    &w.balance,
+                    None,
+                    FUNDED as i128,
+                    sealgrid_circuits::Fr::from(0u64),
+                    &mut rng,
+                )?;
+                let st = prove(
+                    &keys.balance.pk,
+                    BalanceCircuit::new(public, private),
+                    &mut rng,
+                    &NoProgress,
+                )?;
+                Ok(Market::depositCall {
+                    proof: calldata::proof(&st.proof),
+                    inp: calldata::balance_inputs(&public),
+                })
+            })
+            .collect()
+    })
+    .await?
+    .context("proving the funding deposits")?;
+    let regs: Vec<Market::registerCall> = (0..n)
+        .map(|i| registered_wallet(i).registration())
+        .collect();
     let d = local.market.deployment.clone();
     local
         .chain
@@ -163,16 +196,29 @@ async fn register(local: &LocalMarket, n: usize) -> Result<()> {
                 d.operator,
                 d.token,
                 TestToken::mintCall {
-                    to: d.market,
+                    to: d.operator,
                     value: U256::from(FUNDED) * U256::from(n),
                 }
                 .abi_encode()
                 .into(),
             )?;
+            c.transact(
+                d.operator,
+                d.token,
+                TestToken::approveCall {
+                    spender: d.market,
+                    value: U256::MAX,
+                }
+                .abi_encode()
+                .into(),
+            )?;
+            for dep in deposits {
+                c.transact(d.operator, d.market, dep.abi_encode().into())?;
+            }
             Ok(())
         })
         .await
-        .context("registering the accounts")?;
+        .context("registering and funding the accounts")?;
     Ok(())
 }
 

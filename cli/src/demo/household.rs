@@ -41,7 +41,13 @@ impl Household {
 
     /// The payouts not merged yet.
     pub fn unspent(&self) -> u64 {
-        self.wallet.payouts.iter().map(|p| p.amount).sum()
+        let frozen = self.wallet.frozen_payouts.values().flatten();
+        self.wallet
+            .payouts
+            .iter()
+            .chain(frozen)
+            .map(|p| p.amount)
+            .sum()
     }
 
     /// Short display name, `h01` …

@@ -72,11 +72,18 @@ pub fn report_data(report: &DemoReport, title: &str, generated_at: &str) -> Repo
         .collect();
     checks.push(Check {
         name: format!(
-            "tokens: deposited {} = free balances {} + withdrawn {} + operator {}",
-            report.deposited, report.free_balances, report.withdrawn, report.operator
+            "tokens: deposited {} = free balances {} + withdrawn {} + operator {} + withheld locks {}",
+            report.deposited,
+            report.free_balances,
+            report.withdrawn,
+            report.operator,
+            report.withheld_locks
         ),
         passed: i128::from(report.deposited)
-            == i128::from(report.free_balances) + i128::from(report.withdrawn) + report.operator,
+            == i128::from(report.free_balances)
+                + i128::from(report.withdrawn)
+                + report.operator
+                + i128::from(report.withheld_locks),
     });
     checks.extend(report.audit.market.iter().map(|c| Check {
         name: format!("audit, market: {}", c.name),
@@ -175,6 +182,7 @@ mod tests {
             withdrawn: 1,
             operator: 4,
             free_balances: 5,
+            withheld_locks: 0,
             ..DemoReport::default()
         };
         let data = report_data(&report, "t", "now");

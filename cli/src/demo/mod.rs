@@ -341,9 +341,12 @@ async fn drive(
     .await?;
     let deposited: u64 = c.households.iter().map(|h| h.deposited).sum();
     let free: u64 = c.households.iter().map(Household::free_balance).sum();
+    // locks of defaulters under the floor: never decrypted, they stay in the market
+    let withheld: u64 = slots.iter().map(|s| s.withheld).sum();
     run_checks.check(
-        i128::from(deposited) == i128::from(free) + i128::from(withdrawn) + received,
-        || format!("deposited {deposited} != free {free} + withdrawn {withdrawn} + operator {received}"),
+        i128::from(deposited)
+            == i128::from(free) + i128::from(withdrawn) + received + i128::from(withheld),
+        || format!("deposited {deposited} != free {free} + withdrawn {withdrawn} + operator {received} + withheld locks {withheld}"),
     )?;
     close::events_gapless(&net.seen, &slots)?;
     run_checks.0 += 1;
@@ -372,6 +375,7 @@ async fn drive(
         withdrawn,
         operator: received,
         free_balances: free,
+        withheld_locks: withheld,
         defaulter: defaulter.map(|h| (h, first + default_slot as u64)),
         closing_gas,
         run_checks: run_checks.0,

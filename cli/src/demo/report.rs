@@ -98,6 +98,9 @@ pub struct DemoReport {
     pub operator: i128,
     /// Σ free balances at the end (every payout merged).
     pub free_balances: u64,
+    /// Σ defaulters' locks withheld in the market (fewer than k_anonymity defaulters in
+    /// their round: never decrypted, PROTOCOL §7).
+    pub withheld_locks: u64,
     /// The household that defaulted and the round it defaulted in.
     pub defaulter: Option<(usize, u64)>,
     /// Gas of the balance updates after the last slot (payout merges, the withdrawal).

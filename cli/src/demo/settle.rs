@@ -193,6 +193,10 @@ pub async fn finalize(
             "round {round}: a finalization without data"
         )));
     };
+    // The round is final: its payouts may be merged (the contract refuses them before).
+    for h in c.households.iter_mut() {
+        h.wallet.round_final(round);
+    }
     let bid_id = |h: usize| BidId::from_commitment(c.households[h].wallet.bids[&round].id).0;
     let expected: Vec<Vec<u8>> = slot.defaulter.iter().map(|&h| bid_id(h).to_vec()).collect();
     slot.checks.check(f.defaulted == expected, || {
@@ -205,13 +209,18 @@ pub async fn finalize(
     let totals = f
         .totals
         .map(|t| [t.pay, t.credit, t.penalty, t.defaulted_locks]);
-    slot.checks.check(totals == Some(slot.plain), || {
-        format!(
-            "round {round}: decrypted totals {totals:?} differ from the plaintext {:?}",
-            slot.plain
-        )
+    // Fewer than k_anonymity defaulters: their locks are withheld, never decrypted
+    // (PROTOCOL §7), and stay in the market.
+    let defaulters = usize::from(slot.defaulter.is_some());
+    let mut plain = slot.plain;
+    if defaulters > 0 && defaulters < c.params.k_anonymity {
+        slot.withheld = plain[3];
+        plain[3] = 0;
+    }
+    slot.checks.check(totals == Some(plain), || {
+        format!("round {round}: decrypted totals {totals:?} differ from the plaintext {plain:?}")
     })?;
-    let [pay, credit, penalty, defaulted_locks] = slot.plain;
+    let [pay, credit, penalty, defaulted_locks] = plain;
     let plain = FinalizeTotals {
         pay,
         credit,

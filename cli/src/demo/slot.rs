@@ -68,6 +68,9 @@ pub struct Slot {
     pub plain: [u64; 4],
     /// Finalized.
     pub finalized: bool,
+    /// Defaulters' locks the committee withheld (fewer than k_anonymity defaulters: never
+    /// decrypted, they stay in the market).
+    pub withheld: u64,
     /// What it produced so far.
     pub summary: SlotSummary,
     /// Its checks.
@@ -96,6 +99,7 @@ impl Slot {
             payouts: 0,
             plain: [0; 4],
             finalized: false,
+            withheld: 0,
             summary: SlotSummary {
                 round,
                 start: hhmm(slot_of_day * slot_seconds),
@@ -129,7 +133,7 @@ impl Slot {
     /// payouts, until it is finalized: the locks less the payouts already made.
     pub fn pending(&self) -> u64 {
         if self.finalized {
-            0
+            self.withheld
         } else {
             self.locks - self.payouts
         }

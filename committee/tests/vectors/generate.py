@@ -25,8 +25,8 @@ words = [0] * ((posted + 255) // 256)
 for i in included_indices:
     words[i // 256] |= 1 << (i % 256)
 encoding = encode(
-    ["bytes32", "uint256", "address", "uint64", "uint64[]", "uint64[]", "uint256[]"],
-    [TAG, chain_id, contract, round_, h_buy, h_sell, words],
+    ["bytes32", "uint256", "address", "uint64", "uint32", "uint64[]", "uint64[]", "uint256[]"],
+    [TAG, chain_id, contract, round_, posted, h_buy, h_sell, words],
 )
 digest = keccak(encoding)
 sk = keys.PrivateKey(bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"))

@@ -77,6 +77,33 @@ impl Engine {
                 format!("account 0x{}", hex::encode(acct)),
             ));
         }
+        // One bid per account per round (the contract refuses a second,
+        // `AccountAlreadyBid`): one queued here, or one the chain holds.
+        let queued_in_round = self.queue.iter().any(|k| {
+            k.0 == Kind::Bid
+                && self
+                    .subs
+                    .get(k)
+                    .is_some_and(|s| s.acct == acct && s.round == b.round)
+        });
+        let on_chain = self
+            .chain
+            .call(Market::hasBidCall {
+                round: b.round,
+                acct: u256(&acct),
+            })
+            .await
+            .map_err(|e| Refusal::from_chain(&e))?;
+        if queued_in_round || on_chain {
+            return Err(Refusal::new(
+                Reason::AccountAlreadyBid,
+                format!(
+                    "account 0x{} already has a bid in round {}",
+                    hex::encode(acct),
+                    b.round
+                ),
+            ));
+        }
         let queued_of_acct = self.queued_bids.get(&acct).copied().unwrap_or(0);
         if p.unsettled + queued_of_acct >= self.cfg.deployment.max_unsettled {
             return Err(Refusal::new(
@@ -221,15 +248,6 @@ impl Engine {
                 ),
             ));
         }
-        if now + self.cfg.relay_margin_seconds > rs.times.settle_deadline {
-            return Err(Refusal::new(
-                Reason::DeadlinePassed,
-                format!(
-                    "settlement of round {} closed at {}",
-                    s.round, rs.times.settle_deadline
-                ),
-            ));
-        }
         let id = b32(&s.bid);
         if self.subs.contains_key(&(Kind::Settlement, id)) {
             return Err(Refusal::new(
@@ -274,9 +292,17 @@ impl Engine {
             .map_err(|e| Refusal::from_chain(&e))?;
         let r = self
             .chain
-            .call(Market::roundsCall(s.round))
+            .call(Market::roundsCall { round: s.round })
             .await
             .map_err(|e| Refusal::from_chain(&e))?;
+        // The effective deadline: a late clear (or a void) moved it on chain (PROTOCOL §8).
+        let settle_end = r.settleEnd.max(rs.times.settle_deadline);
+        if now + self.cfg.relay_margin_seconds > settle_end {
+            return Err(Refusal::new(
+                Reason::DeadlinePassed,
+                format!("settlement of round {} closed at {settle_end}", s.round),
+            ));
+        }
         let expected = if included {
             r.clearing
         } else {
@@ -312,7 +338,7 @@ impl Engine {
             .call(Market::payoutsCall(u256(&b32(&s.p_out))))
             .await
             .map_err(|e| Refusal::from_chain(&e))?;
-        if PayoutState::try_from(payout) != Ok(PayoutState::None) {
+        if PayoutState::try_from(payout.state) != Ok(PayoutState::None) {
             return Err(Refusal::new(
                 Reason::PayoutExists,
                 "the payout commitment is taken",

@@ -148,6 +148,8 @@ pub enum Command {
 enum Internal {
     Cleared(u64, Result<Box<Cleared>, EngineError>),
     Finalized(u64, Result<Box<Finalized>, EngineError>),
+    /// Anyone expired the round on chain (the committee did not finalize in time).
+    Expired(u64),
 }
 
 /// What the engine knows of a round.

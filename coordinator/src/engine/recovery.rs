@@ -21,6 +21,7 @@ pub(super) fn phase_of(raw: u8) -> pb::Phase {
         Ok(Phase::Cleared) => pb::Phase::Cleared,
         Ok(Phase::Settling) => pb::Phase::Settling,
         Ok(Phase::Finalized) => pb::Phase::Finalized,
+        Ok(Phase::Expired) => pb::Phase::Expired,
         Ok(Phase::None) | Err(_) => pb::Phase::Scheduled,
     }
 }
@@ -33,7 +34,7 @@ impl Engine {
             let r = rec.times.round;
             let on_chain = self
                 .chain
-                .call(Market::roundsCall(r))
+                .call(Market::roundsCall { round: r })
                 .await
                 .map_err(|source| EngineError::ReadRound { round: r, source })?;
             let audit = pb::AuditBundle::decode(rec.audit.as_slice()).unwrap_or_default();

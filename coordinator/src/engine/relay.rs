@@ -134,6 +134,7 @@ pub(super) fn posted_bid(s: &Submission) -> Option<PostedBid> {
         id: BidId(s.bid),
         ciphertexts,
         digest: Fr::from_be_bytes_mod_order(&c.inp.digest.to_be_bytes::<32>()),
+        acct: Some(sealgrid_committee::AccountId(s.acct)),
     })
 }
 
@@ -144,6 +145,7 @@ pub(super) fn posted_settlement(s: &Submission) -> Option<PostedSettlement> {
         id: BidId(s.bid),
         ciphertexts,
         digest: Fr::from_be_bytes_mod_order(&c.inp.digest.to_be_bytes::<32>()),
+        acct: None,
     })
 }
 

@@ -61,12 +61,12 @@ impl Engine {
                 pb::Phase::Bidding if now >= times.bid_deadline && queued == 0 => {
                     self.close_round(r).await;
                 }
-                pb::Phase::Closed => self.start_clearing(r),
+                pb::Phase::Closed => self.start_clearing(r).await,
                 // After a restart: posted, but its record (and audit bundle) was lost.
                 pb::Phase::Cleared | pb::Phase::Settling | pb::Phase::Finalized
                     if !has_clearing =>
                 {
-                    self.start_clearing(r)
+                    self.start_clearing(r).await
                 }
                 pb::Phase::Cleared | pb::Phase::Settling
                     if now > times.settle_deadline && queued == 0 =>
@@ -82,7 +82,7 @@ impl Engine {
     async fn open_round(&mut self, t: RoundTimes) {
         let r = t.round;
         let mut phase = pb::Phase::Scheduled;
-        let existing = self.chain.call(Market::roundsCall(r)).await;
+        let existing = self.chain.call(Market::roundsCall { round: r }).await;
         let on_chain = existing.map(|x| x.phase).unwrap_or(Phase::None.into());
         if Phase::try_from(on_chain) == Ok(Phase::None) {
             match self
@@ -164,9 +164,112 @@ impl Engine {
             }
             Err(e) => {
                 tracing::error!(round = r, error = %e, "closeRound failed");
-                self.backoff(r);
+                // Someone else may have closed it (anyone may, past the deadline), or
+                // cleared it already: go on from the chain's phase, not from ours.
+                if !self.resync_phase(r).await {
+                    self.backoff(r);
+                }
             }
         }
+    }
+
+    /// After a failed step: re-reads round `r`'s phase from the chain and, if the chain
+    /// is past the phase this coordinator holds (someone else closed or cleared the
+    /// round), takes the chain's state and returns true (nothing to retry). A round
+    /// someone else cleared is recorded with the clearing the chain holds
+    /// ([`Self::adopt_chain_clearing`]). False if the chain is where we are, or cannot
+    /// be read: the step is retried after a backoff.
+    async fn resync_phase(&mut self, r: u64) -> bool {
+        let on_chain = match self.chain.call(Market::roundsCall { round: r }).await {
+            Ok(x) => phase_of(x.phase),
+            Err(e) => {
+                tracing::warn!(round = r, error = %e, "the round's phase could not be read");
+                return false;
+            }
+        };
+        let Some(rs) = self.rounds.get_mut(&r) else {
+            return true;
+        };
+        if on_chain as i32 <= rs.phase as i32 {
+            return false;
+        }
+        tracing::warn!(round = r, ours = ?rs.phase, chain = ?on_chain,
+            "the chain is past this coordinator's phase: taking the chain's");
+        if on_chain == pb::Phase::Closed {
+            rs.phase = on_chain;
+            let bids = rs.bids.len() as u32;
+            self.save_round(r);
+            self.events
+                .record(r, pb::market_event::Event::Closed(pb::RoundClosed { bids }));
+            return true;
+        }
+        if rs.clearing.is_some() {
+            rs.phase = on_chain;
+            self.save_round(r);
+            return true;
+        }
+        self.adopt_chain_clearing(r, on_chain).await
+    }
+
+    /// Round `r` was cleared on chain by a transaction this coordinator did not send (or
+    /// whose clearing it holds no record of): records the chain's clearing (from its
+    /// `RoundCleared` event: the histograms are not in it) and stops trying to clear.
+    async fn adopt_chain_clearing(&mut self, r: u64, on_chain: pb::Phase) -> bool {
+        let (market, from) = (
+            self.cfg.deployment.market,
+            self.cfg.deployment.deployment_block,
+        );
+        let event = self
+            .chain
+            .client()
+            .run(move |c| {
+                let evs = events::market_events(c, market, from)
+                    .map_err(|e| ChainError::Backend(e.to_string()))?;
+                Ok(evs.into_iter().find_map(|e| match e.event {
+                    events::MarketEvents::RoundCleared(c) if c.round == r => Some(c),
+                    _ => None,
+                }))
+            })
+            .await;
+        let c = match event {
+            Ok(Some(c)) => c,
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::warn!(round = r, error = %e, "the round's clearing could not be read");
+                return false;
+            }
+        };
+        let level = u32::try_from(c.level).unwrap_or(u32::MAX);
+        let clearing = pb::Clearing {
+            cleared: c.cleared,
+            level,
+            price: self.cfg.params.price(level as usize),
+            volume: u64::try_from(c.volume).unwrap_or(u64::MAX),
+            packed: c.packed.to_be_bytes::<32>().to_vec(),
+            h_buy: Vec::new(),
+            h_sell: Vec::new(),
+            included: c.includedBids,
+            inclusion_bitmap: Vec::new(),
+        };
+        let block = self.chain.block_number().await.unwrap_or(0);
+        let Some(rs) = self.rounds.get_mut(&r) else {
+            return true;
+        };
+        tracing::error!(round = r, cleared = c.cleared, included = c.includedBids,
+            "the round was cleared on chain without this coordinator's clearing: recording the chain's");
+        rs.phase = on_chain;
+        rs.busy = false;
+        rs.clearing = Some(clearing.clone());
+        rs.audit.clearing = Some(clearing.clone());
+        self.save_round(r);
+        self.events.record(
+            r,
+            pb::market_event::Event::Cleared(pb::RoundCleared {
+                clearing: Some(clearing),
+                block,
+            }),
+        );
+        true
     }
 
     fn backoff(&mut self, r: u64) {
@@ -184,14 +287,27 @@ impl Engine {
         }
     }
 
-    fn start_clearing(&mut self, r: u64) {
-        let Some(rs) = self.rounds.get_mut(&r) else {
+    async fn start_clearing(&mut self, r: u64) {
+        let Some(rs) = self.rounds.get(&r) else {
             return;
         };
         if rs.bids.is_empty() && rs.phase == pb::Phase::Closed {
-            // Nothing to decrypt and nothing locked: the round stays closed.
-            return;
+            // Bids posted directly to the contract count as well as relayed ones: the
+            // chain's bid count decides. With none, nothing is locked: the round stays
+            // closed.
+            match self.chain.call(Market::roundsCall { round: r }).await {
+                Ok(on) if on.bids == 0 => return,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(round = r, error = %e, "reading the round failed");
+                    self.backoff(r);
+                    return;
+                }
+            }
         }
+        let Some(rs) = self.rounds.get_mut(&r) else {
+            return;
+        };
         rs.busy = true;
         let slots = 2 * self.cfg.params.levels + 1;
         let read = self.chain_round();
@@ -224,22 +340,48 @@ impl Engine {
             return;
         };
         rs.busy = true;
-        let deadline = rs.times.settle_deadline;
         let read = self.chain_round();
+        let chain = self.chain.clone();
         let driver = self.committee.clone();
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
             let result = async {
-                read.past(r, deadline).await?;
+                // The effective deadline: a late clear (or a void) moved it on chain.
+                let on = chain
+                    .call(Market::roundsCall { round: r })
+                    .await
+                    .map_err(|source| EngineError::ReadRound { round: r, source })?;
+                if Phase::try_from(on.phase) == Ok(Phase::Expired) {
+                    return Ok(None);
+                }
+                read.past(r, on.settleEnd).await?;
                 let (bids, settlements) = read.round(r).await?;
-                driver
+                let open = matches!(
+                    Phase::try_from(on.phase),
+                    Ok(Phase::Cleared | Phase::Settling)
+                );
+                if open {
+                    record_defaults(&chain, r, &bids, &settlements).await?;
+                }
+                let payouts = read.payouts(r).await?;
+                let mut f = driver
                     .finalize(r, bids, settlements)
                     .await
-                    .map(Box::new)
-                    .map_err(EngineError::Committee)
+                    .map_err(EngineError::Committee)?;
+                f.voided_payouts = f
+                    .voided
+                    .iter()
+                    .map(|b| payouts.get(b).copied().unwrap_or_default())
+                    .collect();
+                Ok(Some(Box::new(f)))
             }
             .await;
-            drop_closed(tx.send(Internal::Finalized(r, result)).is_err());
+            let msg = match result {
+                Ok(None) => Internal::Expired(r),
+                Ok(Some(f)) => Internal::Finalized(r, Ok(f)),
+                Err(e) => Internal::Finalized(r, Err(e)),
+            };
+            drop_closed(tx.send(msg).is_err());
         });
     }
 
@@ -247,7 +389,27 @@ impl Engine {
         match i {
             Internal::Cleared(r, Ok(c)) => self.post_clearing(r, *c).await,
             Internal::Finalized(r, Ok(f)) => self.post_finalization(r, *f).await,
-            Internal::Cleared(r, Err(e)) | Internal::Finalized(r, Err(e)) => {
+            Internal::Expired(r) => {
+                tracing::warn!(
+                    round = r,
+                    "expired on chain: the committee did not finalize in time"
+                );
+                if let Some(rs) = self.rounds.get_mut(&r) {
+                    rs.busy = false;
+                    rs.phase = pb::Phase::Expired;
+                }
+                self.save_round(r);
+            }
+            Internal::Cleared(r, Err(e)) => {
+                tracing::error!(round = r, error = %e, "the committee's clearing failed");
+                if let Some(rs) = self.rounds.get_mut(&r) {
+                    rs.busy = false;
+                }
+                if !self.resync_phase(r).await {
+                    self.backoff(r);
+                }
+            }
+            Internal::Finalized(r, Err(e)) => {
                 tracing::error!(round = r, error = %e, "the committee step failed; retrying");
                 if let Some(rs) = self.rounds.get_mut(&r) {
                     rs.busy = false;
@@ -270,10 +432,11 @@ impl Engine {
             .rounds
             .get(&r)
             .is_some_and(|rs| rs.phase as i32 >= pb::Phase::Cleared as i32);
+        let phase = self.rounds.get(&r).map(|rs| rs.phase);
         let result = if already {
             // A restart after the clearing was posted: only the record is missing. It
             // must be the clearing the chain holds.
-            match self.chain.call(Market::roundsCall(r)).await {
+            match self.chain.call(Market::roundsCall { round: r }).await {
                 Ok(on)
                     if on.clearing
                         == U256::from_be_slice(&wire::field_bytes(&o.clearing.pack())) =>
@@ -339,6 +502,17 @@ impl Engine {
             }
             Err(e) => {
                 tracing::error!(round = r, error = %e, "clear failed");
+                if already {
+                    // The chain holds another clearing than the committee's answer now:
+                    // someone cleared the round; record the chain's and stop.
+                    if let Some(on_chain) = phase {
+                        if self.adopt_chain_clearing(r, on_chain).await {
+                            return;
+                        }
+                    }
+                } else if self.resync_phase(r).await {
+                    return;
+                }
                 self.backoff(r);
             }
         }
@@ -354,11 +528,8 @@ impl Engine {
         let call = Market::finalizeCall {
             round: r,
             totals,
-            defaulted: f
-                .defaulters
-                .iter()
-                .map(|b| U256::from_be_bytes(b.0))
-                .collect(),
+            voided: f.voided.iter().map(|b| U256::from_be_bytes(b.0)).collect(),
+            voidedPayouts: f.voided_payouts.clone(),
             sigs: f.signatures.iter().map(market_signature).collect(),
         };
         let already = self
@@ -409,7 +580,12 @@ impl Engine {
                     .collect();
                 rs.audit.finalization = Some(fin.clone());
                 rs.audit.finalize_signatures = f.signatures.iter().map(|s| s.0.to_vec()).collect();
-                tracing::info!(round = r, defaulted = f.defaulters.len(), "round finalized");
+                tracing::info!(
+                    round = r,
+                    defaulted = f.defaulters.len(),
+                    voided = f.voided.len(),
+                    "round finalized"
+                );
                 self.save_round(r);
                 self.events.record(
                     r,
@@ -471,6 +647,22 @@ impl RoundReader {
         }
     }
 
+    /// The payout commitment each settlement of round `r` made, by settled bid.
+    async fn payouts(
+        &self,
+        r: u64,
+    ) -> Result<std::collections::HashMap<sealgrid_committee::BidId, U256>, EngineError> {
+        let (market, from) = (self.market, self.from);
+        self.chain
+            .run(move |c| {
+                let evs = events::market_events(c, market, from)
+                    .map_err(|e| ChainError::Backend(e.to_string()))?;
+                Ok(events::settlement_payouts(&evs, r))
+            })
+            .await
+            .map_err(|source| EngineError::RoundEvents { round: r, source })
+    }
+
     async fn round(&self, r: u64) -> Result<(Vec<PostedBid>, Vec<PostedSettlement>), EngineError> {
         let (market, from) = (self.market, self.from);
         self.chain
@@ -484,6 +676,35 @@ impl RoundReader {
             .await
             .map_err(|source| EngineError::RoundEvents { round: r, source })
     }
+}
+
+/// Records round `r`'s unsettled bids as defaults on chain (`recordDefaults`, which
+/// anyone may call after the effective settlement deadline), in pages that fit the
+/// transaction gas cap; `finalize` requires every bid settled or recorded. Bids already
+/// recorded are skipped by the contract, so a page sent again after a restart is harmless.
+async fn record_defaults(
+    chain: &crate::chain::ChainHandle,
+    r: u64,
+    bids: &[PostedBid],
+    settlements: &[PostedSettlement],
+) -> Result<(), EngineError> {
+    let settled: std::collections::HashSet<_> = settlements.iter().map(|s| s.id).collect();
+    let unsettled: Vec<U256> = bids
+        .iter()
+        .filter(|b| !settled.contains(&b.id))
+        .map(|b| U256::from_be_bytes(b.id.0))
+        .collect();
+    for page in unsettled.chunks(sealgrid_verifier_contract::gas::RECORD_DEFAULTS_PAGE) {
+        chain
+            .transact(Market::recordDefaultsCall {
+                round: r,
+                defaulted: page.to_vec(),
+            })
+            .await
+            .map_err(EngineError::Chain)?;
+        tracing::info!(round = r, bids = page.len(), "defaults recorded");
+    }
+    Ok(())
 }
 
 /// The operator's residual as the event stream records it (`int64`): exact for every

@@ -8,4 +8,5 @@ mod crash;
 mod floor;
 mod round;
 mod sealed;
+mod settlement;
 mod tls;

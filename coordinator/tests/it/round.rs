@@ -272,6 +272,39 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
         U256::from_be_slice(&account.free_on_chain),
         sealgrid_verifier_contract::calldata::fr(&w0.balance.commitment())
     );
+    // a second bid of the same account in the round, proved from its current balance:
+    // one bid per account per round (issue #13 items 5 and 6)
+    let w = std::mem::replace(&mut wallets[0], Wallet::new(&mut rng));
+    let k = keys.clone();
+    let (w, second) = blocking(move || {
+        let mut rng = ChaCha20Rng::seed_from_u64(299);
+        let r = w
+            .bid_submission(
+                &k,
+                round,
+                sealgrid_circuits::market::Side::Sell,
+                2,
+                1,
+                &mut rng,
+            )
+            .unwrap();
+        (w, r)
+    })
+    .await;
+    wallets[0] = w;
+    let status = c
+        .submit_bid(pb::SubmitBidRequest {
+            bid: Some(second.0),
+            wait_for_chain: false,
+        })
+        .await
+        .expect_err("a second bid of the account");
+    assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
+    assert_eq!(
+        Refusal::of_status(&status).map(|r| r.reason),
+        Some(pb::RefusalReason::AccountAlreadyBid as i32),
+        "{status:?}"
+    );
 
     // --- close and clear ----------------------------------------------------------------
     let times = net.times();
@@ -387,11 +420,15 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
         .into_inner();
     assert_eq!(status.phase, pb::Phase::Finalized as i32);
     assert_eq!((status.bids_on_chain, status.settled), (6, 5));
-    // money conserved to the unit: the market holds the free balances and the payouts
+    // money conserved to the unit: the market holds the free balances, the payouts and
+    // the lone defaulter's lock (withheld: under the k-anonymity floor it is never
+    // decrypted)
+    assert_eq!(f.totals.unwrap().defaulted_locks, 0);
     let free: u64 = wallets.iter().map(|w| w.balance.balance).sum();
+    let withheld = wallets[defaulter].bids[&round].opening.lock;
     assert_eq!(
         net.local.token_balance(d.market).await.unwrap(),
-        free + payouts
+        free + payouts + withheld
     );
     let p5 = net
         .local
@@ -425,7 +462,9 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
         .await
         .unwrap()
         .into_inner();
-    assert!(bundle.settlement_partials.len() >= 2 && bundle.defaulted_partials.len() >= 2);
+    // one defaulter, under the floor: its lock is withheld, so no lock shares at all
+    assert!(bundle.settlement_partials.len() >= 2);
+    assert!(bundle.defaulted_partials.is_empty());
     assert_eq!(bundle.finalize_signatures.len(), 2);
 
     running.shutdown().await;

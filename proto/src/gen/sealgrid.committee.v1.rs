@@ -160,6 +160,9 @@ pub mod exclusion {
         WrongSlotCount = 2,
         /// The bid id appeared earlier in the round (only the first is kept).
         Duplicate = 3,
+        /// The bid's account bid earlier in the round (one bid per account per round: only
+        /// the first is kept).
+        SecondBidOfAccount = 4,
     }
     impl Reason {
         /// String value of the enum field names used in the ProtoBuf definition.
@@ -172,6 +175,7 @@ pub mod exclusion {
                 Self::DigestMismatch => "REASON_DIGEST_MISMATCH",
                 Self::WrongSlotCount => "REASON_WRONG_SLOT_COUNT",
                 Self::Duplicate => "REASON_DUPLICATE",
+                Self::SecondBidOfAccount => "REASON_SECOND_BID_OF_ACCOUNT",
             }
         }
         /// Creates an enum from field names used in the ProtoBuf definition.
@@ -181,6 +185,7 @@ pub mod exclusion {
                 "REASON_DIGEST_MISMATCH" => Some(Self::DigestMismatch),
                 "REASON_WRONG_SLOT_COUNT" => Some(Self::WrongSlotCount),
                 "REASON_DUPLICATE" => Some(Self::Duplicate),
+                "REASON_SECOND_BID_OF_ACCOUNT" => Some(Self::SecondBidOfAccount),
                 _ => None,
             }
         }
@@ -232,6 +237,11 @@ pub struct ClearingStatement {
     /// word 32 bytes, a big-endian uint256, one word per 256 bids of the round.
     #[prost(bytes = "vec", repeated, tag = "4")]
     pub included: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
+    /// The number of bids the round holds in the signer's own view (PROTOCOL §7): the
+    /// contract's clearDigest takes its own count, so a view that missed a bid does not
+    /// verify.
+    #[prost(uint32, tag = "5")]
+    pub bids: u32,
 }
 /// A trustee's signature on a result.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -337,7 +347,7 @@ pub struct SignFinalizeRequest {
 }
 /// The finalize statement a trustee signs (PROTOCOL §7, §8): keccak256(abi.encode(
 /// keccak256("sealgrid.finalize.v1"), chainid, market, uint64 round, FlowTotals totals,
-/// uint256\[\] defaulted)).
+/// uint32 number of defaulted, uint256\[\] voided)).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct FinalizeStatement {
     /// The round.
@@ -347,9 +357,13 @@ pub struct FinalizeStatement {
     #[prost(message, optional, tag = "2")]
     pub totals: ::core::option::Option<FinalizeTotals>,
     /// The round's unsettled bids as the contract's uint256 bid commitments (BidId, 32
-    /// bytes each, big-endian), acceptance order.
+    /// bytes each, big-endian), acceptance order; the digest binds their number.
     #[prost(bytes = "vec", repeated, tag = "3")]
     pub defaulted: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
+    /// The settled bids whose settlement finalize voids (their posted flow ciphertexts do
+    /// not digest to the proven E), BidId each, settlement order.
+    #[prost(bytes = "vec", repeated, tag = "4")]
+    pub voided: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
 }
 /// A trustee's signature on a finalization.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

@@ -699,6 +699,9 @@ pub enum Phase {
     Settling = 6,
     /// Finalized: defaults recorded, the residual paid.
     Finalized = 7,
+    /// Expired: the committee did not finalize in time and anyone ended the round; its
+    /// payouts are spendable, nothing was paid to the operator.
+    Expired = 8,
 }
 impl Phase {
     /// String value of the enum field names used in the ProtoBuf definition.
@@ -715,6 +718,7 @@ impl Phase {
             Self::Cleared => "PHASE_CLEARED",
             Self::Settling => "PHASE_SETTLING",
             Self::Finalized => "PHASE_FINALIZED",
+            Self::Expired => "PHASE_EXPIRED",
         }
     }
     /// Creates an enum from field names used in the ProtoBuf definition.
@@ -728,6 +732,7 @@ impl Phase {
             "PHASE_CLEARED" => Some(Self::Cleared),
             "PHASE_SETTLING" => Some(Self::Settling),
             "PHASE_FINALIZED" => Some(Self::Finalized),
+            "PHASE_EXPIRED" => Some(Self::Expired),
             _ => None,
         }
     }
@@ -866,6 +871,9 @@ pub enum RefusalReason {
     ContractError = 38,
     /// \[INTERNAL\] The coordinator failed.
     Internal = 39,
+    /// \[ALREADY_EXISTS\] The account already has a bid in the round (one bid per account
+    /// per round, PROTOCOL §8).
+    AccountAlreadyBid = 40,
 }
 impl RefusalReason {
     /// String value of the enum field names used in the ProtoBuf definition.
@@ -914,6 +922,7 @@ impl RefusalReason {
             Self::ChainRefused => "REFUSAL_REASON_CHAIN_REFUSED",
             Self::ContractError => "REFUSAL_REASON_CONTRACT_ERROR",
             Self::Internal => "REFUSAL_REASON_INTERNAL",
+            Self::AccountAlreadyBid => "REFUSAL_REASON_ACCOUNT_ALREADY_BID",
         }
     }
     /// Creates an enum from field names used in the ProtoBuf definition.
@@ -959,6 +968,7 @@ impl RefusalReason {
             "REFUSAL_REASON_CHAIN_REFUSED" => Some(Self::ChainRefused),
             "REFUSAL_REASON_CONTRACT_ERROR" => Some(Self::ContractError),
             "REFUSAL_REASON_INTERNAL" => Some(Self::Internal),
+            "REFUSAL_REASON_ACCOUNT_ALREADY_BID" => Some(Self::AccountAlreadyBid),
             _ => None,
         }
     }

@@ -72,3 +72,45 @@ fn artifacts_match_the_pinned_compiler() {
         );
     }
 }
+
+/// The committed Poseidon bytecode is what circomlibjs (pinned in
+/// `test-vectors/package-lock.json`) writes: `node poseidon_contract.mjs --stdout` in
+/// `test-vectors` reproduces `artifacts/Poseidon3.json` byte for byte. Skipped without
+/// node or `test-vectors/node_modules` unless `SEALGRID_REQUIRE_NODE=1`.
+#[test]
+fn poseidon_artifact_matches_circomlibjs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors");
+    let require = std::env::var("SEALGRID_REQUIRE_NODE").is_ok_and(|v| v == "1");
+    let node_ok = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let lib_ok = dir.join("node_modules/circomlibjs/package.json").exists();
+    if !(node_ok && lib_ok) {
+        let why = if node_ok {
+            "test-vectors/node_modules is missing (run `npm ci` there)"
+        } else {
+            "node is not installed"
+        };
+        assert!(!require, "SEALGRID_REQUIRE_NODE=1 but {why}");
+        eprintln!("SKIPPED poseidon_artifact_matches_circomlibjs: {why}");
+        return;
+    }
+    let out = Command::new("node")
+        .arg("poseidon_contract.mjs")
+        .arg("--stdout")
+        .current_dir(&dir)
+        .output()
+        .expect("running node poseidon_contract.mjs");
+    assert!(
+        out.status.success(),
+        "poseidon_contract.mjs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let committed =
+        std::fs::read(artifacts_dir().join("Poseidon3.json")).expect("Poseidon3.json present");
+    assert!(
+        out.stdout == committed,
+        "artifacts/Poseidon3.json differs from what circomlibjs writes: run `node poseidon_contract.mjs` in test-vectors"
+    );
+}

@@ -8,4 +8,6 @@ mod inclusion;
 mod market;
 mod round;
 mod rpc;
+mod settle;
+mod trust;
 mod verifier;

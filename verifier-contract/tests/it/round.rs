@@ -26,7 +26,7 @@ use sealgrid_committee::sign::FinalizeTotals;
 use sealgrid_committee::{BidId, InclusionBitmap};
 use sealgrid_verifier_contract::bindings::Groth16Verifier::Groth16VerifierErrors;
 use sealgrid_verifier_contract::bindings::Market::{self, MarketErrors as ME};
-use sealgrid_verifier_contract::bindings::TestToken;
+use sealgrid_verifier_contract::bindings::{poseidon3_init_code, TestToken};
 use sealgrid_verifier_contract::committee::{
     address_of, bitmap_words, clear_digest, finalize_digest, sign_sorted,
 };
@@ -46,24 +46,24 @@ use crate::common::{deploy_verifier_as, fixture, scalar_modulus, Circuit};
 const ROUND: u64 = 7;
 const OTHER_ROUND: u64 = 8;
 /// The length of each phase window, in seconds.
-const W: u64 = 1000;
-const DEPOSIT: u64 = 1_000_000;
+pub(crate) const W: u64 = 1000;
+pub(crate) const DEPOSIT: u64 = 1_000_000;
 
-struct Env<C> {
-    chain: C,
-    chain_id: u64,
-    operator: Address,
-    token: Address,
-    market: Address,
-    trustees: Vec<SigningKey>,
-    gas: Vec<(String, u64)>,
+pub(crate) struct Env<C> {
+    pub(crate) chain: C,
+    pub(crate) chain_id: u64,
+    pub(crate) operator: Address,
+    pub(crate) token: Address,
+    pub(crate) market: Address,
+    pub(crate) trustees: Vec<SigningKey>,
+    pub(crate) gas: Vec<(String, u64)>,
 }
 
 fn tx<H: DevChain, C: SolCall>(env: &mut Env<H>, from: Address, to: Address, call: &C) -> Receipt {
     transact(&mut env.chain, from, to, call)
 }
 
-fn market_tx<H: DevChain, C: SolCall>(
+pub(crate) fn market_tx<H: DevChain, C: SolCall>(
     env: &mut Env<H>,
     from: Address,
     call: &C,
@@ -75,7 +75,11 @@ fn market_tx<H: DevChain, C: SolCall>(
     r
 }
 
-fn market_err<H: DevChain, C: SolCall>(env: &mut Env<H>, from: Address, call: &C) -> ChainError {
+pub(crate) fn market_err<H: DevChain, C: SolCall>(
+    env: &mut Env<H>,
+    from: Address,
+    call: &C,
+) -> ChainError {
     let market = env.market;
     match env.chain.sol_transact(from, market, call) {
         Ok(_) => panic!("{} succeeded but should have been refused", C::SIGNATURE),
@@ -83,7 +87,7 @@ fn market_err<H: DevChain, C: SolCall>(env: &mut Env<H>, from: Address, call: &C
     }
 }
 
-fn token_balance<H: DevChain>(env: &mut Env<H>, who: Address) -> u64 {
+pub(crate) fn token_balance<H: DevChain>(env: &mut Env<H>, who: Address) -> u64 {
     let (token, operator) = (env.token, env.operator);
     let b = env
         .chain
@@ -94,10 +98,10 @@ fn token_balance<H: DevChain>(env: &mut Env<H>, who: Address) -> u64 {
 
 /// A prosumer of the kit (its account, free balance and meter) with its bid of the
 /// round and, once settled, its payout.
-struct Prosumer {
-    who: kit::Prosumer,
-    bid: Option<(BidOpening, U256)>,
-    payout: Option<PayoutOpening>,
+pub(crate) struct Prosumer {
+    pub(crate) who: kit::Prosumer,
+    pub(crate) bid: Option<(BidOpening, U256)>,
+    pub(crate) payout: Option<PayoutOpening>,
 }
 
 impl Deref for Prosumer {
@@ -116,7 +120,7 @@ impl DerefMut for Prosumer {
 /// Enough native coin for every account's gas on a node (the embedded chain charges none).
 const GAS_MONEY: u128 = 10u128.pow(18);
 
-fn setup<C: DevChain>(mut chain: C) -> (Env<C>, Vec<Prosumer>) {
+pub(crate) fn setup<C: DevChain>(mut chain: C) -> (Env<C>, Vec<Prosumer>) {
     let chain_id = chain.chain_id().expect("chain id");
     let operator = chain.add_account([0x0a; 32]).expect("operator key");
     chain
@@ -130,6 +134,11 @@ fn setup<C: DevChain>(mut chain: C) -> (Env<C>, Vec<Prosumer>) {
         .expect("token")
         .contract_address
         .expect("created");
+    let poseidon = chain
+        .deploy(operator, poseidon3_init_code())
+        .expect("poseidon")
+        .contract_address
+        .expect("created");
     let init = calldata::init_code(
         &Market::BYTECODE,
         &Market::constructorCall {
@@ -137,6 +146,8 @@ fn setup<C: DevChain>(mut chain: C) -> (Env<C>, Vec<Prosumer>) {
             balanceVerifier_: balance_v,
             bidVerifier_: bid_v,
             settleVerifier_: settle_v,
+            poseidon_: poseidon,
+            committeeDelay_: 0,
             params_: Market::Params {
                 levels: fixture().params.levels as u32,
                 kAnonymity: fixture().params.k_anonymity as u32,
@@ -162,11 +173,11 @@ fn setup<C: DevChain>(mut chain: C) -> (Env<C>, Vec<Prosumer>) {
     market_tx(
         &mut env,
         operator,
-        &Market::setCommitteeCall {
+        &Market::proposeCommitteeCall {
             members,
             t: U256::from(2),
         },
-        "setCommittee",
+        "proposeCommittee (first: current at once)",
     );
     // The operator funds negative residuals (dust bought by the grid).
     let contracts = Contracts {
@@ -368,7 +379,16 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     assert!(clearing.cleared && clearing.volume > 0, "{clearing:?}");
     let bitmap = InclusionBitmap::from_indices(bids.len(), 0..bids.len() as u32);
     let included = bitmap_words(&bitmap);
-    let digest = clear_digest(chain_id, market_addr, ROUND, &h_buy, &h_sell, &included);
+    let posted_count = bids.len() as u32;
+    let digest = clear_digest(
+        chain_id,
+        market_addr,
+        ROUND,
+        posted_count,
+        &h_buy,
+        &h_sell,
+        &included,
+    );
     let on_chain = env
         .chain
         .sol_call(
@@ -376,6 +396,7 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
             market_addr,
             &Market::clearDigestCall {
                 round: ROUND,
+                bidCount: posted_count,
                 hBuy: h_buy.clone(),
                 hSell: h_sell.clone(),
                 included: included.clone(),
@@ -417,7 +438,31 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     // signatures over other histograms
     let mut other = h_buy.clone();
     other[0] += 1;
-    let wrong = clear_digest(chain_id, market_addr, ROUND, &other, &h_sell, &included);
+    let wrong = clear_digest(
+        chain_id,
+        market_addr,
+        ROUND,
+        posted_count,
+        &other,
+        &h_sell,
+        &included,
+    );
+    let e = market_err(
+        &mut env,
+        OPERATOR,
+        &clear_call(sign_sorted(&[t0, t1], wrong)),
+    );
+    assert!(matches!(e.decode::<ME>(), Some(ME::BadSignature(_))), "{e}");
+    // signatures over a view with another bid count
+    let wrong = clear_digest(
+        chain_id,
+        market_addr,
+        ROUND,
+        posted_count - 1,
+        &h_buy,
+        &h_sell,
+        &included,
+    );
     let e = market_err(
         &mut env,
         OPERATOR,
@@ -477,6 +522,7 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
             id: BidId::from_commitment(s.public.bid),
             ciphertexts: s.ciphertexts.clone(),
             digest: s.public.digest,
+            acct: None,
         });
         totals.0 += s.settlement.pay;
         totals.1 += s.settlement.credit;
@@ -520,33 +566,55 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     );
 
     // --- finalize -----------------------------------------------------------------------
+    // A payout is frozen until its round is final: merging it now is refused.
+    let p = &ps[0];
+    let payout = p.payout.expect("settled");
+    let amount = 500u64;
+    let recipient = Fr::from_be_bytes_mod_order(p.evm.as_slice());
+    let merge = prove_balance(
+        f,
+        &p.opening,
+        Some(&payout),
+        -(amount as i128),
+        recipient,
+        &mut rng,
+    )
+    .withdraw();
+    let e = market_err(&mut env, p.evm, &merge);
+    assert!(matches!(e.decode::<ME>(), Some(ME::PayoutFrozen(_))), "{e}");
+    // One defaulter, under the k-anonymity floor (5): its lock is withheld, never
+    // decrypted, and stays in the market.
     let defaulted_lock = submits[defaulter].4;
     let flow_totals = Market::FlowTotals {
         pay: U256::from(totals.0),
         credit: U256::from(totals.1),
         penalty: U256::from(totals.2),
-        defaultedLocks: U256::from(defaulted_lock),
+        defaultedLocks: U256::ZERO,
     };
+    let totals_tuple = |t: &Market::FlowTotals| (t.pay, t.credit, t.penalty, t.defaultedLocks);
     let defaulted = vec![ps[defaulter].bid.as_ref().expect("bid").1];
     let digest = finalize_digest(
         chain_id,
         market_addr,
         ROUND,
-        (
-            flow_totals.pay,
-            flow_totals.credit,
-            flow_totals.penalty,
-            flow_totals.defaultedLocks,
-        ),
-        &defaulted,
+        totals_tuple(&flow_totals),
+        1,
+        &[],
     );
     let fin = |sigs| Market::finalizeCall {
         round: ROUND,
         totals: flow_totals.clone(),
-        defaulted: defaulted.clone(),
+        voided: vec![],
+        voidedPayouts: vec![],
         sigs,
     };
     let e = market_err(&mut env, OPERATOR, &fin(sign_sorted(&[t0, t2], digest)));
+    assert!(matches!(e.decode::<ME>(), Some(ME::TooEarly(_))), "{e}");
+    let record = Market::recordDefaultsCall {
+        round: ROUND,
+        defaulted: defaulted.clone(),
+    };
+    let e = market_err(&mut env, OPERATOR, &record);
     assert!(matches!(e.decode::<ME>(), Some(ME::TooEarly(_))), "{e}");
     warp(&mut env, T0 + 3 * W + 1);
     // a settlement after the deadline is refused
@@ -555,24 +623,66 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
         matches!(e.decode::<ME>(), Some(ME::DeadlinePassed(_))),
         "{e}"
     );
-    // a defaulter list that leaves the unsettled bid out
-    let mut c = fin(vec![]);
-    c.defaulted = vec![];
-    c.sigs = sign_sorted(
+    // the unsettled bid is not recorded yet
+    let e = market_err(&mut env, OPERATOR, &fin(sign_sorted(&[t0, t2], digest)));
+    assert!(
+        matches!(e.decode::<ME>(), Some(ME::DefaultsPending(_))),
+        "{e}"
+    );
+    // a settled bid is no defaulter
+    let e = market_err(
+        &mut env,
+        OPERATOR,
+        &Market::recordDefaultsCall {
+            round: ROUND,
+            defaulted: vec![ps[0].bid.as_ref().expect("bid").1],
+        },
+    );
+    assert!(
+        matches!(e.decode::<ME>(), Some(ME::BadDefaulters(_))),
+        "{e}"
+    );
+    // anyone records the default, once: a second page with it changes nothing
+    let stranger = ps[1].evm;
+    market_tx(&mut env, stranger, &record, "recordDefaults (1 bid)");
+    market_tx(
+        &mut env,
+        stranger,
+        &record,
+        "recordDefaults (already recorded)",
+    );
+    // the committee's digest binds the number of defaults: 0 is refused
+    let e = market_err(
+        &mut env,
+        OPERATOR,
+        &fin(sign_sorted(
+            &[t0, t2],
+            finalize_digest(
+                chain_id,
+                market_addr,
+                ROUND,
+                totals_tuple(&flow_totals),
+                0,
+                &[],
+            ),
+        )),
+    );
+    assert!(matches!(e.decode::<ME>(), Some(ME::BadSignature(_))), "{e}");
+    // a lone defaulter's lock may not be published
+    let mut published = flow_totals.clone();
+    published.defaultedLocks = U256::from(defaulted_lock);
+    let mut c = fin(sign_sorted(
         &[t0, t2],
         finalize_digest(
             chain_id,
             market_addr,
             ROUND,
-            (
-                flow_totals.pay,
-                flow_totals.credit,
-                flow_totals.penalty,
-                flow_totals.defaultedLocks,
-            ),
+            totals_tuple(&published),
+            1,
             &[],
         ),
-    );
+    ));
+    c.totals = published;
     assert!(matches!(
         market_err(&mut env, OPERATOR, &c).decode::<ME>(),
         Some(ME::BadDefaulters(_))
@@ -590,7 +700,7 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
         pay: totals.0,
         credit: totals.1,
         penalty: totals.2,
-        defaulted_locks: defaulted_lock,
+        defaulted_locks: 0,
     }
     .operator_residual();
     assert_eq!(
@@ -601,11 +711,14 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
         token_balance(&mut env, market_addr) as i128,
         market_before as i128 - to_operator
     );
-    // money conserved to the unit: the market holds exactly the free balances and the
-    // unspent payouts
+    // money conserved to the unit: the market holds exactly the free balances, the
+    // unspent payouts and the withheld lock
     let free: u64 = ps.iter().map(|p| p.opening.balance).sum();
     let payouts: u64 = ps.iter().filter_map(|p| p.payout.map(|x| x.amount)).sum();
-    assert_eq!(token_balance(&mut env, market_addr), free + payouts);
+    assert_eq!(
+        token_balance(&mut env, market_addr),
+        free + payouts + defaulted_lock
+    );
     // the defaulter's default is on record: it may not bid any more
     let acct5 = calldata::fr(&ps[defaulter].acct());
     let info = env
@@ -640,18 +753,7 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
 
     // --- merge the payout and withdraw ------------------------------------------------
     let p = &ps[0];
-    let payout = p.payout.expect("settled");
-    let amount = 500u64;
-    let recipient = Fr::from_be_bytes_mod_order(p.evm.as_slice());
-    let call = prove_balance(
-        f,
-        &p.opening,
-        Some(&payout),
-        -(amount as i128),
-        recipient,
-        &mut rng,
-    )
-    .withdraw();
+    let call = merge;
     let wallet_before = token_balance(&mut env, p.evm);
     let evm = p.evm;
     market_tx(&mut env, evm, &call, "withdraw (with payout merge)");
@@ -667,7 +769,7 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     );
     assert_eq!(
         token_balance(&mut env, market_addr),
-        free + payouts - amount,
+        free + payouts + defaulted_lock - amount,
         "conservation after the withdrawal"
     );
 
@@ -789,6 +891,6 @@ pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
     seen.into_iter().map(|(l, (lo, hi))| (l, lo, hi)).collect()
 }
 
-fn warp<C: DevChain>(env: &mut Env<C>, timestamp: u64) {
+pub(crate) fn warp<C: DevChain>(env: &mut Env<C>, timestamp: u64) {
     env.chain.warp(timestamp).expect("clock moves forward");
 }
