@@ -50,13 +50,16 @@ pub struct CoordinatorService {
 }
 
 /// Who a caller is for the per-client limit: its client certificate when the service
-/// asks for one, else its remote address.
+/// asks for one, else its remote IP address (a loopback caller: its address and port,
+/// since every local process shares the address).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClientKey {
     /// The SHA-256 of its certificate.
     Certificate(sealgrid_proto::tls::CallerId),
     /// Its IP address.
     Address(std::net::IpAddr),
+    /// A connection from this machine.
+    Local(std::net::SocketAddr),
     /// Neither is known (an in-process call).
     Unknown,
 }
@@ -67,9 +70,11 @@ impl ClientKey {
         if let Some(id) = sealgrid_proto::tls::CallerId::of_peer(request.peer_certs()) {
             return ClientKey::Certificate(id);
         }
-        request
-            .remote_addr()
-            .map_or(ClientKey::Unknown, |a| ClientKey::Address(a.ip()))
+        match request.remote_addr() {
+            Some(a) if a.ip().is_loopback() => ClientKey::Local(a),
+            Some(a) => ClientKey::Address(a.ip()),
+            None => ClientKey::Unknown,
+        }
     }
 }
 
@@ -279,11 +284,13 @@ impl CoordinatorService {
 
     async fn balance(
         &self,
+        client: ClientKey,
         form: wire::BalanceForm,
         call: Vec<u8>,
     ) -> Result<pb::BalanceUpdateResponse, Status> {
         let pvk = self.verifiers.balance.clone();
         let f = form.clone();
+        let own = self.client_slots.enter(client).await?;
         let slot = self
             .verify_slots
             .acquire()
@@ -293,6 +300,7 @@ impl CoordinatorService {
             .await
             .map_err(|e| Status::internal(e.to_string()))?;
         drop(slot);
+        drop(own);
         if !ok {
             return Err(Refusal::new(
                 Reason::InvalidProof,
@@ -533,6 +541,7 @@ impl Coordinator for CoordinatorService {
         &self,
         req: Request<pb::DepositRequest>,
     ) -> Result<Response<pb::BalanceUpdateResponse>, Status> {
+        let client = ClientKey::of(&req);
         let req = req.into_inner();
         let form = wire::balance(req.update.as_ref()).map_err(|r| r.status())?;
         if req.payer.len() != 20 {
@@ -555,13 +564,14 @@ impl Coordinator for CoordinatorService {
             },
         }
         .abi_encode();
-        Ok(Response::new(self.balance(form, call).await?))
+        Ok(Response::new(self.balance(client, form, call).await?))
     }
 
     async fn withdraw(
         &self,
         req: Request<pb::WithdrawRequest>,
     ) -> Result<Response<pb::BalanceUpdateResponse>, Status> {
+        let client = ClientKey::of(&req);
         let req = req.into_inner();
         let form = wire::balance(req.update.as_ref()).map_err(|r| r.status())?;
         let call = Market::withdrawCall {
@@ -569,7 +579,7 @@ impl Coordinator for CoordinatorService {
             inp: form.inp.clone(),
         }
         .abi_encode();
-        Ok(Response::new(self.balance(form, call).await?))
+        Ok(Response::new(self.balance(client, form, call).await?))
     }
 
     async fn get_submission(
