@@ -137,6 +137,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
     engine: JoinHandle<()>,
+    store: std::path::PathBuf,
 }
 
 impl Running {
@@ -160,7 +161,16 @@ impl Running {
         // Event streams outlive an aborted server task; end them so that the store's
         // file is released as a dead process would release it.
         self.stop.send(true).ok();
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // Detached tasks (a committee call in flight, a connection's last response)
+        // may still hold the store for a moment: wait until its file opens again, as
+        // the file of a dead process is free (bounded, so a leak shows as a failed
+        // restart).
+        for _ in 0..600 {
+            if store::Store::open(&self.store).is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 
     /// Waits until the server ends (after a shutdown signal).
@@ -282,5 +292,6 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
         stop,
         server,
         engine: engine_task,
+        store: settings.store.clone(),
     })
 }
