@@ -227,38 +227,43 @@ fn audit(args: RunArgs) -> Result<ExitCode> {
         (None, Some(url)) => fetch_bundles(url, &list)?,
         (None, None) => BTreeMap::new(),
     };
-    let report = audit_record(&record, &market, &keys, &bundles, &Rounds::List(list));
+    let mut report = audit_record(&record, &market, &keys, &bundles, &Rounds::List(list));
+    if let Some(check) = print_disclosures(&args.disclosures) {
+        report.market.push(check);
+    }
     print(&report);
-    let disclosures_ok = print_disclosures(&args.disclosures);
     if let Some(path) = &args.report {
         let data = report_data(&record, &market, &report, args.slot_minutes);
         sealgrid_report::write(&data, path).with_context(|| path.display().to_string())?;
         println!("report: {}", path.display());
     }
-    Ok(if report.passed() && disclosures_ok {
+    Ok(if report.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
 }
 
-/// The disclosures the trustees recorded (`docs/PROTOCOL.md` §7), one line per opened
-/// bid with the trustees that answered; false if a log cannot be read or does not chain.
-fn print_disclosures(logs: &[PathBuf]) -> bool {
+/// The disclosures the trustees recorded (`docs/PROTOCOL.md` §7, §10): prints one line
+/// per opened bid with the trustees that answered, and returns the `disclosure-logs`
+/// check (each log chains; its head hash, for the auditor to keep: a truncation of the
+/// last lines shows only against a head kept from an earlier audit). `None` without logs.
+fn print_disclosures(logs: &[PathBuf]) -> Option<sealgrid_audit::Check> {
     if logs.is_empty() {
-        return true;
+        return None;
     }
-    println!("disclosures");
-    let mut ok = true;
+    let mut chained = Vec::new();
+    let mut broken = Vec::new();
     let mut opened: BTreeMap<(u64, String, String, String), Vec<u16>> = BTreeMap::new();
     for path in logs {
         match sealgrid_trustee::store::read_disclosures(path) {
-            Ok((records, _)) => {
-                println!(
-                    "  ✓ {}: {} records, each chained to the one before",
+            Ok((records, head)) => {
+                chained.push(format!(
+                    "{}: {} records, each chained to the one before, head 0x{}",
                     path.display(),
-                    records.len()
-                );
+                    records.len(),
+                    hex::encode(head)
+                ));
                 for r in records {
                     opened
                         .entry((r.round, r.bid, r.auditor, r.caller))
@@ -266,12 +271,10 @@ fn print_disclosures(logs: &[PathBuf]) -> bool {
                         .push(r.trustee);
                 }
             }
-            Err(e) => {
-                ok = false;
-                println!("  ✗ {}: {e}", path.display());
-            }
+            Err(e) => broken.push(format!("{}: {e}", path.display())),
         }
     }
+    println!("disclosures");
     for ((round, bid, auditor, caller), mut trustees) in opened {
         trustees.sort_unstable();
         trustees.dedup();
@@ -282,10 +285,11 @@ fn print_disclosures(logs: &[PathBuf]) -> bool {
             ),
         );
     }
-    if !ok {
-        println!("verdict: FAIL (a disclosure log is unreadable or broken)");
-    }
-    ok
+    Some(sealgrid_audit::Check::from_failures(
+        "disclosure-logs",
+        chained.join("; "),
+        broken,
+    ))
 }
 
 fn line(c: &sealgrid_audit::Check) -> String {

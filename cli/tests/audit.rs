@@ -159,7 +159,7 @@ fn audit_and_disclose_commands() {
         ));
     }
     // `auditor` is the name typed into the request, `cert` whose certificate is shown.
-    let disclose = |auditor: &str, cert: &str| {
+    let disclose = |auditor: &str, cert: &str, bid: &str| {
         let dir = certs_dir.path();
         sealgrid(&[
             "audit",
@@ -171,7 +171,7 @@ fn audit_and_disclose_commands() {
             "--round",
             "7",
             "--bid",
-            "2",
+            bid,
             "--trustee",
             &urls[0],
             "--trustee",
@@ -208,16 +208,16 @@ fn audit_and_disclose_commands() {
     };
     // Issue #13 item 7: asking as "regulator" without the regulator's certificate is
     // refused by every trustee, opens nothing and records nothing.
-    let o = disclose("regulator", "stranger");
+    let o = disclose("regulator", "stranger", "2");
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    assert_eq!(out.matches("PermissionDenied").count(), 2, "{out}");
-    assert!(out.contains("not-an-auditor"), "{out}");
+    assert_eq!(out.matches("not-an-auditor").count(), 2, "{out}");
+    assert!(out.contains("does not have permission"), "{out}");
     assert!(out.contains("0 disclosure shares"), "{out}");
     let (_, out) = audit_logs();
     assert!(!out.contains("disclosed to"), "{out}");
 
-    let o = disclose("regulator", "regulator");
+    let o = disclose("regulator", "regulator", "2");
     let out = text(&o);
     assert!(o.status.success(), "{out}");
     println!("{out}");
@@ -238,11 +238,28 @@ fn audit_and_disclose_commands() {
         )),
         "{out}"
     );
-    // A log with a line cut out of its chain fails the audit.
-    let text0 = std::fs::read_to_string(&logs[0]).expect("log");
-    std::fs::write(&logs[0], format!("{text0}{text0}")).expect("rewrite");
+    // A second opening (bid 3) chains to the first; the audit lists both.
+    assert!(disclose("regulator", "regulator", "3").status.success());
     let (passed, out) = audit_logs();
-    assert!(!passed && out.contains("does not chain"), "{out}");
+    assert!(passed && out.contains("2 records, each chained"), "{out}");
+    // A recorded line changed afterwards (the first opening's bid rewritten to another
+    // bid's) fails the audit: the next line no longer chains to it.
+    let hex_of = |b: &[u8; 32]| format!("0x{}", hex::encode(b));
+    let text0 = std::fs::read_to_string(&logs[0]).expect("log");
+    let forged = text0.replacen(&hex_of(&bids_ids[2]), &hex_of(&bids_ids[4]), 1);
+    assert_ne!(forged, text0);
+    std::fs::write(&logs[0], forged).expect("rewrite");
+    let (passed, out) = audit_logs();
+    assert!(!passed && out.contains("line 2: does not chain"), "{out}");
+    assert!(out.contains("verdict: FAIL"), "{out}");
+    // So does a line replayed.
+    std::fs::write(&logs[1], {
+        let t = std::fs::read_to_string(&logs[1]).expect("log");
+        format!("{t}{}\n", t.lines().next().expect("a line"))
+    })
+    .expect("rewrite");
+    let (passed, out) = audit_logs();
+    assert!(!passed && out.contains("line 3: does not chain"), "{out}");
     for s in stops {
         // the server may have stopped already
         s.send(()).unwrap_or(());

@@ -65,5 +65,8 @@ fn every_party_in_its_own_process_completes_a_round_that_the_audit_passes() {
     // the regulator's disclosure over mTLS, recorded by the trustees that answered
     assert!(stdout.contains("✓ opened with trustees"), "{stdout}");
     assert!(stdout.contains("disclosed to regulator"), "{stdout}");
-    assert!(stdout.contains("each chained to the one before"), "{stdout}");
+    assert!(
+        stdout.contains("each chained to the one before"),
+        "{stdout}"
+    );
 }

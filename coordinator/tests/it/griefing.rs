@@ -54,7 +54,10 @@ async fn broken_proofs_of_one_client_do_not_hold_back_another_clients_bid() {
         c.get_market(pb::GetMarketRequest {}).await.ok()
     };
     let plain = tokio::time::timeout(std::time::Duration::from_secs(60), plain).await;
-    assert!(!matches!(plain, Ok(Some(_))), "a plaintext client was served");
+    assert!(
+        !matches!(plain, Ok(Some(_))),
+        "a plaintext client was served"
+    );
 
     let mut wallets = net.wallets().await;
     let wallets = &mut wallets[..2];
@@ -80,7 +83,9 @@ async fn broken_proofs_of_one_client_do_not_hold_back_another_clients_bid() {
     for _ in 0..workers {
         let mut attacker = mtls_client(port, &attacker_tls).await;
         let batch = batch.clone();
-        attacks.push(tokio::spawn(async move { attacker.submit_bids(batch).await }));
+        attacks.push(tokio::spawn(
+            async move { attacker.submit_bids(batch).await },
+        ));
     }
     // The honest client's valid bid is checked and queued while they are verified.
     let r = honest
