@@ -126,13 +126,16 @@ for i in 1 2 3; do
 done
 
 # 5. the coordinator, one round whose bidding closes in 150 to 180 s (debug-built
-#    prosumers prove a deposit and a bid each; a loaded 2-core machine needs the margin)
+#    prosumers prove a deposit and a bid each; a loaded 2-core machine needs the margin),
+#    its settlement window 90 s after the slot (each group proves its settlements one by
+#    one after the slot; with 30 s only 2 of 5 settled on a loaded machine, so the round
+#    could not finalize)
 NOW=$(date +%s)
 ROUND=$(( (NOW + 150 + SLOT - 1) / SLOT ))
 "$BIN/sealgrid-coordinator" serve --market "$WORK/market.json" --rpc-url "$URL" \
   "${trustees[@]}" --trustee-ca "$CERTS/ca.pem" --trustee-cert "$CERTS/coordinator.pem" \
   --trustee-key "$CERTS/coordinator.key" --listen "$COORD" --store "$WORK/store.redb" \
-  --slot-seconds $SLOT --bidding-seconds 120 --gate-closure-seconds 0 --settle-seconds $SLOT \
+  --slot-seconds $SLOT --bidding-seconds 120 --gate-closure-seconds 0 --settle-seconds 90 \
   --first-round "$ROUND" --rounds 1 >"$WORK/coordinator.out" 2>"$WORK/coordinator.log" &
 pids+=($!)
 
