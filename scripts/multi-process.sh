@@ -18,6 +18,7 @@
 # Needs Node.js (for ganache) besides the Rust toolchain. Everything it writes goes to
 # target/sealgrid-multi/ (logs of every process included). A round takes about three
 # minutes: the slots are compressed to 30 s, but a node's clock runs in real time.
+# LEAD (seconds, default 90) is how long the prosumers have before bidding closes.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PROFILE=${PROFILE:-debug}
@@ -125,13 +126,15 @@ for i in 1 2 3; do
   trustees+=(--trustee "https://127.0.0.1:${TRUSTEE_PORT_BASE:-5016}$i")
 done
 
-# 5. the coordinator, one round whose bidding closes in 150 to 180 s (debug-built
-#    prosumers prove a deposit and a bid each; a loaded 2-core machine needs the margin),
-#    its settlement window 90 s after the slot (each group proves its settlements one by
-#    one after the slot; with 30 s only 2 of 5 settled on a loaded machine, so the round
-#    could not finalize)
+# 5. the coordinator, one round whose bidding closes LEAD to LEAD + 30 s from now
+#    (each prosumer proves a deposit and then a bid: a few seconds each, the prover
+#    being optimised in debug builds too; LEAD leaves a loaded 2-core machine room), its
+#    settlement window 90 s after the slot (each group proves its settlements one by one
+#    after the slot; with 30 s only 2 of 5 settled on a loaded machine before the prover
+#    was optimised, and the round could not finalize)
+LEAD=${LEAD:-90}
 NOW=$(date +%s)
-ROUND=$(( (NOW + 150 + SLOT - 1) / SLOT ))
+ROUND=$(( (NOW + LEAD + SLOT - 1) / SLOT ))
 "$BIN/sealgrid-coordinator" serve --market "$WORK/market.json" --rpc-url "$URL" \
   "${trustees[@]}" --trustee-ca "$CERTS/ca.pem" --trustee-cert "$CERTS/coordinator.pem" \
   --trustee-key "$CERTS/coordinator.key" --listen "$COORD" --store "$WORK/store.redb" \

@@ -156,13 +156,36 @@ impl VerifyingKeys {
 pub enum Rounds {
     /// Every round opened on chain.
     All,
-    /// These rounds.
+    /// These rounds (each audited, with or without events: a round that never was fails
+    /// its checks).
     List(Vec<u64>),
+    /// The rounds of this range that have events on chain. The range is never expanded:
+    /// the rounds are those the chain's events name, so `0..=u64::MAX` costs what the
+    /// record costs, and rounds without events are skipped without being visited.
+    Range(std::ops::RangeInclusive<u64>),
 }
 
 impl From<std::ops::RangeInclusive<u64>> for Rounds {
     fn from(r: std::ops::RangeInclusive<u64>) -> Self {
-        Rounds::List(r.collect())
+        Rounds::Range(r)
+    }
+}
+
+impl Rounds {
+    /// The rounds to audit in `record`, in order.
+    pub fn select(&self, record: &PublicRecord) -> Vec<u64> {
+        match self {
+            Rounds::All => record.opened_rounds(),
+            Rounds::List(v) => v.clone(),
+            Rounds::Range(r) => record
+                .events
+                .iter()
+                .filter_map(|e| e.round())
+                .filter(|round| r.contains(round))
+                .collect::<std::collections::BTreeSet<u64>>()
+                .into_iter()
+                .collect(),
+        }
     }
 }
 
@@ -187,10 +210,7 @@ pub fn audit_record(
     rounds: &Rounds,
 ) -> AuditReport {
     let prepared = keys.prepared();
-    let rounds = match rounds {
-        Rounds::All => record.opened_rounds(),
-        Rounds::List(v) => v.clone(),
-    };
+    let rounds = rounds.select(record);
     AuditReport {
         market: market::market_checks(record, market, keys, &prepared),
         rounds: rounds

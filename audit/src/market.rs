@@ -2,6 +2,20 @@
 //! the contract's committee is the market file's, every balance update's proof verifies,
 //! and the market's token balance is what its events add up to.
 //!
+//! **Market parameters.** Every field of the market file is checked against what binds
+//! it. On chain: the chain id, the operator, the token, K, the k-anonymity floor and the
+//! unsettled and default limits (`params()`, and every `ParamsSet` event, which must
+//! all carry the file's K), and the deployment block (the first event read from it must
+//! be the constructor's `ParamsSet`: a later block would hide the market's first
+//! events). The circuit constants (slot length, K, floor, tick, margin, penalty rate,
+//! k-anonymity floor) and the committee's flow keys are compiled into the bid and
+//! settle circuits, whose keys are named after them: the key store names those keys
+//! `bid-k<K>-<set id>` and `settle-k<K>-<set id>`, the set id a SHA-256 over the
+//! parameters and flow keys (`Circuits::set_id`), so the names rebuilt from the file
+//! must be the file's key ids (and the verifying-keys check ties those keys' bytes to
+//! the verifier contracts). The set id is 32 bits: it catches an edited file, not a
+//! forger who searches for a colliding parameter set.
+//!
 //! **Verifying keys.** The verifier keeps its key in immutables, which the constructor
 //! writes into the runtime code. So the key store's key is deployed, from its init code
 //! (`calldata::verifier_init_code`), on a throwaway in-memory EVM, and the runtime code
@@ -18,7 +32,7 @@ use sealgrid_prover::{PreparedVerifyingKey, VerifyingKey};
 use sealgrid_verifier_contract::bindings::Market;
 use sealgrid_verifier_contract::calldata::InputsError;
 use sealgrid_verifier_contract::events::MarketEvents;
-use sealgrid_verifier_contract::{calldata, Chain, EmbeddedChain};
+use sealgrid_verifier_contract::{calldata, committee, Chain, EmbeddedChain};
 
 use crate::record::PublicRecord;
 use crate::words::{self, short};
@@ -32,6 +46,8 @@ pub const COMMITTEE: &str = "committee";
 pub const BALANCE_PROOFS: &str = "balance-proofs";
 /// See the module doc.
 pub const TOKEN_BALANCE: &str = "token-balance";
+/// See the module doc.
+pub const MARKET_PARAMETERS: &str = "market-parameters";
 
 /// The runtime code deploying `vk`'s verifier yields.
 pub fn verifier_runtime_code(vk: &VerifyingKey) -> Result<Bytes, String> {
@@ -51,11 +67,119 @@ pub fn market_checks(
     prepared: &[PreparedVerifyingKey; 3],
 ) -> Vec<Check> {
     vec![
+        market_parameters(record, market),
         verifying_keys(record, market, keys),
         committee(record, market),
-        balance_proofs(record, &prepared[0]),
+        balance_proofs(record, market, &prepared[0]),
         token_balance(record),
     ]
+}
+
+fn market_parameters(record: &PublicRecord, market: &MarketFile) -> Check {
+    let d = &market.deployment;
+    let p = &market.trustee_setup.market;
+    let mut failures = Vec::new();
+    let mut differ = |what: &str, chain: String, file: String| {
+        if chain != file {
+            failures.push(format!(
+                "{what}: the chain says {chain}, the market file {file}"
+            ));
+        }
+    };
+    differ(
+        "chain id",
+        record.chain_id.to_string(),
+        d.chain_id.to_string(),
+    );
+    differ(
+        "operator",
+        record.operator.to_string(),
+        d.operator.to_string(),
+    );
+    differ("token", record.token.to_string(), d.token.to_string());
+    let on = &record.params;
+    differ("levels", on.levels.to_string(), p.levels.to_string());
+    differ(
+        "k_anonymity",
+        on.k_anonymity.to_string(),
+        p.k_anonymity.to_string(),
+    );
+    differ(
+        "max_unsettled",
+        on.max_unsettled.to_string(),
+        d.max_unsettled.to_string(),
+    );
+    differ(
+        "max_defaults",
+        on.max_defaults.to_string(),
+        d.max_defaults.to_string(),
+    );
+    for e in &record.events {
+        if let MarketEvents::ParamsSet(s) = &e.event {
+            if s.levels as usize != p.levels {
+                failures.push(format!(
+                    "block {}: ParamsSet to {} levels, the circuits have {}",
+                    e.block_number, s.levels, p.levels
+                ));
+            }
+        }
+    }
+    match record.events.first().map(|e| &e.event) {
+        Some(MarketEvents::ParamsSet(_)) => {}
+        _ => failures.push(format!(
+            "deployment_block {}: the first event read from it is not the market's constructor's ParamsSet",
+            d.deployment_block
+        )),
+    }
+    // The circuit constants: the key names the file's parameters and flow keys give.
+    match sealgrid_prover::circuits::Circuits::new(
+        p.clone(),
+        market.trustee_setup.committee.flow_keys(),
+    ) {
+        Err(e) => failures.push(format!("the market file's circuits: {e}")),
+        Ok(c) => {
+            use sealgrid_prover::circuits::CircuitKind;
+            let ids = [
+                (CircuitKind::Balance, &market.verifying_keys.balance),
+                (CircuitKind::Bid, &market.verifying_keys.bid),
+                (CircuitKind::Settle, &market.verifying_keys.settle),
+            ];
+            for (kind, id) in ids {
+                let name = c.key_name(kind);
+                if id.circuit() != name {
+                    failures.push(format!(
+                        "the {kind} key {id} is not for the market file's parameters and flow keys (circuit {name}: slot_seconds {}, levels {}, floor {}, tick {}, margin_bps {}, penalty_rate {}, k_anonymity {})",
+                        p.slot_seconds,
+                        p.levels,
+                        p.floor,
+                        p.tick,
+                        p.margin_bps,
+                        p.penalty_rate,
+                        p.k_anonymity
+                    ));
+                }
+            }
+        }
+    }
+    Check::from_failures(
+        MARKET_PARAMETERS,
+        format!(
+            "chain {}, operator {}, token {}, K = {}, k = {}, limits {}/{}, deployed after block {}; circuit set of floor {}, tick {}, margin {} bps, penalty {}",
+            d.chain_id,
+            d.operator,
+            d.token,
+            p.levels,
+            p.k_anonymity,
+            d.max_unsettled,
+            d.max_defaults,
+            d.deployment_block,
+            p.floor,
+            p.tick,
+            p.margin_bps,
+            p.penalty_rate
+        ),
+        failures,
+    )
 }
 
 fn verifying_keys(record: &PublicRecord, market: &MarketFile, keys: &VerifyingKeys) -> Check {
@@ -138,8 +262,9 @@ fn committee(record: &PublicRecord, market: &MarketFile) -> Check {
 }
 
 /// Every `Deposited` / `Withdrawn`: its transaction is a `deposit`, `depositFor` or
-/// `withdraw` whose inputs are the event's, and whose proof verifies.
-fn balance_proofs(record: &PublicRecord, pvk: &PreparedVerifyingKey) -> Check {
+/// `withdraw` whose inputs are the event's, and whose proof verifies; a `depositFor`'s
+/// signature is the payer's over the EIP-712 deposit digest (PROTOCOL §8).
+fn balance_proofs(record: &PublicRecord, market: &MarketFile, pvk: &PreparedVerifyingKey) -> Check {
     let mut failures = Vec::new();
     let mut n = 0;
     for e in &record.events {
@@ -161,6 +286,16 @@ fn balance_proofs(record: &PublicRecord, pvk: &PreparedVerifyingKey) -> Check {
                 continue;
             }
         };
+        if let Ok(c) = Market::depositForCall::abi_decode(input) {
+            let d = &market.deployment;
+            let digest = committee::deposit_digest(d.chain_id, d.market, c.payer, &c.inp);
+            if committee::recover_deposit_signer(digest, &c.sig) != Some(c.payer) {
+                failures.push(format!(
+                    "{at}: the payer signature does not recover to payer {}",
+                    c.payer
+                ));
+            }
+        }
         let decoded = Market::depositCall::abi_decode(input)
             .map(|c| (c.proof, c.inp))
             .or_else(|_| Market::depositForCall::abi_decode(input).map(|c| (c.proof, c.inp)))

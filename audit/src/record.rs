@@ -56,6 +56,28 @@ pub struct PublicRecord {
     pub payouts: BTreeMap<U256, u8>,
     /// The market's balance of its token.
     pub token_balance: U256,
+    /// The chain's id.
+    pub chain_id: u64,
+    /// The contract's operator (`operator()`).
+    pub operator: Address,
+    /// The contract's token (`token()`).
+    pub token: Address,
+    /// The contract's parameters (`params()`): levels, k-anonymity floor, unsettled and
+    /// default limits.
+    pub params: OnChainParams,
+}
+
+/// `Market.params()`, as the contract holds it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OnChainParams {
+    /// K, the number of price levels.
+    pub levels: u32,
+    /// The k-anonymity floor.
+    pub k_anonymity: u32,
+    /// Rounds in flight per account.
+    pub max_unsettled: u32,
+    /// Defaults per account.
+    pub max_defaults: u32,
 }
 
 impl PublicRecord {
@@ -116,6 +138,16 @@ pub fn read_record(
 ) -> Result<PublicRecord, RecordError> {
     let d = &market.deployment;
     let block = chain.block_number()?;
+    let chain_id = chain.chain_id()?;
+    let operator = view(chain, d.market, &Market::operatorCall {}, "operator")?;
+    let token = view(chain, d.market, &Market::tokenCall {}, "token")?;
+    let p = view(chain, d.market, &Market::paramsCall {}, "params")?;
+    let params = OnChainParams {
+        levels: p.levels,
+        k_anonymity: p.kAnonymity,
+        max_unsettled: p.maxUnsettled,
+        max_defaults: p.maxDefaults,
+    };
     let events = market_events(chain, d.market, d.deployment_block)?;
     let mut inputs = BTreeMap::new();
     let mut missing_inputs = BTreeMap::new();
@@ -202,5 +234,9 @@ pub fn read_record(
         inclusion,
         payouts,
         token_balance,
+        chain_id,
+        operator,
+        token,
+        params,
     })
 }

@@ -218,10 +218,14 @@ fn audit(args: RunArgs) -> Result<ExitCode> {
         Some(s) => parse_rounds(s)?,
         None => Rounds::All,
     };
-    let list = match &rounds {
-        Rounds::All => record.opened_rounds(),
-        Rounds::List(v) => v.clone(),
-    };
+    // A range is taken lazily: only the rounds the chain's events name are audited.
+    let list = rounds.select(&record);
+    if list.is_empty() {
+        println!(
+            "note: no round of {} has events on chain",
+            args.rounds.as_deref().unwrap_or("the chain")
+        );
+    }
     let bundles = match (&args.bundles, &args.coordinator) {
         (Some(dir), _) => sealgrid_audit::bundle::read_dir(dir)?,
         (None, Some(url)) => fetch_bundles(url, &list)?,

@@ -57,10 +57,19 @@ impl Chain for Backend {
         }
     }
 
+    /// Simulates the transaction first and sends it only if the simulation succeeds: a
+    /// transaction the contract would refuse is answered with its revert and never
+    /// mined (no gas paid, no block or nonce used, PROTOCOL §9). The embedded chain
+    /// runs a non-committing call on the state the transaction would run on; the
+    /// JSON-RPC backend's `eth_call` on the pending state does the same
+    /// ([`JsonRpcChain`]'s `transact`).
     fn transact(&mut self, from: Address, to: Address, data: Bytes) -> Result<Receipt, ChainError> {
         self.sync_clock();
         match self {
-            Backend::Embedded(c, _) => c.transact(from, to, data),
+            Backend::Embedded(c, _) => {
+                c.call(from, to, data.clone())?;
+                c.transact(from, to, data)
+            }
             Backend::Rpc(c) => c.transact(from, to, data),
         }
     }
@@ -281,7 +290,19 @@ impl ChainHandle {
     where
         C::Return: Send,
     {
-        let (from, to) = (self.operator, self.market);
+        self.call_to(self.market, call).await
+    }
+
+    /// A read-only call to another contract (the token).
+    pub async fn call_to<C: SolCall + Send + 'static>(
+        &self,
+        to: Address,
+        call: C,
+    ) -> Result<C::Return, ChainError>
+    where
+        C::Return: Send,
+    {
+        let from = self.operator;
         self.chain
             .run(move |c| {
                 let out = c.call(from, to, call.abi_encode().into())?;

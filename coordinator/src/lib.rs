@@ -137,7 +137,9 @@ pub struct Running {
     stop: watch::Sender<bool>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
     engine: JoinHandle<()>,
-    store: std::path::PathBuf,
+    /// The store, to know when the last task holding it has let go.
+    store: std::sync::Weak<store::Store>,
+    store_path: std::path::PathBuf,
 }
 
 impl Running {
@@ -161,15 +163,13 @@ impl Running {
         // Event streams outlive an aborted server task; end them so that the store's
         // file is released as a dead process would release it.
         self.stop.send(true).ok();
-        // Detached tasks (a committee call in flight, a connection's last response)
-        // may still hold the store for a moment: wait until its file opens again, as
-        // the file of a dead process is free (bounded, so a leak shows as a failed
-        // restart).
-        for _ in 0..600 {
-            if store::Store::open(&self.store).is_ok() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        // Calls still in flight (a blocking store write, a stream, a read transaction)
+        // hold the store's file a moment longer; a dead process releases it at once.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while (self.store.strong_count() > 0 || !store::Store::released(&self.store_path))
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
 
@@ -201,6 +201,7 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
     let verifiers = m.verifiers(&settings.key_dir)?;
     let info = Arc::new(m.info(settings.schedule, settings.max_batch, &settings.key_dir));
     let store = Arc::new(store::Store::open(&settings.store)?);
+    let store_weak = Arc::downgrade(&store);
     let handle = ChainHandle::new(chain, m.deployment.operator, m.deployment.market);
     let table = tokio::task::spawn_blocking(dlog_table)
         .await
@@ -292,6 +293,7 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
         stop,
         server,
         engine: engine_task,
-        store: settings.store.clone(),
+        store: store_weak,
+        store_path: settings.store.clone(),
     })
 }

@@ -134,6 +134,22 @@ reasons! {
     ContractError => Internal, "contract-error";
     /// The coordinator failed.
     Internal => Internal, "internal";
+    /// A deposit's payer has not approved the market for the amount.
+    InsufficientAllowance => FailedPrecondition, "insufficient-allowance";
+    /// A deposit's payer (or the market, for a withdrawal) holds fewer tokens.
+    InsufficientTokens => FailedPrecondition, "insufficient-tokens";
+}
+
+alloy_sol_types::sol! {
+    /// The token errors of ERC-6093 (OpenZeppelin's ERC-20), so that a standard
+    /// token's refusal reads as what it is, not as an unnamed revert.
+    #[derive(Debug)]
+    interface Erc6093 {
+        error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed);
+        error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed);
+        error ERC20InvalidSender(address sender);
+        error ERC20InvalidReceiver(address receiver);
+    }
 }
 
 /// A refusal.
@@ -171,6 +187,9 @@ impl Refusal {
         }
         if let Some(v) = e.decode::<Groth16VerifierErrors>() {
             return Refusal::new(Reason::InvalidProof, format!("the verifier refused: {v:?}"));
+        }
+        if let Some(r) = token_refusal(e) {
+            return r;
         }
         match e {
             ChainError::Reverted { .. } | ChainError::Halted { .. } => {
@@ -223,6 +242,43 @@ impl From<Refusal> for tonic::Status {
     fn from(r: Refusal) -> tonic::Status {
         r.status()
     }
+}
+
+/// A token's refusal of a deposit's or withdrawal's transfer (the market bubbles the
+/// token's revert up): the test token's errors, ERC-6093's, or a revert string
+/// (`Error(string)`, which the market itself never uses).
+fn token_refusal(e: &ChainError) -> Option<Refusal> {
+    use alloy_sol_types::{Revert, SolError};
+    use sealgrid_verifier_contract::bindings::TestToken::TestTokenErrors as TE;
+    use Erc6093::Erc6093Errors as OZ;
+    let (reason, what) = match e.decode::<TE>() {
+        Some(TE::InsufficientAllowance(a)) => (
+            Reason::InsufficientAllowance,
+            format!("allowance {}, needed {}", a.allowance, a.needed),
+        ),
+        Some(TE::InsufficientBalance(b)) => (
+            Reason::InsufficientTokens,
+            format!("balance {}, needed {}", b.balance, b.needed),
+        ),
+        Some(TE::NotMinter(_)) => return None,
+        None => match e.decode::<OZ>() {
+            Some(OZ::ERC20InsufficientAllowance(a)) => (
+                Reason::InsufficientAllowance,
+                format!("allowance {}, needed {}", a.allowance, a.needed),
+            ),
+            Some(OZ::ERC20InsufficientBalance(b)) => (
+                Reason::InsufficientTokens,
+                format!("balance {}, needed {}", b.balance, b.needed),
+            ),
+            Some(other) => (Reason::TokenTransferFailed, format!("{other:?}")),
+            None => {
+                let data = e.revert_data()?;
+                let r = Revert::abi_decode(data).ok()?;
+                (Reason::TokenTransferFailed, format!("{:?}", r.reason))
+            }
+        },
+    };
+    Some(Refusal::new(reason, format!("the token refused: {what}")))
 }
 
 /// The reason of a market contract error. Exhaustive: a new error in `Market.sol` does
@@ -357,6 +413,65 @@ mod tests {
             Refusal::from_chain(&revert([0xde, 0xad, 0xbe, 0xef])).reason,
             Reason::ChainRefused
         );
+    }
+
+    /// A token's revert, bubbled up by the market, is a precondition the payer can fix,
+    /// never an internal error.
+    #[test]
+    fn a_token_refusal_is_a_failed_precondition() {
+        use alloy_primitives::{Address, U256};
+        use alloy_sol_types::{Revert, SolError};
+        use sealgrid_verifier_contract::bindings::TestToken;
+        let reverted = |data: Vec<u8>| ChainError::Reverted {
+            data: data.into(),
+            gas_used: 0,
+        };
+        let two = U256::from(2u64);
+        let cases = [
+            (
+                TestToken::InsufficientAllowance {
+                    allowance: U256::ZERO,
+                    needed: two,
+                }
+                .abi_encode(),
+                Reason::InsufficientAllowance,
+            ),
+            (
+                TestToken::InsufficientBalance {
+                    balance: U256::ZERO,
+                    needed: two,
+                }
+                .abi_encode(),
+                Reason::InsufficientTokens,
+            ),
+            (
+                Erc6093::ERC20InsufficientAllowance {
+                    spender: Address::ZERO,
+                    allowance: U256::ZERO,
+                    needed: two,
+                }
+                .abi_encode(),
+                Reason::InsufficientAllowance,
+            ),
+            (
+                Erc6093::ERC20InsufficientBalance {
+                    sender: Address::ZERO,
+                    balance: U256::ZERO,
+                    needed: two,
+                }
+                .abi_encode(),
+                Reason::InsufficientTokens,
+            ),
+            (
+                Revert::from("ERC20: transfer amount exceeds balance").abi_encode(),
+                Reason::TokenTransferFailed,
+            ),
+        ];
+        for (data, reason) in cases {
+            let r = Refusal::from_chain(&reverted(data));
+            assert_eq!(r.reason, reason, "{r:?}");
+            assert_eq!(r.code(), Code::FailedPrecondition);
+        }
     }
 
     /// `STALE_BALANCE` is `stale-balance`.

@@ -13,6 +13,7 @@ use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::coordinator_server::Coordinator;
 use sealgrid_prover::{batch_verify, verify, PreparedVerifyingKey, Proof};
 use sealgrid_verifier_contract::bindings::Market;
+use sealgrid_verifier_contract::committee::{deposit_digest, recover_deposit_signer};
 use tokio::sync::oneshot;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
@@ -553,15 +554,32 @@ impl Coordinator for CoordinatorService {
             );
         }
         let sig = &req.payer_signature;
+        let payer = Address::from_slice(&req.payer);
+        let sig = Market::Signature {
+            r: B256::from_slice(&sig[..32]),
+            s: B256::from_slice(&sig[32..64]),
+            v: sig[64],
+        };
+        // The payer's EIP-712 signature first: it needs no chain read, and the
+        // allowance and balance of a payer who did not sign are nobody's business.
+        let digest = deposit_digest(
+            self.info.chain_id,
+            Address::from_slice(&self.info.market),
+            payer,
+            &form.inp,
+        );
+        if recover_deposit_signer(digest, &sig) != Some(payer) {
+            return Err(Refusal::new(
+                Reason::BadSignature,
+                format!("the deposit is not signed by payer {payer}"),
+            )
+            .status());
+        }
         let call = Market::depositForCall {
-            payer: Address::from_slice(&req.payer),
+            payer,
             proof: form.words,
             inp: form.inp.clone(),
-            sig: Market::Signature {
-                r: B256::from_slice(&sig[..32]),
-                s: B256::from_slice(&sig[32..64]),
-                v: sig[64],
-            },
+            sig,
         }
         .abi_encode();
         Ok(Response::new(self.balance(client, form, call).await?))

@@ -19,6 +19,10 @@ const SUBMISSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("submiss
 const ROUNDS: TableDefinition<u64, &[u8]> = TableDefinition::new("rounds");
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// The event recorded for a submission reaching the chain (submission key → sequence
+/// number): that event is written once, in the transaction that marks the submission on
+/// chain, whatever crash and restart come between.
+const SUBMISSION_EVENTS: TableDefinition<&[u8], u64> = TableDefinition::new("submission_events");
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +124,15 @@ pub struct Store {
 }
 
 impl Store {
+    /// Whether no one in this process holds the database at `path` open (it can be
+    /// opened now). For tests that kill a coordinator and start another on its store.
+    pub fn released(path: &Path) -> bool {
+        !matches!(
+            Database::open(path),
+            Err(redb::DatabaseError::DatabaseAlreadyOpen)
+        )
+    }
+
     /// Opens (or creates) the database at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent() {
@@ -133,6 +146,7 @@ impl Store {
             tx.open_table(ROUNDS).map_err(err)?;
             tx.open_table(EVENTS).map_err(err)?;
             tx.open_table(META).map_err(err)?;
+            tx.open_table(SUBMISSION_EVENTS).map_err(err)?;
         }
         tx.commit().map_err(err)?;
         Ok(Store { db })
@@ -230,6 +244,34 @@ impl Store {
         tx.commit().map_err(err)
     }
 
+    /// Stores a submission's new state and the event it causes in one durable
+    /// transaction, once per submission: if an event was recorded for it before, only
+    /// the state is written and `false` returned (the event is not appended again).
+    pub fn put_submission_event(
+        &self,
+        sub: &Submission,
+        seq: u64,
+        event: &[u8],
+    ) -> Result<bool, StoreError> {
+        let tx = self.db.begin_write().map_err(err)?;
+        let fresh;
+        {
+            let mut subs = tx.open_table(SUBMISSIONS).map_err(err)?;
+            let v = serde_json::to_vec(sub).map_err(err)?;
+            subs.insert(sub.key().as_slice(), v.as_slice())
+                .map_err(err)?;
+            let mut of = tx.open_table(SUBMISSION_EVENTS).map_err(err)?;
+            fresh = of.get(sub.key().as_slice()).map_err(err)?.is_none();
+            if fresh {
+                of.insert(sub.key().as_slice(), seq).map_err(err)?;
+                let mut events = tx.open_table(EVENTS).map_err(err)?;
+                events.insert(seq, event).map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(fresh)
+    }
+
     /// Events with sequence numbers from `from`, in order, at most `limit`.
     pub fn events(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let tx = self.db.begin_read().map_err(err)?;
@@ -297,6 +339,17 @@ mod tests {
         s.put_submissions(&[&on]).unwrap();
         assert_eq!(s.submission(Kind::Bid, &[1; 32]).unwrap(), Some(on));
         assert_eq!(s.submission(Kind::Settlement, &[1; 32]).unwrap(), None);
+        // a submission's event is written once, with its state
+        let mut again = sub(2, 1);
+        again.state = SubmissionState::OnChain {
+            index: 1,
+            block: 6,
+            gas_used: 1,
+        };
+        assert!(s.put_submission_event(&again, 2, b"c").unwrap());
+        assert!(!s.put_submission_event(&again, 3, b"c").unwrap());
+        assert_eq!(s.next_event().unwrap(), 3);
+        assert_eq!(s.submission(Kind::Bid, &[2; 32]).unwrap(), Some(again));
         // another market's coordinator cannot use this store
         assert!(s.bind_market(&[2; 20]).is_err());
         s.bind_market(&[1; 20]).unwrap();

@@ -36,7 +36,6 @@ contract Market {
     uint256 internal constant SETTLE_CIPHERTEXT_WORDS = 8;
     bytes32 internal constant CLEAR_TAG = keccak256("sealgrid.clear.v1");
     bytes32 internal constant FINALIZE_TAG = keccak256("sealgrid.finalize.v1");
-    bytes32 internal constant DEPOSIT_TAG = keccak256("sealgrid.deposit.v1");
     /// secp256k1's n / 2: signatures with a larger s are refused (no malleability).
     uint256 internal constant HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
 
@@ -399,10 +398,31 @@ contract Market {
         emit Deposited(inp.acct, inp.delta, inp.fNew, inp.pIn);
     }
 
+    /// EIP-712 (PROTOCOL §8): a payer signs typed data a wallet can display, the domain
+    /// `sealgrid` version 1 on this chain and market, the struct `Deposit`.
+    bytes32 internal constant EIP712_DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 internal constant DEPOSIT_TYPEHASH = keccak256(
+        "Deposit(address payer,uint256 acct,uint256 fOld,uint256 fNew,uint256 delta,uint256 pIn,uint256 recipient)"
+    );
+    bytes32 internal constant EIP712_NAME_HASH = keccak256("sealgrid");
+    bytes32 internal constant EIP712_VERSION_HASH = keccak256("1");
+
+    /// The EIP-712 domain separator (computed per call: `block.chainid` follows a fork).
+    function domainSeparator() public view returns (bytes32) {
+        return keccak256(
+            abi.encode(EIP712_DOMAIN_TYPEHASH, EIP712_NAME_HASH, EIP712_VERSION_HASH, block.chainid, address(this))
+        );
+    }
+
     /// The digest a payer signs to have its deposit into `inp.acct` relayed by someone
-    /// else (the coordinator, which pays the gas).
+    /// else (the coordinator, which pays the gas): the EIP-712 hash of
+    /// `Deposit(payer, acct, fOld, fNew, delta, pIn, recipient)`.
     function depositDigest(address payer, BalanceInputs calldata inp) public view returns (bytes32) {
-        return keccak256(abi.encode(DEPOSIT_TAG, block.chainid, address(this), payer, inp));
+        bytes32 structHash = keccak256(
+            abi.encode(DEPOSIT_TYPEHASH, payer, inp.acct, inp.fOld, inp.fNew, inp.delta, inp.pIn, inp.recipient)
+        );
+        return keccak256(abi.encodePacked("\x19\x01", domainSeparator(), structHash));
     }
 
     /// A deposit sent by anyone on the payer's behalf: the payer signed

@@ -64,33 +64,93 @@ pub fn finalize_digest(
     )
 }
 
-/// `keccak256(abi.encode(keccak256("sealgrid.deposit.v1"), chainid, market, payer,
-/// inp))`: what a payer signs so that someone else may relay its deposit
-/// (`Market.depositFor`).
+/// The EIP-712 domain of a market's typed data: `EIP712Domain(string name,string
+/// version,uint256 chainId,address verifyingContract)`.
+pub const EIP712_DOMAIN_TYPE: &str =
+    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)";
+/// The domain's `name`.
+pub const EIP712_NAME: &str = "sealgrid";
+/// The domain's `version`.
+pub const EIP712_VERSION: &str = "1";
+/// The struct a payer signs to have a deposit relayed.
+pub const DEPOSIT_TYPE: &str =
+    "Deposit(address payer,uint256 acct,uint256 fOld,uint256 fNew,uint256 delta,uint256 pIn,uint256 recipient)";
+
+/// The EIP-712 domain separator of `market` on `chain_id` (`Market.domainSeparator`).
+pub fn domain_separator(chain_id: u64, market: Address) -> B256 {
+    keccak256(
+        (
+            keccak256(EIP712_DOMAIN_TYPE),
+            keccak256(EIP712_NAME),
+            keccak256(EIP712_VERSION),
+            U256::from(chain_id),
+            market,
+        )
+            .abi_encode_params(),
+    )
+}
+
+/// What a payer signs so that someone else may relay its deposit
+/// (`Market.depositDigest`, `Market.depositFor`): the EIP-712 hash
+/// `keccak256("\x19\x01" ‖ domainSeparator ‖ hashStruct(Deposit))` of
+/// `Deposit(payer, acct, fOld, fNew, delta, pIn, recipient)` in the domain `sealgrid`,
+/// version 1, this chain and market (PROTOCOL §8). A wallet that speaks EIP-712 shows
+/// the payer these fields before it signs.
 pub fn deposit_digest(
     chain_id: u64,
     market: Address,
     payer: Address,
     inp: &Market::BalanceInputs,
 ) -> B256 {
-    let tag = keccak256("sealgrid.deposit.v1");
-    keccak256(
+    let struct_hash = keccak256(
         (
-            tag,
-            U256::from(chain_id),
-            market,
+            keccak256(DEPOSIT_TYPE),
             payer,
-            (
-                inp.acct,
-                inp.fOld,
-                inp.fNew,
-                inp.delta,
-                inp.pIn,
-                inp.recipient,
-            ),
+            inp.acct,
+            inp.fOld,
+            inp.fNew,
+            inp.delta,
+            inp.pIn,
+            inp.recipient,
         )
             .abi_encode_params(),
+    );
+    let mut pre = Vec::with_capacity(66);
+    pre.extend_from_slice(&[0x19, 0x01]);
+    pre.extend_from_slice(domain_separator(chain_id, market).as_slice());
+    pre.extend_from_slice(struct_hash.as_slice());
+    keccak256(pre)
+}
+
+/// The signer a payer signature of [`deposit_digest`] recovers to, under the contract's
+/// rules (`v` 27 or 28, low `s`); `None` where the contract's `ecrecover` check fails.
+pub fn recover_deposit_signer(digest: B256, sig: &Market::Signature) -> Option<Address> {
+    let half_n = U256::from_be_bytes(hex_literal_half_n());
+    if U256::from_be_bytes(sig.s.0) > half_n || !(sig.v == 27 || sig.v == 28) {
+        return None;
+    }
+    let mut rs = [0u8; 64];
+    rs[..32].copy_from_slice(sig.r.as_slice());
+    rs[32..].copy_from_slice(sig.s.as_slice());
+    let signature = k256::ecdsa::Signature::from_slice(&rs).ok()?;
+    let recid = k256::ecdsa::RecoveryId::from_byte(sig.v - 27)?;
+    let key = k256::ecdsa::VerifyingKey::recover_from_prehash(digest.as_slice(), &signature, recid)
+        .ok()?;
+    let point = key.to_encoded_point(false);
+    Some(Address::from_slice(
+        &keccak256(&point.as_bytes()[1..])[12..],
+    ))
+}
+
+/// secp256k1's n / 2 (`Market.HALF_N`).
+fn hex_literal_half_n() -> [u8; 32] {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(
+        "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0",
+        &mut out,
     )
+    .expect("a 32-byte constant");
+    out
 }
 
 /// The payer's signature of [`deposit_digest`], in the contract's form.
@@ -191,6 +251,82 @@ mod tests {
             );
             assert_eq!(digest.0, committee);
         }
+    }
+
+    /// The payer's digest is EIP-712 as alloy implements it (an implementation this
+    /// project did not write): the same domain and struct through `SolStruct`.
+    #[test]
+    fn the_deposit_digest_is_alloys_eip712_hash() {
+        alloy_sol_types::sol! {
+            struct Deposit {
+                address payer;
+                uint256 acct;
+                uint256 fOld;
+                uint256 fNew;
+                uint256 delta;
+                uint256 pIn;
+                uint256 recipient;
+            }
+        }
+        use alloy_sol_types::SolStruct;
+        let market = Address::from([0x5a; 20]);
+        let payer = Address::from([0xa7; 20]);
+        for (chain_id, delta) in [(31337u64, 500_000u64), (1, 1), (1337, u64::MAX)] {
+            let inp = Market::BalanceInputs {
+                acct: U256::from(0x1234_5678u64) << 200,
+                fOld: U256::from(11u64),
+                fNew: U256::from(12u64) << 250,
+                delta: U256::from(delta),
+                pIn: U256::from(chain_id),
+                recipient: U256::ZERO,
+            };
+            let domain = alloy_sol_types::eip712_domain! {
+                name: "sealgrid",
+                version: "1",
+                chain_id: chain_id,
+                verifying_contract: market,
+            };
+            let theirs = Deposit {
+                payer,
+                acct: inp.acct,
+                fOld: inp.fOld,
+                fNew: inp.fNew,
+                delta: inp.delta,
+                pIn: inp.pIn,
+                recipient: inp.recipient,
+            };
+            assert_eq!(Deposit::eip712_encode_type(), DEPOSIT_TYPE);
+            assert_eq!(domain.separator(), domain_separator(chain_id, market));
+            assert_eq!(
+                theirs.eip712_signing_hash(&domain),
+                deposit_digest(chain_id, market, payer, &inp)
+            );
+        }
+    }
+
+    #[test]
+    fn a_deposit_signature_recovers_to_its_payer_only_with_low_s() {
+        let key = SigningKey::from_slice(&[0x42; 32]).expect("key");
+        let digest = B256::from([0x17; 32]);
+        let sig = sign_deposit(&key, digest);
+        assert_eq!(recover_deposit_signer(digest, &sig), Some(address_of(&key)));
+        assert_ne!(
+            recover_deposit_signer(B256::from([0x18; 32]), &sig),
+            Some(address_of(&key))
+        );
+        // the same signature with high s (n - s) and the other v: valid for ecrecover,
+        // refused by the contract
+        let n = U256::from_str_radix(
+            "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141",
+            16,
+        )
+        .expect("n");
+        let high = Market::Signature {
+            v: if sig.v == 27 { 28 } else { 27 },
+            r: sig.r,
+            s: B256::from(n - U256::from_be_bytes(sig.s.0)),
+        };
+        assert_eq!(recover_deposit_signer(digest, &high), None);
     }
 
     /// Same for finalization: the committee's `finalize_digest` is this crate's (which the

@@ -5,10 +5,11 @@
 //! (loopback needs none), transactions are EIP-155 legacy transactions RLP-encoded here
 //! and signed locally with k256, so the node needs no unlocked accounts.
 //!
-//! A transaction is first executed with `eth_call` on the pending state, then signed,
-//! sent and waited for. The receipt decides whether it succeeded; the return data and,
-//! on a revert, the revert payload come from that first execution, because receipts
-//! carry neither. Nodes report reverts differently, and all these shapes are read:
+//! A transaction is first executed with `eth_call` on the pending state; one that
+//! reverts or halts there is not sent (its revert is returned, with no gas used and no
+//! nonce spent). The rest is signed, sent and waited for. The receipt decides whether it
+//! succeeded; the return data and, on a revert, the revert payload come from that first
+//! execution, because receipts carry neither. Nodes report reverts differently, and all these shapes are read:
 //!
 //! - hardhat: `error.data = {"message": …, "data": "0x…"}` (on `eth_call`, and on
 //!   `eth_sendRawTransaction`, where the reverted transaction is mined all the same);
@@ -16,8 +17,9 @@
 //!   `eth_estimateGas`; a reverted transaction is mined with status 0 and no data;
 //! - geth and anvil: `error = {"code": 3, "data": "0x…"}`.
 //!
-//! If the first execution and the receipt disagree (the block's timestamp moved a
-//! deadline in between), the call is replayed on the parent block's state.
+//! If the first execution and the receipt disagree (the block's timestamp or another
+//! transaction changed the state in between), the call is replayed on the parent
+//! block's state.
 //!
 //! Past logs come from one `eth_getLogs` over the whole range (nodes that cap the range
 //! answer with an error, which is passed on), sorted by (block, transaction, log
@@ -325,8 +327,19 @@ impl JsonRpcChain {
         value: U256,
         data: Bytes,
     ) -> Result<Receipt, ChainError> {
-        // What the transaction will do, on the state it will run on.
+        // What the transaction will do, on the state it will run on. One that reverts or
+        // halts there is not sent: its revert is the answer, and no gas, nonce or block
+        // is spent on it (PROTOCOL §9).
         let first = self.call_at(from, to, value, &data, json!("pending"));
+        if let Err(Failure::Rpc(e)) = &first {
+            let simulated = e.clone().into_chain_error(0);
+            if matches!(
+                simulated,
+                ChainError::Reverted { .. } | ChainError::Halted { .. }
+            ) {
+                return Err(simulated);
+            }
+        }
         let nonce = self.quantity("eth_getTransactionCount", json!([from, "pending"]))?;
         let gas_price = self.rpc("eth_gasPrice", json!([]))?;
         let gas_price = gas_price

@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 use super::{drop_closed, Engine, RoundState};
 use crate::refusal::{Reason, Refusal};
 use crate::schedule::Clock;
-use crate::store::{RoundRecord, Store};
+use crate::store::{RoundRecord, Store, StoreError, Submission};
 
 /// The event log: numbered, stored, broadcast.
 #[derive(Debug)]
@@ -39,16 +39,42 @@ impl EventLog {
 
     /// Stores the event, then sends it to the live subscribers.
     pub(super) fn record(&mut self, round: u64, event: pb::market_event::Event) {
-        let e = pb::MarketEvent {
-            sequence: self.next,
-            round,
-            time: self.clock.now(),
-            event: Some(event),
-        };
+        let e = self.numbered(round, event);
         if let Err(err) = self.store.put_event(self.next, &e.encode_to_vec()) {
             tracing::error!(%err, "an event could not be stored");
             return;
         }
+        self.sent(e);
+    }
+
+    /// Stores a submission's new state with the event it causes, in one transaction and
+    /// once per submission (a restart that finds the submission on chain again does not
+    /// repeat its event), then sends the event to the live subscribers.
+    pub(super) fn record_for(
+        &mut self,
+        sub: &Submission,
+        event: pb::market_event::Event,
+    ) -> Result<(), StoreError> {
+        let e = self.numbered(sub.round, event);
+        if self
+            .store
+            .put_submission_event(sub, self.next, &e.encode_to_vec())?
+        {
+            self.sent(e);
+        }
+        Ok(())
+    }
+
+    fn numbered(&self, round: u64, event: pb::market_event::Event) -> pb::MarketEvent {
+        pb::MarketEvent {
+            sequence: self.next,
+            round,
+            time: self.clock.now(),
+            event: Some(event),
+        }
+    }
+
+    fn sent(&mut self, e: pb::MarketEvent) {
         self.next += 1;
         // No live subscriber is fine: the event is stored.
         drop_closed(self.live.send(e).is_err());

@@ -89,7 +89,8 @@ pub enum Command {
         /// The answer.
         reply: oneshot::Sender<Result<[u8; 32], Refusal>>,
     },
-    /// A balance update checked for form and proof, relayed at once.
+    /// A balance update checked for form and proof, checked against the account and the
+    /// token, and relayed at once (after the account's queued bids, if it follows them).
     Balance {
         /// Deposit (with the payer's authorisation) or withdrawal.
         call: Vec<u8>,
@@ -310,12 +311,8 @@ impl Engine {
                 let r = self.submit_settlement(*settlement).await;
                 answer(reply, r);
             }
-            Command::Balance { call, reply, .. } => {
-                let r = self
-                    .chain
-                    .transact_raw(call)
-                    .await
-                    .map_err(|e| Refusal::from_chain(&e));
+            Command::Balance { call, form, reply } => {
+                let r = self.relay_balance(call, &form).await;
                 answer(reply, r);
             }
             Command::Wait { kind, bid, reply } => match self.subs.get(&(kind, bid)) {

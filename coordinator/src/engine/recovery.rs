@@ -1,13 +1,12 @@
 //! Restart: the engine's state rebuilt from the store and the chain. What the chain
 //! already holds was relayed before the crash and is never sent again.
 
-use alloy_sol_types::SolCall;
 use prost::Message;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_verifier_contract::bindings::Market;
 use sealgrid_verifier_contract::state::{BidState, Phase};
 
-use super::relay::{posted_bid, posted_settlement};
+use super::relay::{posted_bid, posted_settlement, settlement_accepted};
 use super::{u256, Engine, EngineError, RoundState};
 use crate::store::{Kind, SubmissionState};
 
@@ -78,9 +77,9 @@ impl Engine {
                         block: 0,
                         gas_used: 0,
                     };
-                    self.store.put_submissions(&[&s])?;
                     tracing::info!(bid = %hex::encode(s.bid), kind = ?s.kind, "found on chain after restart");
-                    // Relayed just before the crash: its event was never recorded.
+                    // Relayed just before the crash: its state and event are stored now,
+                    // together, and the event only if it was not stored before.
                     let event = match s.kind {
                         Kind::Bid => pb::market_event::Event::BidAccepted(pb::BidAccepted {
                             bid: s.bid.to_vec(),
@@ -89,17 +88,10 @@ impl Engine {
                             block: 0,
                         }),
                         Kind::Settlement => {
-                            pb::market_event::Event::SettlementAccepted(pb::SettlementAccepted {
-                                bid: s.bid.to_vec(),
-                                acct: s.acct.to_vec(),
-                                p_out: Market::settleCall::abi_decode(&s.call)
-                                    .map(|c| c.inp.pOut.to_be_bytes::<32>().to_vec())
-                                    .unwrap_or_default(),
-                                block: 0,
-                            })
+                            pb::market_event::Event::SettlementAccepted(settlement_accepted(&s, 0))
                         }
                     };
-                    self.events.record(s.round, event);
+                    self.events.record_for(&s, event)?;
                 } else {
                     self.queue.push_back(key);
                     if s.kind == Kind::Bid {

@@ -14,12 +14,27 @@ use sealgrid_committee::BidId;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_verifier_contract::bindings::Market;
 
-use super::{answer, Engine};
-use crate::refusal::Refusal;
+use sealgrid_verifier_contract::state::BidState;
+
+use super::{answer, u256, Engine};
+use crate::refusal::{Reason, Refusal};
 use crate::store::{Kind, Submission, SubmissionState};
 
+/// Where a submission the contract calls a replay stands on chain.
+enum Found {
+    /// In a block: the bid's index (0 for a settlement).
+    Landed(u32),
+    /// Not in a block yet (waiting in a node's mempool): look again later.
+    Pending,
+    /// The bid was defaulted (a settlement that can no longer land).
+    Gone,
+}
+
 impl Engine {
-    /// Relays the oldest queued submission.
+    /// Relays the oldest queued submission. One the contract refuses as already there
+    /// (`BidReplay`, `AlreadySettled`) was sent before, by this coordinator before a
+    /// restart (and may still wait in a node's mempool) or by its submitter directly: it
+    /// is looked up on chain and marked on chain once it is in a block, never failed.
     pub(super) async fn relay_one(&mut self) {
         let Some(key) = self.queue.front().copied() else {
             return;
@@ -48,7 +63,6 @@ impl Engine {
                     block,
                     gas_used: receipt.gas_used,
                 };
-                self.on_relayed(&sub, index, block);
             }
             Err(e) => {
                 let refusal = Refusal::from_chain(&e);
@@ -58,14 +72,44 @@ impl Engine {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     return;
                 }
-                self.queue.pop_front();
-                tracing::warn!(bid = %hex::encode(sub.bid), kind = ?sub.kind, error = %refusal.message, "the contract refused a queued submission");
-                sub.state = SubmissionState::Failed {
-                    error: refusal.message,
-                };
+                let replay = matches!(
+                    (sub.kind, refusal.reason),
+                    (Kind::Bid, Reason::Duplicate) | (Kind::Settlement, Reason::AlreadySettled)
+                );
+                match if replay {
+                    self.found(&sub).await
+                } else {
+                    Found::Gone
+                } {
+                    Found::Landed(index) => {
+                        tracing::info!(bid = %hex::encode(sub.bid), kind = ?sub.kind, "already on chain");
+                        self.queue.pop_front();
+                        sub.state = SubmissionState::OnChain {
+                            index,
+                            block: 0,
+                            gas_used: 0,
+                        };
+                    }
+                    Found::Pending => {
+                        // Sent, not yet in a block: it stays first in the queue.
+                        tracing::info!(bid = %hex::encode(sub.bid), kind = ?sub.kind, "sent before, not yet in a block; looking again");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        return;
+                    }
+                    Found::Gone => {
+                        self.queue.pop_front();
+                        tracing::warn!(bid = %hex::encode(sub.bid), kind = ?sub.kind, error = %refusal.message, "the contract refused a queued submission");
+                        sub.state = SubmissionState::Failed {
+                            error: refusal.message,
+                        };
+                    }
+                }
             }
         }
-        if let Err(e) = self.store.put_submissions(&[&sub]) {
+        if let SubmissionState::OnChain { index, block, .. } = sub.state {
+            // The new state and its event in one transaction, once.
+            self.on_relayed(&sub, index, block);
+        } else if let Err(e) = self.store.put_submissions(&[&sub]) {
             tracing::error!(%e, "a relayed submission's state could not be stored");
         }
         if let Some(rs) = self.rounds.get_mut(&sub.round) {
@@ -86,44 +130,63 @@ impl Engine {
         }
     }
 
-    fn on_relayed(&mut self, sub: &Submission, index: u32, block: u64) {
+    /// Whether a submission the contract calls a replay is in a block (read on the
+    /// latest block, where the simulation read the pending state).
+    async fn found(&self, sub: &Submission) -> Found {
+        let Ok(bid) = self.chain.call(Market::bidsCall(u256(&sub.bid))).await else {
+            return Found::Pending;
+        };
+        let state = BidState::try_from(bid.state);
+        match (sub.kind, state) {
+            (Kind::Bid, Ok(BidState::None)) => Found::Pending,
+            (Kind::Bid, _) => Found::Landed(bid.index),
+            (Kind::Settlement, Ok(BidState::Settled)) => Found::Landed(0),
+            (Kind::Settlement, Ok(BidState::Live)) => Found::Pending,
+            (Kind::Settlement, _) => Found::Gone,
+        }
+    }
+
+    /// A submission on chain: its round learns of it, and its new state and event are
+    /// stored together.
+    pub(super) fn on_relayed(&mut self, sub: &Submission, index: u32, block: u64) {
         let round = sub.round;
-        match sub.kind {
+        let event = match sub.kind {
             Kind::Bid => {
                 if let (Some(p), Some(rs)) = (posted_bid(sub), self.rounds.get_mut(&round)) {
                     rs.bids.push((p, sub.acct));
                 }
-                self.events.record(
-                    round,
-                    pb::market_event::Event::BidAccepted(pb::BidAccepted {
-                        bid: sub.bid.to_vec(),
-                        acct: sub.acct.to_vec(),
-                        index,
-                        block,
-                    }),
-                );
+                pb::market_event::Event::BidAccepted(pb::BidAccepted {
+                    bid: sub.bid.to_vec(),
+                    acct: sub.acct.to_vec(),
+                    index,
+                    block,
+                })
             }
             Kind::Settlement => {
-                let p_out = Market::settleCall::abi_decode(&sub.call)
-                    .map(|c| c.inp.pOut.to_be_bytes::<32>().to_vec())
-                    .unwrap_or_default();
                 if let (Some(p), Some(rs)) = (posted_settlement(sub), self.rounds.get_mut(&round)) {
                     rs.settlements.push(p);
                     if rs.phase == pb::Phase::Cleared {
                         rs.phase = pb::Phase::Settling;
                     }
                 }
-                self.events.record(
-                    round,
-                    pb::market_event::Event::SettlementAccepted(pb::SettlementAccepted {
-                        bid: sub.bid.to_vec(),
-                        acct: sub.acct.to_vec(),
-                        p_out,
-                        block,
-                    }),
-                );
+                pb::market_event::Event::SettlementAccepted(settlement_accepted(sub, block))
             }
+        };
+        if let Err(e) = self.events.record_for(sub, event) {
+            tracing::error!(%e, "a relayed submission's state could not be stored");
         }
+    }
+}
+
+/// The `SettlementAccepted` event of a settlement.
+pub(super) fn settlement_accepted(sub: &Submission, block: u64) -> pb::SettlementAccepted {
+    pb::SettlementAccepted {
+        bid: sub.bid.to_vec(),
+        acct: sub.acct.to_vec(),
+        p_out: Market::settleCall::abi_decode(&sub.call)
+            .map(|c| c.inp.pOut.to_be_bytes::<32>().to_vec())
+            .unwrap_or_default(),
+        block,
     }
 }
 

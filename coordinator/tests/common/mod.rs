@@ -65,7 +65,11 @@ impl Net {
         let dir = tempfile::tempdir().unwrap();
         let clock = Clock::wall();
         let local = local_market(dir.path(), clock.clone(), false).await;
-        let round = SCHEDULE.next_biddable(clock.now(), 60);
+        // The round after the current one, with the clock moved to the opening of its
+        // bidding: the whole window is ahead, however slowly the test proves (the
+        // current round may have only a minute left on the wall clock).
+        let round = SCHEDULE.next_biddable(clock.now(), 60) + 1;
+        clock.advance_to(SCHEDULE.times(round).open_at);
         Net {
             local,
             clock,

@@ -224,3 +224,74 @@ async fn a_round_survives_a_crash_in_each_phase() {
     running.shutdown().await;
     net.local.shutdown().await;
 }
+
+/// A crash after a bid's event was stored but before its new state was (the two were
+/// separate commits): at restart the bid is found on chain, and its event is not
+/// appended a second time (issue #13 item 13). The crash is reproduced by putting the
+/// stored submission back to queued while the coordinator is down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bid_found_on_chain_after_a_crash_has_one_event() {
+    use sealgrid_coordinator::store::{Kind, Store, SubmissionState};
+    let net = Net::new().await;
+    let settings = net.local.settings(SCHEDULE, net.plan());
+    let round = net.round;
+    let running = start(settings.clone(), net.local.chain.clone())
+        .await
+        .unwrap();
+    let mut c = connect(running.addr).await;
+    let mut wallets = net.wallets().await;
+    wallets.truncate(1);
+    deposit_all(&net, &mut c, &mut wallets, 700).await;
+    wait_round(&mut c, round, "bidding", |r| {
+        r.phase == pb::Phase::Bidding as i32
+    })
+    .await;
+    let subs = prove_bids(&net, &mut wallets, round, 710).await;
+    let bid = subs[0].0.inputs.as_ref().unwrap().bid.clone();
+    let r = c
+        .submit_bid(pb::SubmitBidRequest {
+            bid: Some(subs[0].0.clone()),
+            wait_for_chain: true,
+        })
+        .await
+        .expect("on chain")
+        .into_inner();
+    assert_eq!(r.state, pb::SubmissionState::OnChain as i32);
+    running.abort().await;
+    {
+        let store = Store::open(&settings.store).expect("the store opens");
+        let id: [u8; 32] = bid.clone().try_into().unwrap();
+        let mut s = store.submission(Kind::Bid, &id).unwrap().expect("stored");
+        s.state = SubmissionState::Queued;
+        store.put_submissions(&[&s]).unwrap();
+    }
+    let running = start(settings.clone(), net.local.chain.clone())
+        .await
+        .expect("restarts");
+    let mut c = connect(running.addr).await;
+    let st = c
+        .get_submission(pb::GetSubmissionRequest {
+            bid: bid.clone(),
+            settlement: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(st.state, pb::SubmissionState::OnChain as i32, "{st:?}");
+    let mut rx = events(&mut c, 0).await;
+    let mut log = Vec::new();
+    while let Ok(Some(e)) =
+        tokio::time::timeout(std::time::Duration::from_millis(500), rx.recv()).await
+    {
+        log.push(e);
+    }
+    let accepted = log
+        .iter()
+        .filter(
+            |e| matches!(&e.event, Some(pb::market_event::Event::BidAccepted(b)) if b.bid == bid),
+        )
+        .count();
+    assert_eq!(accepted, 1, "{log:#?}");
+    running.shutdown().await;
+    net.local.shutdown().await;
+}

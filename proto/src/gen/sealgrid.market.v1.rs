@@ -481,7 +481,8 @@ pub struct DepositRequest {
     /// Who pays the tokens (Address); it approved the market on the token.
     #[prost(bytes = "vec", tag = "2")]
     pub payer: ::prost::alloc::vec::Vec<u8>,
-    /// The payer's Signature over the market's depositDigest(payer, inputs).
+    /// The payer's Signature over the market's depositDigest(payer, inputs): EIP-712
+    /// typed data (PROTOCOL §8), so a wallet can show what it signs.
     #[prost(bytes = "vec", tag = "3")]
     pub payer_signature: ::prost::alloc::vec::Vec<u8>,
 }
@@ -874,6 +875,12 @@ pub enum RefusalReason {
     /// \[ALREADY_EXISTS\] The account already has a bid in the round (one bid per account
     /// per round, PROTOCOL §8).
     AccountAlreadyBid = 40,
+    /// \[FAILED_PRECONDITION\] A deposit's payer has not approved the market for the
+    /// amount on the token.
+    InsufficientAllowance = 41,
+    /// \[FAILED_PRECONDITION\] A deposit's payer (or, for a withdrawal, the market) holds
+    /// fewer tokens than the amount.
+    InsufficientTokens = 42,
 }
 impl RefusalReason {
     /// String value of the enum field names used in the ProtoBuf definition.
@@ -923,6 +930,8 @@ impl RefusalReason {
             Self::ContractError => "REFUSAL_REASON_CONTRACT_ERROR",
             Self::Internal => "REFUSAL_REASON_INTERNAL",
             Self::AccountAlreadyBid => "REFUSAL_REASON_ACCOUNT_ALREADY_BID",
+            Self::InsufficientAllowance => "REFUSAL_REASON_INSUFFICIENT_ALLOWANCE",
+            Self::InsufficientTokens => "REFUSAL_REASON_INSUFFICIENT_TOKENS",
         }
     }
     /// Creates an enum from field names used in the ProtoBuf definition.
@@ -969,6 +978,8 @@ impl RefusalReason {
             "REFUSAL_REASON_CONTRACT_ERROR" => Some(Self::ContractError),
             "REFUSAL_REASON_INTERNAL" => Some(Self::Internal),
             "REFUSAL_REASON_ACCOUNT_ALREADY_BID" => Some(Self::AccountAlreadyBid),
+            "REFUSAL_REASON_INSUFFICIENT_ALLOWANCE" => Some(Self::InsufficientAllowance),
+            "REFUSAL_REASON_INSUFFICIENT_TOKENS" => Some(Self::InsufficientTokens),
             _ => None,
         }
     }

@@ -3,6 +3,7 @@
 mod artifacts;
 mod clearing;
 mod common;
+mod deposit_digest;
 mod embedded;
 mod inclusion;
 mod market;

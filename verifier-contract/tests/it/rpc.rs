@@ -92,13 +92,84 @@ fn start_ganache(log_dir: &Path) -> (NodeGuard, String) {
     (guard, url)
 }
 
-#[test]
-fn a_whole_round_on_a_node_over_json_rpc() {
+/// False (after saying why) when this machine cannot run the node and nobody requires it.
+fn node_available(what: &str) -> bool {
     if let Some(reason) = missing() {
         if std::env::var("SEALGRID_REQUIRE_NODE").as_deref() == Ok("1") {
             panic!("SEALGRID_REQUIRE_NODE=1 but {reason}");
         }
-        eprintln!("skipping the JSON-RPC round: {reason}");
+        eprintln!("skipping {what}: {reason}");
+        return false;
+    }
+    true
+}
+
+/// A transaction whose `eth_call` reverts is answered with the decoded revert and never
+/// sent: no nonce, no block, no gas (issue #13 item 9: replays used to be mined).
+#[test]
+fn a_reverting_transaction_is_refused_not_mined() {
+    use alloy_primitives::{Address, U256};
+    use sealgrid_verifier_contract::bindings::TestToken;
+    use sealgrid_verifier_contract::Chain;
+    if !node_available("the JSON-RPC simulation test") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_node, url) = start_ganache(dir.path());
+    let mut chain = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
+    let me = chain.funder();
+    let token = chain
+        .deploy(me, TestToken::BYTECODE.clone())
+        .expect("token")
+        .contract_address
+        .expect("created");
+    let nonce = |c: &mut JsonRpcChain| {
+        c.rpc("eth_getTransactionCount", serde_json::json!([me, "latest"]))
+            .expect("nonce")
+    };
+    let (n0, b0) = (nonce(&mut chain), chain.block_number().expect("block"));
+    for _ in 0..20 {
+        let e = chain
+            .sol_transact(
+                me,
+                token,
+                &TestToken::transferCall {
+                    to: Address::repeat_byte(7),
+                    value: U256::from(1u64),
+                },
+            )
+            .expect_err("no tokens to move");
+        assert!(
+            matches!(
+                e.decode::<TestToken::TestTokenErrors>(),
+                Some(TestToken::TestTokenErrors::InsufficientBalance(_))
+            ),
+            "{e}"
+        );
+    }
+    assert_eq!(nonce(&mut chain), n0, "a refused transaction spent a nonce");
+    assert_eq!(
+        chain.block_number().expect("block"),
+        b0,
+        "a block was mined"
+    );
+    // a transaction that succeeds is still sent
+    chain
+        .sol_transact(
+            me,
+            token,
+            &TestToken::mintCall {
+                to: me,
+                value: U256::from(5u64),
+            },
+        )
+        .expect("mints");
+    assert_ne!(nonce(&mut chain), n0);
+}
+
+#[test]
+fn a_whole_round_on_a_node_over_json_rpc() {
+    if !node_available("the JSON-RPC round") {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
