@@ -31,7 +31,14 @@ SLOT=30
 
 cargo_flags=()
 [ "$PROFILE" = release ] && cargo_flags+=(--release)
-cargo build "${cargo_flags[@]}" -p sealgrid-coordinator -p sealgrid-trustee -p sealgrid-wallet -p sealgrid --bins
+# CARGO_ARGS replaces the build command (the test suite passes its own, so that the
+# binaries it already built are reused rather than rebuilt with other features)
+if [ -n "${CARGO_ARGS:-}" ]; then
+  # shellcheck disable=SC2086
+  cargo $CARGO_ARGS
+else
+  cargo build "${cargo_flags[@]}" -p sealgrid-coordinator -p sealgrid-trustee -p sealgrid-wallet -p sealgrid --bins
+fi
 BIN=$TARGET/$PROFILE
 
 rm -rf "$WORK" && mkdir -p "$WORK"

@@ -3,7 +3,7 @@
 //! round (one household defaults), the trustees over mutual TLS, then the regulator's
 //! disclosure of one bid and its audit, which must pass and report the disclosure. Needs
 //! Node.js and the ganache of `verifier-contract/node` (`npm ci` there, as `.ci/run`
-//! does); skipped without them unless `SEALGRID_REQUIRE_NODE=1`. About four minutes: a
+//! does); skipped without them unless `SEALGRID_REQUIRE_NODE=1`. About three minutes: a
 //! node's clock runs in real time.
 
 use std::path::Path;
@@ -35,6 +35,8 @@ fn every_party_in_its_own_process_completes_a_round_that_the_audit_passes() {
         .env("PORT", "18545")
         .env("COORD_PORT", "18151")
         .env("TRUSTEE_PORT_BASE", "1816")
+        // the binaries `cargo test --workspace` built, with its features: no rebuild
+        .env("CARGO_ARGS", "test --workspace --locked --no-run")
         .output()
         .expect("runs the script");
     let stdout = String::from_utf8_lossy(&out.stdout);

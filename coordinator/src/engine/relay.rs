@@ -72,6 +72,30 @@ impl Engine {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     return;
                 }
+                if sub.kind == Kind::Settlement && refusal.reason == Reason::TooEarly {
+                    // Admission saw the engine's clock past the settlement start; the
+                    // chain's latest block may be older (a node that mines only on
+                    // transactions, or the next block not produced yet), and the
+                    // simulation ran at its time. Bring the chain's time on (an empty block
+                    // on an instant-mining node) and try again while the window is open.
+                    let window = self
+                        .rounds
+                        .get(&sub.round)
+                        .map(|rs| (rs.times.settle_start, rs.times.settle_deadline));
+                    if let Some((start, end)) = window {
+                        if self.cfg.clock.now() < end {
+                            if let Err(e) = self
+                                .chain_round()
+                                .past(sub.round, start.saturating_sub(1))
+                                .await
+                            {
+                                tracing::debug!(%e, "the chain's time is behind the settlement start");
+                            }
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            return;
+                        }
+                    }
+                }
                 let replay = matches!(
                     (sub.kind, refusal.reason),
                     (Kind::Bid, Reason::Duplicate) | (Kind::Settlement, Reason::AlreadySettled)

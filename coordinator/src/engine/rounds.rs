@@ -279,7 +279,7 @@ impl Engine {
         }
     }
 
-    fn chain_round(&self) -> RoundReader {
+    pub(super) fn chain_round(&self) -> RoundReader {
         RoundReader {
             chain: self.chain.client(),
             market: self.cfg.deployment.market,
@@ -606,7 +606,7 @@ impl Engine {
 /// Reads a round's accepted bids and settlements as the chain's events show them: the
 /// committee's inputs come from the chain, not from what this coordinator relayed
 /// (anyone may post to the contract directly).
-struct RoundReader {
+pub(super) struct RoundReader {
     chain: crate::chain::ChainClient,
     market: alloy_primitives::Address,
     from: u64,
@@ -619,7 +619,7 @@ impl RoundReader {
     /// mines only on transactions (ganache, hardhat, anvil in instant mode) is asked for
     /// an empty block (`evm_mine`), which a production node refuses and does not need:
     /// its blocks come on their own.
-    async fn past(&self, r: u64, deadline: u64) -> Result<(), EngineError> {
+    pub(super) async fn past(&self, r: u64, deadline: u64) -> Result<(), EngineError> {
         let chain_time = self
             .chain
             .run(move |c| {
