@@ -15,6 +15,7 @@ use sealgrid_committee::trustee::DisclosureRequest;
 use sealgrid_committee::BidId;
 use sealgrid_market::file::MarketFile;
 use sealgrid_proto::market::v1 as pb;
+use sealgrid_proto::tls::{MutualTls, TlsFiles};
 use sealgrid_proto::trustee_client::TrusteeClient;
 use sealgrid_prover::circuits::default_key_dir;
 use sealgrid_report::{MarketInfo, ReportData, SlotData};
@@ -107,6 +108,10 @@ struct RunArgs {
     /// Slot length in minutes, for the report's time axis.
     #[arg(long, default_value_t = 15, value_name = "MIN")]
     slot_minutes: u64,
+    /// A trustee's disclosure log (repeat, one per trustee): every disclosure recorded
+    /// is reported, and a log whose lines do not chain fails the audit.
+    #[arg(long = "disclosures", value_name = "FILE")]
+    disclosures: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -119,12 +124,22 @@ struct DiscloseArgs {
     /// The bid: its index in the round, or its commitment (0x + 64 hex digits).
     #[arg(long, value_name = "INDEX|0x…")]
     bid: String,
-    /// A trustee's gRPC endpoint, `http://host:port` (repeat; at least t).
+    /// A trustee's gRPC endpoint, `https://host:port` (repeat; at least t).
     #[arg(long = "trustee", value_name = "URL", required = true)]
     trustees: Vec<String>,
-    /// The auditor name the trustees have on their allow-lists.
+    /// The auditor's name, as the trustees record it (informational: a trustee
+    /// authorises the certificate, never the name).
     #[arg(long)]
     auditor: String,
+    /// The CA (PEM) the trustees' certificates are checked against.
+    #[arg(long, value_name = "FILE")]
+    tls_ca: PathBuf,
+    /// The auditor's certificate (PEM), on the trustees' auditor lists.
+    #[arg(long, value_name = "FILE")]
+    tls_cert: PathBuf,
+    /// Its private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    tls_key: PathBuf,
 }
 
 /// Runs `sealgrid audit`.
@@ -216,7 +231,10 @@ fn audit(args: RunArgs) -> Result<ExitCode> {
         (None, Some(url)) => fetch_bundles(url, &list)?,
         (None, None) => BTreeMap::new(),
     };
-    let report = audit_record(&record, &market, &keys, &bundles, &Rounds::List(list));
+    let mut report = audit_record(&record, &market, &keys, &bundles, &Rounds::List(list));
+    if let Some(check) = print_disclosures(&args.disclosures) {
+        report.market.push(check);
+    }
     print(&report);
     if let Some(path) = &args.report {
         let data = report_data(&record, &market, &report, args.slot_minutes);
@@ -228,6 +246,54 @@ fn audit(args: RunArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The disclosures the trustees recorded (`docs/PROTOCOL.md` §7, §10): prints one line
+/// per opened bid with the trustees that answered, and returns the `disclosure-logs`
+/// check (each log chains; its head hash, for the auditor to keep: a truncation of the
+/// last lines shows only against a head kept from an earlier audit). `None` without logs.
+fn print_disclosures(logs: &[PathBuf]) -> Option<sealgrid_audit::Check> {
+    if logs.is_empty() {
+        return None;
+    }
+    let mut chained = Vec::new();
+    let mut broken = Vec::new();
+    let mut opened: BTreeMap<(u64, String, String, String), Vec<u16>> = BTreeMap::new();
+    for path in logs {
+        match sealgrid_trustee::store::read_disclosures(path) {
+            Ok((records, head)) => {
+                chained.push(format!(
+                    "{}: {} records, each chained to the one before, head 0x{}",
+                    path.display(),
+                    records.len(),
+                    hex::encode(head)
+                ));
+                for r in records {
+                    opened
+                        .entry((r.round, r.bid, r.auditor, r.caller))
+                        .or_default()
+                        .push(r.trustee);
+                }
+            }
+            Err(e) => broken.push(format!("{}: {e}", path.display())),
+        }
+    }
+    println!("disclosures");
+    for ((round, bid, auditor, caller), mut trustees) in opened {
+        trustees.sort_unstable();
+        trustees.dedup();
+        println!(
+            "  round {round} bid {} disclosed to {auditor} ({caller}) by trustees {trustees:?}",
+            sealgrid_audit::words::short(
+                &hex::decode(bid.trim_start_matches("0x")).unwrap_or_default()
+            ),
+        );
+    }
+    Some(sealgrid_audit::Check::from_failures(
+        "disclosure-logs",
+        chained.join("; "),
+        broken,
+    ))
 }
 
 fn line(c: &sealgrid_audit::Check) -> String {
@@ -404,11 +470,17 @@ fn disclose(args: DiscloseArgs) -> Result<ExitCode> {
         bid: bid.id,
         auditor: args.auditor.clone(),
     };
+    let tls = MutualTls::load(&TlsFiles {
+        ca: args.tls_ca.clone(),
+        cert: args.tls_cert.clone(),
+        key: args.tls_key.clone(),
+    })
+    .context("the auditor's TLS files")?;
     let partials: Vec<PartialDecryption> = runtime()?.block_on(async {
         let mut out = Vec::new();
         for url in &args.trustees {
             let r = async {
-                let mut c = TrusteeClient::connect(url.clone()).await?;
+                let mut c = TrusteeClient::connect(url.clone(), &tls).await?;
                 c.disclose(&req).await
             }
             .await;

@@ -91,6 +91,22 @@ impl DemoOutput {
         if let Some(k) = &self.key_dir {
             argv.extend(["--key-dir".into(), text(k)]);
         }
+        // The local trustees' disclosure logs (`trustee-<id>.disclosures.jsonl`).
+        let mut logs: Vec<PathBuf> = std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("trustee-") && n.ends_with(".disclosures.jsonl"))
+            })
+            .collect();
+        logs.sort();
+        for l in logs {
+            argv.extend(["--disclosures".into(), text(&l)]);
+        }
         argv
     }
 
@@ -115,6 +131,16 @@ impl DemoOutput {
             argv.extend(["--trustee".into(), t.clone()]);
         }
         argv.extend(["--auditor".into(), auditor.into()]);
+        // The auditor's certificate, made with the local market's (`DIR/certs/`).
+        let certs = d.join("certs");
+        argv.extend([
+            "--tls-ca".into(),
+            text(&certs.join("ca.pem")),
+            "--tls-cert".into(),
+            text(&certs.join(format!("{auditor}.pem"))),
+            "--tls-key".into(),
+            text(&certs.join(format!("{auditor}.key"))),
+        ]);
         argv
     }
 }

@@ -11,10 +11,14 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
+use sealgrid_proto::tls::{CallerId, MutualTls};
 use sealgrid_prover::circuits::target_key_dir;
+use sealgrid_trustee::certs::LocalCa;
 use sealgrid_trustee::chain::MemoryChain;
 use sealgrid_trustee::demo::DemoCommittee;
-use sealgrid_trustee::service::TrusteeService;
+use sealgrid_trustee::service::{Auditor, TrusteeService};
+use sealgrid_trustee::store::DisclosureLog;
+use sealgrid_trustee::Transport;
 use sealgrid_verifier_contract::events::{market_events, posted_bids};
 use sealgrid_verifier_contract::EmbeddedChain;
 
@@ -107,37 +111,67 @@ fn audit_and_disclose_commands() {
     let d = &f.market.deployment;
     let events = market_events(&mut chain, d.market, d.deployment_block).expect("events");
     let bids = posted_bids(&events, fixture::ROUND).expect("bids");
+    let bids_ids: Vec<[u8; 32]> = bids.iter().map(|b| b.id.0).collect();
     drop(chain);
     let view = Arc::new(MemoryChain::default());
     view.set_round(fixture::ROUND, bids);
     let setup = &f.market.trustee_setup;
     let demo = DemoCommittee::new(setup.market.levels).expect("committee");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // Self-made certificates: the two trustees', the regulator's (on their auditor
+    // lists) and a stranger's, all signed by the same local CA.
+    let certs_dir = tempfile::tempdir().expect("tempdir");
+    let certs = LocalCa::new("test CA")
+        .expect("CA")
+        .write(
+            certs_dir.path(),
+            &["trustee-1", "trustee-2", "regulator", "stranger"].map(String::from),
+        )
+        .expect("certificates");
+    let regulator = CallerId::of_pem_file(&certs[2].1.cert).expect("regulator");
     let mut urls = Vec::new();
     let mut stops = Vec::new();
-    for t in demo
+    let mut logs = Vec::new();
+    for (i, t) in demo
         .trustees(&setup.market, setup.domain)
         .into_iter()
         .take(2)
+        .enumerate()
     {
         let listener = rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("binds");
-        urls.push(format!("http://{}", listener.local_addr().expect("addr")));
+        urls.push(format!("https://{}", listener.local_addr().expect("addr")));
+        let log = certs_dir
+            .path()
+            .join(format!("trustee-{}.disclosures.jsonl", i + 1));
+        logs.push(log.clone());
         let service = TrusteeService::new(
             t,
             demo.public.clone(),
             view.clone(),
-            ["regulator".to_owned()],
+            [Auditor {
+                name: "regulator".into(),
+                identity: regulator,
+            }],
+            DisclosureLog::open(&log).expect("log"),
         );
+        let tls = MutualTls::load(&certs[i].1).expect("trustee TLS");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         stops.push(stop);
-        rt.spawn(sealgrid_trustee::serve(listener, service, async {
-            // a dropped sender stops the server as well
-            stopped.await.unwrap_or(());
-        }));
+        rt.spawn(sealgrid_trustee::serve(
+            listener,
+            service,
+            Transport::MutualTls(tls),
+            async {
+                // a dropped sender stops the server as well
+                stopped.await.unwrap_or(());
+            },
+        ));
     }
-    let disclose = |auditor: &str| {
+    // `auditor` is the name typed into the request, `cert` whose certificate is shown.
+    let disclose = |auditor: &str, cert: &str, bid: &str| {
+        let dir = certs_dir.path();
         sealgrid(&[
             "audit",
             "disclose",
@@ -148,16 +182,53 @@ fn audit_and_disclose_commands() {
             "--round",
             "7",
             "--bid",
-            "2",
+            bid,
             "--trustee",
             &urls[0],
             "--trustee",
             &urls[1],
             "--auditor",
             auditor,
+            "--tls-ca",
+            s(&dir.join("ca.pem")),
+            "--tls-cert",
+            s(&dir.join(format!("{cert}.pem"))),
+            "--tls-key",
+            s(&dir.join(format!("{cert}.key"))),
         ])
     };
-    let o = disclose("regulator");
+    let audit_logs = || {
+        let mut args = vec![
+            "audit",
+            "--market",
+            s(&market),
+            "--embedded-state",
+            s(&f.state),
+            "--bundles",
+            s(&bundles),
+            "--key-dir",
+            s(&keys),
+            "--rounds",
+            "7",
+        ];
+        for l in &logs {
+            args.extend(["--disclosures", s(l)]);
+        }
+        let o = sealgrid(&args);
+        (o.status.success(), text(&o))
+    };
+    // Issue #13 item 7: asking as "regulator" without the regulator's certificate is
+    // refused by every trustee, opens nothing and records nothing.
+    let o = disclose("regulator", "stranger", "2");
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert_eq!(out.matches("not-an-auditor").count(), 2, "{out}");
+    assert!(out.contains("does not have permission"), "{out}");
+    assert!(out.contains("0 disclosure shares"), "{out}");
+    let (_, out) = audit_logs();
+    assert!(!out.contains("disclosed to"), "{out}");
+
+    let o = disclose("regulator", "regulator", "2");
     let out = text(&o);
     assert!(o.status.success(), "{out}");
     println!("{out}");
@@ -167,13 +238,39 @@ fn audit_and_disclose_commands() {
             && out.contains(&format!("quantity {q} Wh")),
         "{out}"
     );
-    let o = disclose("stranger");
-    let out = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}");
+    // The disclosure is recorded by both trustees and reported by the audit.
+    let (passed, out) = audit_logs();
+    println!("{out}");
+    assert!(passed, "{out}");
     assert!(
-        out.contains("PermissionDenied") || out.contains("not an auditor"),
+        out.contains(&format!(
+            "round 7 bid {} disclosed to regulator ({regulator}) by trustees [1, 2]",
+            sealgrid_audit::words::short(&bids_ids[2])
+        )),
         "{out}"
     );
+    // A second opening (bid 3) chains to the first; the audit lists both.
+    assert!(disclose("regulator", "regulator", "3").status.success());
+    let (passed, out) = audit_logs();
+    assert!(passed && out.contains("2 records, each chained"), "{out}");
+    // A recorded line changed afterwards (the first opening's bid rewritten to another
+    // bid's) fails the audit: the next line no longer chains to it.
+    let hex_of = |b: &[u8; 32]| format!("0x{}", hex::encode(b));
+    let text0 = std::fs::read_to_string(&logs[0]).expect("log");
+    let forged = text0.replacen(&hex_of(&bids_ids[2]), &hex_of(&bids_ids[4]), 1);
+    assert_ne!(forged, text0);
+    std::fs::write(&logs[0], forged).expect("rewrite");
+    let (passed, out) = audit_logs();
+    assert!(!passed && out.contains("line 2: does not chain"), "{out}");
+    assert!(out.contains("verdict: FAIL"), "{out}");
+    // So does a line replayed.
+    std::fs::write(&logs[1], {
+        let t = std::fs::read_to_string(&logs[1]).expect("log");
+        format!("{t}{}\n", t.lines().next().expect("a line"))
+    })
+    .expect("rewrite");
+    let (passed, out) = audit_logs();
+    assert!(!passed && out.contains("line 3: does not chain"), "{out}");
     for s in stops {
         // the server may have stopped already
         s.send(()).unwrap_or(());

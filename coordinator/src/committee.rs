@@ -22,14 +22,28 @@ use sealgrid_committee::trustee::{
     FinalizeRequest, PartialDecryptRequest, SettlementDecryptRequest, SignRequest,
 };
 use sealgrid_committee::{BidId, InclusionBitmap};
+use sealgrid_proto::tls::MutualTls;
 use sealgrid_proto::trustee_client::TrusteeClient;
 use sealgrid_verifier_contract::bindings::Market;
+
+/// How the coordinator dials its trustees.
+#[derive(Clone, Debug)]
+pub enum TrusteeTls {
+    /// Mutual TLS: the coordinator presents its certificate and accepts a trustee only
+    /// with a certificate the CA signed for the address dialled (`https://`).
+    Mutual(MutualTls),
+    /// Plaintext (`http://`), nobody authenticated: for a trustee started with
+    /// `--insecure-plaintext` in development only.
+    InsecurePlaintext,
+}
 
 /// The committee as the coordinator reaches it.
 #[derive(Clone)]
 pub struct CommitteeDriver {
-    /// `http://host:port` of each trustee.
+    /// `https://host:port` of each trustee.
     pub urls: Vec<String>,
+    /// How they are dialled.
+    pub tls: TrusteeTls,
     /// The committee's public keys.
     pub public: Arc<CommitteePublic>,
     /// Market parameters.
@@ -100,9 +114,13 @@ impl CommitteeDriver {
     async fn clients(&self) -> Vec<(String, Result<TrusteeClient, String>)> {
         let mut out = Vec::new();
         for url in &self.urls {
-            let c = TrusteeClient::connect(url.clone())
-                .await
-                .map_err(|e| e.to_string());
+            let c = match &self.tls {
+                TrusteeTls::Mutual(tls) => TrusteeClient::connect(url.clone(), tls).await,
+                TrusteeTls::InsecurePlaintext => {
+                    TrusteeClient::connect_insecure_plaintext(url.clone()).await
+                }
+            }
+            .map_err(|e| e.to_string());
             out.push((url.clone(), c));
         }
         out

@@ -19,8 +19,10 @@
 //! settle_seconds = 900
 //! ```
 //!
-//! TLS is off unless `tls_cert` and `tls_key` (PEM files) are given; on loopback it is
-//! not needed, beyond one machine it is.
+//! The trustees are dialled over mutual TLS (`trustee_ca`, `trustee_cert`, `trustee_key`;
+//! `insecure_plaintext_trustees = true` for development only). The coordinator's own
+//! service is TLS when `tls_cert` and `tls_key` are given, and with `tls_client_ca`
+//! serves only callers with a certificate that CA signed.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -99,6 +101,26 @@ pub struct Flags {
     /// The TLS private key (PEM; with --tls-cert).
     #[arg(long, env = "SEALGRID_COORDINATOR_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// With TLS: require a client certificate this CA (PEM) signed from every caller.
+    #[arg(
+        long,
+        env = "SEALGRID_COORDINATOR_TLS_CLIENT_CA",
+        requires = "tls_cert"
+    )]
+    pub tls_client_ca: Option<PathBuf>,
+    /// The CA (PEM) the trustees' certificates are checked against.
+    #[arg(long, env = "SEALGRID_COORDINATOR_TRUSTEE_CA")]
+    pub trustee_ca: Option<PathBuf>,
+    /// The coordinator's client certificate (PEM) presented to the trustees.
+    #[arg(long, env = "SEALGRID_COORDINATOR_TRUSTEE_CERT")]
+    pub trustee_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[arg(long, env = "SEALGRID_COORDINATOR_TRUSTEE_KEY")]
+    pub trustee_key: Option<PathBuf>,
+    /// DEVELOPMENT ONLY: dial the trustees in plaintext (`http://`), authenticating
+    /// neither side.
+    #[arg(long, env = "SEALGRID_COORDINATOR_INSECURE_PLAINTEXT_TRUSTEES")]
+    pub insecure_plaintext_trustees: bool,
 }
 
 /// The TOML file's form.
@@ -120,6 +142,11 @@ pub struct FileConfig {
     max_batch: Option<u32>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
+    trustee_ca: Option<PathBuf>,
+    trustee_cert: Option<PathBuf>,
+    trustee_key: Option<PathBuf>,
+    insecure_plaintext_trustees: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -167,6 +194,9 @@ pub struct Config {
     pub max_batch: u32,
     /// TLS certificate chain and key, if TLS is on.
     pub tls: Option<crate::TlsFiles>,
+    /// The mutual-TLS files the trustees are dialled with; `None` only with
+    /// `insecure_plaintext_trustees`.
+    pub trustee_tls: Option<sealgrid_proto::tls::TlsFiles>,
 }
 
 /// A configuration error.
@@ -272,11 +302,34 @@ impl Config {
                 flags.tls_cert.clone().or(file.tls_cert.clone()),
                 flags.tls_key.clone().or(file.tls_key.clone()),
             ) {
-                (Some(cert), Some(key)) => Some(crate::TlsFiles { cert, key }),
+                (Some(cert), Some(key)) => Some(crate::TlsFiles {
+                    cert,
+                    key,
+                    client_ca: flags.tls_client_ca.clone().or(file.tls_client_ca.clone()),
+                }),
                 (None, None) => None,
                 _ => {
                     return Err(ConfigError(
                         "TLS needs both a certificate (tls_cert) and a key (tls_key)".into(),
+                    ))
+                }
+            },
+            trustee_tls: match (
+                flags.trustee_ca.clone().or(file.trustee_ca.clone()),
+                flags.trustee_cert.clone().or(file.trustee_cert.clone()),
+                flags.trustee_key.clone().or(file.trustee_key.clone()),
+                flags.insecure_plaintext_trustees
+                    || file.insecure_plaintext_trustees.unwrap_or(false),
+            ) {
+                (Some(ca), Some(cert), Some(key), false) => {
+                    Some(sealgrid_proto::tls::TlsFiles { ca, cert, key })
+                }
+                (None, None, None, true) => None,
+                _ => {
+                    return Err(ConfigError(
+                        "the trustees are dialled over mutual TLS: give trustee_ca, trustee_cert \
+                         and trustee_key (or, for development only, insecure_plaintext_trustees)"
+                            .into(),
                     ))
                 }
             },
@@ -294,7 +347,7 @@ mod tests {
         let p = dir.path().join("c.toml");
         std::fs::write(
             &p,
-            "market = \"m.json\"\ntrustees = [\"http://127.0.0.1:1\"]\nmax_batch = 7\n[schedule]\nslot_seconds = 4\nsettle_seconds = 9\n",
+            "market = \"m.json\"\ntrustees = [\"http://127.0.0.1:1\"]\ninsecure_plaintext_trustees = true\nmax_batch = 7\n[schedule]\nslot_seconds = 4\nsettle_seconds = 9\n",
         )
         .unwrap();
         let flags = Flags {

@@ -66,8 +66,10 @@ pub struct Settings {
     pub store: std::path::PathBuf,
     /// The key store holding the three verifying keys.
     pub key_dir: std::path::PathBuf,
-    /// The trustees' endpoints, `http://host:port`.
+    /// The trustees' endpoints, `https://host:port`.
     pub trustees: Vec<String>,
+    /// How the trustees are dialled (mutual TLS; plaintext for development only).
+    pub trustee_tls: committee::TrusteeTls,
     /// The clock.
     pub schedule: Schedule,
     /// Which rounds to run.
@@ -86,13 +88,17 @@ pub struct Settings {
     pub tls: Option<TlsFiles>,
 }
 
-/// A server certificate chain and its private key, PEM files.
+/// A server certificate chain and its private key, PEM files, and optionally the CA
+/// whose client certificates are required (aggregators, auditors): with it, a caller
+/// without such a certificate gets nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsFiles {
     /// The certificate chain.
     pub cert: std::path::PathBuf,
     /// The private key.
     pub key: std::path::PathBuf,
+    /// Require client certificates this CA signed.
+    pub client_ca: Option<std::path::PathBuf>,
 }
 
 /// Why the coordinator could not start.
@@ -202,6 +208,7 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
         .map_err(|e| StartError::Setup(e.to_string()))?;
     let driver = committee::CommitteeDriver {
         urls: settings.trustees.clone(),
+        tls: settings.trustee_tls.clone(),
         public: Arc::new(m.trustee_setup.committee.clone()),
         params: m.trustee_setup.market.clone(),
         domain: m.trustee_setup.domain,
@@ -242,7 +249,9 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
         verify_slots: Arc::new(tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         )),
+        client_slots: Arc::new(service::ClientSlots::default()),
     };
+    let max_request = service::max_request_bytes(m.trustee_setup.market.levels, settings.max_batch);
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
         .set_serving::<pb::coordinator_server::CoordinatorServer<service::CoordinatorService>>()
@@ -253,8 +262,14 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
             std::fs::read(p).map_err(|e| StartError::Tls(format!("{}: {e}", p.display())))
         };
         let identity = tonic::transport::Identity::from_pem(read(&tls.cert)?, read(&tls.key)?);
+        let mut config = tonic::transport::ServerTlsConfig::new().identity(identity);
+        if let Some(ca) = &tls.client_ca {
+            config = config
+                .client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?))
+                .client_auth_optional(false);
+        }
         builder = builder
-            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .tls_config(config)
             .map_err(|e| StartError::Tls(e.to_string()))?;
     }
     let server = tokio::spawn(
@@ -265,7 +280,7 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
             .add_service(health)
             .add_service(
                 pb::coordinator_server::CoordinatorServer::new(service)
-                    .max_decoding_message_size(64 << 20),
+                    .max_decoding_message_size(max_request),
             )
             .serve_with_incoming_shutdown(
                 tokio_stream::wrappers::TcpListenerStream::new(listener),

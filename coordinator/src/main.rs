@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use sealgrid_coordinator::committee::TrusteeTls;
 use sealgrid_coordinator::config::{ChainConfig, Config, Flags};
 use sealgrid_coordinator::{start, Backend, ChainClient, Clock, MarketFile, Settings};
 use sealgrid_verifier_contract::{ChainError, DevChain, EmbeddedChain, JsonRpcChain};
@@ -187,6 +188,15 @@ async fn main() -> Result<()> {
         store: config.store,
         key_dir: config.key_dir,
         trustees: config.trustees,
+        trustee_tls: match &config.trustee_tls {
+            Some(files) => TrusteeTls::Mutual(
+                sealgrid_proto::tls::MutualTls::load(files).context("the trustee TLS files")?,
+            ),
+            None => {
+                tracing::warn!("INSECURE: dialling the trustees in plaintext (development only)");
+                TrusteeTls::InsecurePlaintext
+            }
+        },
         schedule: config.schedule,
         plan: config.plan,
         relay_margin_seconds: config.relay_margin_seconds,

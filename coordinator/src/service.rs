@@ -44,6 +44,73 @@ pub struct CoordinatorService {
     /// arrival order instead of sharing the cores among hundreds of blocking threads,
     /// which made every call of a burst as slow as the whole burst.
     pub verify_slots: Arc<tokio::sync::Semaphore>,
+    /// One proof check per client at a time (by certificate, else by address), taken
+    /// before a verify slot: one client's batches of broken proofs then hold at most one
+    /// of the slots, never all of them.
+    pub client_slots: Arc<ClientSlots>,
+}
+
+/// Who a caller is for the per-client limit: its client certificate when the service
+/// asks for one, else its remote IP address (a loopback caller: its address and port,
+/// since every local process shares the address).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ClientKey {
+    /// The SHA-256 of its certificate.
+    Certificate(sealgrid_proto::tls::CallerId),
+    /// Its IP address.
+    Address(std::net::IpAddr),
+    /// A connection from this machine.
+    Local(std::net::SocketAddr),
+    /// Neither is known (an in-process call).
+    Unknown,
+}
+
+impl ClientKey {
+    /// The caller of `request`.
+    pub fn of<T>(request: &Request<T>) -> ClientKey {
+        if let Some(id) = sealgrid_proto::tls::CallerId::of_peer(request.peer_certs()) {
+            return ClientKey::Certificate(id);
+        }
+        match request.remote_addr() {
+            Some(a) if a.ip().is_loopback() => ClientKey::Local(a),
+            Some(a) => ClientKey::Address(a.ip()),
+            None => ClientKey::Unknown,
+        }
+    }
+}
+
+/// One proof-check slot per client.
+#[derive(Debug, Default)]
+pub struct ClientSlots {
+    slots: std::sync::Mutex<std::collections::HashMap<ClientKey, Arc<tokio::sync::Semaphore>>>,
+}
+
+impl ClientSlots {
+    /// Waits for `client`'s slot. Slots of clients that hold none are forgotten.
+    pub async fn enter(
+        &self,
+        client: ClientKey,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
+        let sem = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            if slots.len() > 10_000 {
+                slots.retain(|_, s| s.available_permits() == 0);
+            }
+            slots
+                .entry(client)
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(1)))
+                .clone()
+        };
+        sem.acquire_owned().await.map_err(|_| shutting_down())
+    }
+}
+
+/// The largest request the coordinator decodes for a market of `levels` price levels
+/// and batches of at most `max_batch` bids: a bid is a proof (8 words), its public
+/// inputs and `2K + 1` ciphertext pairs; 4 KiB covers the proof, the inputs and every
+/// tag, 80 bytes each ciphertext pair's two points and tags.
+pub fn max_request_bytes(levels: usize, max_batch: u32) -> usize {
+    64 * 1024 + max_batch.max(1) as usize * (4096 + (2 * levels + 1) * 80)
 }
 
 /// The coordinator is stopping: the engine or the proof checks are gone.
@@ -116,11 +183,13 @@ impl CoordinatorService {
     /// Checks and queues bids; one result per bid.
     pub async fn submit(
         &self,
+        client: ClientKey,
         bids: Vec<pb::BidSubmission>,
         wait: bool,
     ) -> Result<Vec<Result<pb::SubmitBidResponse, Refusal>>, Status> {
         let k = levels(&self.info);
         let pvk = self.verifiers.bid.clone();
+        let own = self.client_slots.enter(client).await?;
         let slot = self
             .verify_slots
             .acquire()
@@ -164,6 +233,7 @@ impl CoordinatorService {
         .await
         .map_err(|e| Status::internal(e.to_string()))?;
         drop(slot);
+        drop(own);
         let mut slots: Vec<Option<Result<pb::SubmitBidResponse, Refusal>>> = Vec::new();
         let mut good = Vec::new();
         for c in checked {
@@ -215,11 +285,13 @@ impl CoordinatorService {
 
     async fn balance(
         &self,
+        client: ClientKey,
         form: wire::BalanceForm,
         call: Vec<u8>,
     ) -> Result<pb::BalanceUpdateResponse, Status> {
         let pvk = self.verifiers.balance.clone();
         let f = form.clone();
+        let own = self.client_slots.enter(client).await?;
         let slot = self
             .verify_slots
             .acquire()
@@ -229,6 +301,7 @@ impl CoordinatorService {
             .await
             .map_err(|e| Status::internal(e.to_string()))?;
         drop(slot);
+        drop(own);
         if !ok {
             return Err(Refusal::new(
                 Reason::InvalidProof,
@@ -368,11 +441,12 @@ impl Coordinator for CoordinatorService {
         &self,
         req: Request<pb::SubmitBidRequest>,
     ) -> Result<Response<pb::SubmitBidResponse>, Status> {
+        let client = ClientKey::of(&req);
         let req = req.into_inner();
         let bid = req
             .bid
             .ok_or_else(|| Refusal::new(Reason::Malformed, "bid missing").status())?;
-        let mut r = self.submit(vec![bid], req.wait_for_chain).await?;
+        let mut r = self.submit(client, vec![bid], req.wait_for_chain).await?;
         match r.pop() {
             Some(Ok(resp)) => Ok(Response::new(resp)),
             Some(Err(refusal)) => Err(refusal.status()),
@@ -384,6 +458,7 @@ impl Coordinator for CoordinatorService {
         &self,
         req: Request<pb::SubmitBidsRequest>,
     ) -> Result<Response<pb::SubmitBidsResponse>, Status> {
+        let client = ClientKey::of(&req);
         let req = req.into_inner();
         let max = self.info.max_batch as usize;
         if req.bids.is_empty() || req.bids.len() > max {
@@ -394,7 +469,7 @@ impl Coordinator for CoordinatorService {
             .status());
         }
         let results = self
-            .submit(req.bids, req.wait_for_chain)
+            .submit(client, req.bids, req.wait_for_chain)
             .await?
             .into_iter()
             .map(|r| pb::SubmitBidResult {
@@ -411,11 +486,13 @@ impl Coordinator for CoordinatorService {
         &self,
         req: Request<pb::SubmitSettlementRequest>,
     ) -> Result<Response<pb::SubmitSettlementResponse>, Status> {
+        let client = ClientKey::of(&req);
         let req = req.into_inner();
         let s = req
             .settlement
             .ok_or_else(|| Refusal::new(Reason::Malformed, "settlement missing").status())?;
         let pvk = self.verifiers.settle.clone();
+        let own = self.client_slots.enter(client).await?;
         let slot = self
             .verify_slots
             .acquire()
@@ -434,6 +511,7 @@ impl Coordinator for CoordinatorService {
         .await
         .map_err(|e| Status::internal(e.to_string()));
         drop(slot);
+        drop(own);
         let form = form?.map_err(|r| r.status())?;
         let bid = ask(&self.engine, |reply| Command::SubmitSettlement {
             settlement: Box::new(form),
@@ -464,6 +542,7 @@ impl Coordinator for CoordinatorService {
         &self,
         req: Request<pb::DepositRequest>,
     ) -> Result<Response<pb::BalanceUpdateResponse>, Status> {
+        let client = ClientKey::of(&req);
         let req = req.into_inner();
         let form = wire::balance(req.update.as_ref()).map_err(|r| r.status())?;
         if req.payer.len() != 20 {
@@ -503,13 +582,14 @@ impl Coordinator for CoordinatorService {
             sig,
         }
         .abi_encode();
-        Ok(Response::new(self.balance(form, call).await?))
+        Ok(Response::new(self.balance(client, form, call).await?))
     }
 
     async fn withdraw(
         &self,
         req: Request<pb::WithdrawRequest>,
     ) -> Result<Response<pb::BalanceUpdateResponse>, Status> {
+        let client = ClientKey::of(&req);
         let req = req.into_inner();
         let form = wire::balance(req.update.as_ref()).map_err(|r| r.status())?;
         let call = Market::withdrawCall {
@@ -517,7 +597,7 @@ impl Coordinator for CoordinatorService {
             inp: form.inp.clone(),
         }
         .abi_encode();
-        Ok(Response::new(self.balance(form, call).await?))
+        Ok(Response::new(self.balance(client, form, call).await?))
     }
 
     async fn get_submission(

@@ -1,6 +1,7 @@
 //! The multi-process mode (issue #7 item 3): `scripts/multi-process.sh` runs ganache,
 //! three trustee processes, the coordinator and two prosumer groups on loopback for one
-//! round (one household defaults), then the regulator's audit, which must pass. Needs
+//! round (one household defaults), the trustees over mutual TLS, then the regulator's
+//! disclosure of one bid and its audit, which must pass and report the disclosure. Needs
 //! Node.js and the ganache of `verifier-contract/node` (`npm ci` there, as `.ci/run`
 //! does); skipped without them unless `SEALGRID_REQUIRE_NODE=1`. About three minutes: a
 //! node's clock runs in real time.
@@ -63,4 +64,11 @@ fn every_party_in_its_own_process_completes_a_round_that_the_audit_passes() {
     assert!(stdout.contains("verdict: PASS"), "{stdout}\n{logs}");
     assert!(stdout.contains("1 defaulted"), "{stdout}");
     assert!(!stdout.contains('✗'), "{stdout}");
+    // the regulator's disclosure over mTLS, recorded by the trustees that answered
+    assert!(stdout.contains("✓ opened with trustees"), "{stdout}");
+    assert!(stdout.contains("disclosed to regulator"), "{stdout}");
+    assert!(
+        stdout.contains("each chained to the one before"),
+        "{stdout}"
+    );
 }

@@ -16,10 +16,14 @@ use alloy_sol_types::SolCall;
 use sealgrid_circuits::market::MarketParams;
 use sealgrid_committee::sign::{Address as CAddress, SigningDomain};
 use sealgrid_market::TrusteeSetup;
+use sealgrid_proto::tls::{MutualTls, TlsFiles};
 use sealgrid_prover::{CircuitKeys, Circuits, KeyStore, Progress};
+use sealgrid_trustee::certs::LocalCa;
 use sealgrid_trustee::chain::EvmChainView;
 use sealgrid_trustee::demo::DemoCommittee;
-use sealgrid_trustee::service::TrusteeService;
+use sealgrid_trustee::service::{Auditor, TrusteeService};
+use sealgrid_trustee::store::DisclosureLog;
+use sealgrid_trustee::Transport;
 use sealgrid_verifier_contract::bindings::{Market, TestToken};
 use sealgrid_verifier_contract::chain::address_of_secret;
 use sealgrid_verifier_contract::deploy::{deploy_market, DeploySpec};
@@ -28,6 +32,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use sealgrid_coordinator::chain::{Backend, ChainClient};
+use sealgrid_coordinator::committee::TrusteeTls;
 use sealgrid_coordinator::engine::RoundPlan;
 use sealgrid_coordinator::Settings;
 use sealgrid_market::{Clock, MarketFile, Schedule, VerifierKeyIds};
@@ -35,8 +40,56 @@ use sealgrid_wallet::Wallet;
 
 /// The operator's key on a local chain (public: the embedded chain checks no signature).
 pub use sealgrid_coordinator::operator::EMBEDDED_OPERATOR_SECRET as OPERATOR_SECRET;
-/// The auditor name the local trustees accept for escrowed disclosure.
+/// The auditor the local trustees accept for escrowed disclosure: the party whose
+/// certificate is `dir/certs/regulator.pem`.
 pub const LOCAL_AUDITOR: &str = "regulator";
+
+/// The local market's mutual-TLS material: a self-made CA (`dir/certs/ca.pem`, its key
+/// not kept) and a certificate per party, `dir/certs/NAME.pem` and `NAME.key`.
+#[derive(Clone, Debug)]
+pub struct LocalTls {
+    /// The directory of the PEM files.
+    pub dir: PathBuf,
+    /// The coordinator's (it dials the trustees with it).
+    pub coordinator: MutualTls,
+    /// The regulator's (the one auditor of the local trustees).
+    pub regulator: MutualTls,
+    /// The trustees', in id order.
+    pub trustees: Vec<MutualTls>,
+}
+
+impl LocalTls {
+    /// The files of party `name`.
+    pub fn files(&self, name: &str) -> TlsFiles {
+        TlsFiles {
+            ca: self.dir.join("ca.pem"),
+            cert: self.dir.join(format!("{name}.pem")),
+            key: self.dir.join(format!("{name}.key")),
+        }
+    }
+}
+
+fn make_tls(dir: &std::path::Path, n: usize) -> Result<LocalTls, LocalError> {
+    let mut names = vec!["coordinator".to_owned(), LOCAL_AUDITOR.to_owned()];
+    names.extend((1..=n).map(|i| format!("trustee-{i}")));
+    let ca = LocalCa::new("sealgrid local CA").map_err(|e| LocalError::Other(e.to_string()))?;
+    let written = ca
+        .write(dir, &names)
+        .map_err(|e| LocalError::Other(e.to_string()))?;
+    let mut loaded = written
+        .iter()
+        .map(|(_, f)| MutualTls::load(f).map_err(|e| LocalError::Other(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter();
+    let coordinator = loaded.next().expect("named");
+    let regulator = loaded.next().expect("named");
+    Ok(LocalTls {
+        dir: dir.to_owned(),
+        coordinator,
+        regulator,
+        trustees: loaded.collect(),
+    })
+}
 
 /// Why a local market could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -87,8 +140,12 @@ pub struct LocalMarket {
     pub keys: Arc<CircuitKeys>,
     /// The committee.
     pub committee: DemoCommittee,
-    /// The trustees' endpoints.
+    /// The trustees' endpoints, `https://127.0.0.1:port`.
     pub trustee_urls: Vec<String>,
+    /// The certificates every party uses.
+    pub tls: LocalTls,
+    /// The trustees' disclosure logs, in id order.
+    pub disclosure_logs: Vec<PathBuf>,
     /// The configuration.
     pub config: LocalConfig,
     trustees_stop: watch::Sender<bool>,
@@ -216,10 +273,19 @@ impl LocalMarket {
         market
             .save(&config.dir.join("market.json"))
             .map_err(|e| LocalError::Other(e.to_string()))?;
+        let tls = make_tls(
+            &config.dir.join("certs"),
+            committee.public.params.n as usize,
+        )?;
         let (trustees_stop, stop_rx) = watch::channel(false);
         let mut urls = Vec::new();
         let mut tasks = Vec::new();
-        for trustee in committee.trustees(&config.params, domain) {
+        let mut logs = Vec::new();
+        for (i, trustee) in committee
+            .trustees(&config.params, domain)
+            .into_iter()
+            .enumerate()
+        {
             let shared: sealgrid_trustee::chain::SharedChain =
                 Arc::new(Mutex::new(Box::new(chain.clone())));
             let view = EvmChainView::new(
@@ -227,11 +293,21 @@ impl LocalMarket {
                 market.deployment.market,
                 market.deployment.deployment_block,
             );
+            let log_path = config
+                .dir
+                .join(format!("trustee-{}.disclosures.jsonl", trustee.id().0));
+            let log =
+                DisclosureLog::open(&log_path).map_err(|e| LocalError::Other(e.to_string()))?;
+            logs.push(log_path);
             let service = TrusteeService::new(
                 trustee,
                 committee.public.clone(),
                 Arc::new(view),
-                [LOCAL_AUDITOR.to_owned()],
+                [Auditor {
+                    name: LOCAL_AUDITOR.to_owned(),
+                    identity: tls.regulator.identity(),
+                }],
+                log,
             );
             let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
                 .await
@@ -239,10 +315,11 @@ impl LocalMarket {
             let addr = listener
                 .local_addr()
                 .map_err(|e| LocalError::Other(e.to_string()))?;
-            urls.push(format!("http://{addr}"));
+            urls.push(format!("https://{addr}"));
             tasks.push(tokio::spawn(sealgrid_trustee::serve(
                 listener,
                 service,
+                Transport::MutualTls(tls.trustees[i].clone()),
                 stopped(stop_rx.clone()),
             )));
         }
@@ -252,6 +329,8 @@ impl LocalMarket {
             keys,
             committee,
             trustee_urls: urls,
+            tls,
+            disclosure_logs: logs,
             config,
             trustees_stop,
             trustees: tasks,
@@ -267,6 +346,7 @@ impl LocalMarket {
             store: self.config.dir.join("store.redb"),
             key_dir: self.config.key_dir.clone(),
             trustees: self.trustee_urls.clone(),
+            trustee_tls: TrusteeTls::Mutual(self.tls.coordinator.clone()),
             schedule,
             plan,
             relay_margin_seconds: 1,

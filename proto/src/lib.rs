@@ -6,6 +6,7 @@
 //! trustee's server).
 
 pub mod convert;
+pub mod tls;
 pub mod trustee_client;
 
 /// `package sealgrid.committee.v1`.

@@ -3,12 +3,13 @@
 
 use crate::committee::v1 as pb;
 use crate::convert::{ConvertError, TrusteeInfo};
+use crate::tls::MutualTls;
 use sealgrid_committee::trustee::{
     DisclosureRequest, DisclosureResponse, FinalizeRequest, FinalizeResponse,
     PartialDecryptRequest, PartialDecryptResponse, SettlementDecryptRequest,
     SettlementDecryptResponse, SignRequest, SignResponse,
 };
-use tonic::transport::Channel;
+use tonic::transport::{Channel, Endpoint};
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,10 @@ impl ClientError {
     }
 }
 
+/// The largest answer a client decodes: a disclosure or partial decryption of
+/// `2K + 1` slots is a few kilobytes for any grid a market uses.
+pub const MAX_ANSWER_BYTES: usize = 1 << 20;
+
 /// A connection to one trustee.
 #[derive(Debug, Clone)]
 pub struct TrusteeClient {
@@ -41,11 +46,31 @@ pub struct TrusteeClient {
 }
 
 impl TrusteeClient {
-    /// Connects to `http://host:port`.
-    pub async fn connect(uri: String) -> Result<TrusteeClient, ClientError> {
+    /// Connects to `https://host:port` over mutual TLS: presents `tls`'s certificate and
+    /// accepts only a trustee whose certificate `tls`'s CA signed for `host`.
+    pub async fn connect(uri: String, tls: &MutualTls) -> Result<TrusteeClient, ClientError> {
+        let channel = Endpoint::new(uri)?
+            .tls_config(tls.client())?
+            .connect()
+            .await?;
+        Ok(TrusteeClient::new(channel))
+    }
+
+    /// Connects to `http://host:port` in plaintext: no server authentication, no client
+    /// certificate, so a trustee configured as it should be refuses. For development
+    /// only (a trustee started with `--insecure-plaintext`).
+    pub async fn connect_insecure_plaintext(uri: String) -> Result<TrusteeClient, ClientError> {
         Ok(TrusteeClient {
             inner: pb::trustee_client::TrusteeClient::connect(uri).await?,
         })
+    }
+
+    /// Over a channel made elsewhere.
+    pub fn new(channel: Channel) -> TrusteeClient {
+        TrusteeClient {
+            inner: pb::trustee_client::TrusteeClient::new(channel)
+                .max_decoding_message_size(MAX_ANSWER_BYTES),
+        }
     }
 
     /// The raw generated client, e.g. to send a hand-made message.

@@ -4,13 +4,15 @@
 //! | --- | --- |
 //! | [`service`] | the gRPC handlers and the `Status` mapping |
 //! | [`client`] | the client the coordinator and auditors use (re-exported from `sealgrid-proto`) |
-//! | [`store`] | the key share and signing key encrypted at rest |
+//! | [`store`] | the key share and signing key encrypted at rest; the disclosure log |
+//! | [`certs`] | self-made certificates (a local CA) for mutual TLS on loopback |
 //! | [`chain`] | the trustee's own view of the accepted bids |
 //!
 //! The messages and their checked conversions are in `sealgrid-proto`
 //! (`proto/sealgrid/committee/v1/trustee.proto`); the cryptography is the committee
 //! crate's [`Trustee`].
 
+pub mod certs;
 pub mod chain;
 /// The client, beside the generated code in `sealgrid-proto`.
 pub use sealgrid_proto::trustee_client as client;
@@ -90,23 +92,48 @@ pub fn load_trustee(
     ))
 }
 
-/// Serves `service` (and the standard gRPC health service) on `listener` until
-/// `shutdown` completes, then finishes the calls in flight.
+/// How a trustee serves.
+#[derive(Clone, Debug)]
+pub enum Transport {
+    /// Mutual TLS: the trustee presents its certificate and serves only clients with a
+    /// certificate its CA signed; the caller's certificate is its identity.
+    MutualTls(sealgrid_proto::tls::MutualTls),
+    /// Plaintext, no caller authenticated: nobody is an auditor, and anyone reaching the
+    /// port is served. Development only (`--insecure-plaintext`).
+    InsecurePlaintext,
+}
+
+/// Serves `service` (and the standard gRPC health service) on `listener` over
+/// `transport` until `shutdown` completes, then finishes the calls in flight. Every
+/// request first passes [`service::authenticate`], which sets its caller from the TLS
+/// connection.
 pub async fn serve(
     listener: TcpListener,
     service: service::TrusteeService,
+    transport: Transport,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
+    use sealgrid_proto::committee::v1::trustee_server::TrusteeServer;
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
-        .set_serving::<sealgrid_proto::committee::v1::trustee_server::TrusteeServer<service::TrusteeService>>()
+        .set_serving::<TrusteeServer<service::TrusteeService>>()
         .await;
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Transport::MutualTls(tls) = &transport {
+        builder = builder.tls_config(tls.server())?;
+    } else {
+        tracing::warn!(target: "sealgrid::trustee", "INSECURE: serving plaintext, no caller is authenticated (development only)");
+    }
+    let server = tonic::service::interceptor::InterceptedService::new(
+        service.into_server(),
+        service::authenticate,
+    );
+    builder
         .trace_fn(|req| {
             tracing::info_span!(target: "sealgrid::trustee", "grpc", path = %req.uri().path())
         })
         .add_service(health)
-        .add_service(service.into_server())
+        .add_service(server)
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
             shutdown,

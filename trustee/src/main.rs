@@ -6,7 +6,10 @@
 //! # ... every trustee does the same and they exchange their addresses, then each runs
 //! sealgrid-trustee dkg --id 1 --n 3 --t 2 --peers 0xA1,0xA2,0xA3 --board /shared/board \
 //!     --session committee-2026 --share-file t1.share --out /tmp/committee-1
+//! sealgrid-trustee certs --out /tmp/certs --name trustee-1 --name coordinator --name regulator
 //! sealgrid-trustee serve --setup /tmp/committee-1/setup.json --share-file t1.share \
+//!     --tls-cert /tmp/certs/trustee-1.pem --tls-key /tmp/certs/trustee-1.key \
+//!     --tls-client-ca /tmp/certs/ca.pem --auditor regulator=/tmp/certs/regulator.pem \
 //!     --rpc-url http://127.0.0.1:8545 --market 0x5FbDB2315678afecb367f032d93F642f64180aa3
 //! ```
 //!
@@ -26,11 +29,13 @@ use sealgrid_circuits::market::MarketParams;
 use sealgrid_committee::dkg::{DkgParams, KeyShare, ShareBundle};
 use sealgrid_committee::sign::{Address, SigningDomain, TrusteeSigningKey};
 use sealgrid_committee::TrusteeId;
+use sealgrid_proto::tls::{CallerId, MutualTls, TlsFiles};
+use sealgrid_trustee::certs::LocalCa;
 use sealgrid_trustee::chain::{ChainView, DirChain, EvmChainView};
 use sealgrid_trustee::dkg::{self, DkgConfig};
-use sealgrid_trustee::service::TrusteeService;
-use sealgrid_trustee::store::{self, KdfParams, Passphrase, TrusteeSecrets};
-use sealgrid_trustee::{load_trustee, serve, TrusteeSetup};
+use sealgrid_trustee::service::{Auditor, TrusteeService};
+use sealgrid_trustee::store::{self, DisclosureLog, KdfParams, Passphrase, TrusteeSecrets};
+use sealgrid_trustee::{load_trustee, serve, Transport, TrusteeSetup};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -70,7 +75,7 @@ impl PassphraseArgs {
 enum Command {
     /// Serve one trustee.
     Serve {
-        /// Address to listen on (loopback; no TLS). Port 0 picks a free port.
+        /// Address to listen on. Port 0 picks a free port.
         #[arg(long, env = "SEALGRID_TRUSTEE_LISTEN", default_value = "127.0.0.1:0")]
         listen: SocketAddr,
         /// The committee's public setup (JSON: committee, market, domain).
@@ -109,11 +114,53 @@ enum Command {
             required_unless_present = "rpc_url"
         )]
         chain_dir: Option<PathBuf>,
-        /// An auditor allowed to request disclosures (repeatable).
-        #[arg(long = "auditor")]
+        /// The trustee's certificate (PEM), presented to every caller.
+        #[arg(
+            long,
+            env = "SEALGRID_TRUSTEE_TLS_CERT",
+            required_unless_present = "insecure_plaintext"
+        )]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(
+            long,
+            env = "SEALGRID_TRUSTEE_TLS_KEY",
+            required_unless_present = "insecure_plaintext"
+        )]
+        tls_key: Option<PathBuf>,
+        /// The certificate authority (PEM) whose client certificates are served (the
+        /// coordinator's, the auditors'); a caller without one gets nothing.
+        #[arg(
+            long,
+            env = "SEALGRID_TRUSTEE_TLS_CLIENT_CA",
+            required_unless_present = "insecure_plaintext"
+        )]
+        tls_client_ca: Option<PathBuf>,
+        /// DEVELOPMENT ONLY: serve plaintext, authenticate nobody (no auditor can be
+        /// recognised, anyone reaching the port is served).
+        #[arg(long, conflicts_with_all = ["tls_cert", "tls_key", "tls_client_ca"])]
+        insecure_plaintext: bool,
+        /// An auditor allowed to request disclosures, as NAME=CERT.pem: the caller must
+        /// present that certificate (repeatable).
+        #[arg(long = "auditor", value_name = "NAME=CERT.pem")]
         auditors: Vec<String>,
+        /// The append-only log of the disclosures answered (default: the share file's
+        /// path with `.disclosures.jsonl` appended).
+        #[arg(long, env = "SEALGRID_TRUSTEE_DISCLOSURE_LOG")]
+        disclosure_log: Option<PathBuf>,
         #[command(flatten)]
         passphrase: PassphraseArgs,
+    },
+    /// Make a local certificate authority and a certificate per name for mutual TLS on
+    /// loopback: `ca.pem`, `NAME.pem`, `NAME.key` (demos and tests; self-made, the CA's
+    /// key is not kept).
+    Certs {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// A party's name (repeatable), e.g. trustee-1, coordinator, regulator.
+        #[arg(long = "name", required = true)]
+        names: Vec<String>,
     },
     /// Make this trustee's secp256k1 signing key, sealed in a new share file that holds
     /// no key share yet, and print its address (give it to the other trustees: `dkg
@@ -235,9 +282,41 @@ async fn main() -> Result<()> {
             market,
             from_block,
             chain_dir,
+            tls_cert,
+            tls_key,
+            tls_client_ca,
+            insecure_plaintext,
             auditors,
+            disclosure_log,
             passphrase,
         } => {
+            let transport = match (tls_client_ca, tls_cert, tls_key, insecure_plaintext) {
+                (Some(ca), Some(cert), Some(key), false) => Transport::MutualTls(
+                    MutualTls::load(&TlsFiles { ca, cert, key }).context("loading the TLS files")?,
+                ),
+                (None, None, None, true) => Transport::InsecurePlaintext,
+                _ => bail!("give --tls-cert, --tls-key and --tls-client-ca (or --insecure-plaintext for development)"),
+            };
+            let auditors = auditors
+                .iter()
+                .map(|a| {
+                    let (name, cert) = a
+                        .split_once('=')
+                        .with_context(|| format!("--auditor {a}: NAME=CERT.pem"))?;
+                    Ok(Auditor {
+                        name: name.to_owned(),
+                        identity: CallerId::of_pem_file(std::path::Path::new(cert))
+                            .with_context(|| format!("--auditor {a}"))?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let log_path = disclosure_log.unwrap_or_else(|| {
+                let mut p = share_file.clone().into_os_string();
+                p.push(".disclosures.jsonl");
+                PathBuf::from(p)
+            });
+            let log = DisclosureLog::open(&log_path)
+                .with_context(|| format!("opening {}", log_path.display()))?;
             let view = match (&rpc_url, market) {
                 (Some(url), Some(market)) => Some(
                     EvmChainView::connect(url, market, from_block)
@@ -272,7 +351,11 @@ async fn main() -> Result<()> {
             let trustee = load_trustee(&share_file, &passphrase.get()?, &setup)
                 .with_context(|| format!("loading {}", share_file.display()))?;
             let id = trustee.id();
-            let service = TrusteeService::new(trustee, Arc::new(setup.committee), chain, auditors);
+            for a in &auditors {
+                tracing::info!(target: "sealgrid::trustee", auditor = %a.name, certificate = %a.identity, "auditor");
+            }
+            let service =
+                TrusteeService::new(trustee, Arc::new(setup.committee), chain, auditors, log);
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
@@ -280,8 +363,15 @@ async fn main() -> Result<()> {
             println!("listening on {addr}");
             std::io::stdout().flush()?;
             tracing::info!(target: "sealgrid::trustee", trustee = id.0, %addr, "serving");
-            serve(listener, service, shutdown_signal()).await?;
+            serve(listener, service, transport, shutdown_signal()).await?;
             tracing::info!(target: "sealgrid::trustee", "stopped");
+        }
+        Command::Certs { out, names } => {
+            let ca = LocalCa::new("sealgrid local CA")?;
+            for (name, files) in ca.write(&out, &names)? {
+                println!("{name}: {} {}", files.cert.display(), files.key.display());
+            }
+            println!("ca: {}", out.join("ca.pem").display());
         }
         Command::Keygen {
             id,

@@ -16,6 +16,7 @@
 //! cannot be turned into a decryption oracle by asking twice.
 
 use crate::chain::{ChainView, RoundGate};
+use crate::store::{DisclosureLog, DisclosureRecord};
 use sealgrid_committee::aggregate::{AggregateError, PostedBid};
 use sealgrid_committee::decrypt::DecryptError;
 use sealgrid_committee::dkg::CommitteePublic;
@@ -26,7 +27,9 @@ use sealgrid_committee::trustee::{
 };
 use sealgrid_proto::committee::v1 as pb;
 use sealgrid_proto::convert::TrusteeInfo;
-use std::collections::{BTreeMap, BTreeSet};
+use sealgrid_proto::tls::CallerId;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tonic::{Request, Response, Status};
 use tracing::{info, warn};
@@ -39,8 +42,73 @@ pub struct TrusteeService {
     trustee: Arc<Trustee>,
     public: Arc<CommitteePublic>,
     chain: Arc<dyn ChainView>,
-    auditors: Arc<BTreeSet<String>>,
+    auditors: Arc<BTreeMap<CallerId, String>>,
     frozen: Arc<Frozen>,
+    log: Arc<DisclosureLog>,
+    limits: Arc<CallerLimits>,
+    handed: Arc<AtomicU64>,
+}
+
+/// An auditor a trustee opens single bids for: known by its certificate
+/// ([`CallerId`]), named for the disclosure records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Auditor {
+    /// The name written into the disclosure records.
+    pub name: String,
+    /// The SHA-256 of its certificate.
+    pub identity: CallerId,
+}
+
+/// Requests of one caller a trustee works on at once; one more is refused with
+/// `RESOURCE_EXHAUSTED` (word `busy`), so that one client cannot hold every worker.
+pub const PER_CALLER_REQUESTS: usize = 2;
+
+/// At most [`PER_CALLER_REQUESTS`] requests in progress per caller identity (the
+/// certificate's hash; callers without one share a single slot set).
+#[derive(Debug, Default)]
+pub struct CallerLimits {
+    slots: Mutex<HashMap<Option<CallerId>, Arc<tokio::sync::Semaphore>>>,
+}
+
+impl CallerLimits {
+    /// A permit for `caller`, or `RESOURCE_EXHAUSTED` if it already has
+    /// [`PER_CALLER_REQUESTS`] requests in progress.
+    pub fn enter(
+        &self,
+        caller: Option<CallerId>,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
+        let sem = self
+            .slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(caller)
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(PER_CALLER_REQUESTS)))
+            .clone();
+        sem.try_acquire_owned().map_err(|_| {
+            warn!(target: TARGET, "refused: too many requests of one caller in progress");
+            Status::resource_exhausted(format!(
+                "busy: this caller already has {PER_CALLER_REQUESTS} requests in progress"
+            ))
+        })
+    }
+}
+
+/// The authenticated caller of a request: the certificate the TLS handshake checked,
+/// as the transport put it in the request ([`authenticate`]).
+pub fn caller<T>(request: &Request<T>) -> Option<CallerId> {
+    request.extensions().get::<CallerId>().copied()
+}
+
+/// The interceptor every trustee server runs before its handlers: replaces whatever
+/// [`CallerId`] a request carries by the identity of the client certificate of its TLS
+/// connection (none on a plaintext one).
+pub fn authenticate(mut request: Request<()>) -> Result<Request<()>, Status> {
+    let id = CallerId::of_peer(request.peer_certs());
+    request.extensions_mut().remove::<CallerId>();
+    if let Some(id) = id {
+        request.extensions_mut().insert(id);
+    }
+    Ok(request)
 }
 
 /// The sets each round's aggregates were first answered over, per purpose. Once bidding
@@ -57,22 +125,44 @@ pub struct Frozen {
 }
 
 impl TrusteeService {
-    /// A service for `trustee`, reading rounds from `chain`, opening bids for the named
-    /// `auditors` only. The names are not authenticated (no TLS on loopback): before the
-    /// service leaves one machine, disclosure requests need signed auditor credentials.
+    /// A service for `trustee`, reading rounds from `chain`, opening bids only for a
+    /// caller whose certificate is one of `auditors`', and recording every disclosure in
+    /// `log` before answering.
     pub fn new(
         trustee: Trustee,
         public: Arc<CommitteePublic>,
         chain: Arc<dyn ChainView>,
-        auditors: impl IntoIterator<Item = String>,
+        auditors: impl IntoIterator<Item = Auditor>,
+        log: DisclosureLog,
     ) -> Self {
         TrusteeService {
             trustee: Arc::new(trustee),
             public,
             chain,
-            auditors: Arc::new(auditors.into_iter().collect()),
+            auditors: Arc::new(auditors.into_iter().map(|a| (a.identity, a.name)).collect()),
             frozen: Arc::new(Frozen::default()),
+            log: Arc::new(log),
+            limits: Arc::new(CallerLimits::default()),
+            handed: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// How many requests were handed to the committee's cryptography (aggregation,
+    /// proofs, verification of partials) since the start: a request refused on its form
+    /// or its caller is not counted.
+    pub fn requests_worked(&self) -> u64 {
+        self.handed.load(Ordering::Relaxed)
+    }
+
+    /// The largest request this trustee decodes: a `Sign` or `SignFinalize` with one
+    /// partial decryption of every slot from each of the `n` trustees, with room to
+    /// spare; anything longer is refused (`OUT_OF_RANGE`) before it is decoded.
+    pub fn max_request_bytes(&self) -> usize {
+        let n = self.public.params.n as usize;
+        let slots = self.public.params.instances;
+        // A share is a slot number, a point and a proof of two scalars with their tags
+        // (about 110 bytes); 160 leaves room for every varint at its longest.
+        16 * 1024 + n * (64 + slots * 160) * 2
     }
 
     /// The trustee's public information.
@@ -94,9 +184,40 @@ impl TrusteeService {
         }
     }
 
-    /// The generated tonic server around this service.
+    /// The generated tonic server around this service, its requests capped at
+    /// [`TrusteeService::max_request_bytes`].
     pub fn into_server(self) -> pb::trustee_server::TrusteeServer<Self> {
-        pb::trustee_server::TrusteeServer::new(self)
+        let max = self.max_request_bytes();
+        pb::trustee_server::TrusteeServer::new(self).max_decoding_message_size(max)
+    }
+
+    /// Refuses, before anything is decoded or verified, a list of partial decryptions
+    /// longer than the committee or naming a trustee twice (`INVALID_ARGUMENT`, words
+    /// `too-many-partials` and `duplicate-partial`): each partial costs the trustee a DLEQ
+    /// verification per slot, and no honest request holds more than one per trustee.
+    fn check_partials(&self, what: &str, ids: impl Iterator<Item = u32>) -> Result<(), Status> {
+        let n = self.public.params.n as usize;
+        let mut seen = BTreeSet::new();
+        for (i, id) in ids.enumerate() {
+            if i >= n {
+                warn!(target: TARGET, "refused: more partials than trustees");
+                return Err(Status::invalid_argument(format!(
+                    "too-many-partials: {what} holds more than the committee's {n}"
+                )));
+            }
+            if !seen.insert(id) {
+                warn!(target: TARGET, trustee = id, "refused: a trustee's partial twice");
+                return Err(Status::invalid_argument(format!(
+                    "duplicate-partial: {what}[{i}] is a second partial of trustee {id}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a request handed to the cryptography.
+    fn work(&self) {
+        self.handed.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -239,7 +360,9 @@ impl pb::trustee_server::Trustee for TrusteeService {
         &self,
         request: Request<pb::PartialDecryptRequest>,
     ) -> Result<Response<pb::PartialDecryptResponse>, Status> {
+        let _permit = self.limits.enter(caller(&request))?;
         let req = PartialDecryptRequest::from(request.get_ref());
+        self.work();
         let (trustee, chain, frozen) = (
             self.trustee.clone(),
             self.chain.clone(),
@@ -262,7 +385,13 @@ impl pb::trustee_server::Trustee for TrusteeService {
         &self,
         request: Request<pb::SignRequest>,
     ) -> Result<Response<pb::SignResponse>, Status> {
+        let _permit = self.limits.enter(caller(&request))?;
+        self.check_partials(
+            "partials",
+            request.get_ref().partials.iter().map(|p| p.trustee_id),
+        )?;
         let req = SignRequest::try_from(request.get_ref())?;
+        self.work();
         let (trustee, chain, frozen) = (
             self.trustee.clone(),
             self.chain.clone(),
@@ -283,7 +412,9 @@ impl pb::trustee_server::Trustee for TrusteeService {
         &self,
         request: Request<pb::PartialDecryptSettlementRequest>,
     ) -> Result<Response<pb::PartialDecryptSettlementResponse>, Status> {
+        let _permit = self.limits.enter(caller(&request))?;
         let req = SettlementDecryptRequest::from(request.get_ref());
+        self.work();
         let (trustee, chain, frozen) = (
             self.trustee.clone(),
             self.chain.clone(),
@@ -308,7 +439,18 @@ impl pb::trustee_server::Trustee for TrusteeService {
         &self,
         request: Request<pb::SignFinalizeRequest>,
     ) -> Result<Response<pb::SignFinalizeResponse>, Status> {
+        let _permit = self.limits.enter(caller(&request))?;
+        let raw = request.get_ref();
+        self.check_partials(
+            "flow_partials",
+            raw.flow_partials.iter().map(|p| p.trustee_id),
+        )?;
+        self.check_partials(
+            "lock_partials",
+            raw.lock_partials.iter().map(|p| p.trustee_id),
+        )?;
         let req = FinalizeRequest::try_from(request.get_ref())?;
+        self.work();
         let (trustee, chain, frozen) = (
             self.trustee.clone(),
             self.chain.clone(),
@@ -326,33 +468,51 @@ impl pb::trustee_server::Trustee for TrusteeService {
     }
 
     #[tracing::instrument(target = "sealgrid::trustee", skip_all,
-        fields(trustee = self.trustee.id().0, round = request.get_ref().round,
-               auditor = %request.get_ref().auditor))]
+        fields(trustee = self.trustee.id().0, round = request.get_ref().round))]
     async fn disclose(
         &self,
         request: Request<pb::DiscloseRequest>,
     ) -> Result<Response<pb::DiscloseResponse>, Status> {
-        let req = DisclosureRequest::try_from(request.get_ref())?;
-        if !self.auditors.contains(&req.auditor) {
-            warn!(target: TARGET, "disclosure refused: not an auditor");
+        // Authorised by the certificate the caller proved it holds, never by the name in
+        // the request (which is only echoed in the record).
+        let who = caller(&request);
+        let Some((identity, name)) =
+            who.and_then(|id| self.auditors.get(&id).map(|n| (id, n.clone())))
+        else {
+            warn!(target: TARGET, caller = ?who.map(|c| c.hex()), "disclosure refused: not an auditor's certificate");
             return Err(Status::permission_denied(format!(
-                "{:?} is not an auditor of this trustee",
-                req.auditor
+                "not-an-auditor: the caller's certificate ({}) is not on this trustee's auditor list",
+                who.map_or("none".to_owned(), |c| c.hex())
             )));
-        }
-        let (trustee, chain, frozen) = (
+        };
+        let _permit = self.limits.enter(who)?;
+        let req = DisclosureRequest::try_from(request.get_ref())?;
+        self.work();
+        let (trustee, chain, frozen, log) = (
             self.trustee.clone(),
             self.chain.clone(),
             self.frozen.clone(),
+            self.log.clone(),
         );
+        let id = self.trustee.id();
         let resp = blocking(move || {
             let bids = closed_bids(chain.as_ref(), &frozen, req.round)?;
-            trustee
+            let resp = trustee
                 .disclose(&req, &bids, &mut rand::rngs::OsRng)
-                .map_err(refused)
+                .map_err(refused)?;
+            // Recorded durably before the shares leave: a disclosure that is not in the
+            // log did not happen.
+            log.append(DisclosureRecord::now(
+                id.0, req.round, req.bid, &name, identity,
+            ))
+            .map_err(|e| {
+                warn!(target: TARGET, error = %e, "disclosure not recorded: refused");
+                Status::internal(format!("the disclosure could not be recorded: {e}"))
+            })?;
+            Ok(resp)
         })
         .await?;
-        info!(target: TARGET, bid = ?req_bid(&resp), "disclosed one bid");
+        info!(target: TARGET, bid = ?req_bid(&resp), auditor = %identity, "disclosed one bid (recorded)");
         Ok(Response::new((&resp).into()))
     }
 }

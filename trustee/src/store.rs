@@ -318,6 +318,157 @@ pub fn open(path: &Path, pass: &Passphrase) -> Result<TrusteeSecrets, StoreError
     decode(&plaintext, path)
 }
 
+/// One disclosure a trustee answered (`docs/PROTOCOL.md` §7, "Disclosure records"): one
+/// JSON object per line of the trustee's disclosure log.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DisclosureRecord {
+    /// When, Unix seconds (the trustee's clock).
+    pub time: u64,
+    /// The trustee that answered.
+    pub trustee: u16,
+    /// The round.
+    pub round: u64,
+    /// The bid opened (its commitment, 0x and 64 hex digits).
+    pub bid: String,
+    /// The auditor's name on the trustee's list.
+    pub auditor: String,
+    /// The caller's certificate, `sha256:` and 64 hex digits.
+    pub caller: String,
+    /// SHA-256 of the previous line (without its newline), 0x and 64 hex digits; zeros
+    /// for the first: a line removed or changed in the middle breaks the chain.
+    pub prev: String,
+}
+
+fn hex0x(b: &[u8]) -> String {
+    let mut s = String::from("0x");
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+impl DisclosureRecord {
+    /// A record stamped with the current time; `prev` is set by [`DisclosureLog::append`].
+    pub fn now(
+        trustee: u16,
+        round: u64,
+        bid: sealgrid_committee::BidId,
+        auditor: &str,
+        caller: sealgrid_proto::tls::CallerId,
+    ) -> DisclosureRecord {
+        DisclosureRecord {
+            time: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            trustee,
+            round,
+            bid: hex0x(&bid.0),
+            auditor: auditor.to_owned(),
+            caller: caller.hex(),
+            prev: String::new(),
+        }
+    }
+}
+
+/// A trustee's append-only log of the disclosures it answered: a file of JSON lines,
+/// each synced to disk before the shares it records leave the trustee, each chained to
+/// the one before by its hash.
+#[derive(Debug)]
+pub struct DisclosureLog {
+    path: PathBuf,
+    state: std::sync::Mutex<(std::fs::File, [u8; 32])>,
+}
+
+fn line_hash(line: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(line).into()
+}
+
+impl DisclosureLog {
+    /// Opens (or creates, mode 0600) the log at `path` for appending; the existing lines
+    /// are read and their chain checked first.
+    pub fn open(path: &Path) -> Result<DisclosureLog, StoreError> {
+        let io = |e| StoreError::Io {
+            path: path.to_owned(),
+            source: e,
+        };
+        let last = match std::fs::metadata(path) {
+            Ok(_) => read_disclosures(path)?.1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => [0; 32],
+            Err(e) => return Err(io(e)),
+        };
+        let mut opts = std::fs::OpenOptions::new();
+        opts.append(true).create(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let file = opts.open(path).map_err(io)?;
+        Ok(DisclosureLog {
+            path: path.to_owned(),
+            state: std::sync::Mutex::new((file, last)),
+        })
+    }
+
+    /// The log's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends `record` (chained to the last line) and syncs it to disk.
+    pub fn append(&self, mut record: DisclosureRecord) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        record.prev = hex0x(&state.1);
+        let line = serde_json::to_vec(&record).map_err(|e| StoreError::Malformed {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut bytes = line.clone();
+        bytes.push(b'\n');
+        let io = |e| StoreError::Io {
+            path: self.path.clone(),
+            source: e,
+        };
+        state.0.write_all(&bytes).map_err(io)?;
+        state.0.sync_data().map_err(io)?;
+        state.1 = line_hash(&line);
+        Ok(())
+    }
+}
+
+/// Reads a disclosure log without changing it: every record, and the hash of the last
+/// line. A line that does not parse or does not chain to the one before is
+/// [`StoreError::Malformed`].
+pub fn read_disclosures(path: &Path) -> Result<(Vec<DisclosureRecord>, [u8; 32]), StoreError> {
+    let text = std::fs::read(path).map_err(|e| StoreError::Io {
+        path: path.to_owned(),
+        source: e,
+    })?;
+    let bad = |n: usize, reason: String| StoreError::Malformed {
+        path: path.to_owned(),
+        reason: format!("line {n}: {reason}"),
+    };
+    let mut prev = [0u8; 32];
+    let mut out = Vec::new();
+    if !text.is_empty() && !text.ends_with(b"\n") {
+        return Err(bad(
+            text.split(|b| *b == b'\n').count(),
+            "unterminated line".into(),
+        ));
+    }
+    for (i, line) in text.split(|b| *b == b'\n').enumerate() {
+        if line.is_empty() && i == text.split(|b| *b == b'\n').count() - 1 {
+            break;
+        }
+        let r: DisclosureRecord =
+            serde_json::from_slice(line).map_err(|e| bad(i + 1, e.to_string()))?;
+        if r.prev != hex0x(&prev) {
+            return Err(bad(i + 1, "does not chain to the line before".into()));
+        }
+        prev = line_hash(line);
+        out.push(r);
+    }
+    Ok((out, prev))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

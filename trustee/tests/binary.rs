@@ -3,11 +3,52 @@
 //! cleanly on SIGTERM; a wrong passphrase stops it at start with a clear error.
 
 use sealgrid_committee::TrusteeId;
+use sealgrid_proto::tls::{MutualTls, TlsFiles};
 use sealgrid_proto::trustee_client::TrusteeClient;
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sealgrid-trustee");
+
+/// `sealgrid-trustee certs --out DIR --name ...`: a fresh local CA and a certificate per
+/// name.
+fn make_certs(dir: &Path, names: &[&str]) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["certs", "--out"]).arg(dir);
+    for n in names {
+        cmd.args(["--name", n]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The PEM files of `name` in a directory `certs` wrote.
+fn files(dir: &Path, name: &str) -> TlsFiles {
+    TlsFiles {
+        ca: dir.join("ca.pem"),
+        cert: dir.join(format!("{name}.pem")),
+        key: dir.join(format!("{name}.key")),
+    }
+}
+
+/// `serve`'s TLS flags for `name`'s certificate.
+fn tls_args(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let f = files(dir, name);
+    [
+        "--tls-cert".into(),
+        f.cert,
+        "--tls-key".into(),
+        f.key,
+        "--tls-client-ca".into(),
+        f.ca,
+    ]
+    .into()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_one_trustee_from_a_sealed_share_and_stops_on_sigterm() {
@@ -32,6 +73,9 @@ async fn serves_one_trustee_from_a_sealed_share_and_stops_on_sigterm() {
     assert!(String::from_utf8_lossy(&help.stdout).contains("PROTECTS NOTHING"));
     let chain = dir.path().join("chain");
     std::fs::create_dir(&chain).unwrap();
+    let certs = dir.path().join("certs");
+    make_certs(&certs, &["trustee-2", "coordinator"]);
+    let coordinator = MutualTls::load(&files(&certs, "coordinator")).unwrap();
 
     let serve = |pass: &str| {
         let mut cmd = Command::new(BIN);
@@ -41,6 +85,7 @@ async fn serves_one_trustee_from_a_sealed_share_and_stops_on_sigterm() {
             .arg(dir.path().join("trustee-2.share"))
             .arg("--chain-dir")
             .arg(&chain)
+            .args(tls_args(&certs, "trustee-2"))
             .env("SEALGRID_TRUSTEE_PASSPHRASE", pass)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
@@ -66,7 +111,7 @@ async fn serves_one_trustee_from_a_sealed_share_and_stops_on_sigterm() {
         .strip_prefix("listening on ")
         .expect(&line)
         .to_owned();
-    let mut client = TrusteeClient::connect(format!("http://{addr}"))
+    let mut client = TrusteeClient::connect(format!("https://{addr}"), &coordinator)
         .await
         .unwrap();
     let info = client.info().await.unwrap();
@@ -74,7 +119,9 @@ async fn serves_one_trustee_from_a_sealed_share_and_stops_on_sigterm() {
         (info.trustee, info.threshold, info.committee_size),
         (TrusteeId(2), 2, 3)
     );
-    let channel = tonic::transport::Endpoint::new(format!("http://{addr}"))
+    let channel = tonic::transport::Endpoint::new(format!("https://{addr}"))
+        .unwrap()
+        .tls_config(coordinator.client())
         .unwrap()
         .connect()
         .await
@@ -148,6 +195,7 @@ fn serve_takes_a_node_or_a_directory_as_its_chain_view() {
     let down = run(&[
         &files[..],
         &["--rpc-url", "http://127.0.0.1:1", "--market", market],
+        &["--insecure-plaintext"],
     ]
     .concat());
     assert!(!down.status.success());

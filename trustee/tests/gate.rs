@@ -18,17 +18,27 @@ use sealgrid_committee::trustee::{Trustee, TrusteeConfig};
 use sealgrid_committee::BidId;
 use sealgrid_proto::committee::v1 as pb;
 use sealgrid_proto::committee::v1::trustee_server::Trustee as _;
+use sealgrid_proto::tls::CallerId;
 use sealgrid_trustee::chain::{MemoryChain, RoundGate};
-use sealgrid_trustee::service::TrusteeService;
+use sealgrid_trustee::service::{Auditor, TrusteeService};
+use sealgrid_trustee::store::DisclosureLog;
 use std::sync::Arc;
 use tonic::{Code, Request};
 
 const ROUND: u64 = 1_980_000;
 const AUDITOR: &str = "regulator";
+/// The auditor's certificate identity. The handlers are called directly here, so the
+/// request carries the identity the TLS interceptor would have set.
+const AUDITOR_ID: CallerId = CallerId([0xa5; 32]);
 
 /// One trustee of a 1-of-1 committee (the gate does not depend on the threshold), a
 /// chain view set by hand, and seven real sealed bids of `ROUND`.
-fn setup() -> (TrusteeService, Arc<MemoryChain>, Vec<PostedBid>) {
+fn setup() -> (
+    TrusteeService,
+    Arc<MemoryChain>,
+    Vec<PostedBid>,
+    tempfile::TempDir,
+) {
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let market = MarketParams::default();
     let params = DkgParams {
@@ -76,8 +86,14 @@ fn setup() -> (TrusteeService, Arc<MemoryChain>, Vec<PostedBid>) {
         },
     );
     let chain = Arc::new(MemoryChain::default());
-    let service = TrusteeService::new(trustee, public, chain.clone(), [AUDITOR.to_owned()]);
-    (service, chain, bids)
+    let dir = tempfile::tempdir().unwrap();
+    let log = DisclosureLog::open(&dir.path().join("disclosures.jsonl")).unwrap();
+    let auditor = Auditor {
+        name: AUDITOR.to_owned(),
+        identity: AUDITOR_ID,
+    };
+    let service = TrusteeService::new(trustee, public, chain.clone(), [auditor], log);
+    (service, chain, bids, dir)
 }
 
 const BIDDING: RoundGate = RoundGate {
@@ -113,7 +129,7 @@ fn refused_because(r: Result<impl std::fmt::Debug, tonic::Status>, word: &str) {
 
 #[tokio::test]
 async fn sealed_bids_stay_sealed_while_bidding_is_open() {
-    let (service, chain, bids) = setup();
+    let (service, chain, bids, _dir) = setup();
     chain.set_round(ROUND, bids[..5].to_vec());
     chain.set_gate(ROUND, BIDDING);
     // The subtraction attack: an aggregate over k bids, then over k + 1.
@@ -123,19 +139,19 @@ async fn sealed_bids_stay_sealed_while_bidding_is_open() {
     // Every bid is a defaulter while nothing has settled: the locks' aggregate.
     refused_because(settlement_share(&service).await, "settlement-open:");
     // Escrowed disclosure opens a bid of a closed round only.
-    let disclose = service
-        .disclose(Request::new(pb::DiscloseRequest {
-            round: ROUND,
-            bid: bids[0].id.0.to_vec(),
-            auditor: AUDITOR.to_owned(),
-        }))
-        .await;
+    let mut req = Request::new(pb::DiscloseRequest {
+        round: ROUND,
+        bid: bids[0].id.0.to_vec(),
+        auditor: AUDITOR.to_owned(),
+    });
+    req.extensions_mut().insert(AUDITOR_ID);
+    let disclose = service.disclose(req).await;
     refused_because(disclose, "bidding-open:");
 }
 
 #[tokio::test]
 async fn an_aggregate_is_answered_over_the_set_it_was_first_answered_over() {
-    let (service, chain, bids) = setup();
+    let (service, chain, bids, _dir) = setup();
     chain.set_round(ROUND, bids[..6].to_vec());
     chain.set_gate(ROUND, SETTLING);
     let first = clearing_share(&service).await.expect("bidding is closed");
@@ -156,7 +172,7 @@ async fn an_aggregate_is_answered_over_the_set_it_was_first_answered_over() {
 
 #[tokio::test]
 async fn an_unknown_round_is_not_found() {
-    let (service, _chain, _bids) = setup();
+    let (service, _chain, _bids, _dir) = setup();
     let e = clearing_share(&service).await.unwrap_err();
     assert_eq!(e.code(), Code::NotFound, "{e:?}");
 }

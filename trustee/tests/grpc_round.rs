@@ -31,10 +31,11 @@ use sealgrid_proto::committee::v1 as pb;
 use sealgrid_proto::trustee_client::TrusteeClient;
 use sealgrid_testkit::bids::{histograms, posted_all, quote, random_bids};
 use sealgrid_testkit::committee::{dkg, wrong_share, DOMAIN};
+use sealgrid_trustee::certs::LocalCa;
 use sealgrid_trustee::chain::MemoryChain;
-use sealgrid_trustee::service::TrusteeService;
-use sealgrid_trustee::store::{self, KdfParams, Passphrase, TrusteeSecrets};
-use sealgrid_trustee::{load_trustee, serve, LoadError, TrusteeSetup};
+use sealgrid_trustee::service::{Auditor, TrusteeService};
+use sealgrid_trustee::store::{self, DisclosureLog, KdfParams, Passphrase, TrusteeSecrets};
+use sealgrid_trustee::{load_trustee, serve, LoadError, Transport, TrusteeSetup};
 use std::sync::{Arc, Mutex, OnceLock};
 use tonic::Code;
 
@@ -177,27 +178,52 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
     let thin = random_bids(&market, &flow, THIN_ROUND, 3, &mut rng);
     let chain_view = posted_all(&bids);
 
-    // Five servers on 127.0.0.1:0.
+    // Five servers on 127.0.0.1:0 over mutual TLS with self-made certificates: the
+    // coordinator's client, the regulator's (the one auditor) and the trustees'.
+    let ca = LocalCa::new("grpc_round CA").unwrap();
+    let coordinator = ca.party("coordinator").unwrap();
+    let regulator = ca.party("regulator").unwrap();
     let mut servers = Vec::new();
     let mut clients = Vec::new();
+    let mut auditor_clients = Vec::new();
     let mut services = Vec::new();
     let mut chains = Vec::new();
-    for trustee in trustees {
+    let mut disclosure_logs = Vec::new();
+    for (i, trustee) in trustees.into_iter().enumerate() {
         let chain = Arc::new(MemoryChain::default());
         chains.push(chain.clone());
         chain.set_round(ROUND, chain_view.clone());
         chain.set_round(THIN_ROUND, posted_all(&thin));
-        let service = TrusteeService::new(trustee, public.clone(), chain, ["regulator".to_owned()]);
+        let log_path = dir
+            .path()
+            .join(format!("trustee-{}.disclosures.jsonl", i + 1));
+        disclosure_logs.push(log_path.clone());
+        let service = TrusteeService::new(
+            trustee,
+            public.clone(),
+            chain,
+            [Auditor {
+                name: "regulator".into(),
+                identity: regulator.identity(),
+            }],
+            DisclosureLog::open(&log_path).unwrap(),
+        );
         services.push(format!("{service:?}"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let handle = tokio::spawn(serve(listener, service, async {
+        let tls = ca.party(&format!("trustee-{}", i + 1)).unwrap();
+        let handle = tokio::spawn(serve(listener, service, Transport::MutualTls(tls), async {
             stopped.await.ok();
         }));
         servers.push((stop, handle));
         clients.push(
-            TrusteeClient::connect(format!("http://{addr}"))
+            TrusteeClient::connect(format!("https://{addr}"), &coordinator)
+                .await
+                .unwrap(),
+        );
+        auditor_clients.push(
+            TrusteeClient::connect(format!("https://{addr}"), &regulator)
                 .await
                 .unwrap(),
         );
@@ -326,8 +352,23 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
         auditor: "regulator".into(),
     };
     let mut opened_shares = Vec::new();
-    for c in clients.iter_mut().take(4) {
+    for c in auditor_clients.iter_mut().take(4) {
         opened_shares.push(c.disclose(&dreq).await.unwrap().partial);
+    }
+    // each of the four recorded it, chained, naming the regulator's certificate
+    for (i, log) in disclosure_logs.iter().enumerate() {
+        let (records, _) = store::read_disclosures(log).unwrap();
+        if i < 4 {
+            assert_eq!(records.len(), 1, "trustee {}", i + 1);
+            assert_eq!(records[0].trustee as usize, i + 1);
+            assert_eq!(
+                (records[0].round, records[0].auditor.as_str()),
+                (ROUND, "regulator")
+            );
+            assert_eq!(records[0].caller, regulator.identity().hex());
+        } else {
+            assert!(records.is_empty());
+        }
     }
     let opened =
         verify_disclosure(&public, &market, ROUND, target, &opened_shares, &table).unwrap();
@@ -341,12 +382,9 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
         opened.rejected,
         vec![(TrusteeId(2), ShareRejection::BadProof { slot: 3 })]
     );
-    let stranger = DisclosureRequest {
-        auditor: "curious".into(),
-        ..dreq.clone()
-    };
+    // the coordinator's certificate is not an auditor's, whatever name it types
     assert_eq!(
-        clients[0].disclose(&stranger).await.unwrap_err().code(),
+        clients[0].disclose(&dreq).await.unwrap_err().code(),
         Some(Code::PermissionDenied)
     );
     let no_bid = DisclosureRequest {
@@ -354,7 +392,11 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
         ..dreq.clone()
     };
     assert_eq!(
-        clients[0].disclose(&no_bid).await.unwrap_err().code(),
+        auditor_clients[0]
+            .disclose(&no_bid)
+            .await
+            .unwrap_err()
+            .code(),
         Some(Code::FailedPrecondition)
     );
 
@@ -499,6 +541,7 @@ async fn five_trustees_over_grpc_decrypt_clear_sign_and_disclose() {
 
     // Graceful shutdown: every server returns Ok.
     drop(clients);
+    drop(auditor_clients);
     for (stop, handle) in servers {
         stop.send(()).unwrap();
         handle.await.unwrap().unwrap();

@@ -6,6 +6,7 @@
 mod common;
 mod crash;
 mod floor;
+mod griefing;
 mod relay;
 mod round;
 mod sealed;

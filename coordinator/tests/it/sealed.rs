@@ -14,9 +14,11 @@ use tonic::Code;
 use crate::common::*;
 
 /// Every trustee refuses both aggregates of `round` with FAILED_PRECONDITION.
-async fn every_trustee_refuses(urls: &[String], round: u64, clearing: bool) {
-    for url in urls {
-        let mut t = TrusteeClient::connect(url.clone()).await.expect("trustee");
+async fn every_trustee_refuses(net: &Net, round: u64, clearing: bool) {
+    for url in &net.local.trustee_urls {
+        let mut t = TrusteeClient::connect(url.clone(), &net.local.tls.coordinator)
+            .await
+            .expect("trustee");
         if clearing {
             let e = t
                 .partial_decrypt(&PartialDecryptRequest { round })
@@ -59,7 +61,7 @@ async fn no_trustee_opens_an_aggregate_while_its_set_can_still_change() {
         })
         .await
         .unwrap_or_else(|e| panic!("bid {k}: {e}"));
-        every_trustee_refuses(&net.local.trustee_urls, round, true).await;
+        every_trustee_refuses(&net, round, true).await;
     }
 
     // Past the deadline the coordinator closes the round on chain and clears it.
@@ -69,7 +71,7 @@ async fn no_trustee_opens_an_aggregate_while_its_set_can_still_change() {
     // In the settlement window the settlement aggregates stay closed (nobody settles
     // here: every bid would count as a defaulter and its lock would be opened).
     net.clock.advance_to(times.settle_start);
-    every_trustee_refuses(&net.local.trustee_urls, round, false).await;
+    every_trustee_refuses(&net, round, false).await;
 
     // After the deadline the round finalizes: every bidder defaulted.
     net.clock.advance_to(times.settle_deadline + 1);

@@ -26,6 +26,7 @@ async fn with_tls_configured_only_tls_clients_are_served() {
     settings.tls = Some(TlsFiles {
         cert: dir.path().join("cert.pem"),
         key: dir.path().join("key.pem"),
+        client_ca: None,
     });
     let running = start(settings.clone(), net.local.chain.clone())
         .await
@@ -67,6 +68,7 @@ async fn with_tls_configured_only_tls_clients_are_served() {
     settings.tls = Some(TlsFiles {
         cert: dir.path().join("missing.pem"),
         key: dir.path().join("key.pem"),
+        client_ca: None,
     });
     let e = start(settings, net.local.chain.clone()).await.unwrap_err();
     assert!(e.to_string().contains("missing.pem"), "{e}");
