@@ -315,8 +315,6 @@ async fn main() -> Result<()> {
                 p.push(".disclosures.jsonl");
                 PathBuf::from(p)
             });
-            let log = DisclosureLog::open(&log_path)
-                .with_context(|| format!("opening {}", log_path.display()))?;
             let view = match (&rpc_url, market) {
                 (Some(url), Some(market)) => Some(
                     EvmChainView::connect(url, market, from_block)
@@ -351,6 +349,10 @@ async fn main() -> Result<()> {
             let trustee = load_trustee(&share_file, &passphrase.get()?, &setup)
                 .with_context(|| format!("loading {}", share_file.display()))?;
             let id = trustee.id();
+            // Opened (created if new) only once everything else checked out: a refused
+            // start leaves no file behind.
+            let log = DisclosureLog::open(&log_path)
+                .with_context(|| format!("opening {}", log_path.display()))?;
             for a in &auditors {
                 tracing::info!(target: "sealgrid::trustee", auditor = %a.name, certificate = %a.identity, "auditor");
             }
