@@ -30,7 +30,7 @@ async fn the_binary_serves_from_its_configuration_and_stops_gracefully() {
     std::fs::write(
         &config,
         format!(
-            "market = {:?}\nstore = {:?}\nkey_dir = {:?}\nembedded_state = {:?}\ntrustees = {:?}\n[schedule]\nslot_seconds = 60\nbidding_seconds = 120\n",
+            "market = {:?}\nstore = {:?}\nkey_dir = {:?}\nembedded_state = {:?}\ntrustees = {:?}\ninsecure_plaintext_trustees = true\n[schedule]\nslot_seconds = 60\nbidding_seconds = 120\n",
             dir.path().join("market.json"),
             dir.path().join("store.redb"),
             sealgrid_prover::circuits::target_key_dir(),
@@ -61,6 +61,26 @@ async fn the_binary_serves_from_its_configuration_and_stops_gracefully() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("slot_secs"));
+    // the trustees are dialled over mutual TLS unless plaintext is asked for by name
+    let no_tls = dir.path().join("no-tls.toml");
+    std::fs::write(
+        &no_tls,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("insecure_plaintext_trustees = true\n", ""),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&no_tls)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("mutual TLS"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // the market file is required
     let out = Command::new(BIN)
         .args(["serve", "--trustee", "http://127.0.0.1:1"])
