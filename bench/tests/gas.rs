@@ -1,4 +1,4 @@
-//! Gas of `clear` at K = 8 with 10 included bids, each submitted for real (the `gas`
+//! Gas of `clear` at K = 8 with 5 included bids (the floor k), each submitted for real (the `gas`
 //! binary measures 1,000 in release).
 
 use std::path::PathBuf;
@@ -15,17 +15,18 @@ fn key_dir() -> PathBuf {
 }
 
 #[test]
-fn clear_gas_with_ten_included_bids() {
+fn clear_gas_with_five_included_bids() {
     let set = KeySet::load_or_setup(&key_dir(), &mut ChaCha20Rng::seed_from_u64(4)).expect("keys");
     assert_eq!(set.params.levels, 8);
     let keys = set.keys();
     let mut chain = EmbeddedChain::in_memory();
     chain.set_timestamp(1_767_225_600);
     let mut rng = ChaCha20Rng::seed_from_u64(10);
-    let g = measure_clear(&mut chain, &keys, 10, &mut rng).expect("measures");
+    let g = measure_clear(&mut chain, &keys, 5, &mut rng).expect("measures");
     eprintln!(
         "gas clear (K = 8, {} included bids): {}; submitBid {}..{}; closeRound {}",
         g.bids, g.clear, g.submit_bid.0, g.submit_bid.1, g.close_round
     );
+    assert_eq!(g.bids, 5, "{g:?}");
     assert!(g.clear > 0 && g.clear < 1_000_000, "{g:?}");
 }
