@@ -118,14 +118,33 @@ pub fn meter_id(key: &PublicKey) -> Fr {
     hash_fixed([key.point().x, key.point().y])
 }
 
-/// The message a meter signs: `H(meter_id, round, import_wh, export_wh)`.
+/// The domain tag that opens every message a meter signs: the ASCII bytes of
+/// `sealgrid/meter-reading/v1` read as a big-endian integer (25 bytes, below the field's
+/// modulus). A meter key's signature on a reading can then never be taken for its
+/// signature on any other Poseidon message of the same arity.
+pub fn reading_domain() -> Fr {
+    use ark_ff::PrimeField;
+    Fr::from_be_bytes_mod_order(b"sealgrid/meter-reading/v1")
+}
+
+/// The message a meter signs: `H(tag, meter_id, round, import_wh, export_wh)`, `tag` the
+/// [`reading_domain`].
 pub fn reading_message(meter: Fr, round: u64, import_wh: u64, export_wh: u64) -> Fr {
     hash_fixed([
+        reading_domain(),
         meter,
         Fr::from(round),
         Fr::from(import_wh),
         Fr::from(export_wh),
     ])
+}
+
+/// The energy a reading shows the household delivered to the grid over the slot: its
+/// net export, `export_wh - import_wh` when positive, else 0. A seller is credited for
+/// at most this much (statement S4): energy it drew from the grid in the same slot is
+/// not energy it sold.
+pub fn net_export(import_wh: u64, export_wh: u64) -> u64 {
+    export_wh.saturating_sub(import_wh)
 }
 
 /// A meter signs its reading of one slot (the simulated meters of tests and demos).
@@ -214,19 +233,22 @@ pub enum SettleError {
     Digest,
 }
 
-/// The settlement of a bid under a clearing and a reading (statements S3..S5).
+/// The settlement of a bid under a clearing and a meter's reading of the slot
+/// (statements S3..S5): a seller is credited for its fill up to its [`net_export`].
 pub fn settlement(
     params: &MarketParams,
     clearing: &Clearing,
     bid: &BidOpening,
+    import_wh: u64,
     export_wh: u64,
 ) -> Result<Settlement, SettleError> {
+    let delivered_wh = net_export(import_wh, export_wh);
     let fill = clearing.fill(bid.side, bid.level, bid.q);
     let price = params.price(clearing.level);
     let (pay, credit, penalty) = match bid.side {
         Side::Buy => (fill * price, 0, 0),
         Side::Sell => {
-            let delivered = fill.min(export_wh);
+            let delivered = fill.min(delivered_wh);
             (
                 0,
                 delivered * price,
@@ -283,7 +305,7 @@ pub fn check(
         )
         .map_err(|_| SettleError::Reading)?;
     // S3, S4, S5
-    let s = settlement(params, clearing, &private.bid, r.export_wh)?;
+    let s = settlement(params, clearing, &private.bid, r.import_wh, r.export_wh)?;
     // S6
     if hash_fixed([Fr::from(s.payout), private.payout_salt, acct]) != public.p_out {
         return Err(SettleError::Payout);
@@ -337,7 +359,7 @@ pub fn prepare<R: rand::Rng>(
 ) -> Result<PreparedSettlement, SettleError> {
     use ark_std::UniformRand;
     let acct = account_id(sk_acct);
-    let s = settlement(params, clearing, &bid, reading.export_wh)?;
+    let s = settlement(params, clearing, &bid, reading.import_wh, reading.export_wh)?;
     let private = SettleProofPrivate {
         sk_acct,
         bid,

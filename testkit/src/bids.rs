@@ -23,11 +23,12 @@ pub const QUOTES: [(Side, usize, u64); 6] = [
 /// The Wh a prosumer's meter reads as imported in the round tests.
 pub const IMPORTED: u64 = 3;
 
-/// The Wh a bid's owner's meter reads as exported in the round tests: a seller delivers
-/// half its quantity plus one (under-delivers: it is paid and penalised), a buyer nothing.
+/// The Wh a bid's owner's meter reads as exported in the round tests: a seller's net
+/// export (export less [`IMPORTED`]) is half its quantity plus one (it under-delivers: it
+/// is paid and penalised), a buyer exports nothing.
 pub fn exported(bid: &BidOpening) -> u64 {
     if bid.side == Side::Sell {
-        bid.q / 2 + 1
+        IMPORTED + bid.q / 2 + 1
     } else {
         0
     }

@@ -237,12 +237,12 @@ pub async fn run(
                             let clearing =
                                 clearing_for(&cl2, levels, floor, open.index.unwrap_or(0))?;
                             // sellers deliver what they offered, buyers draw a little
-                            let export = if open.opening.side == Side::Sell {
-                                open.opening.q
+                            let (import, export) = if open.opening.side == Side::Sell {
+                                (0, open.opening.q)
                             } else {
-                                0
+                                (1, 0)
                             };
-                            let reading = w.read_meter(round, 1, export);
+                            let reading = w.read_meter(round, import, export);
                             w.settle_submission(
                                 &k,
                                 round,

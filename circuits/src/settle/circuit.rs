@@ -161,14 +161,21 @@ impl ConstraintSynthesizer<Fr> for SettleCircuit {
         ])?
         .enforce_equal(bid)?;
 
-        // S2: meter_id = H(A.x, A.y); (R8, S) signs H(meter_id, round, import, export).
+        // S2: meter_id = H(A.x, A.y); (R8, S) signs H(tag, meter_id, round, import, export).
         let meter = PublicKeyVar::new_witness(cs.clone(), || Ok(private.meter_key))?;
         hash(&[meter.point().x.clone(), meter.point().y.clone()])?.enforce_equal(meter_id)?;
         let import = witness(from_u64(private.reading.import_wh))?;
         enforce_range(&import, READING_BITS)?;
         let export = witness(from_u64(private.reading.export_wh))?;
         enforce_range(&export, READING_BITS)?;
-        let msg = hash(&[meter_id.clone(), round.clone(), import, export.clone()])?;
+        let tag = FpVar::Constant(super::reading_domain());
+        let msg = hash(&[
+            tag,
+            meter_id.clone(),
+            round.clone(),
+            import.clone(),
+            export.clone(),
+        ])?;
         let signature = SignatureVar::new_witness(cs.clone(), || Ok(private.reading.signature))?;
         verify(&meter, &msg, &signature)?;
 
@@ -196,12 +203,16 @@ impl ConstraintSynthesizer<Fr> for SettleCircuit {
         let fill = FpVar::from(cleared) * &traded;
 
         // S4: p* = floor + k*·tick; buyer pays fill·p*; seller is credited
-        // min(fill, export)·p* and penalised (fill - min(fill, export))·penalty_rate.
+        // min(fill, net)·p* and penalised (fill - min(fill, net))·penalty_rate, net its net
+        // export.
         let price = &kstar * Fr::from(params.tick) + Fr::from(params.floor);
         let value = &fill * &price;
         let pay = &value - &side_fp * &value;
-        let short = is_less_than(&export, &fill, Q_BITS.max(READING_BITS))?;
-        let delivered = FpVar::conditionally_select(&short, &export, &fill)?;
+        // net export: export - import if import < export, else 0
+        let surplus = is_less_than(&import, &export, READING_BITS)?;
+        let net = FpVar::from(surplus) * &(&export - &import);
+        let short = is_less_than(&net, &fill, Q_BITS.max(READING_BITS))?;
+        let delivered = FpVar::conditionally_select(&short, &net, &fill)?;
         let credit = &side_fp * &(&delivered * &price);
         let penalty = &side_fp * &(&fill - &delivered) * Fr::from(params.penalty_rate);
 

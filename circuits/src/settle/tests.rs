@@ -49,9 +49,19 @@ fn opening(f: &Fixture, side: Side, level: usize, q: u64) -> BidOpening {
     }
 }
 
+/// A settlement whose meter read `export_wh` exported and nothing imported.
 fn prepared(f: &Fixture, bid: BidOpening, export_wh: u64) -> PreparedSettlement {
+    prepared_with(f, bid, 0, export_wh)
+}
+
+fn prepared_with(
+    f: &Fixture,
+    bid: BidOpening,
+    import_wh: u64,
+    export_wh: u64,
+) -> PreparedSettlement {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(8);
-    let reading = sign_reading(&f.meter, ROUND, 10, export_wh);
+    let reading = sign_reading(&f.meter, ROUND, import_wh, export_wh);
     prepare(
         &f.params,
         &f.keys,
@@ -201,7 +211,7 @@ fn s2_forged_meter_signature() {
     // signed by another key over the same message
     let forger = PrivateKey::from_bytes([9; 32]);
     let id = meter_id(&f.meter.public_key());
-    private.reading.signature = forger.sign(reading_message(id, ROUND, 10, 2000));
+    private.reading.signature = forger.sign(reading_message(id, ROUND, 0, 2000));
     assert_rejected(&f, p.public.clone(), private, SettleError::Reading);
 }
 
@@ -211,9 +221,21 @@ fn s2_inflated_reading() {
     let p = prepared(&f, opening(&f, Side::Sell, 1, 2000), 1500);
     let mut private = p.private.clone();
     private.reading.export_wh = 2000; // the meter signed 1500
-    let s = settlement(&f.params, &f.clearing, &private.bid, 2000).unwrap();
+    let s = settlement(&f.params, &f.clearing, &private.bid, 0, 2000).unwrap();
     let public = public_claiming(&f, &p, &s);
     assert_rejected(&f, public, private, SettleError::Reading);
+}
+
+#[test]
+fn s2_reading_signed_without_the_domain_tag() {
+    let f = fixture();
+    let p = prepared(&f, opening(&f, Side::Sell, 1, 2000), 2000);
+    let mut private = p.private.clone();
+    // the meter's own signature, on the message as it was before the tag
+    let id = meter_id(&f.meter.public_key());
+    let untagged = hash_fixed([id, Fr::from(ROUND), Fr::from(0u64), Fr::from(2000u64)]);
+    private.reading.signature = f.meter.sign(untagged);
+    assert_rejected(&f, p.public.clone(), private, SettleError::Reading);
 }
 
 #[test]
@@ -242,7 +264,7 @@ fn s2_reading_out_of_range() {
     let p = prepared(&f, opening(&f, Side::Sell, 1, 2000), 2000);
     let mut private = p.private.clone();
     private.reading = sign_reading(&f.meter, ROUND, 10, 1 << READING_BITS);
-    let s = settlement(&f.params, &f.clearing, &private.bid, 1 << READING_BITS).unwrap();
+    let s = settlement(&f.params, &f.clearing, &private.bid, 10, 1 << READING_BITS).unwrap();
     let public = public_claiming(&f, &p, &s);
     assert_rejected(&f, public, private, SettleError::ReadingRange);
 }
@@ -278,6 +300,46 @@ fn s3_wrong_rounding() {
         ..p.settlement
     };
     let public = public_claiming(&f, &p, &up);
+    assert_rejected(&f, public, p.private, SettleError::Payout);
+}
+
+#[test]
+fn s4_a_seller_is_credited_for_its_net_export_only() {
+    let f = fixture();
+    let price = f.params.price(3);
+    let rate = f.params.penalty_rate;
+    // sells 2000 at level 1 (filled in full); its meter exported 2000 but imported 500
+    let p = prepared_with(&f, opening(&f, Side::Sell, 1, 2000), 500, 2000);
+    let s = p.settlement;
+    assert_eq!(
+        (s.fill, s.credit, s.penalty),
+        (2000, 1500 * price, 500 * rate)
+    );
+    assert!(satisfied(circuit(&f, p.public.clone(), p.private.clone())));
+    // credit for the gross export is refused
+    let gross = Settlement {
+        credit: 2000 * price,
+        penalty: 0,
+        payout: p.private.bid.lock + 2000 * price,
+        ..s
+    };
+    let public = public_claiming(&f, &p, &gross);
+    assert_rejected(&f, public, p.private.clone(), SettleError::Payout);
+
+    // imported more than it exported: it delivered nothing
+    let p = prepared_with(&f, opening(&f, Side::Sell, 1, 2000), 2500, 2000);
+    assert_eq!(
+        (p.settlement.credit, p.settlement.penalty),
+        (0, 2000 * rate)
+    );
+    assert!(satisfied(circuit(&f, p.public.clone(), p.private.clone())));
+    let claimed = Settlement {
+        credit: 2000 * price,
+        penalty: 0,
+        payout: p.private.bid.lock + 2000 * price,
+        ..p.settlement
+    };
+    let public = public_claiming(&f, &p, &claimed);
     assert_rejected(&f, public, p.private, SettleError::Payout);
 }
 
