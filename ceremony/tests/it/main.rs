@@ -1,0 +1,5 @@
+//! The ceremony's tests: one binary (one link) for all of them.
+
+mod common;
+mod local;
+mod snarkjs;

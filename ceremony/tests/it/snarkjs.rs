@@ -1,0 +1,1 @@
+//! Interoperability with snarkjs 0.7.6.
