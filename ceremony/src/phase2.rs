@@ -99,33 +99,18 @@ pub fn new_zkey(r1cs: &R1cs, ptau: &Ptau, progress: Progress<'_>) -> Result<Zkey
     let mut a_terms: Vec<Vec<(usize, Fr)>> = vec![Vec::new(); nv];
     let mut b_terms: Vec<Vec<(usize, Fr)>> = vec![Vec::new(); nv];
     let mut c_terms: Vec<Vec<(usize, Fr)>> = vec![Vec::new(); nv];
-    let mut coeffs = Vec::new();
-    let mut n_coeffs = 0u32;
-    let mut entry = |matrix: u32, c: usize, w: u32, v: &Fr, out: &mut Vec<u8>| {
-        out.extend_from_slice(&matrix.to_le_bytes());
-        out.extend_from_slice(&(c as u32).to_le_bytes());
-        out.extend_from_slice(&w.to_le_bytes());
-        fr_to_zkey_coeff(v, out);
-        n_coeffs += 1;
-    };
     for (ci, [a, b, c]) in r1cs.constraints.iter().enumerate() {
         for (w, v) in a {
             a_terms[*w as usize].push((ci, *v));
-            entry(0, ci, *w, v, &mut coeffs);
         }
         for (w, v) in b {
             b_terms[*w as usize].push((ci, *v));
-            entry(1, ci, *w, v, &mut coeffs);
         }
         for (w, v) in c {
             c_terms[*w as usize].push((ci, *v));
         }
     }
-    for s in 0..=np {
-        entry(0, m + s, s as u32, &Fr::one(), &mut coeffs);
-    }
-    let mut coeff_section = n_coeffs.to_le_bytes().to_vec();
-    coeff_section.extend_from_slice(&coeffs);
+    let coeff_section = coefficients(r1cs);
 
     progress("computing the A, B and C points");
     let a: Vec<G1Projective> = (0..nv)
@@ -227,6 +212,75 @@ pub fn new_zkey(r1cs: &R1cs, ptau: &Ptau, progress: Progress<'_>) -> Result<Zkey
         c,
         h,
         cs_hash: digest(hs),
+        contributions: Vec::new(),
+    })
+}
+
+/// A zkey's section 4 for `r1cs`: the `A` and `B` terms of each constraint in order
+/// (`A` first), then `A[m + i][i] = 1` for each public wire `i` (the constant one
+/// included).
+pub fn coefficients(r1cs: &R1cs) -> Vec<u8> {
+    let m = r1cs.constraints.len();
+    let np = r1cs.n_public() as usize;
+    let mut out = vec![0u8; 4];
+    let mut n = 0u32;
+    let mut entry = |matrix: u32, c: usize, w: u32, v: &Fr, out: &mut Vec<u8>| {
+        out.extend_from_slice(&matrix.to_le_bytes());
+        out.extend_from_slice(&(c as u32).to_le_bytes());
+        out.extend_from_slice(&w.to_le_bytes());
+        fr_to_zkey_coeff(v, out);
+        n += 1;
+    };
+    for (ci, [a, b, _]) in r1cs.constraints.iter().enumerate() {
+        for (w, v) in a {
+            entry(0, ci, *w, v, &mut out);
+        }
+        for (w, v) in b {
+            entry(1, ci, *w, v, &mut out);
+        }
+    }
+    for s in 0..=np {
+        entry(0, m + s, s as u32, &Fr::one(), &mut out);
+    }
+    out[..4].copy_from_slice(&n.to_le_bytes());
+    out
+}
+
+/// A `.zkey` holding an arkworks proving key made for `r1cs` (for example by
+/// [`sealgrid_prover::KeyStore::setup`], a single party's setup): snarkjs can prove with
+/// it. It has no circuit hash (zeros) and no contribution, so `verify` refuses it: it is
+/// for interoperability and benchmarks, not a ceremony's output.
+pub fn zkey_from_proving_key(
+    pk: &sealgrid_prover::ProvingKey,
+    r1cs: &R1cs,
+) -> Result<Zkey, CeremonyError> {
+    let np = r1cs.n_public() as usize;
+    if pk.vk.gamma_abc_g1.len() != np + 1
+        || pk.a_query.len() != r1cs.n_wires as usize
+        || pk.h_query.len() != r1cs.domain_size()
+    {
+        return Err(invalid(
+            "the proving key does not fit this R1CS (or was not made for snarkjs's reduction)",
+        ));
+    }
+    Ok(Zkey {
+        n_vars: r1cs.n_wires,
+        n_public: np as u32,
+        domain_size: r1cs.domain_size() as u32,
+        alpha_g1: pk.vk.alpha_g1,
+        beta_g1: pk.beta_g1,
+        beta_g2: pk.vk.beta_g2,
+        gamma_g2: pk.vk.gamma_g2,
+        delta_g1: pk.delta_g1,
+        delta_g2: pk.vk.delta_g2,
+        ic: pk.vk.gamma_abc_g1.clone(),
+        coeffs: coefficients(r1cs),
+        a: pk.a_query.clone(),
+        b1: pk.b_g1_query.clone(),
+        b2: pk.b_g2_query.clone(),
+        c: pk.l_query.clone(),
+        h: pk.h_query.clone(),
+        cs_hash: [0; 64],
         contributions: Vec::new(),
     })
 }

@@ -198,3 +198,62 @@ fn snarkjs_proves_with_our_r1cs_witness_and_zkey_and_our_verifier_accepts() {
     );
     assert!(ok && out.contains("OK"), "{out}");
 }
+
+/// The one end-to-end check on a real circuit: the bid circuit's R1CS and a witness
+/// exported here, proved by snarkjs with the project's bid key (exported to a zkey), and
+/// the proof accepted by the project's verifier.
+#[test]
+fn snarkjs_proves_the_bid_circuit_and_our_verifier_accepts() {
+    use sealgrid_prover::circuits::{target_key_dir, CircuitKind, Circuits};
+    let Some(cli) = snarkjs_or_skip("snarkjs bid circuit interop") else {
+        return;
+    };
+    let circuits = Circuits::demo(8).unwrap();
+    // The prover's tests use the same demo set and cache its keys here.
+    let store = sealgrid_prover::KeyStore::open(target_key_dir()).unwrap();
+    let pair = store
+        .get_or_setup(
+            &circuits.key_name(CircuitKind::Bid),
+            circuits.setup_circuit(CircuitKind::Bid),
+            &mut rand::rngs::OsRng,
+            &sealgrid_prover::NoProgress,
+        )
+        .unwrap();
+    let r1cs = R1cs::of(circuits.setup_circuit(CircuitKind::Bid)).unwrap();
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+    let sample = circuits.sample(CircuitKind::Bid, &mut rng).unwrap();
+    let witness = witness_of(sample.circuit.clone()).unwrap();
+    assert!(r1cs.is_satisfied(&witness));
+    assert_eq!(
+        &witness[1..=r1cs.n_public() as usize],
+        &sample.public_inputs[..]
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    r1cs.write(&dir.path().join("bid.r1cs")).unwrap();
+    write_wtns(&dir.path().join("bid.wtns"), &witness).unwrap();
+    phase2::zkey_from_proving_key(&pair.pk, &r1cs)
+        .unwrap()
+        .write(&dir.path().join("bid.zkey"))
+        .unwrap();
+    let (ok, out) = snarkjs(&cli, dir.path(), &["wtns", "check", "bid.r1cs", "bid.wtns"]);
+    assert!(ok && out.contains("WITNESS IS CORRECT"), "{out}");
+    let (ok, out) = snarkjs(
+        &cli,
+        dir.path(),
+        &[
+            "groth16",
+            "prove",
+            "bid.zkey",
+            "bid.wtns",
+            "proof.json",
+            "public.json",
+        ],
+    );
+    assert!(ok, "{out}");
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+    let proof = import_proof_json(&read("proof.json")).unwrap();
+    let inputs = import_public_inputs_json(&read("public.json")).unwrap();
+    assert_eq!(inputs, sample.public_inputs);
+    verify(&pair.prepared_vk(), &proof, &inputs).unwrap();
+}
