@@ -456,9 +456,9 @@ pub fn beacon(
 
 /// Group iFFT over the domain of size `pts.len()` (a power of two): the Lagrange basis
 /// at tau from the powers of tau.
-fn lagrange<G: CurveGroup>(pts: &[G::Affine]) -> Vec<G::Affine>
+fn lagrange<G>(pts: &[G::Affine]) -> Vec<G::Affine>
 where
-    G: ark_poly::domain::DomainCoeff<Fr>,
+    G: CurveGroup + ark_poly::domain::DomainCoeff<Fr>,
 {
     let mut v: Vec<G> = pts.iter().map(|p| p.into_group()).collect();
     let d = Radix2EvaluationDomain::<Fr>::new(v.len()).expect("a power of two within 2^28");

@@ -10,11 +10,12 @@
 //! 5. `beta tau^i G1` for `i < 2^power`;
 //! 6. `beta G2`;
 //! 7. the contributions (see [`crate::phase1`]);
-//! 12-15 (after "prepare phase 2"): for each `p = 0..=power` (and for section 12 also
-//!    `p = power + 1`), the Lagrange basis of the domain of size `2^p` at tau, in G1, G2,
-//!    `alpha G1`, `beta G1`: the iFFT of the first `2^p` points of sections 2-5 (section
-//!    12's last block with the missing top power taken as zero, as snarkjs does).
-//!    The block for `2^p` starts at point `2^p - 1`.
+//!
+//! Sections 12-15 (after "prepare phase 2"): for each `p = 0..=power` (and for section 12
+//! also `p = power + 1`), the Lagrange basis of the domain of size `2^p` at tau, in G1,
+//! G2, `alpha G1`, `beta G1`: the iFFT of the first `2^p` points of sections 2-5 (section
+//! 12's last block with the missing top power taken as zero, as snarkjs does). The block
+//! for `2^p` starts at point `2^p - 1`.
 
 use std::path::Path;
 

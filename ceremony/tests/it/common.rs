@@ -62,7 +62,7 @@ impl ConstraintSynthesizer<Fr> for Small {
             publics.as_ref().map(|p| p[1]).ok_or_else(missing)
         })?;
         (&a * &b).enforce_equal(&product)?;
-        let _ = a.to_bits_le_with_top_bits_zero(16)?;
+        let (_bits, _rest_enforced_zero) = a.to_bits_le_with_top_bits_zero(16)?;
         let mut x = a;
         for _ in 0..rounds {
             x = x.square()?;
