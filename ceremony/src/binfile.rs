@@ -12,13 +12,12 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     /// Reading or writing failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: String,
         /// The error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not of the expected kind or is malformed.
     #[error("{path}: {reason}")]
@@ -102,9 +101,9 @@ impl BinFile {
 
     /// Reads and parses a file.
     pub fn read(path: &Path, magic: &[u8; 4], max_version: u32) -> Result<Self, FileError> {
-        let bytes = fs::read(path).map_err(|source| FileError::Io {
+        let bytes = fs::read(path).map_err(|error| FileError::Io {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         BinFile::parse(&bytes, magic, max_version).map_err(|reason| FileError::Format {
             path: path.display().to_string(),
@@ -150,9 +149,9 @@ impl BinFile {
 
 /// Writes `bytes` to `path` through a synced temporary file in the same directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
-    let io = |source| FileError::Io {
+    let io = |error| FileError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),

@@ -19,6 +19,7 @@ fn a_local_ceremony_gives_a_key_that_proves_and_verifies() {
     let (z2, h2) = phase2::contribute(&z1, Some("regulator"), b"", &quiet);
     let (z3, h3) = phase2::beacon(&z2, Some("beacon"), &[7; 32], 10, &quiet).unwrap();
     let t = phase2::verify(&r1cs, ptau(), &z3, &quiet).unwrap();
+    assert_eq!(phase2::verify_full(&r1cs, ptau(), &z3, &quiet).unwrap(), t);
     assert_eq!(
         t.contributions.iter().map(|c| c.hash).collect::<Vec<_>>(),
         vec![h1, h2, h3]
@@ -120,6 +121,10 @@ fn verify_refuses_tampered_transcripts() {
     let p = phase1::prepare(&p, &quiet).unwrap();
     let why = refused(&r1cs, &p, &z);
     assert!(why.contains("phase 1"), "{why}");
+    match phase2::verify_full(&r1cs, &p, &z, &quiet) {
+        Err(CeremonyError::Invalid(why)) => assert!(why.contains("circuit hash"), "{why}"),
+        other => panic!("verify_full accepted a key of another phase 1: {other:?}"),
+    }
 }
 
 #[test]
