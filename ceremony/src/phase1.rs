@@ -306,12 +306,20 @@ fn powers(first: Fr, x: Fr, n: usize) -> Vec<Fr> {
 }
 
 fn scale_each_g1(p: &[G1Affine], s: &[Fr]) -> Vec<G1Affine> {
-    let v: Vec<G1Projective> = p.par_iter().zip(s).map(|(p, s)| *p * s).collect();
+    let v: Vec<G1Projective> = p
+        .par_iter()
+        .zip(s)
+        .map(|(p, s)| p.into_group() * s)
+        .collect();
     G1Projective::normalize_batch(&v)
 }
 
 fn scale_each_g2(p: &[G2Affine], s: &[Fr]) -> Vec<G2Affine> {
-    let v: Vec<G2Projective> = p.par_iter().zip(s).map(|(p, s)| *p * s).collect();
+    let v: Vec<G2Projective> = p
+        .par_iter()
+        .zip(s)
+        .map(|(p, s)| p.into_group() * s)
+        .collect();
     G2Projective::normalize_batch(&v)
 }
 
