@@ -201,7 +201,8 @@ fn snarkjs_proves_with_our_r1cs_witness_and_zkey_and_our_verifier_accepts() {
 
 /// The one end-to-end check on a real circuit: the bid circuit's R1CS and a witness
 /// exported here, proved by snarkjs with the project's bid key (exported to a zkey), and
-/// the proof accepted by the project's verifier.
+/// the proof accepted by the project's verifier and by the Solidity verifier on the
+/// embedded EVM.
 #[test]
 fn snarkjs_proves_the_bid_circuit_and_our_verifier_accepts() {
     use sealgrid_prover::circuits::{target_key_dir, CircuitKind, Circuits};
@@ -256,4 +257,31 @@ fn snarkjs_proves_the_bid_circuit_and_our_verifier_accepts() {
     let inputs = import_public_inputs_json(&read("public.json")).unwrap();
     assert_eq!(inputs, sample.public_inputs);
     verify(&pair.prepared_vk(), &proof, &inputs).unwrap();
+
+    use sealgrid_verifier_contract::bindings::Groth16Verifier;
+    use sealgrid_verifier_contract::{calldata, Chain, EmbeddedChain};
+    let mut chain = EmbeddedChain::in_memory();
+    let from = alloy_primitives::Address::repeat_byte(0x11);
+    let at = chain
+        .deploy(from, calldata::verifier_init_code(&pair.vk))
+        .unwrap()
+        .contract_address
+        .unwrap();
+    let call = |input: Vec<alloy_primitives::U256>, chain: &mut EmbeddedChain| {
+        chain.sol_call(
+            from,
+            at,
+            &Groth16Verifier::verifyProofCall {
+                proof: calldata::proof(&proof),
+                input,
+            },
+        )
+    };
+    assert!(call(calldata::inputs(&inputs), &mut chain).unwrap());
+    let mut wrong = inputs.clone();
+    wrong[0] += sealgrid_prover::Fr::from(1u64);
+    assert!(!matches!(
+        call(calldata::inputs(&wrong), &mut chain),
+        Ok(true)
+    ));
 }
