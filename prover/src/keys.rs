@@ -30,7 +30,6 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use ark_groth16::Groth16;
 use ark_relations::gr1cs::{ConstraintSynthesizer, SynthesisError};
 use ark_serialize::{
     CanonicalDeserialize, CanonicalSerialize, Compress, SerializationError, Validate,
@@ -40,8 +39,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::progress::{timed, Event, Phase, Progress};
+use crate::qap::Groth16;
 use crate::shape::{CircuitShape, ShapeError};
-use crate::{Curve, Fr, PreparedVerifyingKey, ProvingKey, VerifyingKey};
+use crate::{Fr, PreparedVerifyingKey, ProvingKey, VerifyingKey};
 
 /// Hex digits of the SHA-256 kept in a key's file name (64 bits).
 const HASH_HEX_LEN: usize = 16;
@@ -259,6 +259,19 @@ impl<'de> Deserialize<'de> for KeyId {
     }
 }
 
+/// The R1CS-to-QAP reduction a proving key was made for ([`crate::qap`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reduction {
+    /// arkworks' default: the reduction of keys made before [`crate::qap`]. A manifest
+    /// without a `reduction` field names such keys; they are stale (the prover no
+    /// longer uses it) and are set up again.
+    #[default]
+    Libsnark,
+    /// snarkjs's reduction, the one every key now uses.
+    Circom,
+}
+
 /// A circuit's key pair as recorded in its manifest `<circuit>.keys.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyPairId {
@@ -270,6 +283,10 @@ pub struct KeyPairId {
     pub verifying: KeyId,
     /// The shape of the circuit the keys were made for.
     pub shape: CircuitShape,
+    /// The reduction the proving key was made for: always [`Reduction::Circom`] for
+    /// keys this version writes.
+    #[serde(default)]
+    pub reduction: Reduction,
 }
 
 /// A loaded key pair with its ids.
@@ -390,7 +407,7 @@ impl KeyStore {
         check_circuit_name(circuit_name)?;
         let shape = self.measure(circuit_name, circuit.clone(), progress)?;
         let stale = match self.lookup(circuit_name)? {
-            Some(id) if id.shape == shape => {
+            Some(id) if id.shape == shape && id.reduction == Reduction::Circom => {
                 progress.event(&Event::CacheHit {
                     circuit: circuit_name.to_owned(),
                 });
@@ -432,6 +449,16 @@ impl KeyStore {
     /// Loads both keys of a pair and checks that the verifying key is the proving
     /// key's.
     pub fn load_pair(&self, id: &KeyPairId, progress: &dyn Progress) -> Result<KeyPair, KeyError> {
+        if id.reduction != Reduction::Circom {
+            return Err(KeyError::Manifest {
+                path: self.manifest_path(&id.circuit),
+                reason: format!(
+                    "its keys were made for the {:?} reduction; this prover uses snarkjs's \
+                     (circom): set them up again",
+                    id.reduction
+                ),
+            });
+        }
         let pk = self.load_proving_key(&id.proving, progress)?;
         let vk = self.load_verifying_key(&id.verifying)?;
         if pk.vk != vk {
@@ -513,12 +540,28 @@ impl KeyStore {
         R: RngCore + CryptoRng,
     {
         let pk = timed(progress, Phase::Setup, circuit_name, || {
-            Groth16::<Curve>::generate_random_parameters_with_reduction(circuit, rng)
+            Groth16::generate_random_parameters_with_reduction(circuit, rng)
         })
         .map_err(|source| KeyError::Setup {
             circuit: circuit_name.to_owned(),
             source,
         })?;
+        self.install(circuit_name, shape, pk, progress)
+    }
+
+    /// Writes a proving key made elsewhere (a ceremony's output, `sealgrid-ceremony
+    /// zkey export`) for the circuit of shape `shape`, its verifying key and the
+    /// manifest, replacing the circuit's current pair in the manifest. The key must be
+    /// made for [`Reduction::Circom`]; the caller vouches that it fits `shape` (the
+    /// ceremony checks the key against the circuit's R1CS).
+    pub fn install(
+        &self,
+        circuit_name: &str,
+        shape: CircuitShape,
+        pk: ProvingKey,
+        progress: &dyn Progress,
+    ) -> Result<KeyPair, KeyError> {
+        check_circuit_name(circuit_name)?;
         let vk = pk.vk.clone();
         let proving = self.write_key(circuit_name, KeyKind::Proving, &pk, progress)?;
         let verifying = self.write_key(circuit_name, KeyKind::Verifying, &vk, progress)?;
@@ -527,6 +570,7 @@ impl KeyStore {
             proving,
             verifying,
             shape,
+            reduction: Reduction::Circom,
         };
         let manifest = serde_json::to_vec_pretty(&id).map_err(|e| KeyError::Manifest {
             path: self.manifest_path(circuit_name),

@@ -9,6 +9,8 @@
 //!   their bytes and are refused when the bytes no longer match the name.
 //! - [`shape`]: a circuit's size and a digest of its constraint matrices, used to
 //!   tell a cached key from a stale one.
+//! - [`qap`]: the R1CS-to-QAP reduction of every key (snarkjs's), so that keys from a
+//!   snarkjs `.zkey` and keys set up here are interchangeable.
 //! - [`prove`]: proving with a caller-supplied RNG; an unsatisfied witness is an
 //!   error, never a silently invalid proof.
 //! - [`verify`]: single and batch verification (random linear combination), and the
@@ -26,6 +28,7 @@ pub mod circuits;
 pub mod keys;
 pub mod progress;
 pub mod prove;
+pub mod qap;
 pub mod shape;
 pub mod snarkjs;
 pub mod verify;
@@ -45,7 +48,7 @@ pub type VerifyingKey = ark_groth16::VerifyingKey<Curve>;
 pub type PreparedVerifyingKey = ark_groth16::PreparedVerifyingKey<Curve>;
 
 pub use circuits::{CircuitKeys, CircuitKind, Circuits, CircuitsError, Sample, SealgridCircuit};
-pub use keys::{KeyError, KeyId, KeyKind, KeyPair, KeyPairId, KeyStore};
+pub use keys::{KeyError, KeyId, KeyKind, KeyPair, KeyPairId, KeyStore, Reduction};
 pub use progress::{Event, NoProgress, Phase, Progress};
 pub use prove::{prove, ProveError, ProvedStatement};
 pub use shape::{CircuitShape, ShapeError};

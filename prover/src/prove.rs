@@ -8,7 +8,6 @@
 //! same matrices and assignment to ark-groth16 (the circuit is synthesised once).
 
 use ark_ff::UniformRand;
-use ark_groth16::Groth16;
 use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisError, SynthesisMode,
     R1CS_PREDICATE_LABEL,
@@ -16,7 +15,8 @@ use ark_relations::gr1cs::{
 use ark_std::rand::{CryptoRng, RngCore};
 
 use crate::progress::{timed, Phase, Progress};
-use crate::{Curve, Fr, Proof, ProvingKey};
+use crate::qap::Groth16;
+use crate::{Fr, Proof, ProvingKey};
 
 /// Why no proof was made.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +57,9 @@ pub struct ProvedStatement {
 }
 
 /// Proves `circuit` (with its witness) under `pk`. `rng` draws the proof's blinding
-/// `r, s`: use a cryptographic RNG, or the proof leaks the witness.
+/// `r, s`: use a cryptographic RNG, or the proof leaks the witness. The key must be made
+/// for the project's reduction ([`crate::qap`]): every key of the key store and every
+/// key exported from a ceremony's `.zkey` is.
 pub fn prove<C, R>(
     pk: &ProvingKey,
     circuit: C,
@@ -125,7 +127,7 @@ where
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
     let proof = timed(progress, Phase::Prove, "proof", || {
-        Groth16::<Curve>::create_proof_with_reduction_and_matrices(
+        Groth16::create_proof_with_reduction_and_matrices(
             pk,
             r,
             s,

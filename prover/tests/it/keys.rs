@@ -206,3 +206,37 @@ fn get_or_setup_reuses_a_cached_pair_and_replaces_a_stale_one() {
     assert!(!store.path_of(&first.id.verifying).exists());
     assert_eq!(store.lookup("mul").unwrap().unwrap(), changed.id);
 }
+
+/// Keys cached before the prover moved to snarkjs's reduction (`qap`) have a manifest
+/// without `reduction`: they would make proofs nobody accepts, so they are stale (set up
+/// again) and never loaded.
+#[test]
+fn a_manifest_without_the_reduction_is_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = KeyStore::open(dir.path()).unwrap();
+    let pair = store
+        .setup("mul", MulRange::blank(1), &mut rng(5), &NoProgress)
+        .unwrap();
+    assert_eq!(pair.id.reduction, sealgrid_prover::Reduction::Circom);
+    let path = dir.path().join("mul.keys.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(json["reduction"], "circom");
+    json.as_object_mut().unwrap().remove("reduction");
+    fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+
+    let legacy = store.lookup("mul").unwrap().unwrap();
+    assert_eq!(legacy.reduction, sealgrid_prover::Reduction::Libsnark);
+    assert!(matches!(
+        store.load_pair(&legacy, &NoProgress),
+        Err(KeyError::Manifest { .. })
+    ));
+    let again = store
+        .get_or_setup("mul", MulRange::blank(1), &mut rng(6), &NoProgress)
+        .unwrap();
+    assert_ne!(
+        again.id.proving, pair.id.proving,
+        "the stale pair was reused"
+    );
+    assert_eq!(again.id.reduction, sealgrid_prover::Reduction::Circom);
+}
