@@ -33,7 +33,7 @@ use crate::ptau::{
     header, Ptau, ALPHA_TAU_G1, BETA_G2, BETA_TAU_G1, CONTRIBUTIONS, LAGRANGE_ALPHA_G1,
     LAGRANGE_BETA_G1, LAGRANGE_G1, LAGRANGE_G2, MAX_POWER, TAU_G1, TAU_G2,
 };
-use crate::zkey::{g1s, g2s, ContributionKind};
+use crate::zkey::{contribution_params, g1s, g2s, ContributionKind};
 use crate::CeremonyError;
 
 /// The public key of one secret.
@@ -161,36 +161,7 @@ impl PtauContribution {
         let next_challenge: Hash64 = r.take(64)?.try_into().expect("64 bytes");
         let kind = r.u32()?;
         let len = r.u32()? as usize;
-        let mut p = Reader::new(r.take(len)?, "a contribution's parameters");
-        let (mut name, mut exp, mut hash) = (None, None, None);
-        let mut last = 0u8;
-        while let Ok(t) = p.take(1) {
-            let t = t[0];
-            if t <= last {
-                return Err("a contribution's parameters are not sorted".into());
-            }
-            last = t;
-            match t {
-                1 => {
-                    let n = p.take(1)?[0] as usize;
-                    name = Some(String::from_utf8_lossy(p.take(n)?).into_owned());
-                }
-                2 => exp = Some(p.take(1)?[0]),
-                3 => {
-                    let n = p.take(1)?[0] as usize;
-                    hash = Some(p.take(n)?.to_vec());
-                }
-                _ => return Err(format!("unknown contribution parameter {t}")),
-            }
-        }
-        let kind = match (kind, exp, hash) {
-            (0, None, None) => ContributionKind::Secret,
-            (1, Some(iterations_exp), Some(hash)) => ContributionKind::Beacon {
-                hash,
-                iterations_exp,
-            },
-            _ => return Err("a contribution's type does not match its parameters".into()),
-        };
+        let (name, kind) = contribution_params(kind, r.take(len)?)?;
         Ok(PtauContribution {
             tau_g1,
             tau_g2,

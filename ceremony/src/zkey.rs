@@ -131,37 +131,7 @@ impl Contribution {
         let transcript: Hash64 = r.take(64)?.try_into().expect("64 bytes");
         let kind = r.u32()?;
         let len = r.u32()? as usize;
-        let params = r.take(len)?;
-        let mut p = Reader::new(params, "a contribution's parameters");
-        let (mut name, mut exp, mut hash) = (None, None, None);
-        let mut last = 0u8;
-        while let Ok(t) = p.take(1) {
-            let t = t[0];
-            if t <= last {
-                return Err("a contribution's parameters are not sorted".into());
-            }
-            last = t;
-            match t {
-                1 => {
-                    let n = p.take(1)?[0] as usize;
-                    name = Some(String::from_utf8_lossy(p.take(n)?).into_owned());
-                }
-                2 => exp = Some(p.take(1)?[0]),
-                3 => {
-                    let n = p.take(1)?[0] as usize;
-                    hash = Some(p.take(n)?.to_vec());
-                }
-                _ => return Err(format!("unknown contribution parameter {t}")),
-            }
-        }
-        let kind = match (kind, exp, hash) {
-            (0, None, None) => ContributionKind::Secret,
-            (1, Some(iterations_exp), Some(hash)) => ContributionKind::Beacon {
-                hash,
-                iterations_exp,
-            },
-            _ => return Err("a contribution's type does not match its parameters".into()),
-        };
+        let (name, kind) = contribution_params(kind, r.take(len)?)?;
         Ok(Contribution {
             delta_after,
             g1_s,
@@ -407,4 +377,45 @@ pub fn g2s(points: &[G2Affine]) -> Vec<u8> {
         g2_to_lem(p, &mut out);
     }
     out
+}
+
+/// A contribution's type and its parameter block as snarkjs writes them (shared by
+/// `.ptau` and `.zkey`): tagged entries in increasing tag order, 1 the name (length
+/// byte, UTF-8), 2 a beacon's iteration exponent, 3 a beacon's hash (length byte,
+/// bytes); type 0 a secret contribution without beacon entries, 1 a beacon with both.
+pub(crate) fn contribution_params(
+    kind: u32,
+    params: &[u8],
+) -> Result<(Option<String>, ContributionKind), String> {
+    let mut p = Reader::new(params, "a contribution's parameters");
+    let (mut name, mut exp, mut hash) = (None, None, None);
+    let mut last = 0u8;
+    while let Ok(t) = p.take(1) {
+        let t = t[0];
+        if t <= last {
+            return Err("a contribution's parameters are not sorted".into());
+        }
+        last = t;
+        match t {
+            1 => {
+                let n = p.take(1)?[0] as usize;
+                name = Some(String::from_utf8_lossy(p.take(n)?).into_owned());
+            }
+            2 => exp = Some(p.take(1)?[0]),
+            3 => {
+                let n = p.take(1)?[0] as usize;
+                hash = Some(p.take(n)?.to_vec());
+            }
+            _ => return Err(format!("unknown contribution parameter {t}")),
+        }
+    }
+    let kind = match (kind, exp, hash) {
+        (0, None, None) => ContributionKind::Secret,
+        (1, Some(iterations_exp), Some(hash)) => ContributionKind::Beacon {
+            hash,
+            iterations_exp,
+        },
+        _ => return Err("a contribution's type does not match its parameters".into()),
+    };
+    Ok((name, kind))
 }
