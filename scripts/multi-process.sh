@@ -12,8 +12,8 @@
 #   COMMITTEE=demo scripts/multi-process.sh   # the fixed-seed demo committee instead
 #                                             # (protects nothing; Groth16 keys cached)
 #
-# New flow keys mean a new Groth16 setup of the bid and settle circuits at deploy
-# (measured in the debug profile on 2 busy cores: see the deploy log's timings).
+# New flow keys mean a new Groth16 ceremony for the bid and settle circuits before the
+# deploy: step 3 runs it, one process per contribution, and the audit checks it.
 #
 # Needs Node.js (for ganache) besides the Rust toolchain. Everything it writes goes to
 # target/sealgrid-multi/ (logs of every process included). A round takes about three
@@ -37,7 +37,7 @@ if [ -n "${CARGO_ARGS:-}" ]; then
   # shellcheck disable=SC2086
   cargo $CARGO_ARGS
 else
-  cargo build "${cargo_flags[@]}" -p sealgrid-coordinator -p sealgrid-trustee -p sealgrid-wallet -p sealgrid --bins
+  cargo build "${cargo_flags[@]}" -p sealgrid-ceremony -p sealgrid-coordinator -p sealgrid-trustee -p sealgrid-wallet -p sealgrid --bins
 fi
 BIN=$TARGET/$PROFILE
 
@@ -105,16 +105,62 @@ else
   passphrase() { pass "$1"; }
 fi
 
-# 3. the operator deploys and registers 6 prosumers derived from seed 7
+# 3. the trusted-setup ceremony (docs/PROTOCOL.md §12) of the committee's circuits, each
+#    step its own process. Phase 1 (powers of tau) serves every circuit and market, so it
+#    is made once per key directory, by the same three parties and a beacon, and reused
+#    (a pilot takes a public transcript such as Hermez's instead). Phase 2, per circuit:
+#    the operator, the regulator and a community representative contribute in turn, each
+#    publishing the hash it prints, then a beacon: the chain's latest block hash.
+SECONDS=0
+KEYS=${SEALGRID_KEY_DIR:-$TARGET/sealgrid-keys}
+CER=$WORK/ceremony
+mkdir -p "$CER" "$KEYS/ceremony"
+PARTIES=(operator regulator community)
+cer() { "$BIN/sealgrid-ceremony" --quiet "$@"; }
+for c in balance bid settle; do
+  cer r1cs --setup "$WORK/committee/setup.json" --circuit "$c" "$CER/$c.r1cs" >>"$WORK/ceremony.log"
+done
+POWER=$(sed -n 's/.*needs a phase-1 file of power \([0-9]*\).*/\1/p' "$WORK/ceremony.log" | sort -n | tail -1)
+BEACON=$(node -e '
+  const body = JSON.stringify({jsonrpc: "2.0", id: 1, method: "eth_getBlockByNumber", params: ["latest", false]});
+  fetch(process.argv[1], {method: "POST", headers: {"content-type": "application/json"}, body})
+    .then(r => r.json()).then(j => console.log(j.result.hash.slice(2)));' "$URL")
+PHASE1=$KEYS/ceremony/phase1-$POWER.ptau
+if [ ! -f "$PHASE1" ]; then
+  cer ptau new --power "$POWER" "$CER/p1-0.ptau" >>"$WORK/ceremony.log"
+  i=0
+  for who in "${PARTIES[@]}"; do
+    cer ptau contribute "$CER/p1-$i.ptau" "$CER/p1-$((i + 1)).ptau" --name "$who" >>"$WORK/ceremony.log"
+    i=$((i + 1))
+  done
+  cer ptau beacon "$CER/p1-$i.ptau" "$CER/p1-beacon.ptau" --hash "$BEACON" --name beacon >>"$WORK/ceremony.log"
+  cer ptau prepare "$CER/p1-beacon.ptau" "$PHASE1.$$.tmp" >>"$WORK/ceremony.log"
+  mv "$PHASE1.$$.tmp" "$PHASE1"
+  rm -f "$CER"/p1-*.ptau
+fi
+cp "$PHASE1" "$CER/phase1.ptau"
+for c in balance bid settle; do
+  cer zkey new "$CER/$c.r1cs" "$CER/phase1.ptau" "$CER/$c.0.zkey" >>"$WORK/ceremony.log"
+  i=0
+  for who in "${PARTIES[@]}"; do
+    cer zkey contribute "$CER/$c.$i.zkey" "$CER/$c.$((i + 1)).zkey" --name "$who" >>"$WORK/ceremony.log"
+    i=$((i + 1))
+  done
+  cer zkey beacon "$CER/$c.$i.zkey" "$CER/$c.zkey" --hash "$BEACON" --name beacon >>"$WORK/ceremony.log"
+  rm -f "$CER/$c".[0-9].zkey "$CER/$c.r1cs"
+done
+echo "ceremony (phase 1 power $POWER, 3 contributors and a beacon per circuit) took ${SECONDS} s"
+
+# 4. the operator deploys the ceremony's keys and registers 6 prosumers derived from seed 7
 SECONDS=0
 "$BIN/sealgrid-coordinator" deploy --setup "$WORK/committee/setup.json" \
-  --addresses "$WORK/committee/addresses.json" --rpc-url "$URL" \
+  --addresses "$WORK/committee/addresses.json" --rpc-url "$URL" --ceremony "$CER" \
   --out "$WORK/market.json" --prosumers 6 --prosumer-seed 7 | tee "$WORK/deploy.log"
 MARKET=$(sed -n 's/^market \(0x[0-9a-fA-F]*\) .*/\1/p' "$WORK/deploy.log")
 FROM=$(sed -n 's/.*(block \([0-9]*\)).*/\1/p' "$WORK/deploy.log")
-echo "deploy (Groth16 keys for the committee's flow keys included) took ${SECONDS} s"
+echo "deploy (the ceremony's keys checked against the committee's circuits) took ${SECONDS} s"
 
-# 4. three trustees, each reading the chain itself, served over mutual TLS: a local CA
+# 5. three trustees, each reading the chain itself, served over mutual TLS: a local CA
 #    and a certificate per party (self-made, the CA's key not kept; a deployment uses
 #    its own CA). A trustee answers only callers with a certificate of that CA, opens
 #    single bids only for the regulator's certificate and logs every opening.
@@ -133,7 +179,7 @@ for i in 1 2 3; do
   trustees+=(--trustee "https://127.0.0.1:${TRUSTEE_PORT_BASE:-5016}$i")
 done
 
-# 5. the coordinator, one round whose bidding closes LEAD to LEAD + 30 s from now
+# 6. the coordinator, one round whose bidding closes LEAD to LEAD + 30 s from now
 #    (each prosumer proves a deposit and then a bid: a few seconds each, the prover
 #    being optimised in debug builds too; LEAD leaves a loaded 2-core machine room), its
 #    settlement window 60 s after the slot (each group proves its settlements one by one;
@@ -149,7 +195,7 @@ ROUND=$(( (NOW + LEAD + SLOT - 1) / SLOT ))
   --first-round "$ROUND" --rounds 1 >"$WORK/coordinator.out" 2>"$WORK/coordinator.log" &
 pids+=($!)
 
-# 6. two groups of prosumers; household 5 defaults
+# 7. two groups of prosumers; household 5 defaults
 "$BIN/sealgrid-prosumers" --coordinator "http://$COORD" --market "$WORK/market.json" \
   --seed 7 --first 0 --count 3 --first-round "$ROUND" >"$WORK/group-a.out" 2>"$WORK/group-a.log" &
 a=$!
@@ -162,7 +208,7 @@ echo "round $ROUND: prosumers at work (logs in $WORK)"
 wait "$a" && wait "$b"
 cat "$WORK/group-a.out" "$WORK/group-b.out"
 
-# 7. the regulator opens bid 0 with its certificate (escrowed disclosure; every trustee
+# 8. the regulator opens bid 0 with its certificate (escrowed disclosure; every trustee
 #    logs it), then re-verifies the round from public data and reads the trustees' logs
 "$BIN/sealgrid" audit disclose --market "$WORK/market.json" --rpc-url "$URL" --round "$ROUND" --bid 0 \
   "${trustees[@]}" --auditor regulator \

@@ -13,12 +13,15 @@
 //!    returns an [`AuditReport`]: market-wide checks, then per round one named verdict
 //!    per check of `docs/PROTOCOL.md` an auditor can redo (see [`checks`]).
 //!
-//! [`audit_rounds`] does both.
+//! [`audit_rounds`] does both. The `key-setup` check ([`setup::key_setup`]: the keys
+//! are a ceremony's outputs for this market's circuits) reads the ceremony's files, not
+//! the chain: callers add it to the report's market checks.
 
 pub mod bundle;
 pub mod checks;
 pub mod market;
 pub mod record;
+pub mod setup;
 pub mod words;
 
 use std::collections::BTreeMap;

@@ -8,6 +8,8 @@
 //!   prepared phase-1 file), contribute, beacon, verify, and the export into the
 //!   prover's [`sealgrid_prover::KeyStore`] (keys made for snarkjs's R1CS-to-QAP
 //!   reduction, [`sealgrid_prover::qap`]).
+//! - [`market`]: a market's ceremony directory, its record in the market file, its
+//!   check against the market's circuits, and a local run of every step.
 //! - [`encoding`], [`binfile`], [`blake2b`]: snarkjs's byte encodings, container,
 //!   deterministic randomness and hash state.
 //!
@@ -16,6 +18,7 @@
 pub mod binfile;
 pub mod blake2b;
 pub mod encoding;
+pub mod market;
 pub mod phase1;
 pub mod phase2;
 pub mod ptau;

@@ -102,6 +102,16 @@ struct RunArgs {
     /// directory].
     #[arg(long, value_name = "DIR")]
     key_dir: Option<PathBuf>,
+    /// The trusted-setup ceremony's files (`phase1.ptau`, `balance.zkey`, `bid.zkey`,
+    /// `settle.zkey`) for the `key-setup` check [default: `ceremony` beside the market
+    /// file].
+    #[arg(long, value_name = "DIR")]
+    ceremony: Option<PathBuf>,
+    /// The `key-setup` check in full: phase 1 point by point and every circuit's
+    /// initial key recomputed, as snarkjs does (minutes), instead of the keys by random
+    /// linear combinations (seconds).
+    #[arg(long)]
+    full_setup: bool,
     /// Also write an HTML report (public data only) to this path.
     #[arg(long, value_name = "PATH")]
     report: Option<PathBuf>,
@@ -232,6 +242,25 @@ fn audit(args: RunArgs) -> Result<ExitCode> {
         (None, None) => BTreeMap::new(),
     };
     let mut report = audit_record(&record, &market, &keys, &bundles, &Rounds::List(list));
+    let ceremony = args.ceremony.clone().unwrap_or_else(|| {
+        source
+            .market
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join("ceremony")
+    });
+    let depth = if args.full_setup {
+        sealgrid_ceremony::market::Depth::Full
+    } else {
+        sealgrid_ceremony::market::Depth::Keys
+    };
+    report.market.push(sealgrid_audit::setup::key_setup(
+        &market,
+        &keys,
+        &ceremony,
+        depth,
+        &|step| eprintln!("key-setup: {step}"),
+    ));
     if let Some(check) = print_disclosures(&args.disclosures) {
         report.market.push(check);
     }

@@ -227,7 +227,7 @@ impl Observer for Ui {
                 }
                 None => self.println(&format!("  keys: {event}")),
             },
-            Event::CacheHit { .. } | Event::CacheStale { .. } => {
+            Event::CacheHit { .. } | Event::CacheStale { .. } | Event::Step { .. } => {
                 self.println(&format!("  keys: {event}"))
             }
         }

@@ -27,8 +27,8 @@ struct Cli {
 enum Command {
     /// Serves the coordinator's gRPC API until stopped.
     Serve(Box<Flags>),
-    /// The operator's one-time deployment for a committee: loads or makes the Groth16
-    /// keys for its flow keys, deploys the contracts, registers a seeded group of
+    /// The operator's one-time deployment for a committee: takes the Groth16 keys for
+    /// its flow keys from a ceremony (--ceremony) or makes them, deploys the contracts, registers a seeded group of
     /// prosumers, writes the market file and points the committee's setup at the market.
     Deploy(DeployArgs),
 }
@@ -55,6 +55,13 @@ struct DeployArgs {
     /// The key store.
     #[arg(long, env = "SEALGRID_KEY_DIR")]
     key_dir: Option<PathBuf>,
+    /// The trusted-setup ceremony's directory for this committee's circuits
+    /// (`phase1.ptau`, `balance.zkey`, `bid.zkey`, `settle.zkey`, from
+    /// `sealgrid-ceremony ... --setup` with this setup file): the keys are checked
+    /// against the circuits and recorded in the market file. Without it, the keys come
+    /// from a single party's setup, which the audit reports as a failure.
+    #[arg(long, value_name = "DIR")]
+    ceremony: Option<PathBuf>,
     /// Register this many prosumers, wallets derived from --prosumer-seed.
     #[arg(long, default_value_t = 0)]
     prosumers: u64,
@@ -90,6 +97,7 @@ fn deploy(args: DeployArgs) -> Result<()> {
         prosumers: args.prosumers,
         prosumer_seed: args.prosumer_seed,
         tokens: args.tokens,
+        ceremony: args.ceremony.clone(),
     };
     let key_dir = args
         .key_dir

@@ -44,6 +44,11 @@ pub struct DeployPlan {
     pub prosumer_seed: u64,
     /// See `prosumers`.
     pub tokens: u64,
+    /// The trusted-setup ceremony's directory (`phase1.ptau`, `balance.zkey`,
+    /// `bid.zkey`, `settle.zkey`, for this committee's circuits): its keys are checked
+    /// against the circuits, installed and deployed, and its record written into the
+    /// market file. `None`: a single party's setup here, which the audit reports.
+    pub ceremony: Option<std::path::PathBuf>,
 }
 
 /// Why a deployment failed.
@@ -55,20 +60,37 @@ fn err(e: impl std::fmt::Display) -> OperatorError {
     OperatorError(e.to_string())
 }
 
-/// Loads (or makes) the Groth16 keys for the committee's flow keys, deploys, registers
-/// the prosumers, and returns the market file and the committee setup with its domain.
+/// Takes the Groth16 keys for the committee's flow keys from the ceremony (or loads or
+/// makes them in one party's setup), deploys, registers the prosumers, and returns the
+/// market file and the committee setup with its domain.
 pub fn deploy<C: DevChain>(
     chain: &mut C,
     operator_secret: [u8; 32],
     plan: &DeployPlan,
     key_dir: &Path,
-    progress: &dyn Progress,
+    progress: &(dyn Progress + Sync),
 ) -> Result<(MarketFile, TrusteeSetup, CircuitKeys), OperatorError> {
     let circuits =
         Circuits::new(plan.setup.market.clone(), plan.setup.committee.flow_keys()).map_err(err)?;
     let store = KeyStore::open(key_dir).map_err(err)?;
-    let keys = CircuitKeys::load_or_setup(circuits, &store, progress)
-        .map_err(|e| OperatorError(format!("keys for {}: {}", e.0, e.1)))?;
+    let (keys, setup_record) = match &plan.ceremony {
+        None => (
+            CircuitKeys::load_or_setup(circuits, &store, progress)
+                .map_err(|e| OperatorError(format!("keys for {}: {}", e.0, e.1)))?,
+            None,
+        ),
+        Some(dir) => {
+            let step = |what: &str| {
+                progress.event(&sealgrid_prover::Event::Step {
+                    what: format!("ceremony: {what}"),
+                })
+            };
+            let (keys, record) =
+                sealgrid_ceremony::market::keys_from_dir(dir, circuits, &store, &step)
+                    .map_err(|e| OperatorError(format!("ceremony {}: {e}", dir.display())))?;
+            (keys, Some(record))
+        }
+    };
     let operator = chain.add_account(operator_secret).map_err(err)?;
     chain
         .fund(operator, U256::from(10 * GAS_MONEY))
@@ -160,6 +182,7 @@ pub fn deploy<C: DevChain>(
             settle: keys.settle.id.verifying.clone(),
         },
         deployment,
+        setup: setup_record,
     };
     Ok((file, setup, keys))
 }

@@ -13,11 +13,13 @@ use std::sync::{Arc, Mutex};
 
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolCall;
+pub use sealgrid_ceremony::market::LocalCeremony;
+use sealgrid_ceremony::market::SetupRecord;
 use sealgrid_circuits::market::MarketParams;
 use sealgrid_committee::sign::{Address as CAddress, SigningDomain};
 use sealgrid_market::TrusteeSetup;
 use sealgrid_proto::tls::{MutualTls, TlsFiles};
-use sealgrid_prover::{CircuitKeys, Circuits, KeyStore, Progress};
+use sealgrid_prover::{CircuitKeys, Circuits, Event, KeyStore, Progress};
 use sealgrid_trustee::certs::LocalCa;
 use sealgrid_trustee::chain::EvmChainView;
 use sealgrid_trustee::demo::DemoCommittee;
@@ -103,6 +105,9 @@ pub enum LocalError {
     /// Keys.
     #[error("Groth16 keys for {0}: {1}")]
     Keys(String, Box<sealgrid_prover::KeyError>),
+    /// The trusted-setup ceremony.
+    #[error("ceremony: {0}")]
+    Ceremony(String),
     /// The chain.
     #[error("chain: {0}")]
     Chain(#[from] ChainError),
@@ -128,6 +133,11 @@ pub struct LocalConfig {
     pub persist_chain: bool,
     /// The market clock (the chain's blocks carry it).
     pub clock: Clock,
+    /// Make the keys by a trusted-setup ceremony run here (PROTOCOL §12), cached by
+    /// circuit set in `key_dir/ceremony/`, its files copied to `dir/ceremony/` and its
+    /// record written into the market file. `None`: a single party's setup
+    /// (`KeyStore::setup`), which the audit reports.
+    pub ceremony: Option<LocalCeremony>,
 }
 
 /// A running local market (without its coordinator).
@@ -169,6 +179,41 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     }
 }
 
+/// The ceremony's keys for `circuits`: the ceremony directory cached in
+/// `store/ceremony/<set id>/` (run by [`sealgrid_ceremony::market::run_local`] when
+/// absent, the phase-1 file shared by every set in `store/ceremony/`), copied to
+/// `dir/ceremony/` (what the audit reads), checked against the circuits and installed.
+fn ceremony_keys(
+    circuits: Circuits,
+    plan: &LocalCeremony,
+    store: &KeyStore,
+    dir: &std::path::Path,
+    progress: &(dyn Progress + Send + Sync),
+) -> Result<(CircuitKeys, SetupRecord), LocalError> {
+    use sealgrid_ceremony::market::{keys_from_dir, run_local, zkey_file, CIRCUITS, PHASE1_FILE};
+    let fail = |e: &dyn std::fmt::Display| LocalError::Ceremony(e.to_string());
+    let step = |what: &str| {
+        progress.event(&Event::Step {
+            what: format!("ceremony: {what}"),
+        })
+    };
+    let root = store.dir().join("ceremony");
+    let cache = root.join(circuits.set_id());
+    let mut files: Vec<String> = CIRCUITS.iter().map(|k| zkey_file(*k)).collect();
+    files.push(PHASE1_FILE.to_owned());
+    if files.iter().all(|f| cache.join(f).exists()) {
+        step(&format!("reusing the transcript in {}", cache.display()));
+    } else {
+        run_local(&cache, &circuits, plan, &root, &step).map_err(|e| fail(&e))?;
+    }
+    let out = dir.join("ceremony");
+    std::fs::create_dir_all(&out).map_err(|e| fail(&e))?;
+    for f in &files {
+        std::fs::copy(cache.join(f), out.join(f)).map_err(|e| fail(&format!("{f}: {e}")))?;
+    }
+    keys_from_dir(&out, circuits, store, &step).map_err(|e| fail(&e))
+}
+
 impl LocalMarket {
     /// Sets everything up: keys (loaded or made, reporting to `progress`), chain,
     /// contracts, committee, trustees.
@@ -178,14 +223,23 @@ impl LocalMarket {
     ) -> Result<LocalMarket, LocalError> {
         let committee = DemoCommittee::new(config.params.levels)?;
         let circuits = Circuits::new(config.params.clone(), committee.public.flow_keys())?;
-        let key_dir = config.key_dir.clone();
-        let keys = tokio::task::spawn_blocking(move || {
+        let (key_dir, plan) = (config.key_dir.clone(), config.ceremony.clone());
+        let dir = config.dir.clone();
+        let (keys, setup) = tokio::task::spawn_blocking(move || {
             let store = KeyStore::open(&key_dir)
                 .map_err(|e| LocalError::Keys("key store".into(), Box::new(e)))?;
-            CircuitKeys::load_or_setup(circuits, &store, &*progress).map_err(|e| {
-                let (name, e) = *e;
-                LocalError::Keys(name, Box::new(e))
-            })
+            match plan {
+                None => CircuitKeys::load_or_setup(circuits, &store, &*progress)
+                    .map(|keys| (keys, None))
+                    .map_err(|e| {
+                        let (name, e) = *e;
+                        LocalError::Keys(name, Box::new(e))
+                    }),
+                Some(plan) => {
+                    let (keys, record) = ceremony_keys(circuits, &plan, &store, &dir, &*progress)?;
+                    Ok((keys, Some(record)))
+                }
+            }
         })
         .await
         .map_err(|e| LocalError::Other(e.to_string()))??;
@@ -269,6 +323,7 @@ impl LocalMarket {
                 settle: keys.settle.id.verifying.clone(),
             },
             deployment,
+            setup,
         };
         market
             .save(&config.dir.join("market.json"))

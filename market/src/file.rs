@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use sealgrid_ceremony::market::SetupRecord;
 use sealgrid_committee::sign::Address;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_prover::{KeyError, KeyId, KeyStore};
@@ -40,6 +41,12 @@ pub struct MarketFile {
     pub trustees: Vec<Address>,
     /// The verifying keys.
     pub verifying_keys: VerifierKeyIds,
+    /// The trusted-setup ceremony the keys came from (PROTOCOL §12): its phase-1 and
+    /// per-circuit transcript hashes and contributors. `None`: keys made by a single
+    /// party (`KeyStore::setup`), which the audit reports, since that party can forge
+    /// any proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<SetupRecord>,
 }
 
 /// Why a market file could not be read or written.

@@ -1,7 +1,7 @@
 //! Measures key sizes, key load times (compressed / uncompressed, validated or not),
 //! proving, and single against batch verification, on the tests' circuit.
 //!
-//! `cargo run -p sealgrid-prover --example key_sizes -- [squarings] [batch]`
+//! `cargo run -p sealgrid-prover --features key-sizes --example key_sizes -- [squarings] [batch]`
 
 #[path = "../tests/it/common.rs"]
 #[allow(dead_code)]

@@ -539,6 +539,24 @@ impl KeyStore {
         C: ConstraintSynthesizer<Fr>,
         R: RngCore + CryptoRng,
     {
+        self.setup_dyn(
+            circuit_name,
+            crate::DynCircuit::new(circuit),
+            shape,
+            &mut crate::DynRng::new(rng),
+            progress,
+        )
+    }
+
+    /// The setup's body, compiled once in this crate ([`crate::dyn_circuit`]).
+    fn setup_dyn(
+        &self,
+        circuit_name: &str,
+        circuit: crate::DynCircuit<'_>,
+        shape: CircuitShape,
+        rng: &mut crate::DynRng<'_>,
+        progress: &dyn Progress,
+    ) -> Result<KeyPair, KeyError> {
         let pk = timed(progress, Phase::Setup, circuit_name, || {
             Groth16::generate_random_parameters_with_reduction(circuit, rng)
         })

@@ -25,6 +25,7 @@
 //! spinners; crates that use the library turn the feature off and link no CLI.
 
 pub mod circuits;
+pub mod dyn_circuit;
 pub mod keys;
 pub mod progress;
 pub mod prove;
@@ -48,6 +49,7 @@ pub type VerifyingKey = ark_groth16::VerifyingKey<Curve>;
 pub type PreparedVerifyingKey = ark_groth16::PreparedVerifyingKey<Curve>;
 
 pub use circuits::{CircuitKeys, CircuitKind, Circuits, CircuitsError, Sample, SealgridCircuit};
+pub use dyn_circuit::{DynCircuit, DynRng};
 pub use keys::{KeyError, KeyId, KeyKind, KeyPair, KeyPairId, KeyStore, Reduction};
 pub use progress::{Event, NoProgress, Phase, Progress};
 pub use prove::{prove, ProveError, ProvedStatement};

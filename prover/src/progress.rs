@@ -57,6 +57,11 @@ pub enum Event {
         /// Wall-clock time the step took.
         elapsed: Duration,
     },
+    /// A step of a longer run (a trusted-setup ceremony's), as it starts.
+    Step {
+        /// What the step does.
+        what: String,
+    },
     /// A cached key was found and will be reused instead of a new setup.
     CacheHit {
         /// The circuit whose keys were found.
@@ -79,6 +84,7 @@ impl fmt::Display for Event {
                 subject,
                 elapsed,
             } => write!(f, "{phase} ({subject}): done in {elapsed:.2?}"),
+            Event::Step { what } => f.write_str(what),
             Event::CacheHit { circuit } => write!(f, "reusing cached keys for {circuit}"),
             Event::CacheStale { circuit } => {
                 write!(

@@ -14,6 +14,7 @@ use ark_relations::gr1cs::{
 };
 use ark_std::rand::{CryptoRng, RngCore};
 
+use crate::dyn_circuit::{DynCircuit, DynRng};
 use crate::progress::{timed, Phase, Progress};
 use crate::qap::Groth16;
 use crate::{Fr, Proof, ProvingKey};
@@ -70,6 +71,21 @@ where
     C: ConstraintSynthesizer<Fr>,
     R: RngCore + CryptoRng,
 {
+    prove_dyn(
+        pk,
+        DynCircuit::new(circuit),
+        &mut DynRng::new(rng),
+        progress,
+    )
+}
+
+/// [`prove`]'s body, compiled once in this crate ([`crate::dyn_circuit`]).
+fn prove_dyn(
+    pk: &ProvingKey,
+    circuit: DynCircuit<'_>,
+    rng: &mut DynRng<'_>,
+    progress: &dyn Progress,
+) -> Result<ProvedStatement, ProveError> {
     let cs = timed(progress, Phase::Synthesize, "witness", || {
         let cs = ConstraintSystem::<Fr>::new_ref();
         // The same settings as ark-groth16's own prover.

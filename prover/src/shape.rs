@@ -42,6 +42,11 @@ pub struct CircuitShape {
 impl CircuitShape {
     /// Synthesises `circuit` without a witness and measures it.
     pub fn of<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<Self, ShapeError> {
+        Self::of_dyn(crate::DynCircuit::new(circuit))
+    }
+
+    /// [`CircuitShape::of`]'s body, compiled once in this crate ([`crate::dyn_circuit`]).
+    fn of_dyn(circuit: crate::DynCircuit<'_>) -> Result<Self, ShapeError> {
         let cs = ConstraintSystem::<Fr>::new_ref();
         // The same settings as ark-groth16's generator, so that the digest describes
         // the matrices that the keys are made from.

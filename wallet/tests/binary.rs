@@ -1,6 +1,6 @@
 //! The `sealgrid-prosumers` binary refuses bad invocations with a clear error before it
 //! touches the network. (It is also what makes `cargo test` build the binary that the
-//! multi-process round of `coordinator/tests/multi_process.rs` runs.)
+//! multi-process round of `coordinator/tests/it/multi_process.rs` runs.)
 
 use std::process::Command;
 

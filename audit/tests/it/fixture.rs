@@ -111,6 +111,9 @@ pub fn build() -> Fixture {
             bid: bid_kp.id.verifying.clone(),
             settle: settle_kp.id.verifying.clone(),
         },
+        // keys of a single party: the `key-setup` check (not part of `audit_record`)
+        // would report them
+        setup: None,
     };
     // the operator funds negative residuals
     let contracts = Contracts::from(&deployment);

@@ -72,6 +72,7 @@ impl Server {
                 max_defaults: 1,
                 persist_chain: false,
                 clock: clock.clone(),
+                ceremony: None,
             },
             Arc::new(NoProgress),
         )

@@ -37,9 +37,10 @@ against this R1CS and phase-1 file), `zkey export` into the prover's key store.
 
 One honest contributor (who draws a real secret and forgets it) makes the key sound.
 
-Flow keys: the bid and settle circuits take the committee's flow keys as constants; \
-this tool uses the DEMO key set of `sealgrid-prover` (--levels K) until the market \
-wires in the DKG's keys.
+Flow keys: the bid and settle circuits take the committee's flow keys as constants: \
+give the committee's setup file (--setup, from `sealgrid-trustee dkg`), so a new \
+committee epoch means a new phase 2. Without it, the DEMO key set of `sealgrid-prover` \
+(--levels K), which protects nothing.
 
 Exit status: 0 on success, 1 when `verify` rejects a transcript, 2 on any other error.";
 
@@ -75,14 +76,36 @@ struct CircuitArgs {
     /// The circuit.
     #[arg(long, value_enum)]
     circuit: Circuit,
-    /// Number of price levels K of the market (bid and settle circuits).
+    /// The committee's setup file (`sealgrid-trustee dkg` writes it): the market
+    /// parameters and the flow keys the bid and settle circuits take as constants.
+    #[arg(long, value_name = "FILE", conflicts_with = "levels")]
+    setup: Option<PathBuf>,
+    /// Without --setup: the demo key set (`sealgrid-prover`'s, protects nothing) with K
+    /// price levels.
     #[arg(long, value_name = "K", default_value_t = 8)]
     levels: usize,
 }
 
+/// The parts of a committee setup file the circuits are made of.
+#[derive(serde::Deserialize)]
+struct CommitteeSetup {
+    committee: sealgrid_committee::dkg::CommitteePublic,
+    market: sealgrid_circuits::market::MarketParams,
+}
+
 impl CircuitArgs {
     fn circuits(&self) -> Result<Circuits> {
-        Circuits::demo(self.levels).context("making the circuits")
+        match &self.setup {
+            None => Circuits::demo(self.levels).context("making the circuits"),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                let s: CommitteeSetup = serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not a committee setup", path.display()))?;
+                Circuits::new(s.market, s.committee.flow_keys())
+                    .with_context(|| format!("the circuits of {}", path.display()))
+            }
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use sealgrid_audit::{audit_rounds, AuditReport, Rounds, VerifyingKeys};
+use sealgrid_ceremony::market::Depth;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::market_event::Event;
 use sealgrid_verifier_contract::ChainError;
@@ -175,9 +176,19 @@ pub async fn audit(
             .map_err(|e| DemoError::Setup(format!("{}: {e}", bundles_dir.display())))?;
         bundles.insert(round, b);
     }
-    net.on_chain(move |chain| {
-        audit_rounds(chain, &market, &keys, &bundles, Rounds::List(rounds))
-            .map_err(|e| ChainError::Backend(format!("audit: {e}")))
+    let ceremony = net.local.config.dir.join("ceremony");
+    let (m, k) = (market.clone(), keys.clone());
+    let setup = tokio::task::spawn_blocking(move || {
+        sealgrid_audit::setup::key_setup(&m, &k, &ceremony, Depth::Keys, &|_| {})
     })
     .await
+    .map_err(|e| DemoError::Setup(format!("key-setup check: {e}")))?;
+    let mut report = net
+        .on_chain(move |chain| {
+            audit_rounds(chain, &market, &keys, &bundles, Rounds::List(rounds))
+                .map_err(|e| ChainError::Backend(format!("audit: {e}")))
+        })
+        .await?;
+    report.market.push(setup);
+    Ok(report)
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use sealgrid_circuits::market::MarketParams;
 use sealgrid_coordinator::{start, Clock, RoundPlan, Running, Schedule};
-use sealgrid_local::{LocalConfig, LocalMarket};
+use sealgrid_local::{LocalCeremony, LocalConfig, LocalMarket};
 use sealgrid_market::schedule::RoundTimes;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::coordinator_client::CoordinatorClient;
@@ -21,6 +21,11 @@ use tonic::transport::Channel;
 
 use super::observer::Observer;
 use super::{Checks, DemoError};
+
+/// The demo ceremony's beacon: a fixed public value, so that every demo machine's
+/// transcript can be recomputed by anyone. A real market takes the hash of a block whose
+/// number it announced before the first contribution (PROTOCOL §12).
+pub const DEMO_BEACON: &[u8] = b"sealgrid demo beacon: market day 2027-06-21";
 
 /// How long the demo waits for the coordinator to reach a phase or publish an event.
 pub const WAIT: Duration = Duration::from_secs(300);
@@ -118,6 +123,9 @@ impl Net {
                 max_defaults: 1,
                 persist_chain: true,
                 clock: clock.clone(),
+                // The keys come from a ceremony: the operator, the regulator and a
+                // community representative contribute in turn, then the beacon.
+                ceremony: Some(LocalCeremony::demo(DEMO_BEACON)),
             },
             Arc::new(KeyEvents(Mutex::new(tx))),
         );

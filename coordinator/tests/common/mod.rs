@@ -53,6 +53,7 @@ pub async fn local_market(dir: &Path, clock: Clock, persist_chain: bool) -> Loca
             max_defaults: 1,
             persist_chain,
             clock,
+            ceremony: None,
         },
         Arc::new(NoProgress),
     )

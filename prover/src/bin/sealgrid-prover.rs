@@ -538,7 +538,7 @@ impl Progress for Reporter {
                     None => self.println(&event.to_string()),
                 }
             }
-            Event::CacheHit { .. } | Event::CacheStale { .. } => {
+            Event::CacheHit { .. } | Event::CacheStale { .. } | Event::Step { .. } => {
                 if self.bar.is_none() {
                     self.println(&event.to_string());
                 }

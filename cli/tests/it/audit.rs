@@ -1,9 +1,10 @@
 //! `sealgrid audit` and `sealgrid audit disclose` as a user runs them, on the audit
-//! crate's fixture round: the audit passes on the untouched files and exits 1, naming
-//! the check, on a tampered bundle; the disclosure opens a bid with trustees served over
+//! crate's fixture round: every check of the round passes on the untouched files (the
+//! fixture's single-party keys fail `key-setup`, and only that), and a tampered bundle
+//! fails the check about it; the disclosure opens a bid with trustees served over
 //! gRPC, and is refused to an auditor the trustees do not know.
 
-#[path = "../../audit/tests/it/fixture.rs"]
+#[path = "../../../audit/tests/it/fixture.rs"]
 #[allow(dead_code)]
 mod fixture;
 
@@ -69,14 +70,21 @@ fn audit_and_disclose_commands() {
         ])
     };
 
-    // --- the audit passes, one line per check, and writes the report -----------------------
+    // --- every check of the round passes, one line per check, and the report is written;
+    // the fixture's keys come from a single party's setup (no ceremony), which the
+    // `key-setup` check reports as the one failure (exit 1) ---------------------------------
     // (and it opens the chain read-only: the state file and its log are the same bytes after)
     let sidecar = sealgrid_verifier_contract::embedded::sidecar_path(&f.state);
     let read = |p: &Path| std::fs::read(p).expect("chain file");
     let before = (read(&f.state), read(&sidecar));
     let o = audit(&bundles);
     let out = text(&o);
-    assert!(o.status.success(), "{out}");
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("✗ key-setup: the market file records no ceremony: the keys were made by a single party"),
+        "{out}"
+    );
+    assert!(out.contains("verdict: FAIL (1 checks failed)"), "{out}");
     assert!(
         (read(&f.state), read(&sidecar)) == before,
         "the audit changed the chain's files"
@@ -86,8 +94,7 @@ fn audit_and_disclose_commands() {
     for check in ["market-parameters", "committee", "registrations"] {
         assert!(out.contains(&format!("✓ {check}:")), "{check}: {out}");
     }
-    assert!(out.contains("verdict: PASS"), "{out}");
-    assert!(!out.contains('✗'), "{out}");
+    assert_eq!(out.matches('✗').count(), 1, "{out}");
     println!("{out}");
     let html = std::fs::read_to_string(&report).expect("report written");
     assert!(
@@ -104,7 +111,7 @@ fn audit_and_disclose_commands() {
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("✗ histograms:"), "{out}");
-    assert!(out.contains("verdict: FAIL"), "{out}");
+    assert!(out.contains("verdict: FAIL (2 checks failed)"), "{out}");
 
     // --- disclosure with the demo trustees served over gRPC ----------------------------------
     let mut chain = EmbeddedChain::open(&f.state).expect("reopens");

@@ -6,8 +6,10 @@
 //! withdrawal, the event stream) and the audit of the round passes. Then the commands
 //! the demo prints at its end run as a user runs them, with the `sealgrid` binary: the
 //! audit from the run's files, and the disclosure of a bid with the trustees the demo
-//! keeps serving (`--keep-trustees`). Keys come from the prover's cache under the target
-//! directory, so only the first run pays for the setups.
+//! keeps serving (`--keep-trustees`). The keys come from the demo's 3-party ceremony
+//! (operator, regulator, community, then a beacon), cached under the target directory's
+//! key store, so only the first run pays for it; the audit's `key-setup` check verifies
+//! it, and fails for each way of breaking it.
 
 use std::process::{Command, Output};
 
@@ -101,6 +103,7 @@ fn six_households_one_slot_through_the_coordinator_with_a_defaulter() {
     );
     // The audit of the round from public data passed, every check of it.
     assert!(report.audit.passed());
+    key_setup_is_checked(dir.path(), &report.audit);
     assert_eq!(report.audit.rounds.len(), 1);
     assert_eq!(report.audit.rounds[0].round, s.round);
     assert!(report.audit_checks() > 0);
@@ -163,6 +166,74 @@ fn six_households_one_slot_through_the_coordinator_with_a_defaulter() {
             t.q
         ))),
         "the opened bid is one the households made: {disclose}"
+    );
+}
+
+/// The demo's keys come from its 3-party ceremony, which the audit verified; each way of
+/// breaking that link fails the `key-setup` check: no transcript (a single party's keys),
+/// a committee whose flow keys are not the circuits' (the transcript is for other
+/// circuits), and a key with one more contribution than recorded (neither the record's
+/// nor the deployed verifier's).
+fn key_setup_is_checked(dir: &std::path::Path, audit: &sealgrid_audit::AuditReport) {
+    use sealgrid_audit::setup::{key_setup, KEY_SETUP};
+    use sealgrid_ceremony::market::Depth;
+    let c = audit.check(None, KEY_SETUP).expect("the key-setup check");
+    assert!(c.passed, "{}", c.detail);
+    assert!(
+        c.detail
+            .contains("by operator, regulator, community, beacon (beacon)"),
+        "{}",
+        c.detail
+    );
+    let market = sealgrid_market::MarketFile::load(&dir.join("market.json")).expect("market file");
+    let setup = market
+        .setup
+        .as_ref()
+        .expect("the market file records the ceremony");
+    assert_eq!(setup.bid.contributions.len(), 4, "3 parties and the beacon");
+    let ceremony = dir.join("ceremony");
+    let keys = sealgrid_audit::VerifyingKeys::load(&market, &default_key_dir()).expect("keys");
+    let check = |m: &sealgrid_market::MarketFile, d: &std::path::Path| {
+        key_setup(m, &keys, d, Depth::Keys, &|_| {})
+    };
+    assert!(check(&market, &ceremony).passed);
+
+    // no transcript: keys of a single party
+    let single = sealgrid_market::MarketFile {
+        setup: None,
+        ..market.clone()
+    };
+    let c = check(&single, &ceremony);
+    assert!(
+        !c.passed && c.detail.contains("single party"),
+        "{}",
+        c.detail
+    );
+
+    // another committee's flow keys: the transcripts are not for its circuits
+    let mut other = market.clone();
+    let mut rng = <rand_chacha::ChaCha20Rng as rand::SeedableRng>::seed_from_u64(99);
+    other.trustee_setup.committee =
+        sealgrid_testkit::committee::dkg(&market.trustee_setup.market, 3, 2, &mut rng).0;
+    let c = check(&other, &ceremony);
+    assert!(!c.passed && c.detail.contains("bid:"), "{}", c.detail);
+
+    // one contribution more than recorded: a valid transcript, but not the market's
+    let more = tempfile::tempdir().expect("temp dir");
+    for f in ["phase1.ptau", "balance.zkey", "settle.zkey"] {
+        std::fs::copy(ceremony.join(f), more.path().join(f)).expect("copies");
+    }
+    let bid = sealgrid_ceremony::Zkey::read(&ceremony.join("bid.zkey")).expect("bid key");
+    let (extra, _) = sealgrid_ceremony::phase2::contribute(&bid, Some("late"), b"", &|_| {});
+    extra.write(&more.path().join("bid.zkey")).expect("writes");
+    let c = check(&market, more.path());
+    assert!(!c.passed, "{}", c.detail);
+    assert!(
+        c.detail.contains("bid: the transcript hash is")
+            && c.detail
+                .contains("bid: the deployed verifying key is not the transcript's output"),
+        "{}",
+        c.detail
     );
 }
 

@@ -9,8 +9,6 @@
 //! says SKIPPED and passes, unless `SEALGRID_REQUIRE_PYTHON=1` (CI, when python3 is
 //! present): then it fails.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;

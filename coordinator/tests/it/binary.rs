@@ -3,8 +3,6 @@
 //! printed), answering GetMarket and the health service with a span per call, stopping
 //! gracefully on SIGTERM with its store intact for the next start.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

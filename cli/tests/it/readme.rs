@@ -14,7 +14,7 @@
 //! - `cargo test -p P --test T`: the package and its test target exist.
 //! - scripts, the Python client, npm and node: the files exist where the block's `cd`
 //!   leads; the Python client's subcommands and flags are declared in its argparse parser
-//!   and driven by `coordinator/tests/python.rs`.
+//!   and driven by `coordinator/tests/it/python.rs`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -303,7 +303,7 @@ fn check_cargo(words: &[String], line: &str, packages: &BTreeMap<String, Package
 /// A command of the Python client's block.
 fn check_python_client(cwd: &Path, words: &[String], line: &str) {
     let client = std::fs::read_to_string(cwd.join("sealgrid_client.py")).expect("the client");
-    let driven = std::fs::read_to_string(root().join("coordinator/tests/python.rs"))
+    let driven = std::fs::read_to_string(root().join("coordinator/tests/it/python.rs"))
         .expect("the client's test");
     let sub = words
         .iter()
@@ -313,7 +313,7 @@ fn check_python_client(cwd: &Path, words: &[String], line: &str) {
         .unwrap_or_else(|| panic!("README: `{line}`: no subcommand of sealgrid_client.py"));
     assert!(
         driven.contains(&format!("\"{sub}\"")),
-        "README: `{line}`: coordinator/tests/python.rs does not run {sub}"
+        "README: `{line}`: coordinator/tests/it/python.rs does not run {sub}"
     );
     for f in flags(words) {
         assert!(
