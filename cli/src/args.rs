@@ -49,7 +49,11 @@ with a +-15 % jitter per slot. Every slot has at least the k-anonymity floor of 
 (6 in the slot with the default): if fewer households have a position worth a bid, \
 those with the largest small positions bid them.
 
-Keys are cached in the key directory; the first run makes them, later runs load them. \
+The Groth16 keys come from a trusted-setup ceremony: a local phase 1, then for each \
+circuit the operator, the regulator and a community representative contribute in turn \
+and a beacon ends it; the audit verifies the transcript (its `key-setup` check). The \
+ceremony is cached in the key directory (ceremony/): the first run makes it (minutes), \
+later runs reuse it. \
 Each run deploys a fresh market in DIR (chain.json, market.json, the coordinator's \
 store.redb, the audit bundles in bundles/), replacing the previous run's files, and writes the HTML report to DIR/report.html; at \
 its end the demo prints the `sealgrid audit` command that redoes the audit from them. \
