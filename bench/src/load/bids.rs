@@ -51,7 +51,7 @@ pub fn registered_wallet(i: usize) -> Wallet {
 
 /// The RNG of account `i`'s funding deposit: its first draw is the new balance's salt.
 pub fn funding_rng(i: usize) -> ChaCha20Rng {
-    ChaCha20Rng::seed_from_u64(SEED ^ 0x66_756e_6465_64 ^ ((i as u64) << 20))
+    ChaCha20Rng::seed_from_u64(SEED ^ 0x6675_6e64_6564 ^ ((i as u64) << 20))
 }
 
 /// Prosumer `i`'s wallet after its funding deposit: free balance [`FUNDED`], the salt
