@@ -117,6 +117,16 @@ CER=$WORK/ceremony
 mkdir -p "$CER" "$KEYS/ceremony"
 PARTIES=(operator regulator community)
 cer() { "$BIN/sealgrid-ceremony" --quiet "$@"; }
+# Each party contributes in its own process, in order, then the beacon: $1 is `ptau` or
+# `zkey`, the chain runs from $2.0.$1 through $2.1.$1, ..., and the beacon writes $3.
+contribute_all() {
+  local kind=$1 stem=$2 out=$3 i=0
+  for who in "${PARTIES[@]}"; do
+    cer "$kind" contribute "$stem.$i.$kind" "$stem.$((i + 1)).$kind" --name "$who" >>"$WORK/ceremony.log"
+    i=$((i + 1))
+  done
+  cer "$kind" beacon "$stem.$i.$kind" "$out" --hash "$BEACON" --name beacon >>"$WORK/ceremony.log"
+}
 for c in balance bid settle; do
   cer r1cs --setup "$WORK/committee/setup.json" --circuit "$c" "$CER/$c.r1cs" >>"$WORK/ceremony.log"
 done
@@ -127,26 +137,16 @@ BEACON=$(node -e '
     .then(r => r.json()).then(j => console.log(j.result.hash.slice(2)));' "$URL")
 PHASE1=$KEYS/ceremony/phase1-$POWER.ptau
 if [ ! -f "$PHASE1" ]; then
-  cer ptau new --power "$POWER" "$CER/p1-0.ptau" >>"$WORK/ceremony.log"
-  i=0
-  for who in "${PARTIES[@]}"; do
-    cer ptau contribute "$CER/p1-$i.ptau" "$CER/p1-$((i + 1)).ptau" --name "$who" >>"$WORK/ceremony.log"
-    i=$((i + 1))
-  done
-  cer ptau beacon "$CER/p1-$i.ptau" "$CER/p1-beacon.ptau" --hash "$BEACON" --name beacon >>"$WORK/ceremony.log"
+  cer ptau new --power "$POWER" "$CER/p1.0.ptau" >>"$WORK/ceremony.log"
+  contribute_all ptau "$CER/p1" "$CER/p1-beacon.ptau"
   cer ptau prepare "$CER/p1-beacon.ptau" "$PHASE1.$$.tmp" >>"$WORK/ceremony.log"
   mv "$PHASE1.$$.tmp" "$PHASE1"
-  rm -f "$CER"/p1-*.ptau
+  rm -f "$CER"/p1.[0-9].ptau "$CER/p1-beacon.ptau"
 fi
 cp "$PHASE1" "$CER/phase1.ptau"
 for c in balance bid settle; do
   cer zkey new "$CER/$c.r1cs" "$CER/phase1.ptau" "$CER/$c.0.zkey" >>"$WORK/ceremony.log"
-  i=0
-  for who in "${PARTIES[@]}"; do
-    cer zkey contribute "$CER/$c.$i.zkey" "$CER/$c.$((i + 1)).zkey" --name "$who" >>"$WORK/ceremony.log"
-    i=$((i + 1))
-  done
-  cer zkey beacon "$CER/$c.$i.zkey" "$CER/$c.zkey" --hash "$BEACON" --name beacon >>"$WORK/ceremony.log"
+  contribute_all zkey "$CER/$c" "$CER/$c.zkey"
   rm -f "$CER/$c".[0-9].zkey "$CER/$c.r1cs"
 done
 echo "ceremony (phase 1 power $POWER, 3 contributors and a beacon per circuit) took ${SECONDS} s"
