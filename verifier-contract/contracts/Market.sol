@@ -6,6 +6,7 @@ import {Inclusion} from "./Inclusion.sol";
 
 interface IGroth16Verifier {
     function verifyProof(uint256[8] calldata proof, uint256[] calldata input) external view returns (bool);
+    function verifyBatch(uint256[8][] calldata proofs, uint256[] calldata inputs) external view returns (bool);
 }
 
 /// circomlib's Poseidon with 3 inputs, the bytecode circomlibjs's
@@ -143,6 +144,20 @@ contract Market {
         uint256 clearing;
         uint256 meterId;
         uint256 digest;
+    }
+
+    /// One bid of `submitBids`: `submitBid`'s arguments.
+    struct BidItem {
+        uint256[8] proof;
+        BidInputs inp;
+        uint256[] ciphertexts;
+    }
+
+    /// One settlement of `settleBatch`: `settle`'s arguments.
+    struct SettleItem {
+        uint256[8] proof;
+        SettleInputs inp;
+        uint256[] ciphertexts;
     }
 
     /// Decrypted aggregate settlement flows of a round and defaulters' locks.
@@ -517,6 +532,33 @@ contract Market {
     function submitBid(uint256[8] calldata proof, BidInputs calldata inp, uint256[] calldata ciphertexts)
         external
     {
+        if (!bidVerifier.verifyProof(proof, _acceptBid(inp, ciphertexts))) revert InvalidProof();
+    }
+
+    /// Posts many sealed bids in one transaction, all or none: each is checked as by
+    /// `submitBid`, and their proofs together by one random linear combination
+    /// (PROTOCOL §4.4).
+    function submitBids(BidItem[] calldata items) external {
+        uint256 n = items.length;
+        uint256[8][] memory proofs = new uint256[8][](n);
+        uint256[] memory x = new uint256[](6 * n);
+        for (uint256 i = 0; i < n; ++i) {
+            uint256[] memory xi = _acceptBid(items[i].inp, items[i].ciphertexts);
+            proofs[i] = items[i].proof;
+            for (uint256 j = 0; j < 6; ++j) {
+                x[6 * i + j] = xi[j];
+            }
+        }
+        if (!bidVerifier.verifyBatch(proofs, x)) revert InvalidProof();
+    }
+
+    /// Checks a bid but its proof and records it; returns its public inputs, in the
+    /// order of PROTOCOL §4.2, for the caller to verify the proof against (the
+    /// transaction reverts, records and event included, if the proof fails).
+    function _acceptBid(BidInputs calldata inp, uint256[] calldata ciphertexts)
+        internal
+        returns (uint256[] memory x)
+    {
         if (inp.round >> 64 != 0) revert WrongRound(inp.round);
         uint64 round = uint64(inp.round);
         Round storage r = _rounds[round];
@@ -534,9 +576,8 @@ contract Market {
         if (ciphertexts.length != 4 * (uint256(r.levels) + 1)) revert BadCiphertexts(ciphertexts.length);
         _markBid(round, inp.acct);
 
-        uint256[] memory x = new uint256[](6);
+        x = new uint256[](6);
         (x[0], x[1], x[2], x[3], x[4], x[5]) = (inp.round, inp.acct, inp.fOld, inp.fNew, inp.bid, inp.digest);
-        if (!bidVerifier.verifyProof(proof, x)) revert InvalidProof();
 
         uint32 index = r.bids;
         r.bids = index + 1;
@@ -585,6 +626,32 @@ contract Market {
 
     /// Settles one bid (PROTOCOL §4.3) with its settlement flow ciphertexts.
     function settle(uint256[8] calldata proof, SettleInputs calldata inp, uint256[] calldata ciphertexts) external {
+        if (!settleVerifier.verifyProof(proof, _acceptSettlement(inp, ciphertexts))) revert InvalidProof();
+    }
+
+    /// Settles many bids in one transaction, all or none: each is checked as by
+    /// `settle`, and their proofs together by one random linear combination
+    /// (PROTOCOL §4.4).
+    function settleBatch(SettleItem[] calldata items) external {
+        uint256 n = items.length;
+        uint256[8][] memory proofs = new uint256[8][](n);
+        uint256[] memory x = new uint256[](7 * n);
+        for (uint256 i = 0; i < n; ++i) {
+            uint256[] memory xi = _acceptSettlement(items[i].inp, items[i].ciphertexts);
+            proofs[i] = items[i].proof;
+            for (uint256 j = 0; j < 7; ++j) {
+                x[7 * i + j] = xi[j];
+            }
+        }
+        if (!settleVerifier.verifyBatch(proofs, x)) revert InvalidProof();
+    }
+
+    /// Checks a settlement but its proof and records it; returns its public inputs in
+    /// the order of PROTOCOL §4.3 (as `_acceptBid`).
+    function _acceptSettlement(SettleInputs calldata inp, uint256[] calldata ciphertexts)
+        internal
+        returns (uint256[] memory x)
+    {
         if (inp.round >> 64 != 0) revert WrongRound(inp.round);
         uint64 round = uint64(inp.round);
         Round storage r = _rounds[round];
@@ -602,10 +669,14 @@ contract Market {
         if (payouts[inp.pOut].state != PayoutState.None) revert PayoutExists(inp.pOut);
         if (ciphertexts.length != SETTLE_CIPHERTEXT_WORDS) revert BadCiphertexts(ciphertexts.length);
 
-        uint256[] memory x = new uint256[](7);
-        (x[0], x[1], x[2], x[3], x[4], x[5], x[6]) =
-            (inp.round, inp.acct, inp.bid, inp.pOut, inp.clearing, inp.meterId, inp.digest);
-        if (!settleVerifier.verifyProof(proof, x)) revert InvalidProof();
+        x = new uint256[](7);
+        x[0] = inp.round;
+        x[1] = inp.acct;
+        x[2] = inp.bid;
+        x[3] = inp.pOut;
+        x[4] = inp.clearing;
+        x[5] = inp.meterId;
+        x[6] = inp.digest;
 
         b.state = BidState.Settled;
         payouts[inp.pOut] = Payout({state: PayoutState.Unspent, round: round, index: b.index});

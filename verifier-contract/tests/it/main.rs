@@ -1,6 +1,7 @@
 //! Integration tests of the contracts on the embedded EVM and on a node over JSON-RPC.
 
 mod artifacts;
+mod batch;
 mod clearing;
 mod common;
 mod deposit_digest;

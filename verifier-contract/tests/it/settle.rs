@@ -37,7 +37,7 @@ use sealgrid_testkit::market::{prove_balance, prove_bid, prove_deposit, prove_se
 use crate::common::fixture;
 use crate::round::{market_err, market_tx, setup, token_balance, warp, Env, Prosumer, DEPOSIT, W};
 
-const ROUND: u64 = 11;
+pub(crate) const ROUND: u64 = 11;
 
 type Chain = EmbeddedChain;
 
@@ -45,6 +45,18 @@ type Chain = EmbeddedChain;
 /// `T0 + 2W .. T0 + 3W`) and the round is closed. Returns the environment, the
 /// prosumers (bids recorded), the locks and `T0`.
 fn bidding(rng: &mut ChaCha20Rng) -> (Env<Chain>, Vec<Prosumer>, Vec<u64>, u64) {
+    let (mut env, mut ps, t0) = open_for_bids(rng);
+    let (calls, locks) = prove_bids(&mut ps, rng);
+    for (p, call) in ps.iter().zip(&calls) {
+        market_tx(&mut env, p.evm, call, "submitBid");
+    }
+    close(&mut env, t0);
+    (env, ps, locks, t0)
+}
+
+/// Six prosumers deposit and `ROUND` is opened for bids (bid window `T0 .. T0 + W`,
+/// settlement `T0 + 2W .. T0 + 3W`). Returns the environment, the prosumers and `T0`.
+pub(crate) fn open_for_bids(rng: &mut ChaCha20Rng) -> (Env<Chain>, Vec<Prosumer>, u64) {
     let f = fixture();
     let (mut env, mut ps) = setup(EmbeddedChain::in_memory());
     for p in ps.iter_mut() {
@@ -71,28 +83,43 @@ fn bidding(rng: &mut ChaCha20Rng) -> (Env<Chain>, Vec<Prosumer>, Vec<u64>, u64) 
         &Market::startBiddingCall { round: ROUND },
         "startBidding",
     );
+    (env, ps, t0)
+}
+
+/// Each prosumer proves its bid of `QUOTES` in `ROUND` (recorded in the prosumer, its
+/// balance moved on): the calls and the locks.
+pub(crate) fn prove_bids(
+    ps: &mut [Prosumer],
+    rng: &mut ChaCha20Rng,
+) -> (Vec<Market::submitBidCall>, Vec<u64>) {
+    let mut calls = Vec::new();
     let mut locks = Vec::new();
     for (p, &quote) in ps.iter_mut().zip(QUOTES.iter()) {
-        let (b, call) = prove_bid(f, ROUND, &p.opening, quote, rng);
-        market_tx(&mut env, p.evm, &call, "submitBid");
+        let (b, call) = prove_bid(fixture(), ROUND, &p.opening, quote, rng);
         p.opening.balance -= b.private.lock;
         p.opening.salt = b.private.salt_new;
         assert_eq!(p.opening.commitment(), b.public.f_new);
         p.bid = Some((b.private.opening(), call.inp.bid));
         locks.push(b.private.lock);
+        calls.push(call);
     }
-    warp(&mut env, t0 + W);
+    (calls, locks)
+}
+
+/// The bid window of `ROUND` (opened at `t0`) ends and the operator closes it.
+pub(crate) fn close(env: &mut Env<Chain>, t0: u64) {
+    warp(env, t0 + W);
+    let op = env.operator;
     market_tx(
-        &mut env,
+        env,
         op,
         &Market::closeRoundCall { round: ROUND },
         "closeRound",
     );
-    (env, ps, locks, t0)
 }
 
 /// The committee (trustees 0 and 1) clears `ROUND` with every bid included.
-fn clear_round(env: &mut Env<Chain>) -> (Clearing, Market::clearCall) {
+pub(crate) fn clear_round(env: &mut Env<Chain>) -> (Clearing, Market::clearCall) {
     let f = fixture();
     let (h_buy, h_sell) = histograms(f.params.levels, QUOTES);
     let clearing = clear(&h_buy, &h_sell, QUOTES.len(), f.params.k_anonymity).expect("clears");
@@ -121,7 +148,7 @@ fn clear_round(env: &mut Env<Chain>) -> (Clearing, Market::clearCall) {
 }
 
 /// Prosumer `i` settles against `clearing`: the call and its payout.
-fn settlement(
+pub(crate) fn settlement(
     ps: &[Prosumer],
     i: usize,
     clearing: &Clearing,
@@ -174,14 +201,14 @@ fn withdraw_all(
     amount
 }
 
-fn round_state(env: &mut Env<Chain>) -> Market::Round {
+pub(crate) fn round_state(env: &mut Env<Chain>) -> Market::Round {
     let (op, market) = (env.operator, env.market);
     env.chain
         .sol_call(op, market, &Market::roundsCall { round: ROUND })
         .expect("rounds")
 }
 
-fn payout_state(env: &mut Env<Chain>, p_out: U256) -> PayoutState {
+pub(crate) fn payout_state(env: &mut Env<Chain>, p_out: U256) -> PayoutState {
     let (op, market) = (env.operator, env.market);
     let r = env
         .chain
