@@ -109,7 +109,10 @@ pub struct ClearGas {
     pub bids: usize,
     /// Gas of the `clear` transaction.
     pub clear: u64,
-    /// Least and most gas of a `submitBid`.
+    /// Bids per transaction (1: `submitBid`; more: `submitBids`).
+    pub batch: usize,
+    /// Least and most gas per bid: a `submitBid`'s, or a `submitBids` transaction's
+    /// divided by its bids.
     pub submit_bid: (u64, u64),
     /// Gas of `closeRound`.
     pub close_round: u64,
@@ -127,14 +130,18 @@ fn err(what: &str, e: ChainError) -> ChainError {
     }
 }
 
-/// Deploys a market on `chain`, submits `n` real bids in one round, closes it and
-/// clears it with every bid included (two of three trustee signatures).
+/// Deploys a market on `chain`, submits `n` real bids in one round, `batch` to a
+/// transaction (1: each alone with `submitBid`; more: `submitBids`, the last batch
+/// possibly shorter), closes it and clears it with every bid included (two of three
+/// trustee signatures).
 pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
     chain: &mut C,
     keys: &Keys<'_>,
     n: usize,
+    batch: usize,
     rng: &mut R,
 ) -> Result<ClearGas, ChainError> {
+    let batch = batch.max(1);
     const ROUND: u64 = 1;
     let params = keys.params;
     let chain_id = chain.chain_id()?;
@@ -274,6 +281,7 @@ pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
     let k = params.levels;
     let (mut h_buy, mut h_sell) = (vec![0u64; k], vec![0u64; k]);
     let mut submit_bid = (u64::MAX, 0u64);
+    let mut pending = Vec::with_capacity(batch);
     for i in 0..n {
         // buyers high, sellers low: the curves cross
         let (side, level) = if i % 2 == 0 {
@@ -304,18 +312,32 @@ pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
         };
         let st = prove(&keys.bid.pk, circuit, rng, &NoProgress)
             .map_err(|e| ChainError::Backend(format!("bid proof {i}: {e:?}")))?;
-        let r = chain
-            .sol_transact(
-                agg,
-                market,
-                &Market::submitBidCall {
-                    proof: calldata::proof(&st.proof),
-                    inp: calldata::bid_inputs(&b.public),
-                    ciphertexts: calldata::ciphertexts(&b.ciphertexts),
-                },
-            )
-            .map_err(|e| err(&format!("submitBid {i}"), e))?;
-        submit_bid = (submit_bid.0.min(r.gas_used), submit_bid.1.max(r.gas_used));
+        pending.push(Market::BidItem {
+            proof: calldata::proof(&st.proof),
+            inp: calldata::bid_inputs(&b.public),
+            ciphertexts: calldata::ciphertexts(&b.ciphertexts),
+        });
+        if pending.len() == batch || i + 1 == n {
+            let items = std::mem::take(&mut pending);
+            let m = items.len() as u64;
+            let r = if batch == 1 {
+                let it = items.into_iter().next().expect("one bid");
+                chain.sol_transact(
+                    agg,
+                    market,
+                    &Market::submitBidCall {
+                        proof: it.proof,
+                        inp: it.inp,
+                        ciphertexts: it.ciphertexts,
+                    },
+                )
+            } else {
+                chain.sol_transact(agg, market, &Market::submitBidsCall { items })
+            }
+            .map_err(|e| err(&format!("bids up to {i}"), e))?;
+            let per = r.gas_used / m;
+            submit_bid = (submit_bid.0.min(per), submit_bid.1.max(per));
+        }
         match side {
             Side::Buy => h_buy[level] += q,
             Side::Sell => h_sell[level] += q,
@@ -347,6 +369,7 @@ pub fn measure_clear<C: DevChain, R: RngCore + CryptoRng>(
         .gas_used;
     Ok(ClearGas {
         bids: n,
+        batch,
         clear,
         submit_bid,
         close_round,

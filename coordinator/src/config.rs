@@ -33,6 +33,10 @@ use serde::Deserialize;
 use crate::engine::RoundPlan;
 use crate::schedule::Schedule;
 
+/// Bids (or settlements) per relayed transaction unless configured: a batch of 32 bids
+/// takes about 6 M gas, a fifth of a 30 M block (docs/BENCHMARKS.md).
+pub const DEFAULT_RELAY_BATCH: usize = 32;
+
 /// Settings as flags (each also read from its environment variable).
 #[derive(Args, Clone, Debug, Default)]
 pub struct Flags {
@@ -95,6 +99,10 @@ pub struct Flags {
     /// The most bids per batch.
     #[arg(long, env = "SEALGRID_COORDINATOR_MAX_BATCH")]
     pub max_batch: Option<u32>,
+    /// The most bids (or settlements) relayed in one transaction, checked on chain with
+    /// one batched proof verification (default 32; 1 relays each alone).
+    #[arg(long, env = "SEALGRID_COORDINATOR_RELAY_BATCH")]
+    pub relay_batch: Option<usize>,
     /// Serve TLS with this certificate chain (PEM; with --tls-key).
     #[arg(long, env = "SEALGRID_COORDINATOR_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -140,6 +148,7 @@ pub struct FileConfig {
     relay_margin_seconds: Option<u64>,
     max_queue: Option<usize>,
     max_batch: Option<u32>,
+    relay_batch: Option<usize>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     tls_client_ca: Option<PathBuf>,
@@ -192,6 +201,8 @@ pub struct Config {
     pub max_queue: usize,
     /// Batch bound.
     pub max_batch: u32,
+    /// Submissions per relayed transaction.
+    pub relay_batch: usize,
     /// TLS certificate chain and key, if TLS is on.
     pub tls: Option<crate::TlsFiles>,
     /// The mutual-TLS files the trustees are dialled with; `None` only with
@@ -298,6 +309,10 @@ impl Config {
                 .unwrap_or(1),
             max_queue: flags.max_queue.or(file.max_queue).unwrap_or(100_000),
             max_batch: flags.max_batch.or(file.max_batch).unwrap_or(1000),
+            relay_batch: flags
+                .relay_batch
+                .or(file.relay_batch)
+                .unwrap_or(DEFAULT_RELAY_BATCH),
             tls: match (
                 flags.tls_cert.clone().or(file.tls_cert.clone()),
                 flags.tls_key.clone().or(file.tls_key.clone()),
@@ -347,7 +362,7 @@ mod tests {
         let p = dir.path().join("c.toml");
         std::fs::write(
             &p,
-            "market = \"m.json\"\ntrustees = [\"http://127.0.0.1:1\"]\ninsecure_plaintext_trustees = true\nmax_batch = 7\n[schedule]\nslot_seconds = 4\nsettle_seconds = 9\n",
+            "market = \"m.json\"\ntrustees = [\"http://127.0.0.1:1\"]\ninsecure_plaintext_trustees = true\nmax_batch = 7\nrelay_batch = 5\n[schedule]\nslot_seconds = 4\nsettle_seconds = 9\n",
         )
         .unwrap();
         let flags = Flags {
@@ -363,6 +378,7 @@ mod tests {
             Schedule::default().bidding_seconds
         );
         assert_eq!(c.max_batch, 7);
+        assert_eq!(c.relay_batch, 5);
         assert_eq!(c.market, PathBuf::from("m.json"));
         // an unknown key is an error, not silently ignored
         std::fs::write(&p, "market = \"m.json\"\nslot_secs = 4\n").unwrap();

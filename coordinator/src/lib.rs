@@ -80,6 +80,9 @@ pub struct Settings {
     pub max_queue: usize,
     /// The most bids per batch.
     pub max_batch: u32,
+    /// The most bids (or settlements) relayed in one transaction (`submitBids`,
+    /// `settleBatch`); 1 relays each alone.
+    pub relay_batch: usize,
     /// How often the clock is looked at, milliseconds.
     pub tick_ms: u64,
     /// The market clock (the wall clock in production; the chain must read the same).
@@ -222,6 +225,7 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
         plan: settings.plan,
         relay_margin_seconds: settings.relay_margin_seconds,
         max_queue: settings.max_queue,
+        relay_batch: settings.relay_batch.max(1),
         tick: std::time::Duration::from_millis(settings.tick_ms.max(10)),
         clock: settings.clock.clone(),
     };

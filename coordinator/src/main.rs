@@ -210,6 +210,7 @@ async fn main() -> Result<()> {
         relay_margin_seconds: config.relay_margin_seconds,
         max_queue: config.max_queue,
         max_batch: config.max_batch,
+        relay_batch: config.relay_batch,
         tick_ms: 200,
         clock: Clock::wall(),
         tls: config.tls,

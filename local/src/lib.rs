@@ -407,6 +407,7 @@ impl LocalMarket {
             relay_margin_seconds: 1,
             max_queue: 100_000,
             max_batch: 1000,
+            relay_batch: sealgrid_coordinator::config::DEFAULT_RELAY_BATCH,
             tick_ms: 100,
             clock: self.config.clock.clone(),
             tls: None,

@@ -336,6 +336,45 @@ pub fn ciphertexts(c: &FlowCiphertexts) -> Vec<U256> {
     c.coordinates().iter().map(fr).collect()
 }
 
+/// The bid `bid` as the transaction `input` posted it: `submitBid`'s arguments, or the
+/// item of `submitBids` whose commitment is `bid`. The one reader of bid transactions
+/// (the audit's, and whoever needs a posted proof back).
+pub fn bid_in_input(input: &[u8], bid: U256) -> Result<Market::BidItem, String> {
+    use alloy_sol_types::SolCall;
+    if let Ok(c) = Market::submitBidCall::abi_decode(input) {
+        return Ok(Market::BidItem {
+            proof: c.proof,
+            inp: c.inp,
+            ciphertexts: c.ciphertexts,
+        });
+    }
+    let c = Market::submitBidsCall::abi_decode(input)
+        .map_err(|e| format!("the transaction is not a submitBid or submitBids call: {e}"))?;
+    c.items
+        .into_iter()
+        .find(|i| i.inp.bid == bid)
+        .ok_or_else(|| format!("the submitBids transaction does not carry bid {bid:#x}"))
+}
+
+/// The settlement of `bid` as the transaction `input` posted it: `settle`'s arguments,
+/// or the item of `settleBatch` that settles `bid` (as [`bid_in_input`]).
+pub fn settlement_in_input(input: &[u8], bid: U256) -> Result<Market::SettleItem, String> {
+    use alloy_sol_types::SolCall;
+    if let Ok(c) = Market::settleCall::abi_decode(input) {
+        return Ok(Market::SettleItem {
+            proof: c.proof,
+            inp: c.inp,
+            ciphertexts: c.ciphertexts,
+        });
+    }
+    let c = Market::settleBatchCall::abi_decode(input)
+        .map_err(|e| format!("the transaction is not a settle or settleBatch call: {e}"))?;
+    c.items
+        .into_iter()
+        .find(|i| i.inp.bid == bid)
+        .ok_or_else(|| format!("the settleBatch transaction does not settle bid {bid:#x}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

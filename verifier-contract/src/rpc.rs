@@ -312,6 +312,32 @@ impl JsonRpcChain {
             .ok_or_else(|| Failure::Transport(format!("eth_call: not bytes: {v}")))
     }
 
+    /// The gas limit a transaction is sent with: the node's `eth_estimateGas` on the
+    /// pending state plus a quarter and 25,000 (state can change before it is mined:
+    /// a slot written first by another transaction costs less, one cleared costs more),
+    /// at most the per-transaction cap. A transaction sent with the cap (16.7 M) on a
+    /// chain of 30 M blocks leaves room for no second one in its block: every
+    /// transaction would take a block of its own. A node that cannot estimate gets the
+    /// cap.
+    fn gas_for(&mut self, from: Address, to: Option<Address>, value: U256, data: &Bytes) -> u64 {
+        let mut tx = json!({
+            "from": from,
+            "value": value,
+            "data": data,
+            "gas": format!("{:#x}", self.gas_limit),
+        });
+        if let Some(to) = to {
+            tx["to"] = json!(to);
+        }
+        match self.quantity("eth_estimateGas", json!([tx, "pending"])) {
+            Ok(estimate) => estimate
+                .saturating_add(estimate / 4)
+                .saturating_add(25_000)
+                .min(self.gas_limit),
+            Err(_) => self.gas_limit,
+        }
+    }
+
     fn key(&self, from: Address) -> Result<&SigningKey, ChainError> {
         self.keys.get(&from).ok_or_else(|| {
             backend(format!(
@@ -340,6 +366,7 @@ impl JsonRpcChain {
                 return Err(simulated);
             }
         }
+        let gas_limit = self.gas_for(from, to, value, &data);
         let nonce = self.quantity("eth_getTransactionCount", json!([from, "pending"]))?;
         let gas_price = self.rpc("eth_gasPrice", json!([]))?;
         let gas_price = gas_price
@@ -349,7 +376,7 @@ impl JsonRpcChain {
         let tx = LegacyTx {
             nonce,
             gas_price,
-            gas_limit: self.gas_limit,
+            gas_limit,
             to,
             value,
             data: data.clone(),

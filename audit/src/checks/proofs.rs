@@ -22,10 +22,11 @@ impl RoundCtx<'_> {
             };
             n += 1;
             let at = format!("bid #{} {}", b.index, short(&words::word(&b.bid)));
-            let call = match self.record.input_of(e).and_then(|i| {
-                Market::submitBidCall::abi_decode(i)
-                    .map_err(|x| format!("the transaction is not a submitBid call: {x}"))
-            }) {
+            let call = match self
+                .record
+                .input_of(e)
+                .and_then(|i| calldata::bid_in_input(i, b.bid))
+            {
                 Ok(c) => c,
                 Err(why) => {
                     failures.push(format!("{at}: {why}"));
@@ -59,10 +60,11 @@ impl RoundCtx<'_> {
             };
             n += 1;
             let at = format!("settlement of bid {}", short(&words::word(&s.bid)));
-            let call = match self.record.input_of(e).and_then(|i| {
-                Market::settleCall::abi_decode(i)
-                    .map_err(|x| format!("the transaction is not a settle call: {x}"))
-            }) {
+            let call = match self
+                .record
+                .input_of(e)
+                .and_then(|i| calldata::settlement_in_input(i, s.bid))
+            {
                 Ok(c) => c,
                 Err(why) => {
                     failures.push(format!("{at}: {why}"));

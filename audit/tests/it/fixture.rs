@@ -152,12 +152,29 @@ pub fn build() -> Fixture {
     let plain = QUOTES.to_vec();
     let mut bid_openings = Vec::new();
     let mut locks = Vec::new();
-    for (p, &quote) in prosumers.iter().zip(&plain) {
+    // Bids 0 and 1 alone (`submitBid`), the others in one `submitBids`: the audit reads
+    // proofs back from both.
+    let mut batch = Vec::new();
+    for (i, (p, &quote)) in prosumers.iter().zip(&plain).enumerate() {
         let (b, call) = prove_bid(&keys, ROUND, &p.opening, quote, &mut rng);
-        transact(&mut chain, p.evm, mkt, &call);
+        if i < 2 {
+            transact(&mut chain, p.evm, mkt, &call);
+        } else {
+            batch.push(Market::BidItem {
+                proof: call.proof,
+                inp: call.inp,
+                ciphertexts: call.ciphertexts,
+            });
+        }
         bid_openings.push(b.private.opening());
         locks.push(b.private.lock);
     }
+    transact(
+        &mut chain,
+        operator,
+        mkt,
+        &Market::submitBidsCall { items: batch },
+    );
     chain.warp(t0 + W).expect("clock");
     transact(
         &mut chain,
@@ -210,6 +227,7 @@ pub fn build() -> Fixture {
     // --- settlement: everyone but the defaulter --------------------------------------------
     chain.warp(t0 + 2 * W).expect("clock");
     let mut totals = FinalizeTotals::default();
+    let mut settle_batch = Vec::new();
     for (i, opening) in bid_openings.iter().enumerate() {
         if i == DEFAULTER {
             continue;
@@ -224,11 +242,28 @@ pub fn build() -> Fixture {
             &p.meter,
             &mut rng,
         );
-        transact(&mut chain, operator, mkt, &call);
+        // The first settlement alone (`settle`), the others in one `settleBatch`.
+        if i == 0 {
+            transact(&mut chain, operator, mkt, &call);
+        } else {
+            settle_batch.push(Market::SettleItem {
+                proof: call.proof,
+                inp: call.inp,
+                ciphertexts: call.ciphertexts,
+            });
+        }
         totals.pay += s.settlement.pay;
         totals.credit += s.settlement.credit;
         totals.penalty += s.settlement.penalty;
     }
+    transact(
+        &mut chain,
+        operator,
+        mkt,
+        &Market::settleBatchCall {
+            items: settle_batch,
+        },
+    );
 
     // --- the committee decrypts the settlement and signs the finalization ------------------
     chain.warp(t0 + 3 * W + 1).expect("clock");

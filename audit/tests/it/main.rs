@@ -54,6 +54,18 @@ fn failed(report: &AuditReport, round: Option<u64>, check: &str) -> String {
     c.detail.clone()
 }
 
+/// The bid of the first `Settled` event (the settlement posted alone).
+fn record_first_settled(record: &PublicRecord) -> U256 {
+    record
+        .events
+        .iter()
+        .find_map(|e| match &e.event {
+            MarketEvents::Settled(s) => Some(s.bid),
+            _ => None,
+        })
+        .expect("a settlement")
+}
+
 /// Re-encodes the input of the transaction that emitted the first event `pick` selects.
 fn tamper_input<C: SolCall>(
     record: &mut PublicRecord,
@@ -212,6 +224,37 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     );
     let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), BID_PROOFS);
     assert!(d.contains("bid #1") && d.contains("does not verify"), "{d}");
+    // the same inside a batch (`submitBids`): only that item's proof fails
+    let mut r = record.clone();
+    tamper_input::<Market::submitBidsCall>(
+        &mut r,
+        |e| matches!(e, MarketEvents::BidSubmitted(b) if b.index == 3),
+        |c| {
+            c.items[1].proof.swap(0, 6);
+            c.items[1].proof.swap(1, 7);
+        },
+    );
+    let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), BID_PROOFS);
+    assert!(
+        d.contains("bid #3") && d.contains("does not verify") && !d.contains("bid #2"),
+        "{d}"
+    );
+    // a batch item whose inputs are not the event's
+    let mut r = record.clone();
+    tamper_input::<Market::settleBatchCall>(
+        &mut r,
+        |e| matches!(e, MarketEvents::Settled(s) if s.bid != record_first_settled(&record)),
+        |c| {
+            for it in c.items.iter_mut() {
+                it.inp.digest += U256::from(1u8);
+            }
+        },
+    );
+    let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), SETTLE_PROOFS);
+    assert!(
+        d.contains("the transaction's inputs are not the event's"),
+        "{d}"
+    );
     let mut r = record.clone();
     tamper_input::<Market::settleCall>(
         &mut r,

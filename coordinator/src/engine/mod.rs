@@ -1,7 +1,7 @@
 //! The engine: the one task that owns round state. gRPC handlers check a submission's
 //! form and proof (stateless, on the blocking pool), then hand it here; the engine checks
 //! it against the round and the account (stateful), stores it durably, answers, and
-//! relays queued submissions to the contract one at a time, in arrival order, whenever no
+//! relays queued submissions to the contract in arrival order, in batches, whenever no
 //! command is waiting. A clock tick opens, closes, clears and finalizes rounds; the
 //! committee's work runs in its own tasks and reports back here.
 //!
@@ -66,6 +66,8 @@ pub struct EngineConfig {
     pub relay_margin_seconds: u64,
     /// The most submissions waiting to be relayed.
     pub max_queue: usize,
+    /// The most bids (or settlements) relayed in one transaction.
+    pub relay_batch: usize,
     /// How often the clock is looked at.
     pub tick: Duration,
     /// The market clock.
@@ -193,6 +195,9 @@ pub struct Engine {
     /// Bids queued per account (they count against its unsettled limit).
     queued_bids: HashMap<[u8; 32], u32>,
     waiters: HashMap<(Kind, [u8; 32]), Vec<oneshot::Sender<Submission>>>,
+    /// The last item of a batch the contract refused: until it has left the queue,
+    /// submissions are relayed one by one.
+    singles_until: Option<(Kind, [u8; 32])>,
     events: EventLog,
     arrival: u64,
     next_round: u64,
@@ -263,6 +268,7 @@ impl Engine {
             next_free: HashMap::new(),
             queued_bids: HashMap::new(),
             waiters: HashMap::new(),
+            singles_until: None,
             events,
             arrival: 0,
             next_round: first,
@@ -295,7 +301,7 @@ impl Engine {
                 },
                 Some(i) = self.internal_rx.recv() => self.internal(i).await,
                 _ = tick.tick() => self.on_tick().await,
-                _ = std::future::ready(()), if !self.queue.is_empty() => self.relay_one().await,
+                _ = std::future::ready(()), if !self.queue.is_empty() => self.relay_next().await,
             }
         }
         tracing::info!(queued = self.queue.len(), "engine stopped");

@@ -1,6 +1,8 @@
-//! The relay: queued submissions go to the contract one at a time, in arrival order;
-//! what the contract accepted joins its round, what it refused is marked failed.
+//! The relay: queued submissions go to the contract in arrival order, runs of bids (or
+//! settlements) together in one batched transaction, one transaction at a time; what
+//! the contract accepted joins its round, what it refused is marked failed.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use alloy_primitives::U256;
@@ -31,6 +33,93 @@ enum Found {
 }
 
 impl Engine {
+    /// Relays what is first in the queue: the longest run of queued submissions of the
+    /// front's kind, up to `relay_batch`, in one `submitBids` or `settleBatch`
+    /// transaction (one alone through [`Engine::relay_one`]). The contract takes a batch
+    /// whole or not at all: a refused batch is relayed again one by one, so that only
+    /// the item the contract refuses fails and the others land.
+    pub(super) async fn relay_next(&mut self) {
+        let keys = self.next_batch();
+        let subs: Vec<Submission> = keys
+            .iter()
+            .filter_map(|k| self.subs.get(k).cloned())
+            .collect();
+        if keys.len() < 2 || subs.len() != keys.len() {
+            return self.relay_one().await;
+        }
+        let Some(call) = batch_call(&subs) else {
+            // A stored call that does not decode: let the single path deal with it.
+            self.singles_until = keys.last().copied();
+            return;
+        };
+        match self.chain.transact_raw(call).await {
+            Ok(receipt) => {
+                let block = self.chain.block_number().await.unwrap_or(0);
+                // Each item's share of the batch's gas.
+                let share = receipt.gas_used / subs.len() as u64;
+                let indices: HashMap<U256, u32> = receipt
+                    .logs
+                    .iter()
+                    .filter_map(|l| Market::BidSubmitted::decode_log_data(&l.data).ok())
+                    .map(|e| (e.bid, e.index))
+                    .collect();
+                tracing::debug!(items = subs.len(), gas = receipt.gas_used, "batch relayed");
+                for (key, mut sub) in keys.into_iter().zip(subs) {
+                    if self.queue.front() == Some(&key) {
+                        self.queue.pop_front();
+                    } else {
+                        self.queue.retain(|k| *k != key);
+                    }
+                    let index = match sub.kind {
+                        Kind::Bid => indices.get(&u256(&sub.bid)).copied().unwrap_or(0),
+                        Kind::Settlement => 0,
+                    };
+                    sub.state = SubmissionState::OnChain {
+                        index,
+                        block,
+                        gas_used: share,
+                    };
+                    self.finish(key, sub);
+                }
+            }
+            Err(e) => {
+                let refusal = Refusal::from_chain(&e);
+                if refusal.code() == tonic::Code::Unavailable {
+                    tracing::warn!(error = %e, "relay failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    return;
+                }
+                tracing::info!(
+                    items = keys.len(),
+                    error = %refusal.message,
+                    "the contract refused a batch; relaying its items one by one"
+                );
+                self.singles_until = keys.last().copied();
+            }
+        }
+    }
+
+    /// The next batch: the queue's front and the submissions of the same kind right
+    /// behind it, up to `relay_batch`; none while the items of a refused batch are
+    /// still being relayed one by one.
+    fn next_batch(&mut self) -> Vec<(Kind, [u8; 32])> {
+        if let Some(k) = self.singles_until {
+            if self.queue.contains(&k) {
+                return Vec::new();
+            }
+            self.singles_until = None;
+        }
+        let Some(&(kind, _)) = self.queue.front() else {
+            return Vec::new();
+        };
+        self.queue
+            .iter()
+            .take_while(|k| k.0 == kind)
+            .take(self.cfg.relay_batch)
+            .copied()
+            .collect()
+    }
+
     /// Relays the oldest queued submission. One the contract refuses as already there
     /// (`BidReplay`, `AlreadySettled`) was sent before, by this coordinator before a
     /// restart (and may still wait in a node's mempool) or by its submitter directly: it
@@ -130,6 +219,12 @@ impl Engine {
                 }
             }
         }
+        self.finish(key, sub);
+    }
+
+    /// A relayed submission's new state: stored (with its event once on chain), its
+    /// round and account counters updated, its waiters answered.
+    fn finish(&mut self, key: (Kind, [u8; 32]), sub: Submission) {
         if let SubmissionState::OnChain { index, block, .. } = sub.state {
             // The new state and its event in one transaction, once.
             self.on_relayed(&sub, index, block);
@@ -198,6 +293,41 @@ impl Engine {
         };
         if let Err(e) = self.events.record_for(sub, event) {
             tracing::error!(%e, "a relayed submission's state could not be stored");
+        }
+    }
+}
+
+/// One `submitBids` (or `settleBatch`) call carrying `subs`, all of one kind, each
+/// stored as its single `submitBid` (or `settle`) call; `None` if one does not decode.
+fn batch_call(subs: &[Submission]) -> Option<Vec<u8>> {
+    match subs.first()?.kind {
+        Kind::Bid => {
+            let items = subs
+                .iter()
+                .map(|s| {
+                    let c = Market::submitBidCall::abi_decode(&s.call).ok()?;
+                    Some(Market::BidItem {
+                        proof: c.proof,
+                        inp: c.inp,
+                        ciphertexts: c.ciphertexts,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(Market::submitBidsCall { items }.abi_encode())
+        }
+        Kind::Settlement => {
+            let items = subs
+                .iter()
+                .map(|s| {
+                    let c = Market::settleCall::abi_decode(&s.call).ok()?;
+                    Some(Market::SettleItem {
+                        proof: c.proof,
+                        inp: c.inp,
+                        ciphertexts: c.ciphertexts,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(Market::settleBatchCall { items }.abi_encode())
         }
     }
 }

@@ -61,8 +61,14 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts ganache on 127.0.0.1 and waits until it answers.
+/// Starts ganache on 127.0.0.1 (mining each transaction at once) and waits until it
+/// answers.
 fn start_ganache(log_dir: &Path) -> (NodeGuard, String) {
+    start_ganache_with(log_dir, &[])
+}
+
+/// Starts ganache with `extra` arguments (e.g. interval mining).
+fn start_ganache_with(log_dir: &Path, extra: &[&str]) -> (NodeGuard, String) {
     let port = free_port();
     let log = log_dir.join("ganache.log");
     let out = File::create(&log).expect("log file");
@@ -75,6 +81,7 @@ fn start_ganache(log_dir: &Path) -> (NodeGuard, String) {
         // and what the artifacts are compiled for
         .args(["--wallet.deterministic", "--chain.hardfork", "shanghai"])
         .args(["--logging.quiet"])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
@@ -180,4 +187,122 @@ fn a_whole_round_on_a_node_over_json_rpc() {
         eprintln!("gas {label}: {lo}..{hi}");
     }
     eprintln!("round over JSON-RPC in {:?}", start.elapsed());
+}
+
+/// On a node with real blocks (2 s, 30 M gas), transactions of four senders sent at
+/// the same time share a block, each sent with the gas it needs (estimated, plus a
+/// quarter and 25,000), not the per-transaction cap of 16.7 M (issue #14). A node that
+/// holds to the rule that a transaction's gas limit fits in what is left of the block
+/// (geth does; ganache does not) takes a further capped transaction only while the
+/// block has used at most 13.3 M: three market deployments of 5 M each would fill it.
+#[test]
+fn transactions_of_four_senders_share_a_two_second_block() {
+    use alloy_primitives::{Address, U256};
+    use sealgrid_verifier_contract::bindings::Market;
+    use sealgrid_verifier_contract::{calldata, Chain, DevChain};
+    if !node_available("the interval-mining test") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_node, url) = start_ganache_with(
+        dir.path(),
+        &[
+            "--miner.blockTime",
+            "2",
+            "--miner.blockGasLimit",
+            "30000000",
+        ],
+    );
+    let mut funder = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
+    assert_eq!(
+        funder.gas_limit(),
+        1 << 24,
+        "the cap is below the block's gas limit"
+    );
+    let secrets: Vec<[u8; 32]> = (1..=4u8).map(|i| [0x50 + i; 32]).collect();
+    for s in &secrets {
+        let who = funder.add_account(*s).expect("account");
+        funder
+            .fund(who, U256::from(10u128.pow(20)))
+            .expect("funded");
+    }
+    let start = funder.block_number().expect("block");
+    let code = calldata::init_code(
+        &Market::BYTECODE,
+        &Market::constructorCall {
+            token_: Address::repeat_byte(1),
+            balanceVerifier_: Address::repeat_byte(2),
+            bidVerifier_: Address::repeat_byte(3),
+            settleVerifier_: Address::repeat_byte(4),
+            poseidon_: Address::repeat_byte(5),
+            committeeDelay_: 0,
+            params_: Market::Params {
+                levels: 8,
+                kAnonymity: 5,
+                maxUnsettled: 1,
+                maxDefaults: 1,
+            },
+        },
+    );
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(secrets.len()));
+    let threads: Vec<_> = secrets
+        .iter()
+        .map(|s| {
+            let mut c = JsonRpcChain::connect(&url, *s).expect("connects");
+            let (code, barrier) = (code.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let me = c.funder();
+                barrier.wait();
+                let r = c.deploy(me, code).expect("deploys");
+                assert!(r.gas_used > 4_000_000, "{}", r.gas_used);
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("deployed");
+    }
+    let mut c = JsonRpcChain::read_only(&url).expect("connects");
+    let end = c.block_number().expect("block");
+    let mut per_block = Vec::new();
+    for n in start + 1..=end {
+        let block = c
+            .rpc(
+                "eth_getBlockByNumber",
+                serde_json::json!([format!("{n:#x}"), false]),
+            )
+            .expect("block");
+        let txs = block["transactions"].as_array().map_or(0, Vec::len);
+        if txs > 0 {
+            per_block.push((n, txs));
+        }
+    }
+    assert_eq!(
+        per_block.iter().map(|(_, t)| t).sum::<usize>(),
+        4,
+        "{per_block:?}"
+    );
+    assert_eq!(per_block.len(), 1, "all four in one block: {per_block:?}");
+    let block = c
+        .rpc(
+            "eth_getBlockByNumber",
+            serde_json::json!([format!("{:#x}", per_block[0].0), false]),
+        )
+        .expect("block");
+    let quantity = |v: &serde_json::Value| {
+        u64::from_str_radix(v.as_str().expect("hex").trim_start_matches("0x"), 16)
+            .expect("a quantity")
+    };
+    for h in block["transactions"].as_array().expect("hashes") {
+        let tx = c
+            .rpc("eth_getTransactionByHash", serde_json::json!([h]))
+            .expect("tx");
+        let receipt = c
+            .rpc("eth_getTransactionReceipt", serde_json::json!([h]))
+            .expect("receipt");
+        let (limit, used) = (quantity(&tx["gas"]), quantity(&receipt["gasUsed"]));
+        assert!(
+            used <= limit && limit <= used + used / 4 + 25_000 + used / 20,
+            "sent with {limit} gas, used {used}"
+        );
+    }
 }
