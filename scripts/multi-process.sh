@@ -19,6 +19,7 @@
 # target/sealgrid-multi/ (logs of every process included). A round takes about three
 # minutes: the slots are compressed to 30 s, but a node's clock runs in real time.
 # LEAD (seconds, default 90) is how long the prosumers have before bidding closes.
+# BLOCK_TIME=2 runs the node with a block every 2 s (30 M gas) instead of instant mining.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PROFILE=${PROFILE:-debug}
@@ -50,9 +51,16 @@ trap cleanup EXIT
 if [ ! -d "$ROOT/verifier-contract/node/node_modules/ganache" ]; then
   (cd "$ROOT/verifier-contract/node" && npm ci --silent)
 fi
+# BLOCK_TIME (seconds, default 0): 0 mines each transaction at once; more mines a block
+# of at most 30 M gas every BLOCK_TIME seconds, as a real chain does
+BLOCK_TIME=${BLOCK_TIME:-0}
+mining=()
+if [ "$BLOCK_TIME" != 0 ]; then
+  mining=(--miner.blockTime "$BLOCK_TIME" --miner.blockGasLimit 30000000)
+fi
 node "$ROOT/verifier-contract/node/node_modules/ganache/dist/node/cli.js" \
   --server.host 127.0.0.1 --server.port "$PORT" --wallet.deterministic \
-  --chain.hardfork shanghai --logging.quiet >"$WORK/ganache.log" 2>&1 &
+  --chain.hardfork shanghai --logging.quiet "${mining[@]}" >"$WORK/ganache.log" 2>&1 &
 pids+=($!)
 node -e '
   const url = process.argv[1], body = JSON.stringify({jsonrpc: "2.0", id: 1, method: "eth_chainId", params: []});

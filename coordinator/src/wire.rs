@@ -5,7 +5,6 @@
 
 use alloy_primitives::U256;
 use ark_ff::{BigInteger, PrimeField};
-use sealgrid_circuits::babyjubjub::point_from_coordinates;
 use sealgrid_circuits::balance::{delta_from_field, BalanceProofPublic};
 use sealgrid_circuits::bid::BidProofPublic;
 use sealgrid_circuits::flow::FlowCiphertexts;
@@ -19,8 +18,7 @@ use sealgrid_verifier_contract::calldata::{self, ProofWordsError};
 
 use crate::refusal::{Reason, Refusal};
 
-/// Number of words of a settlement's flow ciphertexts (C1' and three C2').
-pub const SETTLE_CIPHERTEXT_WORDS: usize = 8;
+pub use calldata::SETTLE_CIPHERTEXT_WORDS;
 
 /// A 32-byte big-endian word.
 pub fn word(name: &str, b: &[u8]) -> Result<U256, Refusal> {
@@ -79,8 +77,8 @@ pub fn proof(p: Option<&pb::Proof>) -> Result<([U256; 8], Proof), Refusal> {
     Ok((w, proof))
 }
 
-/// Ciphertext words: `words.len() / 2` Baby Jubjub points, each on the curve and in the
-/// subgroup; the first is C1, the rest the C2 slots.
+/// The posted ciphertext words: `expected` 32-byte words, one packed Baby Jubjub point
+/// each (`calldata::ciphertexts`), every one a point of the prime-order subgroup.
 pub fn ciphertexts(
     words: &[Vec<u8>],
     expected: usize,
@@ -91,21 +89,13 @@ pub fn ciphertexts(
             format!("{} ciphertext words, expected {expected}", words.len()),
         ));
     }
-    let fields: Vec<Fr> = words
+    let words = words
         .iter()
-        .map(|b| field("ciphertext word", b))
-        .collect::<Result<_, _>>()?;
-    let mut points = Vec::with_capacity(fields.len() / 2);
-    for (i, xy) in fields.chunks(2).enumerate() {
-        points.push(
-            point_from_coordinates(xy[0], xy[1]).map_err(|e| {
-                Refusal::new(Reason::BadPoint, format!("ciphertext point {i}: {e}"))
-            })?,
-        );
-    }
-    let words = words.iter().map(|b| U256::from_be_slice(b)).collect();
-    let c1 = points.remove(0);
-    Ok((words, FlowCiphertexts { c1, c2: points }))
+        .map(|b| word("ciphertext word", b))
+        .collect::<Result<Vec<_>, _>>()?;
+    let points = calldata::ciphertext_points(&words)
+        .map_err(|(i, e)| Refusal::new(Reason::BadPoint, format!("ciphertext point {i}: {e}")))?;
+    Ok((words, points))
 }
 
 /// A bid decoded and checked for form (not yet for its proof or state). Reads as its
@@ -161,7 +151,8 @@ pub fn bid(b: &pb::BidSubmission, levels: usize) -> Result<BidForm, Refusal> {
         bid: field("bid", &inp.bid)?,
         digest: field("digest", &inp.digest)?,
     };
-    let (ct_words, ciphertexts) = ciphertexts(&b.ciphertexts, 4 * (levels + 1))?;
+    let (ct_words, ciphertexts) =
+        ciphertexts(&b.ciphertexts, calldata::bid_ciphertext_words(levels))?;
     if ciphertexts.digest() != public.digest {
         return Err(Refusal::new(
             Reason::DigestMismatch,

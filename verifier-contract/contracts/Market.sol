@@ -32,9 +32,11 @@ contract Market {
     /// A signed delta d is read as +d when d < 2^128 and as -(R - d) when d > R - 2^128
     /// (PROTOCOL §4.1: every valid delta lies in (-2^65, 2^64)).
     uint256 internal constant DELTA_HALF = 1 << 128;
-    /// Ciphertext words of a bid: 2 coordinates of 2K + 2 points.
-    /// Settlement flow ciphertexts: C1' and three C2' points.
-    uint256 internal constant SETTLE_CIPHERTEXT_WORDS = 8;
+    /// Ciphertexts are passed and emitted one word per point (circomlib's packed form,
+    /// read as a little-endian integer: y, and the sign of x in the top bit): a bid's
+    /// 2K + 2 points; a settlement's C1' and three C2' points. The contract never reads
+    /// them: the proof binds their digest, which readers check (PROTOCOL §3).
+    uint256 internal constant SETTLE_CIPHERTEXT_WORDS = 4;
     bytes32 internal constant CLEAR_TAG = keccak256("sealgrid.clear.v1");
     bytes32 internal constant FINALIZE_TAG = keccak256("sealgrid.finalize.v1");
     /// secp256k1's n / 2: signatures with a larger s are refused (no malleability).
@@ -528,7 +530,7 @@ contract Market {
         _setPhase(round, r, Phase.Closed);
     }
 
-    /// Posts a sealed bid (PROTOCOL §4.2) with its 2(2K + 2) ciphertext coordinates.
+    /// Posts a sealed bid (PROTOCOL §4.2) with its 2K + 2 packed ciphertext points.
     function submitBid(uint256[8] calldata proof, BidInputs calldata inp, uint256[] calldata ciphertexts)
         external
     {
@@ -573,7 +575,7 @@ contract Market {
         if (p.unsettled >= par.maxUnsettled) revert TooManyUnsettled(inp.acct, p.unsettled);
         if (p.defaults >= par.maxDefaults) revert TooManyDefaults(inp.acct, p.defaults);
         if (p.free != inp.fOld) revert StaleBalance(inp.acct, p.free, inp.fOld);
-        if (ciphertexts.length != 4 * (uint256(r.levels) + 1)) revert BadCiphertexts(ciphertexts.length);
+        if (ciphertexts.length != 2 * (uint256(r.levels) + 1)) revert BadCiphertexts(ciphertexts.length);
         _markBid(round, inp.acct);
 
         x = new uint256[](6);

@@ -20,6 +20,7 @@ use alloy_sol_types::SolConstructor;
 use ark_bn254::{Fq, Fq2, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ff::{AdditiveGroup, BigInt, BigInteger, PrimeField, Zero};
+use sealgrid_circuits::babyjubjub;
 use sealgrid_circuits::balance::BalanceProofPublic;
 use sealgrid_circuits::bid::BidProofPublic;
 use sealgrid_circuits::flow::FlowCiphertexts;
@@ -331,9 +332,44 @@ pub fn settle_public(i: &Market::SettleInputs) -> Result<SettleProofPublic, Inpu
     Ok(P::from_field_elements(&scalars(&x)?)?)
 }
 
-/// Flow ciphertexts as the coordinates the market emits (PROTOCOL §3's digest order).
+/// Flow ciphertexts as the market takes and emits them: one word per point, `C1`
+/// first, then `C2_0, C2_1, …`; a point is circomlib's packed form (`packPoint`: `y`,
+/// and in the top bit whether `x > (p − 1)/2`) read as a little-endian integer. Half
+/// the calldata of the coordinates (issue #14); the digest of PROTOCOL §3 is still over
+/// the coordinates, which every reader gets back with [`ciphertext_points`].
 pub fn ciphertexts(c: &FlowCiphertexts) -> Vec<U256> {
-    c.coordinates().iter().map(fr).collect()
+    std::iter::once(&c.c1)
+        .chain(&c.c2)
+        .map(|p| U256::from_le_bytes(babyjubjub::pack(p)))
+        .collect()
+}
+
+/// The ciphertext words of a bid of a market with `levels` price levels: its `2K + 2`
+/// points (`Market.sol` checks the same count).
+pub fn bid_ciphertext_words(levels: usize) -> usize {
+    2 * levels + 2
+}
+
+/// The ciphertext words of a settlement: `C1'` and three `C2'` points (`Market.sol`'s
+/// `SETTLE_CIPHERTEXT_WORDS`).
+pub const SETTLE_CIPHERTEXT_WORDS: usize = 4;
+
+/// The ciphertexts [`ciphertexts`] encodes, read back; the error names the first word
+/// that is not a packed point of Baby Jubjub's prime-order subgroup (or, index 0, an
+/// empty list).
+pub fn ciphertext_points(
+    words: &[U256],
+) -> Result<FlowCiphertexts, (usize, babyjubjub::CurveError)> {
+    let mut points = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| babyjubjub::unpack(&w.to_le_bytes::<32>()).map_err(|e| (i, e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    if points.is_empty() {
+        return Err((0, babyjubjub::CurveError::InvalidPacking));
+    }
+    let c1 = points.remove(0);
+    Ok(FlowCiphertexts { c1, c2: points })
 }
 
 /// The bid `bid` as the transaction `input` posted it: `submitBid`'s arguments, or the

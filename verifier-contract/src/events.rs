@@ -22,7 +22,7 @@
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolEventInterface;
 use ark_ff::{BigInt, PrimeField};
-use sealgrid_circuits::babyjubjub::{point_from_coordinates, Point};
+use sealgrid_circuits::babyjubjub::Point;
 use sealgrid_circuits::flow::FlowCiphertexts;
 use sealgrid_circuits::Fr;
 use sealgrid_committee::aggregate::PostedBid;
@@ -240,21 +240,10 @@ fn posted(id: U256, digest: U256, words: &[U256]) -> PostedBid {
     }
 }
 
-/// The ciphertexts `calldata::ciphertexts` encodes, read back from their words
-/// (`C1.x, C1.y, C2_0.x, …`); `None` unless every word is a canonical field element and
-/// every pair a point of the prime-order subgroup.
+/// The ciphertexts `calldata::ciphertexts` encodes, read back from their words (one
+/// packed point each); `None` unless every word is a point of the prime-order subgroup.
 pub fn flow_ciphertexts(words: &[U256]) -> Option<FlowCiphertexts> {
-    if words.len() < 2 || !words.len().is_multiple_of(2) {
-        return None;
-    }
-    let points = words
-        .chunks_exact(2)
-        .map(|xy| point_from_coordinates(scalar(xy[0])?, scalar(xy[1])?).ok())
-        .collect::<Option<Vec<Point>>>()?;
-    Some(FlowCiphertexts {
-        c1: points[0],
-        c2: points[1..].to_vec(),
-    })
+    crate::calldata::ciphertext_points(words).ok()
 }
 
 /// `x` as a field element, if canonical (`< r`).
@@ -284,15 +273,34 @@ mod tests {
             .encrypt(&[1, 2, 3], &UniformRand::rand(&mut rng))
             .expect("encrypts");
         let words = calldata::ciphertexts(&ct);
-        assert_eq!(flow_ciphertexts(&words), Some(ct));
+        assert_eq!(flow_ciphertexts(&words), Some(ct.clone()));
+        assert_eq!(words.len(), 4, "one word per point");
+        // y of C2_1 moved on to the next value that is not a packed subgroup point
         let mut off_curve = words.clone();
-        off_curve[3] += U256::from(1u8);
+        loop {
+            off_curve[2] += U256::from(1u8);
+            let le = off_curve[2].to_le_bytes::<32>();
+            if sealgrid_circuits::babyjubjub::unpack(&le).is_err() {
+                break;
+            }
+        }
         assert_eq!(flow_ciphertexts(&off_curve), None);
-        let mut odd = words.clone();
-        odd.pop();
-        assert_eq!(flow_ciphertexts(&odd), None);
+        assert_eq!(
+            calldata::ciphertext_points(&off_curve).map_err(|(i, _)| i),
+            Err(2)
+        );
+        // the sign bit flipped: the point's inverse, a different ciphertext
+        let mut negated = words.clone();
+        negated[1] ^= U256::from(1u8) << 255;
+        assert_ne!(flow_ciphertexts(&negated), Some(ct.clone()));
+        assert_eq!(flow_ciphertexts(&[]), None);
+        // y >= p
         let mut big = words.clone();
-        big[0] = U256::MAX;
+        big[0] = U256::MAX >> 1;
         assert_eq!(flow_ciphertexts(&big), None);
+        assert_eq!(
+            calldata::ciphertext_points(&big).map_err(|(i, _)| i),
+            Err(0)
+        );
     }
 }

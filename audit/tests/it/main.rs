@@ -187,9 +187,7 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
         })
         .expect("bid 2");
     // C2_0 replaced by C2_1: still points, but not what the proof's digest binds
-    let (x, y) = (e.ciphertexts[4], e.ciphertexts[5]);
-    e.ciphertexts[2] = x;
-    e.ciphertexts[3] = y;
+    e.ciphertexts[1] = e.ciphertexts[2];
     let report = audit(&f, &r, &f.bundle);
     let d = failed(&report, Some(ROUND), CIPHERTEXT_DIGESTS);
     assert!(d.contains("DigestMismatch"), "{d}");
@@ -424,13 +422,14 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     let data = v["logs"][0]["data"].as_str().expect("data").to_owned();
     let words = (data.len() - 2) / 64;
     let levels = f.market.trustee_setup.market.levels;
-    let c2_0 = 2 + 64 * (words - 4 * (levels + 1) + 2);
-    // C2_0 := C2_1 (both coordinates): valid points, the same byte length
+    // the event's last 2K + 2 words are the packed points C1, C2_0, C2_1, …
+    let c2_0 = 2 + 64 * (words - 2 * (levels + 1) + 1);
+    // C2_0 := C2_1: a valid point, the same byte length
     let tampered = format!(
         "{}{}{}",
         &data[..c2_0],
-        &data[c2_0 + 128..c2_0 + 256],
-        &data[c2_0 + 128..]
+        &data[c2_0 + 64..c2_0 + 128],
+        &data[c2_0 + 64..]
     );
     v["logs"][0]["data"] = serde_json::Value::String(tampered);
     *line = serde_json::to_string(&v).expect("json");

@@ -130,8 +130,7 @@ async fn a_round_with_six_prosumers_runs_through_the_coordinator() {
     // refusals before anything is relayed
     let mut wrong_digest = subs[0].0.clone();
     // two slots' points swapped: valid points, other ciphertexts than proven
-    wrong_digest.ciphertexts.swap(2, 4);
-    wrong_digest.ciphertexts.swap(3, 5);
+    wrong_digest.ciphertexts.swap(1, 2);
     refused(
         c.submit_bid(pb::SubmitBidRequest {
             bid: Some(wrong_digest),

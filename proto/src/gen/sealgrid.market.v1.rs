@@ -283,8 +283,8 @@ pub struct BidSubmission {
     pub proof: ::core::option::Option<Proof>,
     #[prost(message, optional, tag = "2")]
     pub inputs: ::core::option::Option<BidInputs>,
-    /// The 2K + 2 ciphertext points' coordinates, 4(K + 1) Words: C1 first, then C2_j for
-    /// j = 0..2K, each as (x, y).
+    /// The 2K + 2 ciphertext points, 2K + 2 Words (one per point): C1 first, then C2_j for
+    /// j = 0..2K.
     #[prost(bytes = "vec", repeated, tag = "3")]
     pub ciphertexts: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
 }
@@ -418,7 +418,7 @@ pub struct SettlementSubmission {
     pub proof: ::core::option::Option<Proof>,
     #[prost(message, optional, tag = "2")]
     pub inputs: ::core::option::Option<SettleInputs>,
-    /// The flow ciphertexts: C1' and three C2' points, 8 Words.
+    /// The flow ciphertexts: C1' and three C2' points, 4 Words.
     #[prost(bytes = "vec", repeated, tag = "3")]
     pub ciphertexts: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
 }
