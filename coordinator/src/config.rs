@@ -11,6 +11,7 @@
 //! # one of the two:
 //! embedded_state = "target/sealgrid-market/chain.json"
 //! # rpc_url = "http://127.0.0.1:8545"   (operator key from SEALGRID_OPERATOR_KEY)
+//! relay_batch = 32   # bids (settlements) per relayed transaction; 1 relays each alone
 //!
 //! [schedule]
 //! slot_seconds = 900
