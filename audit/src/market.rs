@@ -57,11 +57,14 @@ pub const MARKET_PARAMETERS: &str = "market-parameters";
 /// See the module doc.
 pub const REGISTRATIONS: &str = "registrations";
 
-/// The runtime code deploying `vk`'s verifier yields.
-pub fn verifier_runtime_code(vk: &VerifyingKey) -> Result<Bytes, String> {
+/// The runtime code deploying `vk`'s verifier, built for `target`, yields.
+pub fn verifier_runtime_code(
+    vk: &VerifyingKey,
+    target: sealgrid_verifier_contract::artifacts::EvmTarget,
+) -> Result<Bytes, String> {
     let mut evm = EmbeddedChain::in_memory();
     let r = evm
-        .deploy(Address::ZERO, calldata::verifier_init_code(vk))
+        .deploy(Address::ZERO, calldata::verifier_init_code_for(vk, target))
         .map_err(|e| e.to_string())?;
     let at = r.contract_address.ok_or("no contract created")?;
     evm.code_at(at).map_err(|e| e.to_string())
@@ -214,7 +217,7 @@ fn verifying_keys(record: &PublicRecord, market: &MarketFile, keys: &VerifyingKe
                 names[i], record.verifiers[i], expected_at[i]
             ));
         }
-        match verifier_runtime_code(vk) {
+        match verifier_runtime_code(vk, d.evm) {
             Err(e) => failures.push(format!("{} key {} does not deploy: {e}", names[i], ids[i])),
             Ok(code) if code != record.verifier_code[i] => failures.push(format!(
                 "the {} verifier at {} does not hold key {} (runtime code {} bytes, keccak {}; \

@@ -77,6 +77,10 @@ struct DeployArgs {
     /// A bid needs defaults < this.
     #[arg(long, default_value_t = 1)]
     max_defaults: u32,
+    /// The EVM rules the contracts are compiled for: shanghai, or london for chains
+    /// without PUSH0 (Energy Web Chain and other proof-of-authority chains).
+    #[arg(long, default_value_t = sealgrid_verifier_contract::artifacts::EvmTarget::Shanghai)]
+    evm: sealgrid_verifier_contract::artifacts::EvmTarget,
 }
 
 fn deploy(args: DeployArgs) -> Result<()> {
@@ -98,6 +102,7 @@ fn deploy(args: DeployArgs) -> Result<()> {
         prosumer_seed: args.prosumer_seed,
         tokens: args.tokens,
         ceremony: args.ceremony.clone(),
+        evm: args.evm,
     };
     let key_dir = args
         .key_dir

@@ -49,6 +49,8 @@ pub struct DeployPlan {
     /// against the circuits, installed and deployed, and its record written into the
     /// market file. `None`: a single party's setup here, which the audit reports.
     pub ceremony: Option<std::path::PathBuf>,
+    /// The EVM rules of the chain (London for chains without PUSH0).
+    pub evm: sealgrid_verifier_contract::artifacts::EvmTarget,
 }
 
 /// Why a deployment failed.
@@ -111,6 +113,7 @@ pub fn deploy<C: DevChain>(
             token: None,
             // demo and test markets: no delay (PROTOCOL §8 gives the production one)
             committee_delay: sealgrid_verifier_contract::deploy::DEMO_COMMITTEE_DELAY,
+            evm: plan.evm,
         },
     )
     .map_err(err)?;

@@ -279,6 +279,7 @@ impl LocalMarket {
                     token: None,
                     // demo and test markets: no delay (PROTOCOL §8 gives the production one)
                     committee_delay: sealgrid_verifier_contract::deploy::DEMO_COMMITTEE_DELAY,
+                    evm: sealgrid_verifier_contract::artifacts::EvmTarget::Shanghai,
                 },
             )?;
             // The operator funds negative residuals (rounding dust bought by the grid).

@@ -21,13 +21,19 @@ const here = dirname(fileURLToPath(import.meta.url));
 const contractsDir = join(here, "..", "contracts");
 const artifactsDir = join(here, "..", "artifacts");
 
-// Shanghai: the newest EVM version ganache runs (no PUSH0-free fallback needed, no
-// Cancun opcodes). The optimizer is on for gas; viaIR stays off (slower to compile).
-const settings = {
-  evmVersion: "shanghai",
-  optimizer: { enabled: true, runs: 200 },
-  outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } },
-};
+// Two EVM targets, the same sources and optimizer:
+// - Shanghai (artifacts/<Contract>.json): the newest EVM version ganache runs (no Cancun
+//   opcodes);
+// - London (artifacts/london/<Contract>.json): no PUSH0, for chains that have not taken
+//   Shanghai (Energy Web Chain and other proof-of-authority chains). Only what a market
+//   deploys: the verifier, the market and the test token.
+// The optimizer is on for gas; viaIR stays off (slower to compile).
+const optimizer = { enabled: true, runs: 200 };
+const outputSelection = { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } };
+const TARGETS = [
+  { evmVersion: "shanghai", prefix: "", deployable: ["ClearingHarness", "Groth16Verifier", "Market", "TestToken"] },
+  { evmVersion: "london", prefix: "london/", deployable: ["Groth16Verifier", "Market", "TestToken"] },
+];
 
 const files = readdirSync(contractsDir).filter((f) => f.endsWith(".sol")).sort();
 const sources = {};
@@ -43,27 +49,28 @@ for (const f of files) {
 }
 const sourcesSha256 = hash.digest("hex");
 
-const out = JSON.parse(solc.compile(JSON.stringify({ language: "Solidity", sources, settings })));
-const errors = (out.errors || []).filter((e) => e.severity === "error");
-for (const e of out.errors || []) process.stderr.write(e.formattedMessage + "\n");
-if (errors.length > 0) process.exit(1);
-
 // Deployable contracts only: interfaces and the internal-only library have no
 // artifact of their own.
-const DEPLOYABLE = ["ClearingHarness", "Groth16Verifier", "Market", "TestToken"];
 const artifacts = {};
-for (const f of files) {
-  for (const [name, c] of Object.entries(out.contracts[f] || {})) {
-    if (!DEPLOYABLE.includes(name)) continue;
-    artifacts[name] = {
-      contractName: name,
-      sourceName: f,
-      compiler: { version: solc.version(), settings: { evmVersion: settings.evmVersion, optimizer: settings.optimizer } },
-      sourcesSha256,
-      abi: c.abi,
-      bytecode: "0x" + c.evm.bytecode.object,
-      deployedBytecode: "0x" + c.evm.deployedBytecode.object,
-    };
+for (const target of TARGETS) {
+  const settings = { evmVersion: target.evmVersion, optimizer, outputSelection };
+  const out = JSON.parse(solc.compile(JSON.stringify({ language: "Solidity", sources, settings })));
+  const errors = (out.errors || []).filter((e) => e.severity === "error");
+  for (const e of out.errors || []) process.stderr.write(e.formattedMessage + "\n");
+  if (errors.length > 0) process.exit(1);
+  for (const f of files) {
+    for (const [name, c] of Object.entries(out.contracts[f] || {})) {
+      if (!target.deployable.includes(name)) continue;
+      artifacts[target.prefix + name] = {
+        contractName: name,
+        sourceName: f,
+        compiler: { version: solc.version(), settings: { evmVersion: settings.evmVersion, optimizer } },
+        sourcesSha256,
+        abi: c.abi,
+        bytecode: "0x" + c.evm.bytecode.object,
+        deployedBytecode: "0x" + c.evm.deployedBytecode.object,
+      };
+    }
   }
 }
 const names = Object.keys(artifacts).sort();
@@ -88,7 +95,9 @@ if (mode === "--stdout") {
   }
   process.exit(stale ? 1 : 0);
 } else {
-  mkdirSync(artifactsDir, { recursive: true });
-  for (const n of names) writeFileSync(join(artifactsDir, n + ".json"), text(n));
+  for (const n of names) {
+    mkdirSync(dirname(join(artifactsDir, n + ".json")), { recursive: true });
+    writeFileSync(join(artifactsDir, n + ".json"), text(n));
+  }
   process.stdout.write(`wrote ${names.length} artifacts (solc ${solc.version()}, sources ${sourcesSha256})\n`);
 }

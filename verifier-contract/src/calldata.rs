@@ -28,6 +28,7 @@ use sealgrid_circuits::public_inputs::PublicInputsError;
 use sealgrid_circuits::settle::SettleProofPublic;
 use sealgrid_circuits::Fr;
 
+use crate::artifacts::{Deployable, EvmTarget};
 use crate::bindings::{Groth16Verifier, Market};
 use crate::{Proof, VerifyingKey};
 
@@ -171,9 +172,17 @@ pub fn verifier_constructor(vk: &VerifyingKey) -> Groth16Verifier::constructorCa
 }
 
 /// The init code deploying a `Groth16Verifier` for `vk`: bytecode, then the ABI-encoded
-/// constructor arguments.
+/// constructor arguments (the Shanghai build; [`verifier_init_code_for`] for another).
 pub fn verifier_init_code(vk: &VerifyingKey) -> Bytes {
-    init_code(&Groth16Verifier::BYTECODE, &verifier_constructor(vk))
+    verifier_init_code_for(vk, EvmTarget::Shanghai)
+}
+
+/// [`verifier_init_code`] for the EVM target `evm`.
+pub fn verifier_init_code_for(vk: &VerifyingKey, evm: EvmTarget) -> Bytes {
+    init_code(
+        &evm.bytecode(Deployable::Groth16Verifier),
+        &verifier_constructor(vk),
+    )
 }
 
 /// Bytecode followed by the ABI-encoded constructor arguments.

@@ -7,7 +7,8 @@
 use alloy_primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
 
-use crate::bindings::{poseidon3_init_code, Market, TestToken};
+use crate::artifacts::{Deployable, EvmTarget};
+use crate::bindings::{poseidon3_init_code, Market};
 use crate::calldata;
 use crate::chain::{Chain, ChainError, Receipt};
 use crate::VerifyingKey;
@@ -43,6 +44,10 @@ pub struct MarketDeployment {
     /// contract's immutable `committeeDelay`).
     #[serde(default)]
     pub committee_delay: u64,
+    /// The EVM rules the contracts were compiled for (the audit rebuilds the verifiers'
+    /// runtime code with the same build).
+    #[serde(default)]
+    pub evm: EvmTarget,
 }
 
 /// The committee delay of demo and test markets: 0, so that tests need not move the
@@ -78,6 +83,8 @@ pub struct DeploySpec<'a> {
     /// Seconds between a committee's proposal and its activation
     /// ([`DEMO_COMMITTEE_DELAY`] for demos and tests).
     pub committee_delay: u64,
+    /// The EVM rules of the chain: Shanghai, or London for chains without PUSH0.
+    pub evm: EvmTarget,
 }
 
 fn created(r: Receipt) -> Result<Address, ChainError> {
@@ -97,21 +104,27 @@ pub fn deploy_market(
         .validate()
         .map_err(|e| ChainError::Backend(format!("market parameters: {e}")))?;
     let chain_id = chain.chain_id()?;
-    let balance_verifier =
-        created(chain.deploy(operator, calldata::verifier_init_code(spec.balance_vk))?)?;
-    let bid_verifier = created(chain.deploy(operator, calldata::verifier_init_code(spec.bid_vk))?)?;
-    let settle_verifier =
-        created(chain.deploy(operator, calldata::verifier_init_code(spec.settle_vk))?)?;
+    let evm = spec.evm;
+    let balance_verifier = created(chain.deploy(
+        operator,
+        calldata::verifier_init_code_for(spec.balance_vk, evm),
+    )?)?;
+    let bid_verifier =
+        created(chain.deploy(operator, calldata::verifier_init_code_for(spec.bid_vk, evm))?)?;
+    let settle_verifier = created(chain.deploy(
+        operator,
+        calldata::verifier_init_code_for(spec.settle_vk, evm),
+    )?)?;
     let poseidon = created(chain.deploy(operator, poseidon3_init_code())?)?;
     let token = match spec.token {
         Some(t) => t,
-        None => created(chain.deploy(operator, TestToken::BYTECODE.clone())?)?,
+        None => created(chain.deploy(operator, evm.bytecode(Deployable::TestToken))?)?,
     };
     let deployment_block = chain.block_number()?;
     let market = created(chain.deploy(
         operator,
         calldata::init_code(
-            &Market::BYTECODE,
+            &evm.bytecode(Deployable::Market),
             &Market::constructorCall {
                 token_: token,
                 balanceVerifier_: balance_verifier,
@@ -151,5 +164,6 @@ pub fn deploy_market(
         max_defaults: spec.max_defaults,
         poseidon,
         committee_delay: spec.committee_delay,
+        evm,
     })
 }

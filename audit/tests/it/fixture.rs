@@ -90,6 +90,7 @@ pub fn build() -> Fixture {
             token: None,
             // demo and test markets: no delay (PROTOCOL §8 gives the production one)
             committee_delay: sealgrid_verifier_contract::deploy::DEMO_COMMITTEE_DELAY,
+            evm: sealgrid_verifier_contract::artifacts::EvmTarget::Shanghai,
         },
     )
     .expect("deploys");

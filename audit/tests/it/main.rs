@@ -278,6 +278,20 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     assert!(d.contains("the bid verifier"), "{d}");
     failed(&report, Some(ROUND), BID_PROOFS);
 
+    // --- the market file names the other EVM build: its verifiers' code is not the chain's ---
+    let mut london = f.market.clone();
+    london.deployment.evm = sealgrid_verifier_contract::artifacts::EvmTarget::London;
+    let bundles = BTreeMap::from([(ROUND, f.bundle.clone())]);
+    let report = audit_record(
+        &record,
+        &london,
+        &f.keys,
+        &bundles,
+        &Rounds::List(vec![ROUND]),
+    );
+    let d = failed(&report, None, VERIFYING_KEYS);
+    assert!(d.contains("does not hold key"), "{d}");
+
     // --- a wrong finalize total --------------------------------------------------------------
     let mut b = f.bundle.clone();
     let t = b

@@ -60,6 +60,7 @@ fn the_view_reads_the_posted_bids_from_the_market_events() {
             max_defaults: 1,
             token: None,
             committee_delay: 0,
+            evm: sealgrid_verifier_contract::artifacts::EvmTarget::Shanghai,
         },
     )
     .expect("market deploys");

@@ -8,7 +8,17 @@ use std::process::Command;
 
 use sealgrid_verifier_contract::artifacts::{artifacts_dir, contracts_dir, sources_sha256};
 
-const ARTIFACTS: [&str; 4] = ["ClearingHarness", "Groth16Verifier", "Market", "TestToken"];
+/// The Shanghai builds, then the London builds (`artifacts/london/`) of what a market
+/// deploys.
+const ARTIFACTS: [&str; 7] = [
+    "ClearingHarness",
+    "Groth16Verifier",
+    "Market",
+    "TestToken",
+    "london/Groth16Verifier",
+    "london/Market",
+    "london/TestToken",
+];
 
 #[test]
 fn artifacts_record_the_current_sources() {
@@ -25,6 +35,16 @@ fn artifacts_record_the_current_sources() {
         assert!(json["compiler"]["version"]
             .as_str()
             .is_some_and(|v| v.starts_with("0.8.28+")));
+        let target = if name.starts_with("london/") {
+            "london"
+        } else {
+            "shanghai"
+        };
+        assert_eq!(
+            json["compiler"]["settings"]["evmVersion"].as_str(),
+            Some(target),
+            "{name}"
+        );
     }
 }
 

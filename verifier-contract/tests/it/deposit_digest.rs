@@ -32,6 +32,7 @@ fn the_contracts_deposit_digest_is_the_rust_eip712_hash() {
             max_unsettled: 1,
             max_defaults: 1,
             committee_delay: 0,
+            evm: sealgrid_verifier_contract::artifacts::EvmTarget::Shanghai,
             token: None,
         },
     )

@@ -24,6 +24,7 @@ use sealgrid_circuits::Fr;
 use sealgrid_committee::aggregate::PostedBid;
 use sealgrid_committee::sign::FinalizeTotals;
 use sealgrid_committee::{BidId, InclusionBitmap};
+use sealgrid_verifier_contract::artifacts::{Deployable, EvmTarget};
 use sealgrid_verifier_contract::bindings::Groth16Verifier::Groth16VerifierErrors;
 use sealgrid_verifier_contract::bindings::Market::{self, MarketErrors as ME};
 use sealgrid_verifier_contract::bindings::{poseidon3_init_code, TestToken};
@@ -41,7 +42,7 @@ use sealgrid_testkit::market::{
     register, transact, Contracts,
 };
 
-use crate::common::{deploy_verifier_as, fixture, scalar_modulus, Circuit};
+use crate::common::{fixture, scalar_modulus, Circuit};
 
 const ROUND: u64 = 7;
 const OTHER_ROUND: u64 = 8;
@@ -120,17 +121,30 @@ impl DerefMut for Prosumer {
 /// Enough native coin for every account's gas on a node (the embedded chain charges none).
 const GAS_MONEY: u128 = 10u128.pow(18);
 
-pub(crate) fn setup<C: DevChain>(mut chain: C) -> (Env<C>, Vec<Prosumer>) {
+pub(crate) fn setup<C: DevChain>(chain: C) -> (Env<C>, Vec<Prosumer>) {
+    setup_for(chain, EvmTarget::Shanghai)
+}
+
+/// [`setup`] with the contracts built for `evm`.
+pub(crate) fn setup_for<C: DevChain>(mut chain: C, evm: EvmTarget) -> (Env<C>, Vec<Prosumer>) {
     let chain_id = chain.chain_id().expect("chain id");
     let operator = chain.add_account([0x0a; 32]).expect("operator key");
     chain
         .fund(operator, U256::from(10 * GAS_MONEY))
         .expect("operator funded");
-    let (balance_v, _) = deploy_verifier_as(&mut chain, operator, Circuit::Balance);
-    let (bid_v, _) = deploy_verifier_as(&mut chain, operator, Circuit::Bid);
-    let (settle_v, _) = deploy_verifier_as(&mut chain, operator, Circuit::Settle);
+    let verifier = |chain: &mut C, c: Circuit| {
+        let vk = &fixture().pair(c.kind()).vk;
+        chain
+            .deploy(operator, calldata::verifier_init_code_for(vk, evm))
+            .expect("verifier deploys")
+            .contract_address
+            .expect("created")
+    };
+    let balance_v = verifier(&mut chain, Circuit::Balance);
+    let bid_v = verifier(&mut chain, Circuit::Bid);
+    let settle_v = verifier(&mut chain, Circuit::Settle);
     let token = chain
-        .deploy(operator, TestToken::BYTECODE.clone())
+        .deploy(operator, evm.bytecode(Deployable::TestToken))
         .expect("token")
         .contract_address
         .expect("created");
@@ -140,7 +154,7 @@ pub(crate) fn setup<C: DevChain>(mut chain: C) -> (Env<C>, Vec<Prosumer>) {
         .contract_address
         .expect("created");
     let init = calldata::init_code(
-        &Market::BYTECODE,
+        &evm.bytecode(Deployable::Market),
         &Market::constructorCall {
             token_: token,
             balanceVerifier_: balance_v,
@@ -207,9 +221,14 @@ pub(crate) fn setup<C: DevChain>(mut chain: C) -> (Env<C>, Vec<Prosumer>) {
 /// Runs the whole round on `chain` and returns the gas of each kind of transaction
 /// (label, least, most).
 pub fn whole_round<C: DevChain>(chain: C) -> Vec<(String, u64, u64)> {
+    whole_round_for(chain, EvmTarget::Shanghai)
+}
+
+/// [`whole_round`] with the contracts built for `evm`.
+pub fn whole_round_for<C: DevChain>(chain: C, evm: EvmTarget) -> Vec<(String, u64, u64)> {
     let f = fixture();
     let mut rng = ChaCha20Rng::seed_from_u64(77);
-    let (mut env, mut ps) = setup(chain);
+    let (mut env, mut ps) = setup_for(chain, evm);
     let market_addr = env.market;
     let chain_id = env.chain_id;
     #[allow(non_snake_case)]

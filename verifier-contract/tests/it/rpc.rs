@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use sealgrid_verifier_contract::rpc::GANACHE_DEV_KEY;
 use sealgrid_verifier_contract::JsonRpcChain;
 
-use crate::round::whole_round;
+use crate::round::whole_round_for;
+use sealgrid_verifier_contract::artifacts::{Deployable, EvmTarget};
+use sealgrid_verifier_contract::{Chain, ChainError};
 
 /// A node process, killed (and reaped) when dropped: at the end of the test or while a
 /// panic unwinds.
@@ -67,8 +69,13 @@ fn start_ganache(log_dir: &Path) -> (NodeGuard, String) {
     start_ganache_with(log_dir, &[])
 }
 
-/// Starts ganache with `extra` arguments (e.g. interval mining).
+/// Starts ganache (Shanghai rules) with `extra` arguments (e.g. interval mining).
 fn start_ganache_with(log_dir: &Path, extra: &[&str]) -> (NodeGuard, String) {
+    start_ganache_on(log_dir, "shanghai", extra)
+}
+
+/// Starts ganache with the rules of `hardfork` and `extra` arguments.
+fn start_ganache_on(log_dir: &Path, hardfork: &str, extra: &[&str]) -> (NodeGuard, String) {
     let port = free_port();
     let log = log_dir.join("ganache.log");
     let out = File::create(&log).expect("log file");
@@ -78,8 +85,8 @@ fn start_ganache_with(log_dir: &Path, extra: &[&str]) -> (NodeGuard, String) {
         .args(["--server.host", "127.0.0.1", "--server.port"])
         .arg(port.to_string())
         // the funded accounts of GANACHE_DEV_KEY & co.; Shanghai is ganache's default
-        // and what the artifacts are compiled for
-        .args(["--wallet.deterministic", "--chain.hardfork", "shanghai"])
+        // and what the artifacts are compiled for (London for artifacts/london)
+        .args(["--wallet.deterministic", "--chain.hardfork", hardfork])
         .args(["--logging.quiet"])
         .args(extra)
         .stdin(Stdio::null())
@@ -179,11 +186,37 @@ fn a_whole_round_on_a_node_over_json_rpc() {
     if !node_available("the JSON-RPC round") {
         return;
     }
+    // A node with London's rules (no PUSH0), as Energy Web Chain and other PoA chains:
+    // the Shanghai build does not deploy there, the London build runs the whole round.
+    // (The Shanghai build runs on a node in the multi-process test, and here on revm.)
     let dir = tempfile::tempdir().expect("temp dir");
-    let (_node, url) = start_ganache(dir.path());
-    let chain = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
+    let (_node, url) = start_ganache_on(dir.path(), "london", &[]);
+    let mut chain = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
+    let me = chain.funder();
+    for (what, code) in [
+        (
+            "the Shanghai market",
+            EvmTarget::Shanghai.bytecode(Deployable::Market),
+        ),
+        (
+            "the Shanghai token",
+            EvmTarget::Shanghai.bytecode(Deployable::TestToken),
+        ),
+    ] {
+        let e = chain
+            .deploy(me, code)
+            .expect_err("PUSH0 is not an opcode under London");
+        eprintln!("{what} on a London node: {e}");
+        assert!(
+            matches!(
+                e,
+                ChainError::Halted { .. } | ChainError::Reverted { .. } | ChainError::Backend(_)
+            ),
+            "{what}: {e}"
+        );
+    }
     let start = Instant::now();
-    for (label, lo, hi) in whole_round(chain) {
+    for (label, lo, hi) in whole_round_for(chain, EvmTarget::London) {
         eprintln!("gas {label}: {lo}..{hi}");
     }
     eprintln!("round over JSON-RPC in {:?}", start.elapsed());

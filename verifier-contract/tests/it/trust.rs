@@ -65,6 +65,7 @@ fn deploy(chain: &mut EmbeddedChain, delay: u64) -> (MarketDeployment, Address) 
             max_defaults: 1,
             token: None,
             committee_delay: delay,
+            evm: sealgrid_verifier_contract::artifacts::EvmTarget::Shanghai,
         },
     )
     .expect("deploys");
