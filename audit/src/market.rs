@@ -1,5 +1,7 @@
 //! Market-wide checks: the market file's parameters are the chain's and the circuits',
-//! the verifier contracts hold the market file's verifying keys, the contract's committee
+//! the verifier contracts hold the market file's verifying keys, the market contract is
+//! the committed build wired to the file's contracts (and its Poseidon circomlibjs's),
+//! the contract's committee
 //! is the market file's (its flow keys the threshold key of its verification keys, every
 //! round pinned to it), every registration starts from the empty balance with its own
 //! meter, every balance update's proof verifies, and the market's token balance is what
@@ -35,6 +37,7 @@ use sealgrid_circuits::commitment::balance_commitment;
 use sealgrid_circuits::Fr;
 use sealgrid_market::file::MarketFile;
 use sealgrid_prover::{PreparedVerifyingKey, VerifyingKey};
+use sealgrid_verifier_contract::artifacts::Deployable;
 use sealgrid_verifier_contract::bindings::Market;
 use sealgrid_verifier_contract::calldata::InputsError;
 use sealgrid_verifier_contract::events::MarketEvents;
@@ -46,6 +49,8 @@ use crate::{Check, VerifyingKeys};
 
 /// Check names.
 pub const VERIFYING_KEYS: &str = "verifying-keys";
+/// See the module doc.
+pub const MARKET_CODE: &str = "market-code";
 /// See the module doc.
 pub const COMMITTEE: &str = "committee";
 /// See the module doc.
@@ -62,10 +67,41 @@ pub fn verifier_runtime_code(
     vk: &VerifyingKey,
     target: sealgrid_verifier_contract::artifacts::EvmTarget,
 ) -> Result<Bytes, String> {
+    runtime_code_of(Address::ZERO, calldata::verifier_init_code_for(vk, target))
+}
+
+/// The runtime code the market file's deployment yields: the committed `Market` build
+/// (`deployment.evm`) constructed by the file's operator with the file's token,
+/// verifiers, Poseidon contract, committee delay and parameters, on a throwaway
+/// in-memory EVM. The constructor writes those into immutables, so equal code means
+/// the same logic wired to the same contracts.
+pub fn market_runtime_code(market: &MarketFile) -> Result<Bytes, String> {
+    let d = &market.deployment;
+    let p = &market.trustee_setup.market;
+    let init = calldata::init_code(
+        &d.evm.bytecode(Deployable::Market),
+        &Market::constructorCall {
+            token_: d.token,
+            balanceVerifier_: d.balance_verifier,
+            bidVerifier_: d.bid_verifier,
+            settleVerifier_: d.settle_verifier,
+            poseidon_: d.poseidon,
+            committeeDelay_: d.committee_delay,
+            params_: Market::Params {
+                levels: u32::try_from(p.levels).map_err(|e| e.to_string())?,
+                kAnonymity: u32::try_from(p.k_anonymity).map_err(|e| e.to_string())?,
+                maxUnsettled: d.max_unsettled,
+                maxDefaults: d.max_defaults,
+            },
+        },
+    );
+    runtime_code_of(d.operator, init)
+}
+
+/// The runtime code `init` deploys (from `from`) on a throwaway in-memory EVM.
+fn runtime_code_of(from: Address, init: Bytes) -> Result<Bytes, String> {
     let mut evm = EmbeddedChain::in_memory();
-    let r = evm
-        .deploy(Address::ZERO, calldata::verifier_init_code_for(vk, target))
-        .map_err(|e| e.to_string())?;
+    let r = evm.deploy(from, init).map_err(|e| e.to_string())?;
     let at = r.contract_address.ok_or("no contract created")?;
     evm.code_at(at).map_err(|e| e.to_string())
 }
@@ -80,6 +116,7 @@ pub fn market_checks(
     vec![
         market_parameters(record, market),
         verifying_keys(record, market, keys),
+        market_code(record, market),
         committee(record, market),
         registrations(record),
         balance_proofs(record, market, &prepared[0]),
@@ -192,6 +229,50 @@ fn market_parameters(record: &PublicRecord, market: &MarketFile) -> Check {
             p.tick,
             p.margin_bps,
             p.penalty_rate
+        ),
+        failures,
+    )
+}
+
+/// The market contract runs the committed build wired to the market file's contracts,
+/// and its Poseidon contract is circomlibjs's (see [`market_runtime_code`]). Without
+/// this, an operator could deploy a market of its own making that every other check
+/// reads as sealgrid's: events and views are only what its code says they are.
+fn market_code(record: &PublicRecord, market: &MarketFile) -> Check {
+    let d = &market.deployment;
+    let mut failures = Vec::new();
+    let keccak = |b: &Bytes| short(&alloy_primitives::keccak256(b).0);
+    match market_runtime_code(market) {
+        Err(e) => failures.push(format!("the market file's deployment does not build: {e}")),
+        Ok(code) if code != record.market_code => failures.push(format!(
+            "the market contract at {} is not the committed {} build constructed with the market              file's operator, token, verifiers, Poseidon, committee delay and parameters              (runtime code {} bytes, keccak {}; expected {} bytes, keccak {})",
+            d.market,
+            d.evm,
+            record.market_code.len(),
+            keccak(&record.market_code),
+            code.len(),
+            keccak(&code)
+        )),
+        Ok(_) => {}
+    }
+    match runtime_code_of(
+        Address::ZERO,
+        sealgrid_verifier_contract::bindings::poseidon3_init_code(),
+    ) {
+        Err(e) => failures.push(format!("the Poseidon artifact does not deploy: {e}")),
+        Ok(code) if code != record.poseidon_code => failures.push(format!(
+            "the Poseidon contract at {} is not circomlibjs's (runtime code {} bytes, keccak {})",
+            d.poseidon,
+            record.poseidon_code.len(),
+            keccak(&record.poseidon_code)
+        )),
+        Ok(_) => {}
+    }
+    Check::from_failures(
+        MARKET_CODE,
+        format!(
+            "the market at {} is the committed {} build wired to the file's contracts; Poseidon at {} is circomlibjs's",
+            d.market, d.evm, d.poseidon
         ),
         failures,
     )

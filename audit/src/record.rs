@@ -47,6 +47,10 @@ pub struct PublicRecord {
     pub verifiers: [Address; 3],
     /// The runtime code at each of `verifiers`.
     pub verifier_code: [Bytes; 3],
+    /// The runtime code at the market file's market address.
+    pub market_code: Bytes,
+    /// The runtime code at the market file's Poseidon address.
+    pub poseidon_code: Bytes,
     /// The contract's committee and threshold.
     pub committee: (Vec<Address>, U256),
     /// The contract's inclusion bitmap of each round (words, one per 256 bids).
@@ -184,6 +188,8 @@ pub fn read_record(
         chain.code_at(verifiers[1])?,
         chain.code_at(verifiers[2])?,
     ];
+    let market_code = chain.code_at(d.market)?;
+    let poseidon_code = chain.code_at(d.poseidon)?;
     let c = view(chain, d.market, &Market::committeeCall {}, "committee")?;
     let mut bids_per_round: BTreeMap<u64, u64> = BTreeMap::new();
     let mut payouts = BTreeMap::new();
@@ -230,6 +236,8 @@ pub fn read_record(
         missing_inputs,
         verifiers,
         verifier_code,
+        market_code,
+        poseidon_code,
         committee: (c._0, c._1),
         inclusion,
         payouts,

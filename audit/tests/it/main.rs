@@ -9,7 +9,7 @@ use alloy_primitives::U256;
 use alloy_sol_types::SolCall;
 use sealgrid_audit::checks::*;
 use sealgrid_audit::market::{
-    COMMITTEE, MARKET_PARAMETERS, REGISTRATIONS, TOKEN_BALANCE, VERIFYING_KEYS,
+    COMMITTEE, MARKET_CODE, MARKET_PARAMETERS, REGISTRATIONS, TOKEN_BALANCE, VERIFYING_KEYS,
 };
 use sealgrid_audit::{audit_record, read_record, AuditReport, PublicRecord, Rounds};
 use sealgrid_proto::market::v1 as pb;
@@ -94,7 +94,7 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     assert!(report.passed(), "{:#?}", report.failures());
     assert_eq!(report.rounds.len(), 1);
     assert_eq!(report.rounds[0].checks.len(), 11);
-    assert_eq!(report.market.len(), 6);
+    assert_eq!(report.market.len(), 7);
     // the whole-API entry point agrees
     let bundles = BTreeMap::from([(ROUND, f.bundle.clone())]);
     let again =
@@ -291,6 +291,33 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     );
     let d = failed(&report, None, VERIFYING_KEYS);
     assert!(d.contains("does not hold key"), "{d}");
+    let d = failed(&report, None, MARKET_CODE);
+    assert!(d.contains("is not the committed london build"), "{d}");
+
+    // --- a market contract that is not the committed one (the operator's own code): every
+    //     other check reads its events and views as it says them -------------------------------
+    let mut r = record.clone();
+    let mut code = r.market_code.to_vec();
+    let last = code.len() - 40; // inside the code, before the metadata
+    code[last] ^= 1;
+    r.market_code = code.into();
+    let d = failed(&audit(&f, &r, &f.bundle), None, MARKET_CODE);
+    assert!(d.contains("is not the committed shanghai build"), "{d}");
+    // a market wired to another Poseidon, or a Poseidon that is not circomlibjs's
+    let mut other = f.market.clone();
+    other.deployment.poseidon = alloy_primitives::Address::repeat_byte(0x99);
+    let report = audit_record(
+        &record,
+        &other,
+        &f.keys,
+        &bundles,
+        &Rounds::List(vec![ROUND]),
+    );
+    failed(&report, None, MARKET_CODE);
+    let mut r = record.clone();
+    r.poseidon_code = alloy_primitives::Bytes::from(vec![0x60, 0x00]);
+    let d = failed(&audit(&f, &r, &f.bundle), None, MARKET_CODE);
+    assert!(d.contains("is not circomlibjs's"), "{d}");
 
     // --- a wrong finalize total --------------------------------------------------------------
     let mut b = f.bundle.clone();
