@@ -89,6 +89,17 @@ impl Engine {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     return;
                 }
+                // A settlement batch sent as the window opens, before the chain's time
+                // has caught up with the engine's clock: the same batch again, not one
+                // transaction per settlement (a block each on a real chain).
+                let first = subs[0].round;
+                if subs[0].kind == Kind::Settlement
+                    && refusal.reason == Reason::TooEarly
+                    && subs.iter().all(|s| s.round == first)
+                    && self.wait_for_settlement_start(first).await
+                {
+                    return;
+                }
                 tracing::info!(
                     items = keys.len(),
                     error = %refusal.message,
@@ -97,6 +108,34 @@ impl Engine {
                 self.singles_until = keys.last().copied();
             }
         }
+    }
+
+    /// A settlement refused as too early although admission saw the engine's clock past
+    /// the settlement start: the chain's latest block may be older (a node that mines
+    /// only on transactions, or the next block not produced yet), and the simulation ran
+    /// at its time. Brings the chain's time on (an empty block on an instant-mining node)
+    /// and waits a little; true if the round's window is still open, so the caller tries
+    /// the same submission (or batch) again.
+    async fn wait_for_settlement_start(&mut self, round: u64) -> bool {
+        let window = self
+            .rounds
+            .get(&round)
+            .map(|rs| (rs.times.settle_start, rs.times.settle_deadline));
+        let Some((start, end)) = window else {
+            return false;
+        };
+        if self.cfg.clock.now() >= end {
+            return false;
+        }
+        if let Err(e) = self
+            .chain_round()
+            .past(round, start.saturating_sub(1))
+            .await
+        {
+            tracing::debug!(%e, "the chain's time is behind the settlement start");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        true
     }
 
     /// The next batch: the queue's front and the submissions of the same kind right
@@ -161,29 +200,11 @@ impl Engine {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     return;
                 }
-                if sub.kind == Kind::Settlement && refusal.reason == Reason::TooEarly {
-                    // Admission saw the engine's clock past the settlement start; the
-                    // chain's latest block may be older (a node that mines only on
-                    // transactions, or the next block not produced yet), and the
-                    // simulation ran at its time. Bring the chain's time on (an empty block
-                    // on an instant-mining node) and try again while the window is open.
-                    let window = self
-                        .rounds
-                        .get(&sub.round)
-                        .map(|rs| (rs.times.settle_start, rs.times.settle_deadline));
-                    if let Some((start, end)) = window {
-                        if self.cfg.clock.now() < end {
-                            if let Err(e) = self
-                                .chain_round()
-                                .past(sub.round, start.saturating_sub(1))
-                                .await
-                            {
-                                tracing::debug!(%e, "the chain's time is behind the settlement start");
-                            }
-                            tokio::time::sleep(Duration::from_millis(200)).await;
-                            return;
-                        }
-                    }
+                if sub.kind == Kind::Settlement
+                    && refusal.reason == Reason::TooEarly
+                    && self.wait_for_settlement_start(sub.round).await
+                {
+                    return;
                 }
                 let replay = matches!(
                     (sub.kind, refusal.reason),
