@@ -104,6 +104,11 @@ pub struct Flags {
     /// one batched proof verification (default 32; 1 relays each alone).
     #[arg(long, env = "SEALGRID_COORDINATOR_RELAY_BATCH")]
     pub relay_batch: Option<usize>,
+    /// How long the first queued bid (or settlement) may wait for others to fill its
+    /// batch, milliseconds (default 0: relay at once; the wait for each receipt already
+    /// lets the next batch fill on a chain with real blocks).
+    #[arg(long, env = "SEALGRID_COORDINATOR_RELAY_LINGER_MS")]
+    pub relay_linger_ms: Option<u64>,
     /// Serve TLS with this certificate chain (PEM; with --tls-key).
     #[arg(long, env = "SEALGRID_COORDINATOR_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -150,6 +155,7 @@ pub struct FileConfig {
     max_queue: Option<usize>,
     max_batch: Option<u32>,
     relay_batch: Option<usize>,
+    relay_linger_ms: Option<u64>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     tls_client_ca: Option<PathBuf>,
@@ -204,6 +210,8 @@ pub struct Config {
     pub max_batch: u32,
     /// Submissions per relayed transaction.
     pub relay_batch: usize,
+    /// The batch linger, milliseconds.
+    pub relay_linger_ms: u64,
     /// TLS certificate chain and key, if TLS is on.
     pub tls: Option<crate::TlsFiles>,
     /// The mutual-TLS files the trustees are dialled with; `None` only with
@@ -314,6 +322,7 @@ impl Config {
                 .relay_batch
                 .or(file.relay_batch)
                 .unwrap_or(DEFAULT_RELAY_BATCH),
+            relay_linger_ms: flags.relay_linger_ms.or(file.relay_linger_ms).unwrap_or(0),
             tls: match (
                 flags.tls_cert.clone().or(file.tls_cert.clone()),
                 flags.tls_key.clone().or(file.tls_key.clone()),

@@ -216,6 +216,7 @@ async fn main() -> Result<()> {
         max_queue: config.max_queue,
         max_batch: config.max_batch,
         relay_batch: config.relay_batch,
+        relay_linger_ms: config.relay_linger_ms,
         tick_ms: 200,
         clock: Clock::wall(),
         tls: config.tls,

@@ -68,6 +68,8 @@ pub struct EngineConfig {
     pub max_queue: usize,
     /// The most bids (or settlements) relayed in one transaction.
     pub relay_batch: usize,
+    /// How long the first queued submission may wait for a fuller batch.
+    pub relay_linger: Duration,
     /// How often the clock is looked at.
     pub tick: Duration,
     /// The market clock.
@@ -198,6 +200,14 @@ pub struct Engine {
     /// The last item of a batch the contract refused: until it has left the queue,
     /// submissions are relayed one by one.
     singles_until: Option<(Kind, [u8; 32])>,
+    /// The queue's front and since when the relay has seen it there (the linger).
+    front_since: Option<((Kind, [u8; 32]), std::time::Instant)>,
+    /// Items a refused batch named as refused: relayed alone, between batches.
+    held: std::collections::HashSet<(Kind, [u8; 32])>,
+    /// Whether the next relay turn is a held item's.
+    held_turn: bool,
+    /// Batches in a row that failed at the node (not the contract).
+    batch_unavailable: u32,
     events: EventLog,
     arrival: u64,
     next_round: u64,
@@ -269,6 +279,10 @@ impl Engine {
             queued_bids: HashMap::new(),
             waiters: HashMap::new(),
             singles_until: None,
+            front_since: None,
+            held: std::collections::HashSet::new(),
+            held_turn: false,
+            batch_unavailable: 0,
             events,
             arrival: 0,
             next_round: first,

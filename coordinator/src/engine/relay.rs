@@ -39,6 +39,19 @@ impl Engine {
     /// whole or not at all: a refused batch is relayed again one by one, so that only
     /// the item the contract refuses fails and the others land.
     pub(super) async fn relay_next(&mut self) {
+        // An item a refused batch named as the one refused goes alone, between batches.
+        self.held.retain(|k| self.queue.contains(k));
+        self.held_turn = !self.held_turn;
+        if self.held_turn {
+            if let Some(&k) = self.held.iter().next() {
+                return self.relay_key(k).await;
+            }
+        }
+        if self.lingering() {
+            // Commands are served between these short waits.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            return;
+        }
         let keys = self.next_batch();
         let subs: Vec<Submission> = keys
             .iter()
@@ -54,6 +67,7 @@ impl Engine {
         };
         match self.chain.transact_raw(call).await {
             Ok(receipt) => {
+                self.batch_unavailable = 0;
                 let block = self.chain.block_number().await.unwrap_or(0);
                 // Each item's share of the batch's gas.
                 let share = receipt.gas_used / subs.len() as u64;
@@ -65,11 +79,7 @@ impl Engine {
                     .collect();
                 tracing::debug!(items = subs.len(), gas = receipt.gas_used, "batch relayed");
                 for (key, mut sub) in keys.into_iter().zip(subs) {
-                    if self.queue.front() == Some(&key) {
-                        self.queue.pop_front();
-                    } else {
-                        self.queue.retain(|k| *k != key);
-                    }
+                    self.unqueue(key);
                     let index = match sub.kind {
                         Kind::Bid => indices.get(&u256(&sub.bid)).copied().unwrap_or(0),
                         Kind::Settlement => 0,
@@ -85,8 +95,18 @@ impl Engine {
             Err(e) => {
                 let refusal = Refusal::from_chain(&e);
                 if refusal.code() == tonic::Code::Unavailable {
-                    tracing::warn!(error = %e, "relay failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    // The node, not the contract: unreachable, or refusing this
+                    // transaction (too large for its blocks, say). Three times in a row,
+                    // and the batch's items go one by one.
+                    self.batch_unavailable += 1;
+                    if self.batch_unavailable < 3 {
+                        tracing::warn!(error = %e, "relay failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        return;
+                    }
+                    self.batch_unavailable = 0;
+                    tracing::warn!(error = %e, items = keys.len(), "a batch failed three times; relaying its items one by one");
+                    self.singles_until = keys.last().copied();
                     return;
                 }
                 // A settlement batch sent as the window opens, before the chain's time
@@ -98,6 +118,20 @@ impl Engine {
                     && subs.iter().all(|s| s.round == first)
                     && self.wait_for_settlement_start(first).await
                 {
+                    return;
+                }
+                // The revert names the item it refused (a bid posted directly meanwhile,
+                // an account suspended or its balance moved): that one goes alone, the
+                // others stay batched. Otherwise every item goes alone.
+                if let Some(k) = culprit(&e, &keys, &subs) {
+                    tracing::info!(
+                        items = keys.len(),
+                        error = %refusal.message,
+                        bid = %hex::encode(k.1),
+                        "the contract refused a batch for one item; relaying it alone"
+                    );
+                    self.held.insert(k);
+                    self.held_turn = false;
                     return;
                 }
                 tracing::info!(
@@ -138,6 +172,35 @@ impl Engine {
         true
     }
 
+    /// Whether the relay waits for the front's batch to fill: the front has been there
+    /// less than `relay_linger` and its run is shorter than `relay_batch`.
+    fn lingering(&mut self) -> bool {
+        let linger = self.cfg.relay_linger;
+        let Some(&front) = self.queue.front() else {
+            return false;
+        };
+        // No linger for the items of a refused batch, relayed one by one.
+        let singles = self.singles_until.is_some_and(|k| self.queue.contains(&k));
+        if linger.is_zero() || singles {
+            return false;
+        }
+        let since = match self.front_since {
+            Some((k, t)) if k == front => t,
+            _ => {
+                let now = std::time::Instant::now();
+                self.front_since = Some((front, now));
+                now
+            }
+        };
+        let run = self
+            .queue
+            .iter()
+            .take_while(|k| k.0 == front.0)
+            .take(self.cfg.relay_batch)
+            .count();
+        since.elapsed() < linger && run < self.cfg.relay_batch
+    }
+
     /// The next batch: the queue's front and the submissions of the same kind right
     /// behind it, up to `relay_batch`; none while the items of a refused batch are
     /// still being relayed one by one.
@@ -148,11 +211,12 @@ impl Engine {
             }
             self.singles_until = None;
         }
-        let Some(&(kind, _)) = self.queue.front() else {
+        let Some(&(kind, _)) = self.queue.iter().find(|k| !self.held.contains(k)) else {
             return Vec::new();
         };
         self.queue
             .iter()
+            .filter(|k| !self.held.contains(k))
             .take_while(|k| k.0 == kind)
             .take(self.cfg.relay_batch)
             .copied()
@@ -164,18 +228,29 @@ impl Engine {
     /// restart (and may still wait in a node's mempool) or by its submitter directly: it
     /// is looked up on chain and marked on chain once it is in a block, never failed.
     pub(super) async fn relay_one(&mut self) {
-        let Some(key) = self.queue.front().copied() else {
+        let Some(key) = self
+            .queue
+            .iter()
+            .find(|k| !self.held.contains(k))
+            .or(self.queue.front())
+            .copied()
+        else {
             return;
         };
+        self.relay_key(key).await;
+    }
+
+    /// Relays the queued submission `key` alone (see [`Engine::relay_one`]).
+    async fn relay_key(&mut self, key: (Kind, [u8; 32])) {
         let Some(sub) = self.subs.get(&key).cloned() else {
-            self.queue.pop_front();
+            self.unqueue(key);
             return;
         };
         let result = self.chain.transact_raw(sub.call.clone()).await;
         let mut sub = sub;
         match result {
             Ok(receipt) => {
-                self.queue.pop_front();
+                self.unqueue(key);
                 let index = match sub.kind {
                     Kind::Bid => receipt
                         .logs
@@ -217,7 +292,7 @@ impl Engine {
                 } {
                     Found::Landed(index) => {
                         tracing::info!(bid = %hex::encode(sub.bid), kind = ?sub.kind, "already on chain");
-                        self.queue.pop_front();
+                        self.unqueue(key);
                         sub.state = SubmissionState::OnChain {
                             index,
                             block: 0,
@@ -231,7 +306,7 @@ impl Engine {
                         return;
                     }
                     Found::Gone => {
-                        self.queue.pop_front();
+                        self.unqueue(key);
                         tracing::warn!(bid = %hex::encode(sub.bid), kind = ?sub.kind, error = %refusal.message, "the contract refused a queued submission");
                         sub.state = SubmissionState::Failed {
                             error: refusal.message,
@@ -241,6 +316,16 @@ impl Engine {
             }
         }
         self.finish(key, sub);
+    }
+
+    /// Takes `key` out of the queue (usually its front).
+    fn unqueue(&mut self, key: (Kind, [u8; 32])) {
+        if self.queue.front() == Some(&key) {
+            self.queue.pop_front();
+        } else {
+            self.queue.retain(|k| *k != key);
+        }
+        self.held.remove(&key);
     }
 
     /// A relayed submission's new state: stored (with its event once on chain), its
@@ -315,6 +400,49 @@ impl Engine {
         if let Err(e) = self.events.record_for(sub, event) {
             tracing::error!(%e, "a relayed submission's state could not be stored");
         }
+    }
+}
+
+/// The item of a refused batch (`keys`, `subs`) that the contract's revert names: by
+/// its bid, its account or its payout commitment. `None` when the revert names none
+/// (or another contract's error).
+fn culprit(
+    e: &sealgrid_verifier_contract::ChainError,
+    keys: &[(Kind, [u8; 32])],
+    subs: &[Submission],
+) -> Option<(Kind, [u8; 32])> {
+    use Market::MarketErrors as ME;
+    let by_bid = |kind: Kind, bid: U256| {
+        keys.iter()
+            .zip(subs)
+            .find(|(_, s)| s.kind == kind && u256(&s.bid) == bid)
+            .map(|(k, _)| *k)
+    };
+    let by_acct = |acct: U256| {
+        keys.iter()
+            .zip(subs)
+            .find(|(_, s)| s.kind == Kind::Bid && u256(&s.acct) == acct)
+            .map(|(k, _)| *k)
+    };
+    match e.decode::<ME>()? {
+        ME::BidReplay(x) => by_bid(Kind::Bid, x.bid),
+        ME::UnknownBid(x) => by_bid(Kind::Settlement, x.bid),
+        ME::AlreadySettled(x) => by_bid(Kind::Settlement, x.bid),
+        ME::AccountAlreadyBid(x) => by_acct(x.acct),
+        ME::StaleBalance(x) => by_acct(x.acct),
+        ME::NotRegistered(x) => by_acct(x.acct),
+        ME::AccountSuspended(x) => by_acct(x.acct),
+        ME::TooManyUnsettled(x) => by_acct(x.acct),
+        ME::TooManyDefaults(x) => by_acct(x.acct),
+        ME::PayoutExists(x) => keys
+            .iter()
+            .zip(subs)
+            .find(|(_, s)| {
+                s.kind == Kind::Settlement
+                    && Market::settleCall::abi_decode(&s.call).is_ok_and(|c| c.inp.pOut == x.payout)
+            })
+            .map(|(k, _)| *k),
+        _ => None,
     }
 }
 

@@ -4,7 +4,8 @@
 //! a precondition, not an internal error; a deposit that follows a queued bid waits for
 //! it; a bid already posted to the contract directly is named a duplicate.
 
-use alloy_sol_types::SolEvent;
+use alloy_primitives::U256;
+use alloy_sol_types::{SolCall, SolEvent};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sealgrid_coordinator::refusal::Refusal;
@@ -179,6 +180,103 @@ async fn a_deposit_after_a_queued_bid_waits_for_it_and_a_bid_posted_directly_is_
     assert_eq!(
         net.local.token_balance(d.market).await.unwrap(),
         2 * DEPOSIT + 1_000
+    );
+    running.shutdown().await;
+    net.local.shutdown().await;
+}
+
+/// A batch the contract refuses (all or none) for one item: three bids queued together,
+/// one of them posted to the contract directly while they wait for their batch (the
+/// coordinator lingers 3 s for a fuller one). The batch is refused (`BidReplay` names
+/// the bid); the other two land together in one batch, and the one posted directly is
+/// looked up alone, found on chain and reported as such, not failed; no bid is on chain
+/// twice. (Before, a refused batch stalled the queue for good: tried by replacing the
+/// fallback with a retry, the round waited with three bids queued.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_refused_for_one_item_relays_the_others_and_loses_nothing() {
+    let net = Net::new().await;
+    let d = net.local.market.deployment.clone();
+    let mut settings = net.local.settings(SCHEDULE, net.plan());
+    settings.relay_linger_ms = 3_000;
+    let running = sealgrid_coordinator::start(settings, net.local.chain.clone())
+        .await
+        .expect("coordinator starts");
+    let mut c = connect(running.addr).await;
+    let mut wallets = net.wallets().await;
+    wallets.truncate(3);
+    deposit_all(&net, &mut c, &mut wallets, 70).await;
+    wait_round(&mut c, net.round, "bidding", |r| {
+        r.phase == pb::Phase::Bidding as i32
+    })
+    .await;
+    let bids = prove_bids(&net, &mut wallets, net.round, 80).await;
+    let before = transactions(&net).await;
+    let results = c
+        .submit_bids(pb::SubmitBidsRequest {
+            bids: bids.iter().map(|(b, _, _)| b.clone()).collect(),
+            wait_for_chain: false,
+        })
+        .await
+        .expect("answered")
+        .into_inner()
+        .results;
+    assert_eq!(results.len(), 3);
+    // bid 1 posted directly while the three linger in the queue
+    let form = sealgrid_coordinator::wire::bid(&bids[1].0, 8).expect("well formed");
+    let (market, poster) = (d.market, alloy_primitives::Address::repeat_byte(0x78));
+    let call = SolCall::abi_encode(&form.call);
+    net.local
+        .chain
+        .run(move |ch| ch.transact(poster, market, call.into()))
+        .await
+        .expect("posted directly");
+    let status = wait_round(&mut c, net.round, "three bids on chain", |r| {
+        r.bids_on_chain >= 2 && r.bids_queued == 0
+    })
+    .await;
+    for (i, (b, _, _)) in bids.iter().enumerate() {
+        let st = c
+            .get_submission(pb::GetSubmissionRequest {
+                bid: b.inputs.as_ref().unwrap().bid.clone(),
+                settlement: false,
+            })
+            .await
+            .expect("known")
+            .into_inner();
+        assert_eq!(
+            st.state,
+            pb::SubmissionState::OnChain as i32,
+            "bid {i}: {st:?} ({status:?})"
+        );
+    }
+    // three bids on chain, each once
+    let logs = net
+        .local
+        .chain
+        .run(move |c| c.logs(&LogFilter::since(market, before + 1)))
+        .await
+        .expect("logs");
+    let mut posted: Vec<U256> = logs
+        .iter()
+        .filter_map(|l| Market::BidSubmitted::decode_log_data(&l.log.data).ok())
+        .map(|e| e.bid)
+        .collect();
+    posted.sort();
+    let mut want: Vec<U256> = bids
+        .iter()
+        .map(|(b, _, _)| U256::from_be_slice(&b.inputs.as_ref().unwrap().bid))
+        .collect();
+    want.sort();
+    assert_eq!(posted, want);
+    let bid_blocks: std::collections::BTreeSet<u64> = logs
+        .iter()
+        .filter(|l| Market::BidSubmitted::decode_log_data(&l.log.data).is_ok())
+        .map(|l| l.block_number)
+        .collect();
+    assert_eq!(
+        bid_blocks.len(),
+        2,
+        "the direct post and one batch of the other two: {bid_blocks:?}"
     );
     running.shutdown().await;
     net.local.shutdown().await;
