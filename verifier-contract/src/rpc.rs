@@ -2,8 +2,10 @@
 //! geth, an L2's endpoint behind a local proxy), blocking.
 //!
 //! No TLS and no async runtime: requests go through `ureq` without its TLS features
-//! (loopback needs none), transactions are EIP-155 legacy transactions RLP-encoded here
-//! and signed locally with k256, so the node needs no unlocked accounts.
+//! (loopback needs none), transactions are RLP-encoded here and signed locally with
+//! k256, so the node needs no unlocked accounts. They are EIP-1559 (type 2) on a chain
+//! with a base fee, else EIP-155 legacy transactions; their gas limit is the node's
+//! estimate with a margin, their fee at most a cap ([`JsonRpcChain::set_max_fee`]).
 //!
 //! A transaction is first executed with `eth_call` on the pending state; one that
 //! reverts or halts there is not sent (its revert is returned, with no gas used and no
@@ -127,7 +129,13 @@ pub struct JsonRpcChain {
     funder: Address,
     next_id: u64,
     receipt_timeout: Duration,
+    /// The most a transaction may pay per gas (EIP-1559's `maxFeePerGas`, or a legacy
+    /// gas price), in wei.
+    max_fee_cap: U256,
 }
+
+/// The default [`JsonRpcChain::set_max_fee`]: 500 gwei per gas.
+pub const DEFAULT_MAX_FEE_PER_GAS: u64 = 500_000_000_000;
 
 impl std::fmt::Debug for JsonRpcChain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -197,6 +205,7 @@ impl JsonRpcChain {
             funder: Address::ZERO,
             next_id: 1,
             receipt_timeout: Duration::from_secs(60),
+            max_fee_cap: U256::from(DEFAULT_MAX_FEE_PER_GAS),
         };
         chain.chain_id = chain.quantity("eth_chainId", json!([]))?;
         let block = chain.rpc("eth_getBlockByNumber", json!(["latest", false]))?;
@@ -289,14 +298,60 @@ impl JsonRpcChain {
         quantity_of(&v).ok_or_else(|| backend(format!("{method}: not a quantity: {v}")))
     }
 
-    fn call_at(
-        &mut self,
-        from: Address,
-        to: Option<Address>,
-        value: U256,
-        data: &Bytes,
-        block: Value,
-    ) -> Result<Bytes, Failure> {
+    /// The most a transaction may pay per gas, in wei (default
+    /// [`DEFAULT_MAX_FEE_PER_GAS`]): a transaction that would need more is not sent.
+    pub fn set_max_fee(&mut self, wei_per_gas: U256) {
+        self.max_fee_cap = wei_per_gas;
+    }
+
+    /// What the next transaction offers per gas. A chain whose latest block has a base
+    /// fee (London and later) gets an EIP-1559 transaction: a tip of
+    /// `eth_maxPriorityFeePerGas` (1 gwei if the node has no such method) and a fee cap of
+    /// twice the base fee plus the tip, so that it stays includable while the base fee
+    /// doubles (six full blocks in a row); both at most the configured cap. A chain
+    /// without a base fee gets a legacy transaction at `eth_gasPrice`. A base fee or gas
+    /// price above the cap is an error, not a transaction stuck in the pool.
+    fn fees(&mut self) -> Result<Fees, ChainError> {
+        let wei = |v: &Value, what: &str| {
+            v.as_str()
+                .and_then(|s| U256::from_str_radix(s.trim_start_matches("0x"), 16).ok())
+                .ok_or_else(|| backend(format!("{what}: not a quantity: {v}")))
+        };
+        let cap = self.max_fee_cap;
+        let block = self.rpc("eth_getBlockByNumber", json!(["latest", false]))?;
+        match block.get("baseFeePerGas").filter(|v| !v.is_null()) {
+            Some(base) => {
+                let base = wei(base, "baseFeePerGas")?;
+                if base > cap {
+                    return Err(backend(format!(
+                        "the base fee {base} wei/gas is above the fee cap {cap}"
+                    )));
+                }
+                let tip = match self.rpc("eth_maxPriorityFeePerGas", json!([])) {
+                    Ok(v) => wei(&v, "eth_maxPriorityFeePerGas")?,
+                    Err(_) => U256::from(1_000_000_000u64),
+                };
+                let max_fee = (base * U256::from(2) + tip).min(cap);
+                Ok(Fees::Eip1559 {
+                    max_fee,
+                    tip: tip.min(max_fee),
+                })
+            }
+            None => {
+                let v = self.rpc("eth_gasPrice", json!([]))?;
+                let gas_price = wei(&v, "eth_gasPrice")?;
+                if gas_price > cap {
+                    return Err(backend(format!(
+                        "the gas price {gas_price} wei/gas is above the fee cap {cap}"
+                    )));
+                }
+                Ok(Fees::Legacy { gas_price })
+            }
+        }
+    }
+
+    /// The transaction object of `eth_call` and `eth_estimateGas`, with the cap as gas.
+    fn call_object(&self, from: Address, to: Option<Address>, value: U256, data: &Bytes) -> Value {
         let mut tx = json!({
             "from": from,
             "value": value,
@@ -306,6 +361,18 @@ impl JsonRpcChain {
         if let Some(to) = to {
             tx["to"] = json!(to);
         }
+        tx
+    }
+
+    fn call_at(
+        &mut self,
+        from: Address,
+        to: Option<Address>,
+        value: U256,
+        data: &Bytes,
+        block: Value,
+    ) -> Result<Bytes, Failure> {
+        let tx = self.call_object(from, to, value, data);
         let v = self.request("eth_call", json!([tx, block]))?;
         v.as_str()
             .and_then(hex_bytes)
@@ -320,15 +387,7 @@ impl JsonRpcChain {
     /// transaction would take a block of its own. A node that cannot estimate gets the
     /// cap.
     fn gas_for(&mut self, from: Address, to: Option<Address>, value: U256, data: &Bytes) -> u64 {
-        let mut tx = json!({
-            "from": from,
-            "value": value,
-            "data": data,
-            "gas": format!("{:#x}", self.gas_limit),
-        });
-        if let Some(to) = to {
-            tx["to"] = json!(to);
-        }
+        let tx = self.call_object(from, to, value, data);
         match self.quantity("eth_estimateGas", json!([tx, "pending"])) {
             Ok(estimate) => estimate
                 .saturating_add(estimate / 4)
@@ -368,21 +427,29 @@ impl JsonRpcChain {
         }
         let gas_limit = self.gas_for(from, to, value, &data);
         let nonce = self.quantity("eth_getTransactionCount", json!([from, "pending"]))?;
-        let gas_price = self.rpc("eth_gasPrice", json!([]))?;
-        let gas_price = gas_price
-            .as_str()
-            .and_then(|s| U256::from_str_radix(s.trim_start_matches("0x"), 16).ok())
-            .ok_or_else(|| backend(format!("eth_gasPrice: {gas_price}")))?;
-        let tx = LegacyTx {
-            nonce,
-            gas_price,
-            gas_limit,
-            to,
-            value,
-            data: data.clone(),
-            chain_id: self.chain_id,
+        let raw = match self.fees()? {
+            Fees::Eip1559 { max_fee, tip } => Eip1559Tx {
+                chain_id: self.chain_id,
+                nonce,
+                max_priority_fee_per_gas: tip,
+                max_fee_per_gas: max_fee,
+                gas_limit,
+                to,
+                value,
+                data: data.clone(),
+            }
+            .sign(self.key(from)?)?,
+            Fees::Legacy { gas_price } => LegacyTx {
+                nonce,
+                gas_price,
+                gas_limit,
+                to,
+                value,
+                data: data.clone(),
+                chain_id: self.chain_id,
+            }
+            .sign(self.key(from)?)?,
         };
-        let raw = tx.sign(self.key(from)?)?;
         let hash = keccak256(&raw);
         // hardhat mines a reverted transaction and answers with an error all the same;
         // the receipt, looked up by the hash computed here, is what counts.
@@ -530,6 +597,97 @@ fn chain_log_of(v: &Value) -> Result<ChainLog, ChainError> {
             .and_then(|s| s.parse().ok()),
         log: log_of(v)?,
     })
+}
+
+/// What a transaction offers per gas ([`JsonRpcChain`]'s `fees`).
+enum Fees {
+    /// EIP-1559: the fee cap and the tip, in wei per gas.
+    Eip1559 { max_fee: U256, tip: U256 },
+    /// A legacy gas price.
+    Legacy { gas_price: U256 },
+}
+
+/// An EIP-1559 (type 2) transaction with an empty access list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Eip1559Tx {
+    /// The chain id.
+    pub chain_id: u64,
+    /// The sender's nonce.
+    pub nonce: u64,
+    /// The tip per gas, in wei.
+    pub max_priority_fee_per_gas: U256,
+    /// The most paid per gas (base fee and tip), in wei.
+    pub max_fee_per_gas: U256,
+    /// Gas limit.
+    pub gas_limit: u64,
+    /// Recipient; `None` creates a contract.
+    pub to: Option<Address>,
+    /// Value sent, in wei.
+    pub value: U256,
+    /// Calldata or init code.
+    pub data: Bytes,
+}
+
+impl Eip1559Tx {
+    /// `0x02 ‖ rlp([chainId, nonce, maxPriorityFeePerGas, maxFeePerGas, gas, to, value,
+    /// data, accessList, …tail])`, the access list empty.
+    fn encode(&self, tail: &[&dyn Encodable]) -> Vec<u8> {
+        let to: &[u8] = match &self.to {
+            Some(a) => a.as_slice(),
+            None => &[],
+        };
+        let fields: [&dyn Encodable; 8] = [
+            &self.chain_id,
+            &self.nonce,
+            &self.max_priority_fee_per_gas,
+            &self.max_fee_per_gas,
+            &self.gas_limit,
+            &to,
+            &self.value,
+            &self.data,
+        ];
+        // the empty access list: an RLP list of no items
+        const EMPTY_LIST: u8 = 0xc0;
+        let payload_length: usize = fields
+            .iter()
+            .chain(tail.iter())
+            .map(|f| f.length())
+            .sum::<usize>()
+            + 1;
+        let mut out = vec![0x02];
+        Header {
+            list: true,
+            payload_length,
+        }
+        .encode(&mut out);
+        for f in fields.iter() {
+            f.encode(&mut out);
+        }
+        out.push(EMPTY_LIST);
+        for f in tail.iter() {
+            f.encode(&mut out);
+        }
+        out
+    }
+
+    /// The hash the sender signs: `keccak256(0x02 ‖ rlp([chainId, …, accessList]))`.
+    pub fn signing_hash(&self) -> B256 {
+        keccak256(self.encode(&[]))
+    }
+
+    /// The signed transaction as `eth_sendRawTransaction` takes it:
+    /// `0x02 ‖ rlp([chainId, …, accessList, yParity, r, s])`.
+    pub fn sign(&self, key: &SigningKey) -> Result<Vec<u8>, ChainError> {
+        let hash = self.signing_hash();
+        let (sig, recid) = key
+            .sign_prehash_recoverable(hash.as_slice())
+            .map_err(|e| backend(format!("signing: {e}")))?;
+        let bytes = sig.to_bytes();
+        let r = U256::from_be_slice(&bytes[..32]);
+        let s = U256::from_be_slice(&bytes[32..]);
+        let y_parity = u8::from(recid.is_y_odd());
+        Ok(self.encode(&[&y_parity, &r, &s]))
+    }
 }
 
 /// An EIP-155 legacy transaction: every EVM chain since 2016 accepts it, and it needs no

@@ -27,6 +27,23 @@ async fn transactions(net: &Net) -> u64 {
         .expect("block number")
 }
 
+/// The `BidSubmitted` events after block `after`: (block, bid commitment).
+async fn bids_posted(net: &Net, after: u64) -> Vec<(u64, U256)> {
+    let market = net.local.market.deployment.market;
+    net.local
+        .chain
+        .run(move |c| c.logs(&LogFilter::since(market, after + 1)))
+        .await
+        .expect("logs")
+        .iter()
+        .filter_map(|l| {
+            Market::BidSubmitted::decode_log_data(&l.log.data)
+                .ok()
+                .map(|e| (l.block_number, e.bid))
+        })
+        .collect()
+}
+
 fn refused_with(r: Result<impl std::fmt::Debug, tonic::Status>, code: Code, word: &str) {
     let s = r.expect_err("refused");
     assert_eq!(s.code(), code, "{s:?}");
@@ -97,17 +114,10 @@ async fn replays_of_a_spent_deposit_cost_no_transaction_and_bids_still_land() {
     assert_eq!(status.bids_on_chain, 3);
     // the three bids (alone or in batches: as many transactions as blocks with a
     // `BidSubmitted`), and not one transaction for the refusals
-    let market = d.market;
-    let logs = net
-        .local
-        .chain
-        .run(move |c| c.logs(&LogFilter::since(market, before + 1)))
+    let bid_blocks: std::collections::BTreeSet<u64> = bids_posted(&net, before)
         .await
-        .expect("logs");
-    let bid_blocks: std::collections::BTreeSet<u64> = logs
         .iter()
-        .filter(|l| Market::BidSubmitted::decode_log_data(&l.log.data).is_ok())
-        .map(|l| l.block_number)
+        .map(|b| b.0)
         .collect();
     assert!((1..=3).contains(&bid_blocks.len()), "{bid_blocks:?}");
     assert_eq!(transactions(&net).await - before, bid_blocks.len() as u64);
@@ -250,17 +260,8 @@ async fn a_batch_refused_for_one_item_relays_the_others_and_loses_nothing() {
         );
     }
     // three bids on chain, each once
-    let logs = net
-        .local
-        .chain
-        .run(move |c| c.logs(&LogFilter::since(market, before + 1)))
-        .await
-        .expect("logs");
-    let mut posted: Vec<U256> = logs
-        .iter()
-        .filter_map(|l| Market::BidSubmitted::decode_log_data(&l.log.data).ok())
-        .map(|e| e.bid)
-        .collect();
+    let events = bids_posted(&net, before).await;
+    let mut posted: Vec<U256> = events.iter().map(|b| b.1).collect();
     posted.sort();
     let mut want: Vec<U256> = bids
         .iter()
@@ -268,11 +269,7 @@ async fn a_batch_refused_for_one_item_relays_the_others_and_loses_nothing() {
         .collect();
     want.sort();
     assert_eq!(posted, want);
-    let bid_blocks: std::collections::BTreeSet<u64> = logs
-        .iter()
-        .filter(|l| Market::BidSubmitted::decode_log_data(&l.log.data).is_ok())
-        .map(|l| l.block_number)
-        .collect();
+    let bid_blocks: std::collections::BTreeSet<u64> = events.iter().map(|b| b.0).collect();
     assert_eq!(
         bid_blocks.len(),
         2,

@@ -22,6 +22,7 @@ use crate::round::{market_err, market_tx, warp, W};
 use crate::settle::{
     clear_round, close, open_for_bids, payout_state, prove_bids, round_state, settlement,
 };
+use crate::verifier::expect_error;
 
 fn batch(
     chain: &mut EmbeddedChain,
@@ -38,15 +39,6 @@ fn call(items: &[(Proof, Vec<Fr>)]) -> Groth16Verifier::verifyBatchCall {
             .iter()
             .flat_map(|(_, x)| calldata::inputs(x))
             .collect(),
-    }
-}
-
-fn expect_error(r: Result<bool, ChainError>) -> E {
-    match r {
-        Err(e) => e
-            .decode::<E>()
-            .unwrap_or_else(|| panic!("revert without a verifier error: {e}")),
-        Ok(v) => panic!("expected a revert, got {v}"),
     }
 }
 

@@ -232,6 +232,7 @@ fn a_whole_round_on_a_node_over_json_rpc() {
 fn transactions_of_four_senders_share_a_two_second_block() {
     use alloy_primitives::{Address, U256};
     use sealgrid_verifier_contract::bindings::Market;
+    use sealgrid_verifier_contract::bindings::TestToken as TestTokenCode;
     use sealgrid_verifier_contract::{calldata, Chain, DevChain};
     if !node_available("the interval-mining test") {
         return;
@@ -337,5 +338,22 @@ fn transactions_of_four_senders_share_a_two_second_block() {
             used <= limit && limit <= used + used / 4 + 25_000 + used / 20,
             "sent with {limit} gas, used {used}"
         );
+        // EIP-1559: a type-2 transaction whose fee cap covers twice the base fee
+        assert_eq!(tx["type"], "0x2", "{tx}");
+        let base = quantity(&block["baseFeePerGas"]);
+        assert!(quantity(&tx["maxFeePerGas"]) >= 2 * base, "{tx}");
+        assert!(
+            quantity(&tx["maxFeePerGas"])
+                <= sealgrid_verifier_contract::rpc::DEFAULT_MAX_FEE_PER_GAS,
+            "{tx}"
+        );
     }
+    // a fee cap under the base fee: refused here, not left stuck in the pool
+    let mut cheap = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
+    cheap.set_max_fee(U256::from(1u8));
+    let me = cheap.funder();
+    let e = cheap
+        .deploy(me, TestTokenCode::BYTECODE.clone())
+        .expect_err("the base fee is above the cap");
+    assert!(e.to_string().contains("above the fee cap"), "{e}");
 }

@@ -37,7 +37,7 @@ fn rust_accepts(c: Circuit, proof: &Proof, inputs: &[Fr]) -> bool {
     }
 }
 
-fn expect_error(r: Result<bool, ChainError>) -> E {
+pub(crate) fn expect_error(r: Result<bool, ChainError>) -> E {
     match r {
         Err(e) => e
             .decode::<E>()
