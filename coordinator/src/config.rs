@@ -12,6 +12,7 @@
 //! embedded_state = "target/sealgrid-market/chain.json"
 //! # rpc_url = "http://127.0.0.1:8545"   (operator key from SEALGRID_OPERATOR_KEY)
 //! relay_batch = 32   # bids (settlements) per relayed transaction; 1 relays each alone
+//! max_fee_gwei = 500  # the most a transaction pays per gas on a node
 //!
 //! [schedule]
 //! slot_seconds = 900
@@ -73,6 +74,10 @@ pub struct Flags {
     /// A JSON-RPC node instead of the embedded chain.
     #[arg(long, env = "SEALGRID_COORDINATOR_RPC_URL")]
     pub rpc_url: Option<String>,
+    /// The most a transaction may pay per gas on a JSON-RPC node, gwei (default 500):
+    /// a base fee above it stops the relay rather than overpaying.
+    #[arg(long, env = "SEALGRID_COORDINATOR_MAX_FEE_GWEI")]
+    pub max_fee_gwei: Option<u64>,
     /// Slot length, seconds.
     #[arg(long, env = "SEALGRID_COORDINATOR_SLOT_SECONDS")]
     pub slot_seconds: Option<u64>,
@@ -148,6 +153,7 @@ pub struct FileConfig {
     trustees: Option<Vec<String>>,
     embedded_state: Option<PathBuf>,
     rpc_url: Option<String>,
+    max_fee_gwei: Option<u64>,
     schedule: Option<FileSchedule>,
     first_round: Option<u64>,
     rounds: Option<u64>,
@@ -210,6 +216,8 @@ pub struct Config {
     pub max_batch: u32,
     /// Submissions per relayed transaction.
     pub relay_batch: usize,
+    /// The fee cap on a JSON-RPC node, gwei per gas.
+    pub max_fee_gwei: u64,
     /// The batch linger, milliseconds.
     pub relay_linger_ms: u64,
     /// TLS certificate chain and key, if TLS is on.
@@ -322,6 +330,9 @@ impl Config {
                 .relay_batch
                 .or(file.relay_batch)
                 .unwrap_or(DEFAULT_RELAY_BATCH),
+            max_fee_gwei: flags.max_fee_gwei.or(file.max_fee_gwei).unwrap_or(
+                sealgrid_verifier_contract::rpc::DEFAULT_MAX_FEE_PER_GAS / 1_000_000_000,
+            ),
             relay_linger_ms: flags.relay_linger_ms.or(file.relay_linger_ms).unwrap_or(0),
             tls: match (
                 flags.tls_cert.clone().or(file.tls_cert.clone()),
@@ -389,6 +400,7 @@ mod tests {
         );
         assert_eq!(c.max_batch, 7);
         assert_eq!(c.relay_batch, 5);
+        assert_eq!(c.max_fee_gwei, 500);
         assert_eq!(c.market, PathBuf::from("m.json"));
         // an unknown key is an error, not silently ignored
         std::fs::write(&p, "market = \"m.json\"\nslot_secs = 4\n").unwrap();

@@ -178,6 +178,8 @@ async fn main() -> Result<()> {
         ChainConfig::Embedded(_) => None,
     };
     let (chain_cfg, operator) = (config.chain.clone(), market.deployment.operator);
+    let max_fee = alloy_primitives::U256::from(config.max_fee_gwei)
+        * alloy_primitives::U256::from(1_000_000_000u64);
     let chain = ChainClient::spawn(move || match chain_cfg {
         ChainConfig::Embedded(path) => {
             Ok(Backend::Embedded(EmbeddedChain::open(path)?, Clock::wall()))
@@ -185,6 +187,7 @@ async fn main() -> Result<()> {
         ChainConfig::Rpc(url) => {
             let key = key.expect("read above");
             let mut chain = JsonRpcChain::connect(url, key)?;
+            chain.set_max_fee(max_fee);
             let from = chain.add_account(key)?;
             if from != operator {
                 return Err(ChainError::Backend(format!(
