@@ -599,6 +599,20 @@ fn chain_log_of(v: &Value) -> Result<ChainLog, ChainError> {
     })
 }
 
+/// Signs `hash` with `key`: `(r, s, whether R's y is odd)`. k256 signs with low s
+/// already; the recovery id then matches it.
+fn sign_hash(key: &SigningKey, hash: B256) -> Result<(U256, U256, bool), ChainError> {
+    let (sig, recid) = key
+        .sign_prehash_recoverable(hash.as_slice())
+        .map_err(|e| backend(format!("signing: {e}")))?;
+    let bytes = sig.to_bytes();
+    Ok((
+        U256::from_be_slice(&bytes[..32]),
+        U256::from_be_slice(&bytes[32..]),
+        recid.is_y_odd(),
+    ))
+}
+
 /// What a transaction offers per gas ([`JsonRpcChain`]'s `fees`).
 enum Fees {
     /// EIP-1559: the fee cap and the tip, in wei per gas.
@@ -678,15 +692,8 @@ impl Eip1559Tx {
     /// The signed transaction as `eth_sendRawTransaction` takes it:
     /// `0x02 ‖ rlp([chainId, …, accessList, yParity, r, s])`.
     pub fn sign(&self, key: &SigningKey) -> Result<Vec<u8>, ChainError> {
-        let hash = self.signing_hash();
-        let (sig, recid) = key
-            .sign_prehash_recoverable(hash.as_slice())
-            .map_err(|e| backend(format!("signing: {e}")))?;
-        let bytes = sig.to_bytes();
-        let r = U256::from_be_slice(&bytes[..32]);
-        let s = U256::from_be_slice(&bytes[32..]);
-        let y_parity = u8::from(recid.is_y_odd());
-        Ok(self.encode(&[&y_parity, &r, &s]))
+        let (r, s, y_odd) = sign_hash(key, self.signing_hash())?;
+        Ok(self.encode(&[&u8::from(y_odd), &r, &s]))
     }
 }
 
@@ -745,15 +752,8 @@ impl LegacyTx {
 
     /// The signed transaction, RLP-encoded as `eth_sendRawTransaction` takes it.
     pub fn sign(&self, key: &SigningKey) -> Result<Vec<u8>, ChainError> {
-        let hash = self.signing_hash();
-        let (sig, recid) = key
-            .sign_prehash_recoverable(hash.as_slice())
-            .map_err(|e| backend(format!("signing: {e}")))?;
-        // k256 signs with low s already; the recovery id then matches it.
-        let bytes = sig.to_bytes();
-        let r = U256::from_be_slice(&bytes[..32]);
-        let s = U256::from_be_slice(&bytes[32..]);
-        let v = self.chain_id * 2 + 35 + u64::from(recid.is_y_odd());
+        let (r, s, y_odd) = sign_hash(key, self.signing_hash())?;
+        let v = self.chain_id * 2 + 35 + u64::from(y_odd);
         let mut out = Vec::new();
         self.encode_fields(&mut out, &[&v, &r, &s]);
         Ok(out)
