@@ -121,7 +121,7 @@ const LONDON_TOKEN: &str = include_str!("../artifacts/london/TestToken.json");
 
 /// The `bytecode` of a committed artifact (checked by the artifact tests against the
 /// pinned compiler).
-fn bytecode_of(json: &str) -> alloy_primitives::Bytes {
+pub(crate) fn bytecode_of(json: &str) -> alloy_primitives::Bytes {
     let v: serde_json::Value = serde_json::from_str(json).expect("a committed artifact is JSON");
     let hex_code = v["bytecode"]
         .as_str()

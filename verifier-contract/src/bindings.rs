@@ -46,13 +46,5 @@ pub const POSEIDON3_ARTIFACT: &str = include_str!("../artifacts/Poseidon3.json")
 
 /// The creation code of [`Poseidon3`] from its committed artifact.
 pub fn poseidon3_init_code() -> alloy_primitives::Bytes {
-    let json: serde_json::Value =
-        serde_json::from_str(POSEIDON3_ARTIFACT).expect("Poseidon3.json is JSON");
-    let code = json["bytecode"]
-        .as_str()
-        .and_then(|s| s.strip_prefix("0x"))
-        .expect("Poseidon3.json has a 0x bytecode");
-    hex::decode(code)
-        .expect("Poseidon3.json's bytecode is hex")
-        .into()
+    crate::artifacts::bytecode_of(POSEIDON3_ARTIFACT)
 }

@@ -39,6 +39,22 @@ fn audit_audit_keys(
     )
 }
 
+/// The audit of `record` against another market file than the fixture's.
+fn audit_market_file(
+    f: &Fixture,
+    record: &PublicRecord,
+    market: &sealgrid_market::file::MarketFile,
+) -> AuditReport {
+    let bundles = BTreeMap::from([(ROUND, f.bundle.clone())]);
+    audit_record(
+        record,
+        market,
+        &f.keys,
+        &bundles,
+        &Rounds::List(vec![ROUND]),
+    )
+}
+
 /// Asserts that `check` (of the round, or market-wide) failed, and returns its detail.
 fn failed(report: &AuditReport, round: Option<u64>, check: &str) -> String {
     let c = report
@@ -281,14 +297,7 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     // --- the market file names the other EVM build: its verifiers' code is not the chain's ---
     let mut london = f.market.clone();
     london.deployment.evm = sealgrid_verifier_contract::artifacts::EvmTarget::London;
-    let bundles = BTreeMap::from([(ROUND, f.bundle.clone())]);
-    let report = audit_record(
-        &record,
-        &london,
-        &f.keys,
-        &bundles,
-        &Rounds::List(vec![ROUND]),
-    );
+    let report = audit_market_file(&f, &record, &london);
     let d = failed(&report, None, VERIFYING_KEYS);
     assert!(d.contains("does not hold key"), "{d}");
     let d = failed(&report, None, MARKET_CODE);
@@ -306,13 +315,7 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     // a market wired to another Poseidon, or a Poseidon that is not circomlibjs's
     let mut other = f.market.clone();
     other.deployment.poseidon = alloy_primitives::Address::repeat_byte(0x99);
-    let report = audit_record(
-        &record,
-        &other,
-        &f.keys,
-        &bundles,
-        &Rounds::List(vec![ROUND]),
-    );
+    let report = audit_market_file(&f, &record, &other);
     failed(&report, None, MARKET_CODE);
     let mut r = record.clone();
     r.poseidon_code = alloy_primitives::Bytes::from(vec![0x60, 0x00]);
