@@ -19,9 +19,10 @@ pub enum Phase {
     WriteKey,
     /// Reading a key file, checking its hash and deserialising it.
     LoadKey,
-    /// Synthesising the circuit with its witness and checking it is satisfied.
+    /// Synthesising the circuit's witness (and, on the first proof with a key in a
+    /// process, its constraint matrices).
     Synthesize,
-    /// The prover's multi-scalar multiplications and FFTs.
+    /// The satisfaction check, the prover's FFTs and multi-scalar multiplications.
     Prove,
 }
 

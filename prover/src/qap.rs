@@ -107,10 +107,16 @@ impl R1CSToQAP for CircomReduction {
             v
         };
         let mut a = row(0, num_constraints);
-        a[num_constraints..num_constraints + num_inputs]
-            .copy_from_slice(&full_assignment[..num_inputs]);
         let mut b = row(1, num_constraints);
         let mut c = row(2, num_constraints);
+        // The satisfaction check, for free: `a b = c` on every constraint (the rows are
+        // evaluated here anyway). Without it an unsatisfying witness would give a proof
+        // no verifier accepts (ark-groth16 checks only in debug builds).
+        if (0..num_constraints).any(|i| a[i] * b[i] != c[i]) {
+            return Err(SynthesisError::Unsatisfiable);
+        }
+        a[num_constraints..num_constraints + num_inputs]
+            .copy_from_slice(&full_assignment[..num_inputs]);
         for v in [&mut a, &mut b, &mut c] {
             domain.ifft_in_place(v);
             odd.fft_in_place(v);

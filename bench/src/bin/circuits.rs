@@ -1,13 +1,22 @@
-//! Benchmarks the protocol's Groth16 circuits: constraints, setup, prove, verify,
-//! batch-verify throughput, key sizes and peak memory.
+//! Benchmarks the protocol's Groth16 circuits: constraints, setup, prove (first proof,
+//! median, p95, and the phases), verify, batch-verify throughput, key sizes and peak
+//! memory.
 //!
 //! ```sh
 //! cargo run --release -p sealgrid-bench --bin circuits -- [--runs N] [--batch B] [--levels K] [CIRCUIT...]
 //! ```
 //!
-//! Each circuit runs in a child process of its own so that its peak resident memory
-//! (`VmHWM`) is its own. Output is a Markdown table for `docs/BENCHMARKS.md`.
+//! Per circuit, one child process makes the keys (the setup) into a temporary key store,
+//! then a second child process does what a prosumer's device does: it loads the keys and
+//! proves, `max(N, B)` times, each on a fresh random valid statement. The second
+//! process's peak resident memory (`VmHWM`) is the prover's: key loading and every
+//! proof, nothing of the setup. The first proof of a process builds the constraint
+//! matrices (the prover keeps them for the later ones), so it is reported apart and the
+//! median and p95 are over the later proofs. Output is a Markdown table for
+//! `docs/BENCHMARKS.md`.
 
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -18,7 +27,7 @@ use sealgrid_circuits::Fr;
 use sealgrid_prover::circuits::{CircuitKind, Circuits};
 use sealgrid_prover::prove::prove;
 use sealgrid_prover::verify::{batch_verify, prepare, verify};
-use sealgrid_prover::{KeyStore, NoProgress, Proof};
+use sealgrid_prover::{KeyStore, NoProgress, Phase, Proof};
 
 const CIRCUITS: [&str; 3] = ["balance", "bid", "settle"];
 
@@ -27,7 +36,14 @@ struct Options {
     batch: usize,
     levels: usize,
     circuits: Vec<String>,
-    child: bool,
+    /// Child modes: `--setup DIR` or `--prove DIR`, for one circuit.
+    child: Option<(Child, PathBuf)>,
+}
+
+#[derive(Clone, Copy)]
+enum Child {
+    Setup,
+    Prove,
 }
 
 fn parse() -> Result<Options, String> {
@@ -36,7 +52,7 @@ fn parse() -> Result<Options, String> {
         batch: 16,
         levels: 8,
         circuits: Vec::new(),
-        child: false,
+        child: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -49,7 +65,15 @@ fn parse() -> Result<Options, String> {
             "--runs" => o.runs = num("--runs")?.max(1),
             "--batch" => o.batch = num("--batch")?.max(1),
             "--levels" => o.levels = num("--levels")?,
-            "--child" => o.child = true,
+            "--setup" | "--prove" => {
+                let dir = args.next().ok_or(format!("{a} takes a directory"))?;
+                let mode = if a == "--setup" {
+                    Child::Setup
+                } else {
+                    Child::Prove
+                };
+                o.child = Some((mode, PathBuf::from(dir)));
+            }
             "-h" | "--help" => {
                 return Err(
                     "usage: circuits [--runs N] [--batch B] [--levels K] [balance|bid|settle ...]"
@@ -74,42 +98,87 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if o.child {
-        for c in &o.circuits {
-            println!("{}", run(c, &o));
+    if let Some((mode, dir)) = &o.child {
+        let [name] = o.circuits.as_slice() else {
+            eprintln!("a child benchmark takes one circuit");
+            std::process::exit(2);
+        };
+        match mode {
+            Child::Setup => println!("{}", setup(name, dir, &o)),
+            Child::Prove => println!("{}", run(name, dir, &o)),
         }
         return;
     }
     println!(
-        "| circuit | constraints | public inputs | setup | prove (median of {}) | verify | batch verify ({} proofs) | pk | vk | peak RSS |",
+        "| circuit | constraints | public inputs | domain | setup | first prove | prove (median of {}) | prove p95 | of which synthesis / Groth16 (medians) | verify | batch verify ({} proofs) | pk | vk | prover's peak RSS |",
         o.runs, o.batch
     );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let exe = std::env::current_exe().expect("own path");
     for c in &o.circuits {
         eprintln!("benchmarking {c} ...");
-        let out = Command::new(&exe)
-            .args([
-                "--child",
-                "--runs",
-                &o.runs.to_string(),
-                "--batch",
-                &o.batch.to_string(),
-            ])
-            .args(["--levels", &o.levels.to_string(), c])
-            .output()
-            .expect("running the child benchmark");
-        if !out.status.success() {
-            eprintln!("{c} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-            std::process::exit(1);
-        }
-        print!("{}", String::from_utf8_lossy(&out.stdout));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let child = |mode: &str| {
+            let out = Command::new(&exe)
+                .args([mode, &dir.path().display().to_string()])
+                .args(["--runs", &o.runs.to_string()])
+                .args(["--batch", &o.batch.to_string()])
+                .args(["--levels", &o.levels.to_string(), c])
+                .output()
+                .expect("running the child benchmark");
+            if !out.status.success() {
+                eprintln!(
+                    "{c} {mode} failed:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                std::process::exit(1);
+            }
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        let setup = child("--setup");
+        let proving = child("--prove");
+        let (head, tail) = proving
+            .split_once('\n')
+            .expect("the prove child's two lines");
+        println!("| {c} (K = {}) | {head} | {setup} | {tail} |", o.levels);
     }
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
+/// The setup child: makes the keys into `dir`; prints the setup time.
+fn setup(name: &str, dir: &Path, o: &Options) -> String {
+    let mut rng = ChaCha20Rng::seed_from_u64(2026);
+    let circuits = Circuits::demo(o.levels).expect("valid parameters");
+    let store = KeyStore::open(dir).expect("key store");
+    let t = Instant::now();
+    store
+        .setup(
+            name,
+            circuits.setup_circuit(kind(name)),
+            &mut rng,
+            &NoProgress,
+        )
+        .expect("setup");
+    fmt_d(t.elapsed())
+}
+
+fn kind(name: &str) -> CircuitKind {
+    match name {
+        "balance" => CircuitKind::Balance,
+        "bid" => CircuitKind::Bid,
+        _ => CircuitKind::Settle,
+    }
+}
+
+fn median(v: &[Duration]) -> Duration {
+    percentile(v, 50)
+}
+
+/// The nearest-rank percentile `p` of `v` (not empty).
+fn percentile(v: &[Duration], p: usize) -> Duration {
+    let mut v = v.to_vec();
     v.sort();
-    v[v.len() / 2]
+    let rank = (p * v.len()).div_ceil(100).max(1);
+    v[rank - 1]
 }
 
 fn fmt_d(d: Duration) -> String {
@@ -143,45 +212,54 @@ fn peak_rss() -> String {
         .unwrap_or_else(|| "n/a".into())
 }
 
-fn run(name: &str, o: &Options) -> String {
-    let mut rng = ChaCha20Rng::seed_from_u64(2026);
-    let kind = match name {
-        "balance" => CircuitKind::Balance,
-        "bid" => CircuitKind::Bid,
-        _ => CircuitKind::Settle,
-    };
+/// The prove child: loads the keys from `dir` and proves; prints the row's cells from
+/// the constraints to the domain on one line, from the first proof on on the next.
+fn run(name: &str, dir: &Path, o: &Options) -> String {
+    let mut rng = ChaCha20Rng::seed_from_u64(2027);
     // Demo flow keys from a fixed seed: the cost does not depend on which keys.
     let circuits = Circuits::demo(o.levels).expect("valid parameters");
-    let sample = |rng: &mut ChaCha20Rng| circuits.sample(kind, rng).expect("valid sample").circuit;
-
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = KeyStore::open(dir.path()).expect("key store");
-    let t = Instant::now();
-    let pair = store
-        .setup(name, circuits.setup_circuit(kind), &mut rng, &NoProgress)
-        .expect("setup");
-    let setup = t.elapsed();
+    let kind = kind(name);
+    let store = KeyStore::open(dir).expect("key store");
+    let id = store
+        .lookup(name)
+        .expect("key store")
+        .expect("the setup child made the keys");
+    let pair = store.load_pair(&id, &NoProgress).expect("loading the keys");
     let pk_size = std::fs::metadata(store.path_of(&pair.id.proving))
         .map(|m| m.len())
         .unwrap_or(0);
     let vk_size = pair.vk.serialized_size(ark_serialize::Compress::No) as u64;
     let pvk = prepare(&pair.vk);
 
+    let mut first = Duration::ZERO;
     let mut prove_times = Vec::new();
+    let (mut synth, mut groth16) = (Vec::new(), Vec::new());
     let mut proofs: Vec<(Proof, Vec<Fr>)> = Vec::new();
-    for i in 0..o.runs.max(o.batch) {
-        let s = sample(&mut rng);
-        let t = Instant::now();
-        let phases = |e: &sealgrid_prover::Event| {
+    for i in 0..=o.runs.max(o.batch) {
+        let s = circuits
+            .sample(kind, &mut rng)
+            .expect("valid sample")
+            .circuit;
+        let phases = RefCell::new(Vec::new());
+        let record = |e: &sealgrid_prover::Event| {
             if let sealgrid_prover::Event::Finished { phase, elapsed, .. } = e {
-                if std::env::var_os("SEALGRID_BENCH_PHASES").is_some() {
-                    eprintln!("{name}: {phase:?} {elapsed:?}");
-                }
+                phases.borrow_mut().push((*phase, *elapsed));
             }
         };
-        let st = prove(&pair.pk, s, &mut rng, &phases).expect("prove");
-        if i < o.runs {
-            prove_times.push(t.elapsed());
+        let t = Instant::now();
+        let st = prove(&pair.pk, s, &mut rng, &record).expect("prove");
+        let took = t.elapsed();
+        if i == 0 {
+            first = took;
+        } else if i <= o.runs {
+            prove_times.push(took);
+            for (phase, elapsed) in phases.into_inner() {
+                match phase {
+                    Phase::Synthesize => synth.push(elapsed),
+                    Phase::Prove => groth16.push(elapsed),
+                    _ => {}
+                }
+            }
         }
         proofs.push((st.proof, st.public_inputs));
     }
@@ -200,15 +278,20 @@ fn run(name: &str, o: &Options) -> String {
     batch_verify(&pvk, batch.iter().copied(), &mut rng).expect("valid batch verifies");
     let batch_time = t.elapsed();
     let throughput = batch.len() as f64 / batch_time.as_secs_f64();
+    let shape = &pair.id.shape;
+    let domain = (shape.constraints + shape.public_inputs + 1).next_power_of_two();
 
     format!(
-        "| {name} (K = {}) | {} | {} | {} | {} | {} | {} ({:.0} proofs/s) | {} | {} | {} |",
-        circuits.params().levels,
-        pair.id.shape.constraints,
-        pair.id.shape.public_inputs,
-        fmt_d(setup),
-        fmt_d(median(prove_times)),
-        fmt_d(median(verify_times)),
+        "{} | {} | 2^{}\n{} | {} | {} | {} / {} | {} | {} ({:.0} proofs/s) | {} | {} | {}",
+        shape.constraints,
+        shape.public_inputs,
+        domain.trailing_zeros(),
+        fmt_d(first),
+        fmt_d(median(&prove_times)),
+        fmt_d(percentile(&prove_times, 95)),
+        fmt_d(median(&synth)),
+        fmt_d(median(&groth16)),
+        fmt_d(median(&verify_times)),
         fmt_d(batch_time),
         throughput,
         fmt_bytes(pk_size),

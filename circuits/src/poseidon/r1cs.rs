@@ -14,6 +14,12 @@
 //! linear combination in the constraint system, used by two of its three constraints.
 //! After a full round every element is a fresh variable (or a constant), so the basis
 //! restarts there and the forms never grow beyond `t + R_P` terms.
+//!
+//! When the constraint system builds no matrices (a prover that synthesises the witness
+//! only, `sealgrid_prover::prove`), the forms are not kept: only the values and which
+//! elements are constants. That is the same decision in every mode, because the MDS
+//! matrix has no zero entry and every S-box output is a fresh variable, so after a mix an
+//! element is a constant exactly when every element before it was.
 
 use super::{params, sbox, Params, MAX_WIDTH};
 use crate::Fr;
@@ -35,7 +41,7 @@ use ark_relations::gr1cs::{ConstraintSystemRef, LinearCombination, SynthesisErro
 pub fn hash(inputs: &[FpVar<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
     let p = params(inputs.len()).map_err(|_| SynthesisError::ArityMismatch)?;
     let cs = inputs.cs();
-    let mut state = AffineState::new(p, inputs);
+    let mut state = AffineState::new(p, inputs, cs.should_construct_matrices());
     for r in 0..p.rounds() {
         state.add_round_constants(p.round_constants(r));
         if p.is_full_round(r) {
@@ -52,6 +58,11 @@ pub fn hash(inputs: &[FpVar<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
 /// the state's values alongside when they are known (not in setup mode).
 struct AffineState {
     t: usize,
+    /// Whether the forms are kept (`rows`, `basis`): only when the constraint system
+    /// builds matrices, the only use of the forms.
+    forms: bool,
+    /// `variable[i]`: `state[i]` is not a constant.
+    variable: [bool; MAX_WIDTH],
     /// Variables the forms range over.
     basis: Vec<Variable>,
     /// `rows[i][k]`: coefficient of `basis[k]` in `state[i]`; each row is `basis.len()`
@@ -63,8 +74,9 @@ struct AffineState {
 
 impl AffineState {
     /// `[0, inputs...]`: constant inputs go into `consts`, variable ones into the basis.
-    fn new(p: &Params, inputs: &[FpVar<Fr>]) -> Self {
+    fn new(p: &Params, inputs: &[FpVar<Fr>], forms: bool) -> Self {
         let t = p.t;
+        let mut variable = [false; MAX_WIDTH];
         let mut basis = Vec::with_capacity(t + p.rounds_p);
         let mut consts = [Fr::ZERO; MAX_WIDTH];
         let mut values = Some([Fr::ZERO; MAX_WIDTH]);
@@ -73,6 +85,7 @@ impl AffineState {
             match input {
                 FpVar::Constant(c) => consts[i + 1] = *c,
                 FpVar::Var(a) => {
+                    variable[i + 1] = true;
                     var_of_row[i + 1] = Some(basis.len());
                     basis.push(a.variable);
                 }
@@ -94,6 +107,8 @@ impl AffineState {
             .collect();
         Self {
             t,
+            forms,
+            variable,
             basis,
             rows,
             consts,
@@ -113,7 +128,11 @@ impl AffineState {
     }
 
     fn is_constant(&self, i: usize) -> bool {
-        self.rows[i].iter().all(Zero::is_zero)
+        debug_assert!(
+            !self.forms || self.variable[i] == self.rows[i].iter().any(|c| !c.is_zero()),
+            "the constant elements follow from the forms"
+        );
+        !self.variable[i]
     }
 
     /// `state[i]` as one flat linear combination.
@@ -166,13 +185,15 @@ impl AffineState {
                 self.consts[i] = Fr::ZERO;
             }
         }
-        let mut k = 0;
-        for (row, f) in self.rows.iter_mut().zip(&fresh) {
-            row.clear();
-            row.resize(self.basis.len(), Fr::ZERO);
-            if f.is_some() {
-                row[k] = Fr::ONE;
-                k += 1;
+        if self.forms {
+            let mut k = 0;
+            for (row, f) in self.rows.iter_mut().zip(&fresh) {
+                row.clear();
+                row.resize(self.basis.len(), Fr::ZERO);
+                if f.is_some() {
+                    row[k] = Fr::ONE;
+                    k += 1;
+                }
             }
         }
         self.sbox_values(self.t);
@@ -186,12 +207,14 @@ impl AffineState {
         } else {
             let y = self.sbox_var(cs, 0)?;
             self.basis.push(y);
-            for row in &mut self.rows {
-                row.push(Fr::ZERO);
+            if self.forms {
+                for row in &mut self.rows {
+                    row.push(Fr::ZERO);
+                }
+                let row0 = &mut self.rows[0];
+                row0.iter_mut().for_each(|c| *c = Fr::ZERO);
+                *row0.last_mut().expect("basis is not empty") = Fr::ONE;
             }
-            let row0 = &mut self.rows[0];
-            row0.iter_mut().for_each(|c| *c = Fr::ZERO);
-            *row0.last_mut().expect("basis is not empty") = Fr::ONE;
             self.consts[0] = Fr::ZERO;
         }
         self.sbox_values(1);
@@ -210,20 +233,29 @@ impl AffineState {
     fn mix(&mut self, p: &Params) {
         let t = self.t;
         let len = self.basis.len();
-        let mut rows = vec![vec![Fr::ZERO; len]; t];
         let mut consts = [Fr::ZERO; MAX_WIDTH];
-        for (i, (out, out_c)) in rows.iter_mut().zip(&mut consts).enumerate() {
-            for (m, (row, c)) in p.mds_row(i).iter().zip(self.rows.iter().zip(&self.consts)) {
-                *out_c += *m * c;
-                for (o, x) in out.iter_mut().zip(row) {
-                    if !x.is_zero() {
-                        *o += *m * x;
+        if self.forms {
+            let mut rows = vec![vec![Fr::ZERO; len]; t];
+            for (i, out) in rows.iter_mut().enumerate() {
+                for (m, row) in p.mds_row(i).iter().zip(&self.rows) {
+                    for (o, x) in out.iter_mut().zip(row) {
+                        if !x.is_zero() {
+                            *o += *m * x;
+                        }
                     }
                 }
             }
+            self.rows = rows;
         }
-        self.rows = rows;
+        for (i, out_c) in consts[..t].iter_mut().enumerate() {
+            for (m, c) in p.mds_row(i).iter().zip(&self.consts) {
+                *out_c += *m * c;
+            }
+        }
         self.consts = consts;
+        // No MDS entry is zero: an element mixes in every element.
+        let any = self.variable[..t].iter().any(|v| *v);
+        self.variable[..t].iter_mut().for_each(|v| *v = any);
         if let Some(vals) = self.values.as_mut() {
             let old = *vals;
             for (i, v) in vals[..t].iter_mut().enumerate() {
@@ -334,6 +366,62 @@ mod tests {
             poseidon::hash(&[a + b, a * Fr::from(3u64)]).unwrap()
         );
         assert!(cs.is_satisfied().unwrap());
+    }
+
+    /// A prover that builds no matrices (witness only) gets the same assignment as one
+    /// that does, for every arity, with constant, repeated and variable inputs: the
+    /// gadget decides which elements are constants without the forms.
+    #[test]
+    fn the_witness_only_synthesis_assigns_the_same_variables() {
+        let assignment = |construct_matrices: bool, n: usize| {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            cs.set_mode(SynthesisMode::Prove {
+                construct_matrices,
+                generate_lc_assignments: false,
+            });
+            let xs: Vec<Fr> = (0..n as u64).map(|i| Fr::from(7 + i)).collect();
+            let vars: Vec<FpVar<Fr>> = xs
+                .iter()
+                .enumerate()
+                .map(|(i, x)| match i % 3 {
+                    0 => FpVar::new_witness(cs.clone(), || Ok(*x)).unwrap(),
+                    1 => FpVar::Constant(*x),
+                    _ => FpVar::new_input(cs.clone(), || Ok(*x)).unwrap(),
+                })
+                .collect();
+            let mut inputs = vars.clone();
+            if n > 2 {
+                // A repeated variable.
+                inputs[n - 1] = vars[0].clone();
+            }
+            let h = hash(&inputs).unwrap();
+            let value = h.value().unwrap();
+            (
+                cs.instance_assignment().unwrap(),
+                cs.witness_assignment().unwrap(),
+                value,
+            )
+        };
+        for n in 1..=MAX_INPUTS {
+            let full = assignment(true, n);
+            assert!(!full.1.is_empty() || n == 1, "n = {n}");
+            assert_eq!(assignment(false, n), full, "n = {n}");
+        }
+    }
+
+    /// The witness-only path rests on this: an element after a mix is a constant exactly
+    /// when all elements before it were.
+    #[test]
+    fn no_mds_entry_is_zero() {
+        for n in 1..=MAX_INPUTS {
+            let p = params(n).unwrap();
+            for i in 0..p.t {
+                assert!(
+                    p.mds_row(i).iter().all(|m| !m.is_zero()),
+                    "n = {n}, row {i}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -78,6 +78,66 @@ fn an_unsatisfied_witness_is_an_error_not_a_bad_proof() {
     assert!(matches!(err, ProveError::Synthesis(_)), "{err}");
 }
 
+/// The first constraint `circuit` breaks, as ark-relations' own satisfaction check names
+/// it (a full constraint system, matrices built).
+fn unsatisfied_by_ark_relations(circuit: MulRange) -> String {
+    use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal};
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    circuit.generate_constraints(cs.clone()).unwrap();
+    cs.finalize();
+    cs.which_is_unsatisfied().unwrap().expect("unsatisfied")
+}
+
+/// The prover keeps a key's constraint matrices after its first proof and synthesises
+/// only the witness for later ones; the satisfaction check moved into the reduction. Both
+/// paths must refuse an unsatisfying witness, naming the constraint ark-relations names.
+#[test]
+fn a_key_s_later_proofs_still_refuse_an_unsatisfied_witness_and_name_the_constraint() {
+    let dir = tempfile::tempdir().unwrap();
+    let pair = keys(&dir, ROUNDS);
+    let broken = |a: u64| {
+        let mut c = MulRange::new(a, 7, ROUNDS);
+        c.product = Some(Fr::from(43u8));
+        c
+    };
+    let tower_broken = || {
+        let mut c = MulRange::new(5, 7, ROUNDS);
+        c.tower = Some(Fr::from(44u8));
+        c
+    };
+    // The key's first proof (matrices built): refused.
+    let err = prove(&pair.pk, broken(6), &mut rng(1), &NoProgress).unwrap_err();
+    let ProveError::Unsatisfied(which) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(which, unsatisfied_by_ark_relations(broken(6)));
+    // Valid statements prove and verify from the kept matrices.
+    for stmt in statements(&pair, ROUNDS, 3) {
+        verify(&pair.prepared_vk(), &stmt.proof, &stmt.public_inputs).unwrap();
+    }
+    // Later proofs (witness only): each broken constraint is refused and named.
+    for (circuit, reference) in [
+        (broken(9), unsatisfied_by_ark_relations(broken(9))),
+        (tower_broken(), unsatisfied_by_ark_relations(tower_broken())),
+        (
+            MulRange::new(1 << 32, 1, ROUNDS),
+            unsatisfied_by_ark_relations(MulRange::new(1 << 32, 1, ROUNDS)),
+        ),
+    ] {
+        let err = prove(&pair.pk, circuit, &mut rng(2), &NoProgress).unwrap_err();
+        let ProveError::Unsatisfied(which) = err else {
+            panic!("{err}")
+        };
+        assert_eq!(which, reference);
+    }
+    assert_ne!(
+        unsatisfied_by_ark_relations(broken(9)),
+        unsatisfied_by_ark_relations(tower_broken()),
+        "the two cases break different constraints"
+    );
+}
+
 #[test]
 fn a_circuit_that_does_not_fit_the_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
