@@ -568,14 +568,14 @@ impl JsonRpcChain {
             value,
             ref data,
         } = *tx;
-        let receipt = match (receipt, send_error) {
-            (Some(r), send_error) => (r, send_error),
+        let Some(receipt) = receipt else {
             // not mined: the node refused it (nonce, funds, …) or it reverted in a way
             // the node reports without mining it
-            (None, Some(e)) => return Err(e.into_chain_error(0)),
-            (None, None) => return Err(backend("the transaction was neither mined nor refused")),
+            return Err(match send_error {
+                Some(e) => e.into_chain_error(0),
+                None => backend("the transaction was neither mined nor refused"),
+            });
         };
-        let (receipt, send_error) = receipt;
         let gas_used = receipt
             .get("gasUsed")
             .and_then(quantity_of)
