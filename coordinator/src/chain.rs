@@ -6,10 +6,13 @@
 //! The embedded chain has no clock of its own: before each operation its next block's
 //! time is moved up to the wall clock, which the market schedule runs on.
 
+use alloy_primitives::U256;
 use alloy_primitives::{Address, Bytes, B256};
 use alloy_sol_types::SolCall;
 use sealgrid_verifier_contract::chain::{ChainLog, LogFilter};
-use sealgrid_verifier_contract::{Chain, ChainError, EmbeddedChain, JsonRpcChain, Receipt};
+use sealgrid_verifier_contract::{
+    Chain, ChainError, DevChain, EmbeddedChain, JsonRpcChain, Receipt,
+};
 
 use crate::schedule::Clock;
 
@@ -74,6 +77,23 @@ impl Chain for Backend {
         }
     }
 
+    /// Each transaction as [`Backend::transact`] would send it: simulated first, a
+    /// refused one answered with its revert and not mined. The embedded chain takes them
+    /// one after the other; the JSON-RPC backend sends them all before waiting for their
+    /// receipts ([`JsonRpcChain`]'s `transact_many`), so that they share blocks.
+    fn transact_many(
+        &mut self,
+        txs: Vec<(Address, Address, Bytes)>,
+    ) -> Vec<Result<Receipt, ChainError>> {
+        match self {
+            Backend::Embedded(..) => txs
+                .into_iter()
+                .map(|(from, to, data)| self.transact(from, to, data))
+                .collect(),
+            Backend::Rpc(c) => c.transact_many(txs),
+        }
+    }
+
     fn block_number(&mut self) -> Result<u64, ChainError> {
         match self {
             Backend::Embedded(c, _) => c.block_number(),
@@ -108,6 +128,46 @@ impl Chain for Backend {
         match self {
             Backend::Embedded(c, _) => c.code_at(address),
             Backend::Rpc(c) => c.code_at(address),
+        }
+    }
+}
+
+/// Either backend as a development chain: the operator's registration
+/// ([`crate::operator::register_prosumers`]) runs on it as on a bare chain.
+impl DevChain for Backend {
+    fn now(&mut self) -> Result<u64, ChainError> {
+        self.sync_clock();
+        match self {
+            Backend::Embedded(c, _) => c.now(),
+            Backend::Rpc(c) => c.now(),
+        }
+    }
+
+    fn warp(&mut self, timestamp: u64) -> Result<(), ChainError> {
+        match self {
+            Backend::Embedded(c, _) => c.warp(timestamp),
+            Backend::Rpc(c) => c.warp(timestamp),
+        }
+    }
+
+    fn add_account(&mut self, secret: [u8; 32]) -> Result<Address, ChainError> {
+        match self {
+            Backend::Embedded(c, _) => c.add_account(secret),
+            Backend::Rpc(c) => c.add_account(secret),
+        }
+    }
+
+    fn fund(&mut self, address: Address, wei: U256) -> Result<(), ChainError> {
+        match self {
+            Backend::Embedded(c, _) => c.fund(address, wei),
+            Backend::Rpc(c) => c.fund(address, wei),
+        }
+    }
+
+    fn fund_many(&mut self, wants: &[(Address, U256)]) -> Result<(), ChainError> {
+        match self {
+            Backend::Embedded(c, _) => c.fund_many(wants),
+            Backend::Rpc(c) => c.fund_many(wants),
         }
     }
 }
@@ -211,6 +271,15 @@ impl Chain for ChainClient {
         self.blocking(move |c| c.transact(from, to, data))
     }
 
+    fn transact_many(
+        &mut self,
+        txs: Vec<(Address, Address, Bytes)>,
+    ) -> Vec<Result<Receipt, ChainError>> {
+        let n = txs.len();
+        self.blocking(move |c| Ok(c.transact_many(txs)))
+            .unwrap_or_else(|e| (0..n).map(|_| Err(e.copy())).collect())
+    }
+
     fn block_number(&mut self) -> Result<u64, ChainError> {
         self.blocking(|c| c.block_number())
     }
@@ -278,6 +347,20 @@ impl ChainHandle {
         self.chain
             .run(move |c| c.transact(from, to, data.into()))
             .await
+    }
+
+    /// Encoded transactions to the market from the operator, sent together
+    /// ([`Chain::transact_many`]): what each came to, in order.
+    pub async fn transact_many_raw(&self, calls: Vec<Vec<u8>>) -> Vec<Result<Receipt, ChainError>> {
+        let (from, to, n) = (self.operator, self.market, calls.len());
+        let txs = calls
+            .into_iter()
+            .map(|data| (from, to, data.into()))
+            .collect();
+        self.chain
+            .run(move |c| Ok(c.transact_many(txs)))
+            .await
+            .unwrap_or_else(|e| (0..n).map(|_| Err(e.copy())).collect())
     }
 
     /// The latest block number.

@@ -11,7 +11,7 @@ use alloy_sol_types::SolCall;
 use sealgrid_committee::sign::{Address as CAddress, SigningDomain};
 use sealgrid_market::TrusteeSetup;
 use sealgrid_prover::{CircuitKeys, Circuits, KeyStore, Progress};
-use sealgrid_verifier_contract::bindings::TestToken;
+use sealgrid_verifier_contract::bindings::{Market, TestToken};
 use sealgrid_verifier_contract::deploy::{deploy_market, DeploySpec};
 use sealgrid_verifier_contract::DevChain;
 
@@ -118,59 +118,36 @@ pub fn deploy<C: DevChain>(
     )
     .map_err(err)?;
     let (market, token) = (deployment.market, deployment.token);
-    let tx = |chain: &mut C, from: Address, to: Address, data: Vec<u8>| {
-        chain
-            .transact(from, to, data.into())
-            .map(|_| ())
-            .map_err(err)
-    };
     // The operator funds negative residuals (rounding dust bought by the grid).
-    tx(
-        chain,
-        operator,
-        token,
-        TestToken::mintCall {
-            to: operator,
-            value: U256::from(1u64 << 40),
-        }
-        .abi_encode(),
-    )?;
-    tx(
-        chain,
-        operator,
-        token,
-        TestToken::approveCall {
-            spender: market,
-            value: U256::MAX,
-        }
-        .abi_encode(),
-    )?;
-    for i in 0..plan.prosumers {
-        let w = Wallet::from_seed(plan.prosumer_seed, i);
-        let payer = chain.add_account(w.payer.to_bytes().into()).map_err(err)?;
-        chain.fund(payer, U256::from(GAS_MONEY)).map_err(err)?;
-        tx(chain, operator, market, w.registration().abi_encode())?;
-        tx(
-            chain,
+    let funds = vec![
+        (
             operator,
             token,
             TestToken::mintCall {
-                to: payer,
-                value: U256::from(plan.tokens),
+                to: operator,
+                value: U256::from(1u64 << 40),
             }
-            .abi_encode(),
-        )?;
-        tx(
-            chain,
-            payer,
+            .abi_encode()
+            .into(),
+        ),
+        (
+            operator,
             token,
             TestToken::approveCall {
                 spender: market,
                 value: U256::MAX,
             }
-            .abi_encode(),
-        )?;
+            .abi_encode()
+            .into(),
+        ),
+    ];
+    for r in chain.transact_many(funds) {
+        r.map_err(err)?;
     }
+    let prosumers: Vec<Registration> = (0..plan.prosumers)
+        .map(|i| Registration::of(&Wallet::from_seed(plan.prosumer_seed, i)))
+        .collect();
+    register_prosumers(chain, operator, market, token, &prosumers, plan.tokens)?;
     let mut setup = plan.setup.clone();
     setup.domain = SigningDomain {
         chain_id: deployment.chain_id,
@@ -188,4 +165,86 @@ pub fn deploy<C: DevChain>(
         setup: setup_record,
     };
     Ok((file, setup, keys))
+}
+
+/// What the operator needs of a prosumer's wallet to register it.
+#[derive(Clone, Debug)]
+pub struct Registration {
+    /// The `register` call: account and meter.
+    pub call: Market::registerCall,
+    /// The secret key of the wallet's payer, which approves the market (and needs gas).
+    pub payer_secret: [u8; 32],
+}
+
+impl Registration {
+    /// `wallet`'s registration.
+    pub fn of(wallet: &Wallet) -> Registration {
+        Registration {
+            call: wallet.registration(),
+            payer_secret: wallet.payer.to_bytes().into(),
+        }
+    }
+}
+
+/// The operator registers each prosumer's account and meter and mints `tokens` to its
+/// payer, which approves `market`: the payers get their gas money first (together),
+/// then every registration, mint and approval goes in one
+/// [`Chain::transact_many`](sealgrid_verifier_contract::Chain::transact_many), so
+/// that on a node with real blocks they share a few blocks instead of taking one each.
+/// The first refusal, if any, naming the prosumer and the step.
+pub fn register_prosumers<C: DevChain>(
+    chain: &mut C,
+    operator: Address,
+    market: Address,
+    token: Address,
+    prosumers: &[Registration],
+    tokens: u64,
+) -> Result<(), OperatorError> {
+    let payers = prosumers
+        .iter()
+        .map(|p| chain.add_account(p.payer_secret))
+        .collect::<Result<Vec<Address>, _>>()
+        .map_err(err)?;
+    let gas: Vec<(Address, U256)> = payers.iter().map(|&p| (p, U256::from(GAS_MONEY))).collect();
+    chain.fund_many(&gas).map_err(err)?;
+    const STEPS: [&str; 3] = ["register", "mint", "approve"];
+    let txs = prosumers
+        .iter()
+        .zip(&payers)
+        .flat_map(|(p, &payer)| {
+            [
+                (operator, market, p.call.abi_encode().into()),
+                (
+                    operator,
+                    token,
+                    TestToken::mintCall {
+                        to: payer,
+                        value: U256::from(tokens),
+                    }
+                    .abi_encode()
+                    .into(),
+                ),
+                (
+                    payer,
+                    token,
+                    TestToken::approveCall {
+                        spender: market,
+                        value: U256::MAX,
+                    }
+                    .abi_encode()
+                    .into(),
+                ),
+            ]
+        })
+        .collect();
+    for (i, r) in chain.transact_many(txs).into_iter().enumerate() {
+        r.map_err(|e| {
+            OperatorError(format!(
+                "prosumer {}: {}: {e}",
+                i / STEPS.len(),
+                STEPS[i % STEPS.len()]
+            ))
+        })?;
+    }
+    Ok(())
 }

@@ -29,13 +29,15 @@ use sealgrid_trustee::Transport;
 use sealgrid_verifier_contract::bindings::{Market, TestToken};
 use sealgrid_verifier_contract::chain::address_of_secret;
 use sealgrid_verifier_contract::deploy::{deploy_market, DeploySpec};
-use sealgrid_verifier_contract::{Chain, ChainError, EmbeddedChain};
+use sealgrid_verifier_contract::rpc::GANACHE_DEV_KEY;
+use sealgrid_verifier_contract::{Chain, ChainError, DevChain, EmbeddedChain, JsonRpcChain};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use sealgrid_coordinator::chain::{Backend, ChainClient};
 use sealgrid_coordinator::committee::TrusteeTls;
 use sealgrid_coordinator::engine::RoundPlan;
+use sealgrid_coordinator::operator::{register_prosumers, Registration, GAS_MONEY};
 use sealgrid_coordinator::Settings;
 use sealgrid_market::{Clock, MarketFile, Schedule, VerifierKeyIds};
 use sealgrid_wallet::Wallet;
@@ -221,6 +223,26 @@ impl LocalMarket {
         config: LocalConfig,
         progress: Arc<dyn Progress + Send + Sync>,
     ) -> Result<LocalMarket, LocalError> {
+        Self::setup_with(config, None, progress).await
+    }
+
+    /// [`LocalMarket::setup`] on the node at `url` (JSON-RPC) instead of the embedded
+    /// chain: its first deterministic ganache account
+    /// ([`sealgrid_verifier_contract::rpc::GANACHE_DEV_KEY`]) pays the operator's and
+    /// the payers' gas (`persist_chain` and the clock do not apply to the chain then).
+    pub async fn setup_on_node(
+        config: LocalConfig,
+        url: &str,
+        progress: Arc<dyn Progress + Send + Sync>,
+    ) -> Result<LocalMarket, LocalError> {
+        Self::setup_with(config, Some(url.to_owned()), progress).await
+    }
+
+    async fn setup_with(
+        config: LocalConfig,
+        node: Option<String>,
+        progress: Arc<dyn Progress + Send + Sync>,
+    ) -> Result<LocalMarket, LocalError> {
         let committee = DemoCommittee::new(config.params.levels)?;
         let circuits = Circuits::new(config.params.clone(), committee.public.flow_keys())?;
         let (key_dir, plan) = (config.key_dir.clone(), config.ceremony.clone());
@@ -249,6 +271,12 @@ impl LocalMarket {
         let state = config.dir.join("chain.json");
         let (persist, clock) = (config.persist_chain, config.clock.clone());
         let chain = ChainClient::spawn(move || {
+            if let Some(url) = node {
+                let mut c = JsonRpcChain::connect(&url, GANACHE_DEV_KEY)?;
+                let operator = c.add_account(OPERATOR_SECRET)?;
+                c.fund(operator, U256::from(10 * GAS_MONEY))?;
+                return Ok(Backend::Rpc(c));
+            }
             let c = if persist {
                 EmbeddedChain::open(state)?
             } else {
@@ -419,7 +447,13 @@ impl LocalMarket {
     /// The operator registers `wallet`'s account and meter; `tokens` are minted to its
     /// payer, which approves the market.
     pub async fn register(&self, wallet: &Wallet, tokens: u64) -> Result<(), LocalError> {
-        let (reg, payer) = (wallet.registration(), wallet.address());
+        self.register_many(&[wallet], tokens).await
+    }
+
+    /// [`LocalMarket::register`] for many wallets, their transactions sent together
+    /// ([`register_prosumers`]): on a node they share blocks.
+    pub async fn register_many(&self, wallets: &[&Wallet], tokens: u64) -> Result<(), LocalError> {
+        let prosumers: Vec<Registration> = wallets.iter().map(|w| Registration::of(w)).collect();
         let (operator, market, token) = (
             self.market.deployment.operator,
             self.market.deployment.market,
@@ -427,28 +461,8 @@ impl LocalMarket {
         );
         self.chain
             .run(move |c| {
-                c.transact(operator, market, reg.abi_encode().into())?;
-                c.transact(
-                    operator,
-                    token,
-                    TestToken::mintCall {
-                        to: payer,
-                        value: U256::from(tokens),
-                    }
-                    .abi_encode()
-                    .into(),
-                )?;
-                c.transact(
-                    payer,
-                    token,
-                    TestToken::approveCall {
-                        spender: market,
-                        value: U256::MAX,
-                    }
-                    .abi_encode()
-                    .into(),
-                )?;
-                Ok(())
+                register_prosumers(c, operator, market, token, &prosumers, tokens)
+                    .map_err(|e| ChainError::Backend(e.to_string()))
             })
             .await?;
         Ok(())

@@ -97,6 +97,27 @@ pub enum ChainError {
 }
 
 impl ChainError {
+    /// The same error again, for when one failure answers several requests (a backend
+    /// error as its message; the other kinds rebuilt field by field).
+    pub fn copy(&self) -> ChainError {
+        match self {
+            ChainError::Reverted { data, gas_used } => ChainError::Reverted {
+                data: data.clone(),
+                gas_used: *gas_used,
+            },
+            ChainError::Halted { reason, gas_used } => ChainError::Halted {
+                reason: reason.clone(),
+                gas_used: *gas_used,
+            },
+            ChainError::Backend(m) => ChainError::Backend(m.clone()),
+            ChainError::State { path, reason } => ChainError::State {
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            ChainError::Decode(e) => ChainError::Backend(e.to_string()),
+        }
+    }
+
     /// The revert data, if the EVM reverted.
     pub fn revert_data(&self) -> Option<&Bytes> {
         match self {
@@ -125,6 +146,23 @@ pub trait Chain {
 
     /// Executes and commits a transaction.
     fn transact(&mut self, from: Address, to: Address, data: Bytes) -> Result<Receipt, ChainError>;
+
+    /// Executes and commits many transactions `(from, to, data)`, without waiting for
+    /// one to be mined before sending the next, so that they can share blocks: what
+    /// each came to, in the same order, each exactly what [`Chain::transact`] would
+    /// have returned for it (a refused one's `Err` is its own, the others are not
+    /// affected). They are sent in order, each sender's in nonce order; one that
+    /// depends on an earlier one of the call (a deposit after its approve) is sent once
+    /// that one is mined. This default sends them one after the other with
+    /// [`Chain::transact`] (the embedded chain mines each at once anyway).
+    fn transact_many(
+        &mut self,
+        txs: Vec<(Address, Address, Bytes)>,
+    ) -> Vec<Result<Receipt, ChainError>> {
+        txs.into_iter()
+            .map(|(from, to, data)| self.transact(from, to, data))
+            .collect()
+    }
 
     /// The number of the latest committed block.
     fn block_number(&mut self) -> Result<u64, ChainError>;
@@ -203,6 +241,12 @@ pub trait DevChain: Chain {
 
     /// Makes sure `address` holds at least `wei` of the native coin (to pay for gas).
     fn fund(&mut self, address: Address, wei: U256) -> Result<(), ChainError>;
+
+    /// [`DevChain::fund`] for each `(address, wei)`; a node sends the transfers together
+    /// ([`Chain::transact_many`]). The first failure, if any.
+    fn fund_many(&mut self, wants: &[(Address, U256)]) -> Result<(), ChainError> {
+        wants.iter().try_for_each(|&(a, wei)| self.fund(a, wei))
+    }
 }
 
 /// The address of the secp256k1 secret key `secret` (the last 20 bytes of the keccak of

@@ -21,7 +21,12 @@
 //!
 //! If the first execution and the receipt disagree (the block's timestamp or another
 //! transaction changed the state in between), the call is replayed on the parent
-//! block's state.
+//! block's state (and, failing that, on the state after its own block).
+//!
+//! [`Chain::transact_many`] sends many transactions without waiting between them, so
+//! that they share blocks: each sender's nonce counted up locally, every transaction
+//! executed first, signed and sent as above, then all receipts awaited together
+//! (`send_many` says how refusals and dependencies between them are handled).
 //!
 //! Past logs come from one `eth_getLogs` over the whole range (nodes that cap the range
 //! answer with an error, which is passed on), sorted by (block, transaction, log
@@ -134,6 +139,12 @@ pub struct JsonRpcChain {
     max_fee_cap: U256,
 }
 
+/// How long `eth_estimateGas` may take before it is asked again (see `gas_for`).
+const ESTIMATE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many times `eth_estimateGas` is asked before the transaction gets the cap.
+const ESTIMATE_ATTEMPTS: usize = 3;
+
 /// The default [`JsonRpcChain::set_max_fee`]: 500 gwei per gas.
 pub const DEFAULT_MAX_FEE_PER_GAS: u64 = 500_000_000_000;
 
@@ -241,6 +252,15 @@ impl JsonRpcChain {
         }
     }
 
+    /// The native coin `address` holds at the latest block, in wei.
+    fn balance(&mut self, address: Address) -> Result<U256, ChainError> {
+        let balance = self.rpc("eth_getBalance", json!([address, "latest"]))?;
+        balance
+            .as_str()
+            .and_then(|s| U256::from_str_radix(s.trim_start_matches("0x"), 16).ok())
+            .ok_or_else(|| backend(format!("eth_getBalance: {balance}")))
+    }
+
     /// The node's URL.
     pub fn url(&self) -> &str {
         &self.url
@@ -258,12 +278,25 @@ impl JsonRpcChain {
 
     /// One JSON-RPC request.
     fn request(&mut self, method: &str, params: Value) -> Result<Value, Failure> {
+        self.request_within(method, params, None)
+    }
+
+    /// One JSON-RPC request, given up (a transport failure) after `timeout` if set,
+    /// else after the agent's two minutes.
+    fn request_within(
+        &mut self,
+        method: &str,
+        params: Value,
+        timeout: Option<Duration>,
+    ) -> Result<Value, Failure> {
         let id = self.next_id;
         self.next_id += 1;
         let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        let mut response = self
-            .agent
-            .post(&self.url)
+        let mut request = self.agent.post(&self.url);
+        if timeout.is_some() {
+            request = request.config().timeout_global(timeout).build();
+        }
+        let mut response = request
             .send_json(&body)
             .map_err(|e| Failure::Transport(format!("{method} to {}: {e}", self.url)))?;
         let status = response.status();
@@ -384,17 +417,37 @@ impl JsonRpcChain {
     /// a slot written first by another transaction costs less, one cleared costs more),
     /// at most the per-transaction cap. A transaction sent with the cap (16.7 M) on a
     /// chain of 30 M blocks leaves room for no second one in its block: every
-    /// transaction would take a block of its own. A node that cannot estimate gets the
-    /// cap.
+    /// transaction would take a block of its own. A node that cannot estimate (the
+    /// estimate reverts: the transaction depends on one not mined yet) gets the cap.
+    ///
+    /// An estimate that does not come within [`ESTIMATE_TIMEOUT`] is asked again, at
+    /// most [`ESTIMATE_ATTEMPTS`] times: ganache 7.9 estimates on its live state and,
+    /// when a block is mined meanwhile (interval mining, transactions in its pool),
+    /// sometimes never answers (seen about once in a hundred estimates while blocks
+    /// of transactions were mined every 2 s).
     fn gas_for(&mut self, from: Address, to: Option<Address>, value: U256, data: &Bytes) -> u64 {
         let tx = self.call_object(from, to, value, data);
-        match self.quantity("eth_estimateGas", json!([tx, "pending"])) {
-            Ok(estimate) => estimate
-                .saturating_add(estimate / 4)
-                .saturating_add(25_000)
-                .min(self.gas_limit),
-            Err(_) => self.gas_limit,
+        for _ in 0..ESTIMATE_ATTEMPTS {
+            let estimate = self
+                .request_within(
+                    "eth_estimateGas",
+                    json!([tx, "pending"]),
+                    Some(ESTIMATE_TIMEOUT),
+                )
+                .map(|v| quantity_of(&v));
+            match estimate {
+                Ok(Some(estimate)) => {
+                    return estimate
+                        .saturating_add(estimate / 4)
+                        .saturating_add(25_000)
+                        .min(self.gas_limit)
+                }
+                // no answer in time (or none at all): ask again
+                Err(Failure::Transport(_)) => {}
+                Ok(None) | Err(Failure::Rpc(_)) => break,
+            }
         }
+        self.gas_limit
     }
 
     fn key(&self, from: Address) -> Result<&SigningKey, ChainError> {
@@ -412,10 +465,31 @@ impl JsonRpcChain {
         value: U256,
         data: Bytes,
     ) -> Result<Receipt, ChainError> {
-        // What the transaction will do, on the state it will run on. One that reverts or
-        // halts there is not sent: its revert is the answer, and no gas, nonce or block
-        // is spent on it (PROTOCOL §9).
-        let first = self.call_at(from, to, value, &data, json!("pending"));
+        let tx = Outgoing {
+            from,
+            to,
+            value,
+            data,
+        };
+        let first = self.first_execution(&tx)?;
+        let gas_limit = self.gas_for(from, to, value, &tx.data);
+        let nonce = self.quantity("eth_getTransactionCount", json!([from, "pending"]))?;
+        let fees = self.fees()?;
+        let raw = self.signed(&tx, nonce, gas_limit, fees)?;
+        let (hash, send_error) = match self.send_raw(raw) {
+            Ok(sent) => sent,
+            Err(e) => return Err(ChainError::Backend(e)),
+        };
+        let receipt = self.wait_for_receipt(hash, send_error.is_some())?;
+        self.outcome(&tx, first, send_error, receipt)
+    }
+
+    /// What a transaction does on the state it will run on (`eth_call` on the pending
+    /// state). One that reverts or halts there is not sent: its revert is the answer
+    /// (`Err`), and no gas, nonce or block is spent on it (PROTOCOL §9). Otherwise its
+    /// output, or the node's failure to say, which does not stop the transaction.
+    fn first_execution(&mut self, tx: &Outgoing) -> Result<Result<Bytes, Failure>, ChainError> {
+        let first = self.call_at(tx.from, tx.to, tx.value, &tx.data, json!("pending"));
         if let Err(Failure::Rpc(e)) = &first {
             let simulated = e.clone().into_chain_error(0);
             if matches!(
@@ -425,48 +499,82 @@ impl JsonRpcChain {
                 return Err(simulated);
             }
         }
-        let gas_limit = self.gas_for(from, to, value, &data);
-        let nonce = self.quantity("eth_getTransactionCount", json!([from, "pending"]))?;
-        let raw = match self.fees()? {
+        Ok(first)
+    }
+
+    /// `tx` signed with its sender's key: EIP-1559 or legacy, as `fees` says.
+    fn signed(
+        &self,
+        tx: &Outgoing,
+        nonce: u64,
+        gas_limit: u64,
+        fees: Fees,
+    ) -> Result<Vec<u8>, ChainError> {
+        let key = self.key(tx.from)?;
+        match fees {
             Fees::Eip1559 { max_fee, tip } => Eip1559Tx {
                 chain_id: self.chain_id,
                 nonce,
                 max_priority_fee_per_gas: tip,
                 max_fee_per_gas: max_fee,
                 gas_limit,
-                to,
-                value,
-                data: data.clone(),
+                to: tx.to,
+                value: tx.value,
+                data: tx.data.clone(),
             }
-            .sign(self.key(from)?)?,
+            .sign(key),
             Fees::Legacy { gas_price } => LegacyTx {
                 nonce,
                 gas_price,
                 gas_limit,
-                to,
-                value,
-                data: data.clone(),
+                to: tx.to,
+                value: tx.value,
+                data: tx.data.clone(),
                 chain_id: self.chain_id,
             }
-            .sign(self.key(from)?)?,
-        };
+            .sign(key),
+        }
+    }
+
+    /// Hands a signed transaction to the node: its hash, computed here, and the node's
+    /// error if it answered with one (hardhat mines a reverted transaction and answers
+    /// with an error all the same: the receipt, looked up by the hash, is what counts).
+    /// `Err` when the request itself failed: whether the node took the transaction is
+    /// then unknown.
+    fn send_raw(&mut self, raw: Vec<u8>) -> Result<(B256, Option<RpcError>), String> {
         let hash = keccak256(&raw);
-        // hardhat mines a reverted transaction and answers with an error all the same;
-        // the receipt, looked up by the hash computed here, is what counts.
-        let sent = self.request("eth_sendRawTransaction", json!([Bytes::from(raw)]));
-        let send_error = match sent {
-            Ok(_) => None,
-            Err(Failure::Transport(e)) => return Err(ChainError::Backend(e)),
-            Err(Failure::Rpc(e)) => Some(e),
-        };
-        let receipt = match self.wait_for_receipt(hash, send_error.is_some())? {
-            Some(r) => r,
+        match self.request("eth_sendRawTransaction", json!([Bytes::from(raw)])) {
+            Ok(_) => Ok((hash, None)),
+            Err(Failure::Transport(e)) => Err(e),
+            Err(Failure::Rpc(e)) => Ok((hash, Some(e))),
+        }
+    }
+
+    /// What a sent transaction came to: its receipt (`None`: not mined, so the node's
+    /// error is the answer), its first execution's output and the node's answer to the
+    /// send. The receipt decides whether it succeeded; the return data and, on a
+    /// revert, the revert payload come from the first execution or a replay, because
+    /// receipts carry neither.
+    fn outcome(
+        &mut self,
+        tx: &Outgoing,
+        first: Result<Bytes, Failure>,
+        send_error: Option<RpcError>,
+        receipt: Option<Value>,
+    ) -> Result<Receipt, ChainError> {
+        let Outgoing {
+            from,
+            to,
+            value,
+            ref data,
+        } = *tx;
+        let Some(receipt) = receipt else {
             // not mined: the node refused it (nonce, funds, …) or it reverted in a way
             // the node reports without mining it
-            None => {
-                let e = send_error.expect("only waits briefly after an error");
-                return Err(e.into_chain_error(0));
-            }
+            return Err(match send_error {
+                Some(e) => e.into_chain_error(0),
+                None => backend("the transaction was neither mined nor refused"),
+            });
         };
         let gas_used = receipt
             .get("gasUsed")
@@ -482,7 +590,7 @@ impl JsonRpcChain {
                 Ok(out) => out,
                 // it reverted on the pending state but not in its block: replay
                 Err(_) => self
-                    .call_at(from, to, value, &data, json!(format!("{:#x}", block - 1)))
+                    .call_at(from, to, value, data, json!(format!("{:#x}", block - 1)))
                     .unwrap_or_default(),
             };
             let logs = receipt
@@ -503,19 +611,194 @@ impl JsonRpcChain {
             });
         }
         // Reverted or halted: the revert data from hardhat's answer, else from the first
-        // execution, else from a replay on the parent block.
+        // execution, else from a replay on the parent block, else on the state after its
+        // own block (a transaction before it in the same block, sent with it by
+        // `transact_many`, changed what the parent block's state says).
         if let Some(e) = send_error.filter(|e| e.revert_data().is_some()) {
             return Err(e.into_chain_error(gas_used));
         }
-        match first {
-            Err(Failure::Rpc(e)) => Err(e.into_chain_error(gas_used)),
-            _ => match self.call_at(from, to, value, &data, json!(format!("{:#x}", block - 1))) {
-                Err(Failure::Rpc(e)) => Err(e.into_chain_error(gas_used)),
-                _ => Err(ChainError::Halted {
-                    reason: "failed in its block, but not when replayed".into(),
-                    gas_used,
-                }),
-            },
+        if let Err(Failure::Rpc(e)) = first {
+            return Err(e.into_chain_error(gas_used));
+        }
+        for at in [block - 1, block] {
+            if let Err(Failure::Rpc(e)) =
+                self.call_at(from, to, value, data, json!(format!("{at:#x}")))
+            {
+                return Err(e.into_chain_error(gas_used));
+            }
+        }
+        Err(ChainError::Halted {
+            reason: "failed in its block, but not when replayed".into(),
+            gas_used,
+        })
+    }
+
+    /// Sends `txs` without waiting between them, then waits for all their receipts;
+    /// what each came to, in order ([`Chain::transact_many`]).
+    ///
+    /// The transactions go in segments. A segment's transactions are each executed
+    /// first and their gas estimated, like one of [`JsonRpcChain::transact`], then all
+    /// signed and sent at once, then their receipts awaited together: estimating
+    /// between sends would race the miner (see `gas_for`) and space the sends out over
+    /// many blocks. A transaction that fails its first execution ends the segment
+    /// before it when there is one, because it may depend on the segment's
+    /// transactions (a deposit after its approve), which the node's pending state need
+    /// not show (ganache's does not): it is executed again at the start of the next
+    /// segment, once they are mined, and refused (not sent) if it fails then.
+    ///
+    /// Each sender's nonce is read once (`eth_getTransactionCount` on the pending
+    /// state) and counted up here: the node's pending count need not include what
+    /// waits in its pool (ganache's does not). Nothing that is refused takes a nonce: a
+    /// transaction the node refuses leaves its nonce to its sender's next one, so no
+    /// later transaction waits behind a gap. A send whose request failed (the node may
+    /// or may not have taken it) stops its sender: its later transactions are reported
+    /// as not sent, never sent twice.
+    fn send_many(&mut self, txs: Vec<Outgoing>) -> Vec<Result<Receipt, ChainError>> {
+        let mut results: Vec<Option<Result<Receipt, ChainError>>> =
+            txs.iter().map(|_| None).collect();
+        let fees = match self.fees() {
+            Ok(f) => f,
+            Err(e) => return txs.iter().map(|_| Err(e.copy())).collect(),
+        };
+        let mut nonces: HashMap<Address, u64> = HashMap::new();
+        // senders whose transaction (by its index) may or may not have reached the node
+        let mut unknown: HashMap<Address, usize> = HashMap::new();
+        let mut next = 0;
+        while next < txs.len() {
+            // (index, first execution, gas limit) of the segment's transactions
+            let mut segment: Vec<(usize, Result<Bytes, Failure>, u64)> = Vec::new();
+            while let Some(tx) = txs.get(next) {
+                if let Some(j) = unknown.get(&tx.from) {
+                    results[next] = Some(Err(backend(format!(
+                        "not sent: whether transaction {j} of the same call, from the same sender {}, reached the node is unknown",
+                        tx.from
+                    ))));
+                    next += 1;
+                    continue;
+                }
+                match self.first_execution(tx) {
+                    Ok(first) => {
+                        let gas = self.gas_for(tx.from, tx.to, tx.value, &tx.data);
+                        segment.push((next, first, gas));
+                    }
+                    Err(refused) if segment.is_empty() => results[next] = Some(Err(refused)),
+                    // may depend on the segment: tried again once it is mined
+                    Err(_) => break,
+                }
+                next += 1;
+            }
+            let mut in_flight = Vec::new();
+            for (i, first, gas_limit) in segment {
+                let tx = &txs[i];
+                if let Some(j) = unknown.get(&tx.from) {
+                    results[i] = Some(Err(backend(format!(
+                        "not sent: whether transaction {j} of the same call, from the same sender {}, reached the node is unknown",
+                        tx.from
+                    ))));
+                    continue;
+                }
+                let nonce = match nonces.get(&tx.from) {
+                    Some(&n) => n,
+                    None => match self
+                        .quantity("eth_getTransactionCount", json!([tx.from, "pending"]))
+                    {
+                        Ok(n) => n,
+                        Err(e) => {
+                            results[i] = Some(Err(e));
+                            continue;
+                        }
+                    },
+                };
+                let raw = match self.signed(tx, nonce, gas_limit, fees) {
+                    Ok(raw) => raw,
+                    Err(e) => {
+                        results[i] = Some(Err(e));
+                        continue;
+                    }
+                };
+                match self.send_raw(raw) {
+                    Ok((hash, None)) => {
+                        nonces.insert(tx.from, nonce + 1);
+                        in_flight.push(Sent {
+                            index: i,
+                            hash,
+                            first,
+                            send_error: None,
+                        });
+                    }
+                    // Refused, unless mined all the same (hardhat's automine): then there
+                    // is a receipt at once.
+                    Ok((hash, Some(e))) => match self.wait_for_receipt(hash, true) {
+                        Ok(Some(receipt)) => {
+                            nonces.insert(tx.from, nonce + 1);
+                            results[i] = Some(self.outcome(tx, first, Some(e), Some(receipt)));
+                        }
+                        Ok(None) => {
+                            // not taken: the nonce stays the sender's next
+                            nonces.insert(tx.from, nonce);
+                            results[i] = Some(self.outcome(tx, first, Some(e), None));
+                        }
+                        Err(lookup) => {
+                            unknown.insert(tx.from, i);
+                            results[i] = Some(Err(backend(format!(
+                                "sent {hash}, refused ({}), then its receipt could not be read: {lookup}",
+                                e.message
+                            ))));
+                        }
+                    },
+                    Err(e) => {
+                        unknown.insert(tx.from, i);
+                        results[i] = Some(Err(ChainError::Backend(e)));
+                    }
+                }
+            }
+            self.await_receipts(&txs, in_flight, &mut results);
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(backend("not sent"))))
+            .collect()
+    }
+
+    /// Waits for the receipts of the transactions `sent` (of `txs`) and writes what
+    /// each came to into `results`; gives up on those still without one when no new
+    /// receipt has come for the receipt timeout.
+    fn await_receipts(
+        &mut self,
+        txs: &[Outgoing],
+        mut sent: Vec<Sent>,
+        results: &mut [Option<Result<Receipt, ChainError>>],
+    ) {
+        let mut progress = Instant::now();
+        let mut pause = Duration::from_millis(2);
+        loop {
+            let mut waiting = Vec::new();
+            for s in sent {
+                // a failed lookup is looked up again, until the timeout
+                match self.rpc("eth_getTransactionReceipt", json!([s.hash])) {
+                    Ok(r) if !r.is_null() => {
+                        progress = Instant::now();
+                        let tx = &txs[s.index];
+                        results[s.index] = Some(self.outcome(tx, s.first, s.send_error, Some(r)));
+                    }
+                    _ => waiting.push(s),
+                }
+            }
+            if waiting.is_empty() {
+                return;
+            }
+            if progress.elapsed() > self.receipt_timeout {
+                for s in waiting {
+                    results[s.index] = Some(Err(backend(format!(
+                        "no receipt for {} after {:?}",
+                        s.hash, self.receipt_timeout
+                    ))));
+                }
+                return;
+            }
+            sent = waiting;
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(200));
         }
     }
 
@@ -613,7 +896,26 @@ fn sign_hash(key: &SigningKey, hash: B256) -> Result<(U256, U256, bool), ChainEr
     ))
 }
 
+/// A transaction to send: its sender, recipient (`None` creates a contract), value and
+/// data.
+struct Outgoing {
+    from: Address,
+    to: Option<Address>,
+    value: U256,
+    data: Bytes,
+}
+
+/// A transaction of [`JsonRpcChain`]'s `send_many` in flight: its index in the call,
+/// hash, first execution and the node's answer to the send.
+struct Sent {
+    index: usize,
+    hash: B256,
+    first: Result<Bytes, Failure>,
+    send_error: Option<RpcError>,
+}
+
 /// What a transaction offers per gas ([`JsonRpcChain`]'s `fees`).
+#[derive(Clone, Copy)]
 enum Fees {
     /// EIP-1559: the fee cap and the tip, in wei per gas.
     Eip1559 { max_fee: U256, tip: U256 },
@@ -778,6 +1080,24 @@ impl Chain for JsonRpcChain {
         self.send(from, Some(to), U256::ZERO, data)
     }
 
+    /// Every transaction signed and sent at once, then all receipts awaited: many land
+    /// in one block (`send_many`).
+    fn transact_many(
+        &mut self,
+        txs: Vec<(Address, Address, Bytes)>,
+    ) -> Vec<Result<Receipt, ChainError>> {
+        let txs = txs
+            .into_iter()
+            .map(|(from, to, data)| Outgoing {
+                from,
+                to: Some(to),
+                value: U256::ZERO,
+                data,
+            })
+            .collect();
+        self.send_many(txs)
+    }
+
     fn block_number(&mut self) -> Result<u64, ChainError> {
         self.quantity("eth_blockNumber", json!([]))
     }
@@ -859,17 +1179,32 @@ impl DevChain for JsonRpcChain {
     }
 
     fn fund(&mut self, address: Address, wei: U256) -> Result<(), ChainError> {
-        let balance = self.rpc("eth_getBalance", json!([address, "latest"]))?;
-        let balance = balance
-            .as_str()
-            .and_then(|s| U256::from_str_radix(s.trim_start_matches("0x"), 16).ok())
-            .ok_or_else(|| backend(format!("eth_getBalance: {balance}")))?;
+        let balance = self.balance(address)?;
         if balance >= wei {
             return Ok(());
         }
         let funder = self.funder;
         self.send(funder, Some(address), wei - balance, Bytes::new())
             .map(drop)
+    }
+
+    /// The transfers sent together (`send_many`), so that they share blocks.
+    fn fund_many(&mut self, wants: &[(Address, U256)]) -> Result<(), ChainError> {
+        let mut transfers = Vec::new();
+        for &(address, wei) in wants {
+            let balance = self.balance(address)?;
+            if balance < wei {
+                transfers.push(Outgoing {
+                    from: self.funder,
+                    to: Some(address),
+                    value: wei - balance,
+                    data: Bytes::new(),
+                });
+            }
+        }
+        self.send_many(transfers)
+            .into_iter()
+            .try_for_each(|r| r.map(drop))
     }
 }
 

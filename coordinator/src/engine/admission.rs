@@ -3,17 +3,15 @@
 //! relay. Bids of one batch may chain one account's balance, so each check counts the
 //! bids queued before it.
 
-use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolCall;
 use sealgrid_proto::market::v1 as pb;
-use sealgrid_verifier_contract::bindings::{Market, TestToken};
+use sealgrid_verifier_contract::bindings::Market;
 use sealgrid_verifier_contract::state::{BidState, PayoutState};
-use sealgrid_verifier_contract::{ChainError, Receipt};
 
 use super::{b32, u256, Engine};
 use crate::refusal::{Reason, Refusal};
 use crate::store::{Kind, Submission, SubmissionState};
-use crate::wire::{BalanceForm, BidForm, SettleForm};
+use crate::wire::{BidForm, SettleForm};
 
 impl Engine {
     fn check_queue_room(&self) -> Result<(), Refusal> {
@@ -383,157 +381,5 @@ impl Engine {
             rs.queued += 1;
         }
         Ok(id)
-    }
-}
-
-impl Engine {
-    /// A deposit (`call` a `depositFor`) or withdrawal, checked against the account and
-    /// the token as the contract will check it, then relayed at once (the caller waits
-    /// for the receipt). One that starts from the `F_new` of the account's last queued
-    /// bid is relayed after every submission queued before it (arrival order), so that
-    /// the account's balance chains in order; nothing the checks refuse reaches the
-    /// chain, and the relay itself simulates the transaction before sending it.
-    pub(super) async fn relay_balance(
-        &mut self,
-        call: Vec<u8>,
-        form: &BalanceForm,
-    ) -> Result<Receipt, Refusal> {
-        let acct = form.inp.acct.to_be_bytes::<32>();
-        let f_old = form.inp.fOld.to_be_bytes::<32>();
-        if self.next_free.get(&acct) == Some(&f_old) {
-            // It follows the account's queued bids: they go first.
-            while self.queued_bids.contains_key(&acct) {
-                let before = self.queue.len();
-                self.relay_one().await;
-                if self.queue.len() == before {
-                    return Err(Refusal::new(
-                        Reason::ChainUnavailable,
-                        "the account's queued bids could not be relayed; retry later",
-                    ));
-                }
-            }
-        } else if let Some(queued) = self.next_free.get(&acct) {
-            return Err(Refusal::new(
-                Reason::StaleBalance,
-                format!(
-                    "the proof starts from F_old 0x{}, the account's last queued bid leaves 0x{}",
-                    hex::encode(f_old),
-                    hex::encode(queued)
-                ),
-            ));
-        }
-        let payer = Market::depositForCall::abi_decode(&call)
-            .ok()
-            .map(|c| c.payer);
-        self.check_balance(form, payer).await?;
-        self.chain.transact_raw(call).await.map_err(|e| {
-            let r = Refusal::from_chain(&e);
-            match (&e, r.reason) {
-                // Past the market's and the verifier's named errors, a revert of a
-                // balance update can only come from the token (`Market` bubbles it up).
-                (ChainError::Reverted { .. }, Reason::ChainRefused) => Refusal::new(
-                    Reason::TokenTransferFailed,
-                    format!("the token refused the transfer: {e}"),
-                ),
-                _ => r,
-            }
-        })
-    }
-
-    /// The stateful checks of a balance update: the account registered, `F_old` its
-    /// current commitment, the merged payout unspent, and for a deposit the payer's
-    /// allowance and token balance (for a withdrawal the market's).
-    async fn check_balance(
-        &self,
-        form: &BalanceForm,
-        payer: Option<Address>,
-    ) -> Result<(), Refusal> {
-        let chain = |e: ChainError| Refusal::from_chain(&e);
-        let inp = &form.inp;
-        let acct = inp.acct.to_be_bytes::<32>();
-        let p = self
-            .chain
-            .call(Market::prosumersCall(inp.acct))
-            .await
-            .map_err(chain)?;
-        if !p.registered {
-            return Err(Refusal::new(
-                Reason::NotRegistered,
-                format!("account 0x{}", hex::encode(acct)),
-            ));
-        }
-        if p.free != inp.fOld {
-            return Err(Refusal::new(
-                Reason::StaleBalance,
-                format!(
-                    "the proof starts from F_old 0x{}, the account's current commitment is 0x{}",
-                    hex::encode(inp.fOld.to_be_bytes::<32>()),
-                    hex::encode(p.free.to_be_bytes::<32>())
-                ),
-            ));
-        }
-        if inp.pIn != U256::ZERO {
-            let state = self
-                .chain
-                .call(Market::payoutsCall(inp.pIn))
-                .await
-                .map_err(chain)?
-                .state;
-            match PayoutState::try_from(state) {
-                Ok(PayoutState::Unspent) => {}
-                Ok(PayoutState::Spent) => {
-                    return Err(Refusal::new(
-                        Reason::PayoutSpent,
-                        format!("payout 0x{}", hex::encode(inp.pIn.to_be_bytes::<32>())),
-                    ))
-                }
-                _ => {
-                    return Err(Refusal::new(
-                        Reason::PayoutUnknown,
-                        format!("payout 0x{}", hex::encode(inp.pIn.to_be_bytes::<32>())),
-                    ))
-                }
-            }
-        }
-        let token = self.cfg.deployment.token;
-        let market = self.cfg.deployment.market;
-        let delta = form.public.delta;
-        let (holder, amount) = match payer {
-            Some(payer) if delta > 0 => (payer, delta.unsigned_abs()),
-            None if delta < 0 => (market, delta.unsigned_abs()),
-            _ => return Ok(()),
-        };
-        let amount = U256::from(amount);
-        if let Some(payer) = payer {
-            let allowance = self
-                .chain
-                .call_to(
-                    token,
-                    TestToken::allowanceCall {
-                        _0: payer,
-                        _1: market,
-                    },
-                )
-                .await
-                .map_err(chain)?;
-            if allowance < amount {
-                return Err(Refusal::new(
-                    Reason::InsufficientAllowance,
-                    format!("payer {payer} approved the market for {allowance}, the deposit is {amount}"),
-                ));
-            }
-        }
-        let held = self
-            .chain
-            .call_to(token, TestToken::balanceOfCall(holder))
-            .await
-            .map_err(chain)?;
-        if held < amount {
-            return Err(Refusal::new(
-                Reason::InsufficientTokens,
-                format!("{holder} holds {held} tokens, the update moves {amount}"),
-            ));
-        }
-        Ok(())
     }
 }

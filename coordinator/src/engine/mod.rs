@@ -11,6 +11,7 @@
 //! there (then it is marked on chain, never sent twice) before relaying the rest.
 
 mod admission;
+mod balance;
 mod error;
 mod events;
 mod recovery;
@@ -310,6 +311,9 @@ impl Engine {
                 biased;
                 _ = &mut shutdown => break,
                 cmd = rx.recv() => match cmd {
+                    Some(Command::Balance { call, form, reply }) => {
+                        self.balance_run((call, form, reply), &mut rx).await
+                    }
                     Some(c) => self.handle(c).await,
                     None => break,
                 },
@@ -319,6 +323,34 @@ impl Engine {
             }
         }
         tracing::info!(queued = self.queue.len(), "engine stopped");
+    }
+
+    /// Balance updates relayed together ([`Engine::relay_balances`]): `first` and those
+    /// waiting right behind it in `rx`, up to `relay_batch`. They arrived while the
+    /// engine was busy (with the previous update's receipt, say); the first other
+    /// command found behind them is handled after them, in its turn, so that a bid
+    /// sent after a deposit's answer still finds the deposit on chain.
+    async fn balance_run(
+        &mut self,
+        first: balance::BalanceUpdate,
+        rx: &mut mpsc::Receiver<Command>,
+    ) {
+        let mut updates = vec![first];
+        let mut next = None;
+        while updates.len() < self.cfg.relay_batch {
+            match rx.try_recv() {
+                Ok(Command::Balance { call, form, reply }) => updates.push((call, form, reply)),
+                Ok(other) => {
+                    next = Some(other);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        self.relay_balances(updates).await;
+        if let Some(c) = next {
+            self.handle(c).await;
+        }
     }
 
     async fn handle(&mut self, c: Command) {
@@ -332,8 +364,7 @@ impl Engine {
                 answer(reply, r);
             }
             Command::Balance { call, form, reply } => {
-                let r = self.relay_balance(call, &form).await;
-                answer(reply, r);
+                self.relay_balances(vec![(call, form, reply)]).await;
             }
             Command::Wait { kind, bid, reply } => match self.subs.get(&(kind, bid)) {
                 Some(s) if s.state != SubmissionState::Queued => {

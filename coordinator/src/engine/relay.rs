@@ -1,6 +1,9 @@
 //! The relay: queued submissions go to the contract in arrival order, runs of bids (or
 //! settlements) together in one batched transaction, one transaction at a time; what
 //! the contract accepted joins its round, what it refused is marked failed.
+//!
+//! Balance updates (deposits, withdrawals) are not queued: they are relayed at once,
+//! those that arrive together in one `transact_many` (`balance.rs`).
 
 use std::collections::HashMap;
 use std::time::Duration;

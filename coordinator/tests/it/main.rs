@@ -14,6 +14,7 @@ mod griefing;
 mod multi_process;
 mod python;
 mod relay;
+mod relay_node;
 mod round;
 mod sealed;
 mod settlement;

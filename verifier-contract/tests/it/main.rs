@@ -10,6 +10,7 @@ mod inclusion;
 mod market;
 mod round;
 mod rpc;
+mod rpc_many;
 mod settle;
 mod trust;
 mod verifier;

@@ -20,7 +20,7 @@ use sealgrid_verifier_contract::{Chain, ChainError};
 
 /// A node process, killed (and reaped) when dropped: at the end of the test or while a
 /// panic unwinds.
-struct NodeGuard {
+pub(crate) struct NodeGuard {
     child: Child,
     log: PathBuf,
 }
@@ -70,7 +70,7 @@ fn start_ganache(log_dir: &Path) -> (NodeGuard, String) {
 }
 
 /// Starts ganache (Shanghai rules) with `extra` arguments (e.g. interval mining).
-fn start_ganache_with(log_dir: &Path, extra: &[&str]) -> (NodeGuard, String) {
+pub(crate) fn start_ganache_with(log_dir: &Path, extra: &[&str]) -> (NodeGuard, String) {
     start_ganache_on(log_dir, "shanghai", extra)
 }
 
@@ -107,7 +107,7 @@ fn start_ganache_on(log_dir: &Path, hardfork: &str, extra: &[&str]) -> (NodeGuar
 }
 
 /// False (after saying why) when this machine cannot run the node and nobody requires it.
-fn node_available(what: &str) -> bool {
+pub(crate) fn node_available(what: &str) -> bool {
     if let Some(reason) = missing() {
         if std::env::var("SEALGRID_REQUIRE_NODE").as_deref() == Ok("1") {
             panic!("SEALGRID_REQUIRE_NODE=1 but {reason}");
