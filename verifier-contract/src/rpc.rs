@@ -478,7 +478,12 @@ impl JsonRpcChain {
         let raw = self.signed(&tx, nonce, gas_limit, fees)?;
         let (hash, send_error) = match self.send_raw(raw) {
             Ok(sent) => sent,
-            Err(e) => return Err(ChainError::Backend(e)),
+            Err((hash, e)) => {
+                return Err(backend(format!(
+                    "sending {hash} failed ({e}): it may still be mined, so read the state \
+                     it changes before sending it again"
+                )))
+            }
         };
         let receipt = self.wait_for_receipt(hash, send_error.is_some())?;
         self.outcome(&tx, first, send_error, receipt)
@@ -541,11 +546,11 @@ impl JsonRpcChain {
     /// with an error all the same: the receipt, looked up by the hash, is what counts).
     /// `Err` when the request itself failed: whether the node took the transaction is
     /// then unknown.
-    fn send_raw(&mut self, raw: Vec<u8>) -> Result<(B256, Option<RpcError>), String> {
+    fn send_raw(&mut self, raw: Vec<u8>) -> Result<(B256, Option<RpcError>), (B256, String)> {
         let hash = keccak256(&raw);
         match self.request("eth_sendRawTransaction", json!([Bytes::from(raw)])) {
             Ok(_) => Ok((hash, None)),
-            Err(Failure::Transport(e)) => Err(e),
+            Err(Failure::Transport(e)) => Err((hash, e)),
             Err(Failure::Rpc(e)) => Ok((hash, Some(e))),
         }
     }
@@ -656,10 +661,6 @@ impl JsonRpcChain {
     fn send_many(&mut self, txs: Vec<Outgoing>) -> Vec<Result<Receipt, ChainError>> {
         let mut results: Vec<Option<Result<Receipt, ChainError>>> =
             txs.iter().map(|_| None).collect();
-        let fees = match self.fees() {
-            Ok(f) => f,
-            Err(e) => return txs.iter().map(|_| Err(e.copy())).collect(),
-        };
         let mut nonces: HashMap<Address, u64> = HashMap::new();
         // senders whose transaction (by its index) may or may not have reached the node
         let mut unknown: HashMap<Address, usize> = HashMap::new();
@@ -669,10 +670,7 @@ impl JsonRpcChain {
             let mut segment: Vec<(usize, Result<Bytes, Failure>, u64)> = Vec::new();
             while let Some(tx) = txs.get(next) {
                 if let Some(j) = unknown.get(&tx.from) {
-                    results[next] = Some(Err(backend(format!(
-                        "not sent: whether transaction {j} of the same call, from the same sender {}, reached the node is unknown",
-                        tx.from
-                    ))));
+                    results[next] = Some(Err(not_sent(*j, tx.from)));
                     next += 1;
                     continue;
                 }
@@ -687,14 +685,21 @@ impl JsonRpcChain {
                 }
                 next += 1;
             }
+            // Fees read again for each segment: a long call's base fee moves.
+            let fees = match self.fees() {
+                Ok(f) => f,
+                Err(e) => {
+                    for (i, _, _) in segment {
+                        results[i] = Some(Err(e.copy()));
+                    }
+                    continue;
+                }
+            };
             let mut in_flight = Vec::new();
             for (i, first, gas_limit) in segment {
                 let tx = &txs[i];
                 if let Some(j) = unknown.get(&tx.from) {
-                    results[i] = Some(Err(backend(format!(
-                        "not sent: whether transaction {j} of the same call, from the same sender {}, reached the node is unknown",
-                        tx.from
-                    ))));
+                    results[i] = Some(Err(not_sent(*j, tx.from)));
                     continue;
                 }
                 let nonce = match nonces.get(&tx.from) {
@@ -724,6 +729,7 @@ impl JsonRpcChain {
                             hash,
                             first,
                             send_error: None,
+                            lost: None,
                         });
                     }
                     // Refused, unless mined all the same (hardhat's automine): then there
@@ -746,17 +752,32 @@ impl JsonRpcChain {
                             ))));
                         }
                     },
-                    Err(e) => {
+                    // The node may have taken it: its receipt decides. Until one comes (or
+                    // the wait ends), nothing more of its sender is sent.
+                    Err((hash, e)) => {
                         unknown.insert(tx.from, i);
-                        results[i] = Some(Err(ChainError::Backend(e)));
+                        nonces.insert(tx.from, nonce + 1);
+                        in_flight.push(Sent {
+                            index: i,
+                            hash,
+                            first,
+                            send_error: None,
+                            lost: Some(e),
+                        });
                     }
                 }
             }
-            self.await_receipts(&txs, in_flight, &mut results);
+            self.await_receipts(&txs, in_flight, &mut results, &mut unknown);
         }
         results
             .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(backend("not sent"))))
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(backend(
+                        "not sent: the call ended before this transaction's turn",
+                    ))
+                })
+            })
             .collect()
     }
 
@@ -768,6 +789,7 @@ impl JsonRpcChain {
         txs: &[Outgoing],
         mut sent: Vec<Sent>,
         results: &mut [Option<Result<Receipt, ChainError>>],
+        unknown: &mut HashMap<Address, usize>,
     ) {
         let mut progress = Instant::now();
         let mut pause = Duration::from_millis(2);
@@ -779,6 +801,11 @@ impl JsonRpcChain {
                     Ok(r) if !r.is_null() => {
                         progress = Instant::now();
                         let tx = &txs[s.index];
+                        if s.lost.is_some() && unknown.get(&tx.from) == Some(&s.index) {
+                            // Its send's answer was lost, but it is mined: its sender
+                            // goes on.
+                            unknown.remove(&tx.from);
+                        }
                         results[s.index] = Some(self.outcome(tx, s.first, s.send_error, Some(r)));
                     }
                     _ => waiting.push(s),
@@ -789,8 +816,17 @@ impl JsonRpcChain {
             }
             if progress.elapsed() > self.receipt_timeout {
                 for s in waiting {
+                    // It may still be mined: nothing more of its sender is sent in this
+                    // call (a later nonce would wait behind it).
+                    let tx = &txs[s.index];
+                    unknown.entry(tx.from).or_insert(s.index);
+                    let sent = match &s.lost {
+                        Some(e) => format!("the node's answer to its send was lost ({e})"),
+                        None => "the node took it".to_owned(),
+                    };
                     results[s.index] = Some(Err(backend(format!(
-                        "no receipt for {} after {:?}",
+                        "no receipt for transaction {} after {:?} ({sent}): it may still be \
+                         mined, so read the state it changes before sending it again",
                         s.hash, self.receipt_timeout
                     ))));
                 }
@@ -907,11 +943,22 @@ struct Outgoing {
 
 /// A transaction of [`JsonRpcChain`]'s `send_many` in flight: its index in the call,
 /// hash, first execution and the node's answer to the send.
+/// The answer for a transaction not sent because the sender's transaction `j` of the same
+/// call may or may not be on its way (a later nonce would wait behind it).
+fn not_sent(j: usize, from: Address) -> ChainError {
+    backend(format!(
+        "not sent: an earlier transaction of this call from {from} (number {j}) may or may \
+         not reach the chain; read the state before sending this one again"
+    ))
+}
+
 struct Sent {
     index: usize,
     hash: B256,
     first: Result<Bytes, Failure>,
     send_error: Option<RpcError>,
+    /// The send request failed (this message): whether the node took it is unknown.
+    lost: Option<String>,
 }
 
 /// What a transaction offers per gas ([`JsonRpcChain`]'s `fees`).

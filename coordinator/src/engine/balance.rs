@@ -29,25 +29,25 @@ impl Engine {
     /// together, in arrival order: each checked as [`Engine::admit_balance`] checks it,
     /// the ones that pass sent in one [`ChainHandle::transact_many_raw`] (on a node they
     /// share blocks instead of taking one each), and each caller answered with its own
-    /// receipt or refusal ([`balance_outcome`]). An update of an account or payer that
-    /// is already in the run waits until the run is on chain: its checks read the state
-    /// the earlier update leaves.
+    /// receipt or refusal ([`balance_outcome`]). An update that touches what an update
+    /// already in the run touches (the account, a deposit's payer, a withdrawal's
+    /// recipient, and for withdrawals the market's own token balance) waits until the
+    /// run is on chain: its checks read the state the earlier update leaves.
     ///
     /// [`ChainHandle::transact_many_raw`]: crate::chain::ChainHandle::transact_many_raw
     pub(super) async fn relay_balances(&mut self, updates: Vec<BalanceUpdate>) {
         let mut run: Vec<(Vec<u8>, Reply)> = Vec::new();
         let mut parties: HashSet<[u8; 32]> = HashSet::new();
+        let market = self.cfg.deployment.market;
         for (call, form, reply) in updates {
-            let acct = form.inp.acct.to_be_bytes::<32>();
-            let payer = payer_of(&call).map(|p| p.into_word().0);
-            if parties.contains(&acct) || payer.is_some_and(|p| parties.contains(&p)) {
+            let touched = touched_by(&call, &form, market);
+            if touched.iter().any(|t| parties.contains(t)) {
                 self.send_balances(std::mem::take(&mut run)).await;
                 parties.clear();
             }
             match self.admit_balance(&call, &form).await {
                 Ok(()) => {
-                    parties.insert(acct);
-                    parties.extend(payer);
+                    parties.extend(touched);
                     run.push((call, reply));
                 }
                 Err(refusal) => answer(reply, Err(refusal)),
@@ -199,6 +199,23 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// What a balance update's checks read and its transaction changes, as 32-byte keys: the
+/// account; a deposit's payer; a withdrawal's recipient and the market (whose token
+/// balance pays it).
+fn touched_by(call: &[u8], form: &BalanceForm, market: Address) -> Vec<[u8; 32]> {
+    let mut keys = vec![form.inp.acct.to_be_bytes::<32>()];
+    match payer_of(call) {
+        Some(payer) => keys.push(payer.into_word().0),
+        None => {
+            // The recipient is the address's 20 bytes as a number.
+            let r = form.inp.recipient.to_be_bytes::<32>();
+            keys.push(Address::from_slice(&r[12..]).into_word().0);
+            keys.push(market.into_word().0);
+        }
+    }
+    keys
 }
 
 /// The payer of a deposit (`depositFor`); `None` for a withdrawal.

@@ -278,3 +278,36 @@ async fn a_batch_refused_for_one_item_relays_the_others_and_loses_nothing() {
     running.shutdown().await;
     net.local.shutdown().await;
 }
+
+/// The operator's registrations go first and the mints and approvals only for the
+/// prosumers registered: one whose registration is refused (already registered) gets no
+/// tokens, and the others of the same call are registered and funded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_registration_mints_nothing_and_the_others_stand() {
+    let net = Net::new().await;
+    let mut rng = ChaCha20Rng::seed_from_u64(77);
+    let first = sealgrid_wallet::prosumer::Wallet::new(&mut rng);
+    net.local
+        .register(&first, MINTED)
+        .await
+        .expect("registered");
+    let other = sealgrid_wallet::prosumer::Wallet::new(&mut rng);
+    let err = net
+        .local
+        .register_many(&[&first, &other], MINTED)
+        .await
+        .expect_err("registering an account twice is refused");
+    assert!(err.to_string().contains("prosumer 0"), "{err}");
+    assert!(err.to_string().contains("register"), "{err}");
+    assert_eq!(
+        net.local.token_balance(first.address()).await.unwrap(),
+        MINTED,
+        "no second mint for a refused registration"
+    );
+    assert_eq!(
+        net.local.token_balance(other.address()).await.unwrap(),
+        MINTED
+    );
+    let acct = sealgrid_verifier_contract::calldata::fr(&other.acct());
+    assert!(net.local.prosumer(acct).await.unwrap().registered);
+}
