@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use alloy_primitives::{Address, U256};
+use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::SolCall;
 use sealgrid_committee::sign::{Address as CAddress, SigningDomain};
 use sealgrid_market::TrusteeSetup;
@@ -120,26 +120,8 @@ pub fn deploy<C: DevChain>(
     let (market, token) = (deployment.market, deployment.token);
     // The operator funds negative residuals (rounding dust bought by the grid).
     let funds = vec![
-        (
-            operator,
-            token,
-            TestToken::mintCall {
-                to: operator,
-                value: U256::from(1u64 << 40),
-            }
-            .abi_encode()
-            .into(),
-        ),
-        (
-            operator,
-            token,
-            TestToken::approveCall {
-                spender: market,
-                value: U256::MAX,
-            }
-            .abi_encode()
-            .into(),
-        ),
+        (operator, token, mint(operator, 1u64 << 40)),
+        (operator, token, approve_all(market)),
     ];
     for r in chain.transact_many(funds) {
         r.map_err(err)?;
@@ -232,26 +214,8 @@ pub fn register_prosumers<C: DevChain>(
         .map(|&i| payers[i])
         .flat_map(|payer| {
             [
-                (
-                    operator,
-                    token,
-                    TestToken::mintCall {
-                        to: payer,
-                        value: U256::from(tokens),
-                    }
-                    .abi_encode()
-                    .into(),
-                ),
-                (
-                    payer,
-                    token,
-                    TestToken::approveCall {
-                        spender: market,
-                        value: U256::MAX,
-                    }
-                    .abi_encode()
-                    .into(),
-                ),
+                (operator, token, mint(payer, tokens)),
+                (payer, token, approve_all(market)),
             ]
         })
         .collect();
@@ -266,4 +230,24 @@ pub fn register_prosumers<C: DevChain>(
         None => Ok(()),
         Some(e) => Err(OperatorError(e)),
     }
+}
+
+/// The token's `mint(to, value)` call.
+fn mint(to: Address, value: u64) -> Bytes {
+    TestToken::mintCall {
+        to,
+        value: U256::from(value),
+    }
+    .abi_encode()
+    .into()
+}
+
+/// The token's `approve(market, 2^256 - 1)` call: the market may move what it needs.
+fn approve_all(market: Address) -> Bytes {
+    TestToken::approveCall {
+        spender: market,
+        value: U256::MAX,
+    }
+    .abi_encode()
+    .into()
 }

@@ -722,16 +722,6 @@ impl JsonRpcChain {
                     }
                 };
                 match self.send_raw(raw) {
-                    Ok((hash, None)) => {
-                        nonces.insert(tx.from, nonce + 1);
-                        in_flight.push(Sent {
-                            index: i,
-                            hash,
-                            first,
-                            send_error: None,
-                            lost: None,
-                        });
-                    }
                     // Refused, unless mined all the same (hardhat's automine): then there
                     // is a receipt at once.
                     Ok((hash, Some(e))) => match self.wait_for_receipt(hash, true) {
@@ -752,17 +742,23 @@ impl JsonRpcChain {
                             ))));
                         }
                     },
-                    // The node may have taken it: its receipt decides. Until one comes (or
-                    // the wait ends), nothing more of its sender is sent.
-                    Err((hash, e)) => {
-                        unknown.insert(tx.from, i);
+                    // Sent, or the answer to its send lost (the node may have taken it):
+                    // its receipt decides. A lost one stops its sender until then.
+                    sent => {
+                        let (hash, lost) = match sent {
+                            Ok((hash, _)) => (hash, None),
+                            Err((hash, e)) => (hash, Some(e)),
+                        };
+                        if lost.is_some() {
+                            unknown.insert(tx.from, i);
+                        }
                         nonces.insert(tx.from, nonce + 1);
                         in_flight.push(Sent {
                             index: i,
                             hash,
                             first,
                             send_error: None,
-                            lost: Some(e),
+                            lost,
                         });
                     }
                 }
