@@ -296,20 +296,7 @@ fn transactions_of_four_senders_share_a_two_second_block() {
         t.join().expect("deployed");
     }
     let mut c = JsonRpcChain::read_only(&url).expect("connects");
-    let end = c.block_number().expect("block");
-    let mut per_block = Vec::new();
-    for n in start + 1..=end {
-        let block = c
-            .rpc(
-                "eth_getBlockByNumber",
-                serde_json::json!([format!("{n:#x}"), false]),
-            )
-            .expect("block");
-        let txs = block["transactions"].as_array().map_or(0, Vec::len);
-        if txs > 0 {
-            per_block.push((n, txs));
-        }
-    }
+    let per_block = crate::rpc_many::transactions_per_block(&mut c, start);
     assert_eq!(
         per_block.iter().map(|(_, t)| t).sum::<usize>(),
         4,

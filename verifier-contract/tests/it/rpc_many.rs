@@ -62,7 +62,7 @@ fn token_and_market(chain: &mut JsonRpcChain) -> (Address, Address) {
 }
 
 /// The blocks after `after` that hold transactions: (block, how many).
-fn transactions_per_block(chain: &mut JsonRpcChain, after: u64) -> Vec<(u64, usize)> {
+pub(crate) fn transactions_per_block(chain: &mut JsonRpcChain, after: u64) -> Vec<(u64, usize)> {
     let end = chain.block_number().expect("block");
     (after + 1..=end)
         .filter_map(|n| {
