@@ -17,10 +17,11 @@ pub(crate) fn satisfied<C: ConstraintSynthesizer<Fr>>(circuit: C) -> bool {
     cs.is_satisfied().expect("satisfaction check")
 }
 
-/// Number of constraints of the circuit (witness mode).
-pub(crate) fn constraints<C: ConstraintSynthesizer<Fr>>(circuit: C) -> usize {
+/// Constraints and instance variables (the inputs and the constant one) of the circuit:
+/// the prover's evaluation domain is the next power of two above their sum.
+pub(crate) fn shape<C: ConstraintSynthesizer<Fr>>(circuit: C) -> (usize, usize) {
     let cs = ConstraintSystem::<Fr>::new_ref();
     circuit.generate_constraints(cs.clone()).expect("synthesis");
     cs.finalize();
-    cs.num_constraints()
+    (cs.num_constraints(), cs.num_instance_variables())
 }

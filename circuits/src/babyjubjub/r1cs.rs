@@ -16,7 +16,7 @@ pub mod fixed_base;
 mod mont;
 pub mod variable_base;
 
-pub use bits::{alloc_scalar_bits, fp_to_bits_le, ScalarBound};
+pub use bits::{alloc_randomness_bits, alloc_scalar_bits, fp_to_bits_le, ScalarBound};
 pub use fixed_base::{fixed_base_mul, fixed_base_mul_many};
 pub use variable_base::variable_base_mul;
 

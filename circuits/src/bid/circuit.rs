@@ -3,7 +3,7 @@
 use super::{BidProofPrivate, BidProofPublic};
 use crate::alloc::{public_inputs, witness};
 use crate::babyjubjub::base8;
-use crate::babyjubjub::r1cs::{alloc_scalar_bits, fixed_base_mul};
+use crate::babyjubjub::r1cs::{alloc_randomness_bits, fixed_base_mul};
 use crate::commitment::r1cs::{account_id, balance_commitment};
 use crate::flow::r1cs::{encrypt, select_or_identity};
 use crate::flow::FlowKeys;
@@ -157,11 +157,9 @@ impl ConstraintSynthesizer<Fr> for BidCircuit {
 
         // B8: C1 = r·G, C2_j = m_j·G + r·PK_j with m the one-hot vector holding q at
         // slot side·K + level and the lock at slot 2K.
-        let r_bits = alloc_scalar_bits(
-            cs.clone(),
-            || Ok(private.r),
-            ark_r1cs_std::alloc::AllocationMode::Witness,
-        )?;
+        // r's bits are not bounded by l: any bit string encrypts with r mod l
+        // (`alloc_randomness_bits`).
+        let r_bits = alloc_randomness_bits(cs.clone(), || Ok(private.r))?;
         let q_point = fixed_base_mul(&base8(), &q_bits)?;
         let lock_point = fixed_base_mul(&base8(), &lock_bits)?;
         let mut messages = Vec::with_capacity(2 * k + 1);

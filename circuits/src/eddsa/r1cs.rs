@@ -13,20 +13,23 @@
 //! by construction: inputs and witnesses are checked when allocated, constants are the
 //! circuit author's.
 //!
-//! Cost, key, message and signature witnesses: 3,737 constraints (circomlib's
+//! Cost, key, message and signature witnesses: 3,732 constraints (circomlib's
 //! `EdDSAPoseidonVerifier`: 4,207), of which allocation 287 (`A` and `R8` checks, 18
-//! each; `S`'s 251 booleanity constraints) and [`verify`] 3,450: `A != 0` 1, `S < l` 151,
-//! Poseidon 321, `hm`'s strict bits 385, `Base8 * S` 509, `8 A` 15, `hm * 8A` 2,060,
+//! each; `S`'s 251 booleanity constraints) and [`verify`] 3,445: `A != 0` 1, `S < l` 151,
+//! Poseidon 321, `hm`'s strict bits 385, `Base8 * S` 504, `8 A` 15, `hm * 8A` 2,060,
 //! the addition 6, the equality 2. The tests pin these numbers. The two comparisons
-//! with a constant use run checks (`enforce_le_constant`), about 1 constraint per
+//! with a constant use run checks ([`crate::babyjubjub::r1cs::bits`]), about 1 constraint per
 //! run of bits of the constant; r1cs-std's comparison (2 per zero bit) costs 365 for
-//! `S < l` and 385 for `hm < p`, 4,206 in all.
+//! `S < l` and 385 for `hm < p`, 4,201 in all.
 
 use super::{PublicKey, Signature};
-use crate::babyjubjub::r1cs::{fixed_base_mul, variable_base_mul, PointVar};
+use crate::babyjubjub::r1cs::bits::enforce_below_order;
+use crate::babyjubjub::r1cs::{
+    fixed_base_mul, fp_to_bits_le, variable_base_mul, PointVar, ScalarBound,
+};
 use crate::babyjubjub::{self, scalar_to_bits_le, Scalar};
 use crate::{poseidon, Fr};
-use ark_ff::{BigInteger, PrimeField, Zero};
+use ark_ff::{PrimeField, Zero};
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::prelude::*;
 use ark_relations::gr1cs::{Namespace, SynthesisError};
@@ -143,81 +146,11 @@ fn enforce_equation(
         a.y.clone(),
         msg.clone(),
     ])?;
-    let hm_bits = fp_to_bits_le_strict(&hm)?;
+    let hm_bits = fp_to_bits_le(&hm, ScalarBound::FieldModulus)?;
     let left = fixed_base_mul(&babyjubjub::base8(), &sig.s)?;
     let a8 = a.double()?.double()?.double()?;
     let right = r8.add(&variable_base_mul(&a8, &hm_bits)?)?;
     left.enforce_equal(&right)
-}
-
-/// Enforces that the little-endian `bits` encode an integer below `l`, the subgroup
-/// order (circomlib: `CompConstant(l - 1)` on `S`'s bits). Any number of bits is
-/// accepted; bits above [`S_BITS`] are forced to zero. 151 constraints for 251 bits.
-pub fn enforce_below_order(bits: &[Boolean<Fr>]) -> Result<(), SynthesisError> {
-    let mut l_minus_1 = Scalar::MODULUS;
-    // l is odd, so subtracting one only clears its lowest bit.
-    l_minus_1.0[0] -= 1;
-    enforce_le_constant(bits, &l_minus_1.to_bits_le())
-}
-
-/// The unique little-endian bits of `x` (254, their integer `< p`; circomlib's
-/// `Num2Bits_strict`). 255 constraints for the bits and their packing, 130 for `< p`
-/// (r1cs-std's `to_bits_le`: 385 for `< p`).
-pub fn fp_to_bits_le_strict(x: &FpVar<Fr>) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
-    let bits = x.to_non_unique_bits_le()?;
-    if !x.is_constant() {
-        let mut p_minus_1 = Fr::MODULUS;
-        // p is odd, so subtracting one only clears its lowest bit.
-        p_minus_1.0[0] -= 1;
-        enforce_le_constant(&bits, &p_minus_1.to_bits_le())?;
-    }
-    Ok(bits)
-}
-
-/// Enforces `bits <= bound` as integers, both little-endian; `bits` must be booleans
-/// (they are, as [`Boolean`]s).
-///
-/// Scanning from the top, `eq` says the bits so far equal the bound's. Where the bound
-/// has a run of zeros, `eq * (sum of the run's bits) = 0`: while equal so far, those bits
-/// must be zero (the sum of booleans is zero only if every one is). Where the bound has
-/// a run of ones, the bits may be anything and `eq` becomes `eq AND` all of them,
-/// computed only if a zero of the bound follows. If `bits > bound`, at the first
-/// position from the top where they differ the bit is 1, the bound's 0 and `eq` is 1,
-/// which the run's constraint refuses; if `bits <= bound` the honest `eq` satisfies all.
-/// Bits above the bound's length must all be zero: one constraint on their sum.
-///
-/// Cost: 1 per run of zeros, 1 or 2 per run of ones followed by a zero (r1cs-std's
-/// `kary_and`), 1 for the excess bits: about half of r1cs-std's
-/// `enforce_smaller_or_equal_than_le` (2 per zero bit).
-fn enforce_le_constant(bits: &[Boolean<Fr>], bound: &[bool]) -> Result<(), SynthesisError> {
-    let n = bound.iter().rposition(|b| *b).map_or(0, |top| top + 1);
-    let sum = |bs: &[Boolean<Fr>]| -> FpVar<Fr> { bs.iter().map(|b| FpVar::from(b.clone())).sum() };
-    if bits.len() > n {
-        sum(&bits[n..]).enforce_equal(&FpVar::zero())?;
-    }
-    let mut low = bits[..bits.len().min(n)].to_vec();
-    low.resize(n, Boolean::FALSE);
-
-    let mut eq = Boolean::TRUE;
-    let mut top = n;
-    while top > 0 {
-        let one = bound[top - 1];
-        let mut bottom = top - 1;
-        while bottom > 0 && bound[bottom - 1] == one {
-            bottom -= 1;
-        }
-        let run = &low[bottom..top];
-        if !one {
-            FpVar::from(eq.clone()).mul_equals(&sum(run), &FpVar::zero())?;
-        } else if bottom > 0 {
-            let mut operands = Vec::with_capacity(run.len() + 1);
-            operands.push(eq);
-            operands.extend_from_slice(run);
-            eq = Boolean::kary_and(&operands)?;
-        }
-        top = bottom;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -447,101 +380,6 @@ mod tests {
             total - allocated
         );
         assert!(cs.is_satisfied().unwrap());
-        assert_eq!((allocated, total), (287, 3737));
-    }
-
-    fn below_order_holds(n: &BigUint, len: usize) -> bool {
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        let bits = raw_bits(&cs, n, len);
-        enforce_below_order(&bits).unwrap();
-        cs.is_satisfied().unwrap()
-    }
-
-    #[test]
-    fn below_order_boundaries() {
-        let l = BigUint::from(Scalar::MODULUS);
-        let one = BigUint::one();
-        for len in [S_BITS, 253, 254] {
-            assert!(below_order_holds(&BigUint::from(0u8), len));
-            assert!(below_order_holds(&(&l - &one), len), "l - 1, {len} bits");
-            assert!(!below_order_holds(&l, len), "l, {len} bits");
-            assert!(!below_order_holds(&(&l + &one), len), "l + 1, {len} bits");
-            assert!(!below_order_holds(&((&one << S_BITS) - &one), len));
-        }
-        // S + l for S < l needs 252 bits: the excess bit alone must fail.
-        assert!(!below_order_holds(&(&l + &l - &one), 253));
-        assert!(!below_order_holds(&(&one << 252u32), 253));
-        // Short vectors are padded, not misaligned.
-        assert!(below_order_holds(&BigUint::from(5u8), 3));
-    }
-
-    /// `enforce_le_constant` against the plain comparison, exhaustively on 9-bit values,
-    /// for bounds with every kind of run (single ones, runs of 2, 3 and 4+ ones, which
-    /// `kary_and` builds differently; leading, inner and trailing zero runs).
-    #[test]
-    fn le_constant_matches_integer_comparison() {
-        for bound in [
-            0b1u16,
-            0b10,
-            0b11,
-            0b1011_0011,
-            0b1111_0000,
-            0b1000_0001,
-            0b1111_1111,
-            0b1010_1010,
-            0b1110_1111,
-            0b1_1110_0111,
-        ] {
-            let bound_bits: Vec<bool> = (0..16).map(|i| bound >> i & 1 == 1).collect();
-            for v in 0u16..512 {
-                let cs = ConstraintSystem::<Fr>::new_ref();
-                let bits = raw_bits(&cs, &BigUint::from(v), 9);
-                enforce_le_constant(&bits, &bound_bits).unwrap();
-                assert_eq!(cs.is_satisfied().unwrap(), v <= bound, "{v} <= {bound}");
-            }
-        }
-    }
-
-    #[test]
-    fn strict_bits_of_field_elements() {
-        let p = BigUint::from(Fr::MODULUS);
-        let mut p_minus_1 = Fr::MODULUS;
-        p_minus_1.0[0] -= 1;
-        let p_minus_1 = p_minus_1.to_bits_le();
-        // The bound itself, and the values a prover would substitute for hm: hm + p.
-        for (n, ok) in [
-            (&p - 1u8, true),
-            (BigUint::from(0u8), true),
-            (p.clone(), false),
-            (&p + 1u8, false),
-            ((BigUint::one() << 254u32) - 1u8, false),
-        ] {
-            let cs = ConstraintSystem::<Fr>::new_ref();
-            let bits = raw_bits(&cs, &n, 254);
-            enforce_le_constant(&bits, &p_minus_1).unwrap();
-            assert_eq!(cs.is_satisfied().unwrap(), ok, "{n}");
-        }
-        // The gadget: bits equal the native ones; cost pinned.
-        for x in [Fr::zero(), -Fr::one(), Fr::from(12345u64), -Fr::from(2u64)] {
-            let cs = ConstraintSystem::<Fr>::new_ref();
-            let xv = FpVar::new_witness(cs.clone(), || Ok(x)).unwrap();
-            let bits = fp_to_bits_le_strict(&xv).unwrap();
-            let expected = x.into_bigint().to_bits_le();
-            let got: Vec<bool> = bits.iter().map(|b| b.value().unwrap()).collect();
-            assert_eq!(got, expected[..254]);
-            assert!(cs.is_satisfied().unwrap());
-            assert_eq!(cs.num_constraints(), 255 + 130);
-        }
-        let bits = fp_to_bits_le_strict(&FpVar::constant(-Fr::one())).unwrap();
-        assert!(bits.iter().all(|b| b.is_constant()));
-    }
-
-    #[test]
-    fn below_order_cost() {
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        let bits = raw_bits(&cs, &BigUint::from(7u8), S_BITS);
-        let before = cs.num_constraints();
-        enforce_below_order(&bits).unwrap();
-        assert_eq!(cs.num_constraints() - before, 151);
+        assert_eq!((allocated, total), (287, 3732));
     }
 }

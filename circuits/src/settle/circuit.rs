@@ -3,8 +3,7 @@
 use super::{settle_keys, SettleProofPrivate, SettleProofPublic, READING_BITS};
 use crate::alloc::{public_inputs, witness};
 use crate::babyjubjub::base8;
-use crate::babyjubjub::r1cs::{alloc_scalar_bits, fixed_base_mul};
-use crate::bid::circuit::LOCK_BITS;
+use crate::babyjubjub::r1cs::{alloc_randomness_bits, fixed_base_mul};
 use crate::commitment::r1cs::account_id;
 use crate::eddsa::r1cs::{verify, PublicKeyVar, SignatureVar};
 use crate::flow::r1cs::encrypt;
@@ -111,7 +110,9 @@ impl ConstraintSynthesizer<Fr> for SettleCircuit {
         // unique and the fields are the ones the contract posted.
         let cleared = Boolean::new_witness(cs.clone(), || Ok(clearing.cleared))?;
         let kstar = witness(from_u64(clearing.level as u64))?;
-        let kstar_bits = enforce_bits(&kstar, LEVEL_FIELD_BITS)?;
+        // k* < 2^LEVEL_BITS (it is compared with 4-bit levels), so its 8-bit field's
+        // higher bits are zero and the packing is unique.
+        enforce_range(&kstar, LEVEL_BITS)?;
         let mut fields = Vec::new();
         for v in [
             clearing.buy.num,
@@ -133,22 +134,18 @@ impl ConstraintSynthesizer<Fr> for SettleCircuit {
         }
         packed.enforce_equal(clearing_in)?;
         let (num_b, den_b, num_s, den_s) = (&fields[0], &fields[1], &fields[2], &fields[3]);
-        // k* is compared with 4-bit levels: the higher bits must be zero.
-        for b in &kstar_bits[LEVEL_BITS..] {
-            b.enforce_equal(&Boolean::FALSE)?;
-        }
 
         // S1: acct = H(sk_acct); bid = H(side, level, q, lock, salt_bid, acct, round).
+        // The opening's ranges (level < K <= 16, q < 2^20, lock < 2^48) are not enforced
+        // again: the contract settles only a bid it accepted with a bid proof, whose B3
+        // and B4 enforce them on this same opening (PROTOCOL §4.3).
         let sk = witness(private.sk_acct)?;
         account_id(&sk)?.enforce_equal(acct)?;
         let side = Boolean::new_witness(cs.clone(), || Ok(private.bid.side == Side::Sell))?;
         let side_fp = FpVar::from(side.clone());
         let level = witness(from_u64(private.bid.level as u64))?;
-        enforce_range(&level, LEVEL_BITS)?;
         let q = witness(from_u64(private.bid.q))?;
-        enforce_range(&q, Q_BITS)?;
         let lock = witness(from_u64(private.bid.lock))?;
-        enforce_range(&lock, LOCK_BITS)?;
         let salt_bid = witness(private.bid.salt)?;
         hash(&[
             side_fp.clone(),
@@ -226,11 +223,9 @@ impl ConstraintSynthesizer<Fr> for SettleCircuit {
 
         // S7: the flow ciphertexts of (pay, credit, penalty) under PK_0..PK_2 and their
         // digest.
-        let r_bits = alloc_scalar_bits(
-            cs.clone(),
-            || Ok(private.r),
-            ark_r1cs_std::alloc::AllocationMode::Witness,
-        )?;
+        // r's bits are not bounded by l: any bit string encrypts with r mod l
+        // (`alloc_randomness_bits`).
+        let r_bits = alloc_randomness_bits(cs.clone(), || Ok(private.r))?;
         let mut messages = Vec::with_capacity(3);
         for v in [&pay, &credit, &penalty] {
             let bits = enforce_bits(v, FLOW_BITS)?;

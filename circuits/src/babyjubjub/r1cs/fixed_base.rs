@@ -19,10 +19,18 @@
 //! and the constant offset `sum_j 2 * 2^{t_j + S s} B` is removed with one complete
 //! addition of a constant (the result may be the identity, e.g. for `k = 0`).
 //!
+//! A last segment of a single window (251 bits: `249 + 2` with 3-bit windows, `248 + 3`
+//! with 4-bit) is not a Montgomery segment: its table `d 2^t B - offset B`, in Edwards
+//! coordinates, is looked up (linear in the window's monomials, so exact for any bits)
+//! and added to the earlier segments' sum with one complete addition, which has no
+//! exceptional case. That replaces a conversion (2), a segment addition (6) and the
+//! offset's addition (3) by one addition (6): 5 constraints fewer per base.
+//!
 //! # Cost
 //!
 //! Single base ([`fixed_base_mul`], 3-bit windows): per window 1 shared product
-//! `b0 b1`, 1 per coordinate for the top bit, 3 per addition; 253 bits: 514.
+//! `b0 b1`, 1 per coordinate for the top bit, 3 per addition; 253 bits: 514, 251 bits:
+//! 504.
 //! Many bases ([`fixed_base_mul_many`]): per window the `2^w - w - 1` monomials of
 //! degree >= 2 in its bits (4 for 3-bit windows, 11 for 4-bit), shared by every base,
 //! then per base only the 3-constraint addition (lookups are linear). Bit booleanity is
@@ -159,7 +167,36 @@ fn windowed(
     // (the windows are contiguous across segments: seg_bits is a multiple of w).
     let mut steps: Vec<ProjectivePoint> = bases.iter().map(|b| b.into_group()).collect();
     let mut t = 0u64;
-    for seg in bits.chunks(seg_bits) {
+    let segments: Vec<&[Boolean<Fr>]> = bits.chunks(seg_bits).collect();
+    for (si, seg) in segments.iter().enumerate() {
+        if si > 0 && si + 1 == segments.len() && seg.len() <= w {
+            // A last segment of one window (251 bits: 249 + 2 with 3-bit windows,
+            // 248 + 3 with 4-bit): its table, in Edwards form and with the offset of the
+            // earlier segments folded in, is added to their sum with one complete
+            // addition, in place of a Montgomery conversion, a segment addition and the
+            // offset's addition.
+            let wb = WindowBits::new(seg, mode);
+            return bases
+                .iter()
+                .zip(steps.iter())
+                .zip(results)
+                .map(|((base, step), r)| {
+                    let Some(r) = r else {
+                        return Ok(PointVar::identity()); // the identity as base
+                    };
+                    // d 2^t B - offset B for d in 0 .. 2^width
+                    let mut cur = *base * -offset;
+                    let mut pts = Vec::with_capacity(1 << seg.len());
+                    for _ in 0..(1usize << seg.len()) {
+                        pts.push(cur.into_affine());
+                        cur += step;
+                    }
+                    let xs: Vec<Fr> = pts.iter().map(|p| p.x).collect();
+                    let ys: Vec<Fr> = pts.iter().map(|p| p.y).collect();
+                    r.add(&PointVar::new_unchecked(wb.lookup(&xs), wb.lookup(&ys)))
+                })
+                .collect();
+        }
         let mut accs: Vec<Option<MontVar>> = vec![None; bases.len()];
         for win in seg.chunks(w) {
             let two_t = Scalar::from(2u64).pow([t]);

@@ -6,10 +6,11 @@ use crate::babyjubjub::{mul_biguint, Scalar, BASE8, GENERATOR};
 use crate::gadget_test::{alloc, fp, MODES};
 use crate::test_vectors::{fr, load};
 use ark_ec::AffineRepr;
-use ark_ff::PrimeField;
+use ark_ff::{BigInteger, PrimeField};
 use ark_r1cs_std::alloc::AllocationMode::{self, Constant, Input, Witness};
 use ark_relations::gr1cs::ConstraintSystem;
 use ark_std::UniformRand;
+use bits::{enforce_below_order, enforce_le_constant};
 use num_bigint::BigUint;
 use rand::{Rng, SeedableRng};
 use std::str::FromStr;
@@ -220,7 +221,8 @@ fn check_mul(
 #[test]
 fn fixed_base_mul_matches_native() {
     let mut rng = rng();
-    for n in [1, 2, 3, 4, 64, 253, 254] {
+    // 251 and 252 bits end in a segment of one window (249 + 2, 249 + 3).
+    for n in [1, 2, 3, 4, 64, 251, 252, 253, 254] {
         for k in scalars(&mut rng, n) {
             for bm in MODES {
                 let base = if n % 2 == 0 {
@@ -239,10 +241,18 @@ fn fixed_base_mul_matches_native() {
 #[test]
 fn fixed_base_mul_many_matches_native() {
     let mut rng = rng();
-    // 2 and 4 bases: 3-bit monomial windows; 8 bases: 4-bit windows.
-    for (count, ns) in [(2, &[5, 253][..]), (4, &[254][..]), (8, &[5, 254][..])] {
+    // 2 and 4 bases: 3-bit monomial windows; 8 bases: 4-bit windows (with the identity
+    // among them). 251 bits end in a segment of one window (249 + 2 and 248 + 3 bits).
+    for (count, ns) in [
+        (2, &[5, 251, 253][..]),
+        (4, &[251, 254][..]),
+        (8, &[5, 251, 252, 254][..]),
+    ] {
         let bases: Vec<Point> = (1..count)
-            .map(|_| random_point(&mut rng))
+            .map(|i| match i {
+                7 => Point::zero(),
+                _ => random_point(&mut rng),
+            })
             .chain([BASE8])
             .collect();
         for &n in ns {
@@ -405,4 +415,131 @@ fn constraint_counts() {
     );
     assert!(fixed <= 523, "fixed-base {fixed}");
     assert!(variable <= 2310, "variable-base {variable}");
+}
+
+fn below_order_holds(n: &BigUint, len: usize) -> bool {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    let bits = alloc_bits(&cs, n, len, Witness);
+    enforce_below_order(&bits).unwrap();
+    cs.is_satisfied().unwrap()
+}
+
+#[test]
+fn below_order_boundaries() {
+    let l = BigUint::from(Scalar::MODULUS);
+    let one = BigUint::one();
+    for len in [251, 253, 254] {
+        assert!(below_order_holds(&BigUint::from(0u8), len));
+        assert!(below_order_holds(&(&l - &one), len), "l - 1, {len} bits");
+        assert!(!below_order_holds(&l, len), "l, {len} bits");
+        assert!(!below_order_holds(&(&l + &one), len), "l + 1, {len} bits");
+        assert!(!below_order_holds(&((&one << 251) - &one), len));
+    }
+    // S + l for S < l needs 252 bits: the excess bit alone must fail.
+    assert!(!below_order_holds(&(&l + &l - &one), 253));
+    assert!(!below_order_holds(&(&one << 252u32), 253));
+    // Short vectors are padded, not misaligned.
+    assert!(below_order_holds(&BigUint::from(5u8), 3));
+}
+
+/// `enforce_le_constant` against the plain comparison, exhaustively on 9-bit values,
+/// for bounds with every kind of run (single ones, runs of 2, 3 and 4+ ones, which
+/// `kary_and` builds differently; leading, inner and trailing zero runs).
+#[test]
+fn le_constant_matches_integer_comparison() {
+    for bound in [
+        0b1u16,
+        0b10,
+        0b11,
+        0b1011_0011,
+        0b1111_0000,
+        0b1000_0001,
+        0b1111_1111,
+        0b1010_1010,
+        0b1110_1111,
+        0b1_1110_0111,
+    ] {
+        let bound_bits: Vec<bool> = (0..16).map(|i| bound >> i & 1 == 1).collect();
+        for v in 0u16..512 {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let bits = alloc_bits(&cs, &BigUint::from(v), 9, Witness);
+            enforce_le_constant(&bits, &bound_bits).unwrap();
+            assert_eq!(cs.is_satisfied().unwrap(), v <= bound, "{v} <= {bound}");
+        }
+    }
+}
+
+#[test]
+fn strict_bits_of_field_elements() {
+    let p = BigUint::from(Fr::MODULUS);
+    let mut p_minus_1 = Fr::MODULUS;
+    p_minus_1.0[0] -= 1;
+    let p_minus_1 = p_minus_1.to_bits_le();
+    // The bound itself, and the values a prover would substitute for hm: hm + p.
+    for (n, ok) in [
+        (&p - 1u8, true),
+        (BigUint::from(0u8), true),
+        (p.clone(), false),
+        (&p + 1u8, false),
+        ((BigUint::one() << 254u32) - 1u8, false),
+    ] {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let bits = alloc_bits(&cs, &n, 254, Witness);
+        enforce_le_constant(&bits, &p_minus_1).unwrap();
+        assert_eq!(cs.is_satisfied().unwrap(), ok, "{n}");
+    }
+    // The gadget: bits equal the native ones; cost pinned.
+    for x in [Fr::zero(), -Fr::one(), Fr::from(12345u64), -Fr::from(2u64)] {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let xv = FpVar::new_witness(cs.clone(), || Ok(x)).unwrap();
+        let bits = fp_to_bits_le(&xv, ScalarBound::FieldModulus).unwrap();
+        let expected = x.into_bigint().to_bits_le();
+        let got: Vec<bool> = bits.iter().map(|b| b.value().unwrap()).collect();
+        assert_eq!(got, expected[..254]);
+        assert!(cs.is_satisfied().unwrap());
+        assert_eq!(cs.num_constraints(), 255 + 130);
+    }
+    let bits = fp_to_bits_le(&FpVar::constant(-Fr::one()), ScalarBound::FieldModulus).unwrap();
+    assert!(bits.iter().all(|b| b.is_constant()));
+}
+
+#[test]
+fn below_order_cost() {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    let bits = alloc_bits(&cs, &BigUint::from(7u8), 251, Witness);
+    let before = cs.num_constraints();
+    enforce_below_order(&bits).unwrap();
+    assert_eq!(cs.num_constraints() - before, 151);
+}
+
+/// Randomness bits: the canonical bits of `r` at 251 booleanity constraints and no
+/// bound, and a bit string spelling `r + l` (which the bound would refuse) multiplies to
+/// exactly the points `r` gives, for every base: the ciphertexts cannot tell them apart.
+#[test]
+fn randomness_bits_are_unbounded_and_encrypt_with_r_mod_l() {
+    let mut rng = rng();
+    let bases: Vec<Point> = (0..3).map(|_| random_point(&mut rng)).collect();
+    let r = Scalar::from(123_456_789u64);
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    let bits = alloc_randomness_bits(cs.clone(), || Ok(r)).unwrap();
+    assert_eq!(bits.len(), 251);
+    assert_eq!(cs.num_constraints(), 251);
+    assert_eq!(
+        bits::bits_value(&bits).unwrap(),
+        BigUint::from(123_456_789u64)
+    );
+    let wrapped = BigUint::from(123_456_789u64) + l();
+    let wrapped_bits = alloc_bits(&cs, &wrapped, 251, Witness);
+    let a = fixed_base_mul_many(&bases, &bits).unwrap();
+    let b = fixed_base_mul_many(&bases, &wrapped_bits).unwrap();
+    for ((pa, pb), base) in a.iter().zip(&b).zip(&bases) {
+        assert_eq!(pa.value().unwrap(), pb.value().unwrap());
+        assert_eq!(pa.value().unwrap(), (*base * r).into_affine());
+    }
+    assert!(cs.is_satisfied().unwrap());
+    // The bound refuses the same string.
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    let wrapped_bits = alloc_bits(&cs, &wrapped, 251, Witness);
+    enforce_below_order(&wrapped_bits).unwrap();
+    assert!(!cs.is_satisfied().unwrap());
 }
