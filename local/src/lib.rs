@@ -203,17 +203,33 @@ fn ceremony_keys(
     let cache = root.join(circuits.set_id());
     let mut files: Vec<String> = CIRCUITS.iter().map(|k| zkey_file(*k)).collect();
     files.push(PHASE1_FILE.to_owned());
+    let out = dir.join("ceremony");
+    let install = |circuits: Circuits| {
+        std::fs::create_dir_all(&out).map_err(|e| fail(&e))?;
+        for f in &files {
+            std::fs::copy(cache.join(f), out.join(f)).map_err(|e| fail(&format!("{f}: {e}")))?;
+        }
+        keys_from_dir(&out, circuits, store, &step).map_err(|e| fail(&e))
+    };
     if files.iter().all(|f| cache.join(f).exists()) {
         step(&format!("reusing the transcript in {}", cache.display()));
-    } else {
-        run_local(&cache, &circuits, plan, &root, &step).map_err(|e| fail(&e))?;
+        match install(circuits.clone()) {
+            Ok(keys) => return Ok(keys),
+            // The set id names the parameters and the committee's keys, not the
+            // circuits' code: a transcript made before the circuits changed (or a
+            // damaged one) does not check against them. It is this machine's cache,
+            // not evidence: run the ceremony anew in its place.
+            Err(e) => {
+                step(&format!(
+                    "the cached transcript does not check against these circuits ({e}): \
+                     running the ceremony anew"
+                ));
+                std::fs::remove_dir_all(&cache).map_err(|e| fail(&e))?;
+            }
+        }
     }
-    let out = dir.join("ceremony");
-    std::fs::create_dir_all(&out).map_err(|e| fail(&e))?;
-    for f in &files {
-        std::fs::copy(cache.join(f), out.join(f)).map_err(|e| fail(&format!("{f}: {e}")))?;
-    }
-    keys_from_dir(&out, circuits, store, &step).map_err(|e| fail(&e))
+    run_local(&cache, &circuits, plan, &root, &step).map_err(|e| fail(&e))?;
+    install(circuits)
 }
 
 impl LocalMarket {
