@@ -102,6 +102,11 @@ fn main() {
         |_, b| drop(fixed_base_mul(&base8(), &b).expect("mul")),
     );
     row("fixed-base scalar mul, 253 bits", c, "523");
+    let c = count(
+        |cs| bits(cs, &k, 251),
+        |_, b| drop(fixed_base_mul(&base8(), &b).expect("mul")),
+    );
+    row("fixed-base scalar mul, 251 bits (a scalar below l)", c, "—");
     let p = (base8() * Scalar::rand(&mut rng)).into_affine();
     let c = count(
         |cs| {

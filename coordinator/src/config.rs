@@ -13,6 +13,7 @@
 //! # rpc_url = "http://127.0.0.1:8545"   (operator key from SEALGRID_OPERATOR_KEY)
 //! relay_batch = 32   # bids (settlements) per relayed transaction; 1 relays each alone
 //! max_fee_gwei = 500  # the most a transaction pays per gas on a node
+//! receipt_timeout_seconds = 60  # on a node: how long to wait with no new receipt
 //!
 //! [schedule]
 //! slot_seconds = 900
@@ -78,6 +79,11 @@ pub struct Flags {
     /// a base fee above it stops the relay rather than overpaying.
     #[arg(long, env = "SEALGRID_COORDINATOR_MAX_FEE_GWEI")]
     pub max_fee_gwei: Option<u64>,
+    /// On a JSON-RPC node, how long to wait with no new receipt before reporting the
+    /// transactions still without one as not known to have landed, seconds (default 60;
+    /// more on a chain with slow or congested blocks).
+    #[arg(long, env = "SEALGRID_COORDINATOR_RECEIPT_TIMEOUT_SECONDS")]
+    pub receipt_timeout_seconds: Option<u64>,
     /// Slot length, seconds.
     #[arg(long, env = "SEALGRID_COORDINATOR_SLOT_SECONDS")]
     pub slot_seconds: Option<u64>,
@@ -154,6 +160,7 @@ pub struct FileConfig {
     embedded_state: Option<PathBuf>,
     rpc_url: Option<String>,
     max_fee_gwei: Option<u64>,
+    receipt_timeout_seconds: Option<u64>,
     schedule: Option<FileSchedule>,
     first_round: Option<u64>,
     rounds: Option<u64>,
@@ -218,6 +225,8 @@ pub struct Config {
     pub relay_batch: usize,
     /// The fee cap on a JSON-RPC node, gwei per gas.
     pub max_fee_gwei: u64,
+    /// The receipt timeout on a JSON-RPC node, seconds.
+    pub receipt_timeout_seconds: u64,
     /// The batch linger, milliseconds.
     pub relay_linger_ms: u64,
     /// TLS certificate chain and key, if TLS is on.
@@ -333,6 +342,18 @@ impl Config {
             max_fee_gwei: flags.max_fee_gwei.or(file.max_fee_gwei).unwrap_or(
                 sealgrid_verifier_contract::rpc::DEFAULT_MAX_FEE_PER_GAS / 1_000_000_000,
             ),
+            receipt_timeout_seconds: match flags
+                .receipt_timeout_seconds
+                .or(file.receipt_timeout_seconds)
+            {
+                Some(0) => {
+                    return Err(ConfigError(
+                        "receipt_timeout_seconds must be at least 1".into(),
+                    ))
+                }
+                Some(s) => s,
+                None => sealgrid_verifier_contract::rpc::DEFAULT_RECEIPT_TIMEOUT.as_secs(),
+            },
             relay_linger_ms: flags.relay_linger_ms.or(file.relay_linger_ms).unwrap_or(0),
             tls: match (
                 flags.tls_cert.clone().or(file.tls_cert.clone()),
@@ -378,6 +399,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_receipt_timeout_comes_from_the_file_or_a_flag_and_is_never_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "market = \"m.json\"\ntrustees = [\"http://127.0.0.1:1\"]\ninsecure_plaintext_trustees = true\nreceipt_timeout_seconds = 240\n",
+        )
+        .unwrap();
+        let mut flags = Flags {
+            config: Some(p.clone()),
+            ..Flags::default()
+        };
+        assert_eq!(
+            Config::resolve(&flags).unwrap().receipt_timeout_seconds,
+            240
+        );
+        flags.receipt_timeout_seconds = Some(30);
+        assert_eq!(Config::resolve(&flags).unwrap().receipt_timeout_seconds, 30);
+        flags.receipt_timeout_seconds = Some(0);
+        let e = Config::resolve(&flags).unwrap_err();
+        assert!(e.to_string().contains("receipt_timeout_seconds"), "{e}");
+    }
+
+    #[test]
     fn flags_beat_the_file_which_beats_the_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.toml");
@@ -401,6 +446,7 @@ mod tests {
         assert_eq!(c.max_batch, 7);
         assert_eq!(c.relay_batch, 5);
         assert_eq!(c.max_fee_gwei, 500);
+        assert_eq!(c.receipt_timeout_seconds, 60);
         assert_eq!(c.market, PathBuf::from("m.json"));
         // an unknown key is an error, not silently ignored
         std::fs::write(&p, "market = \"m.json\"\nslot_secs = 4\n").unwrap();

@@ -145,6 +145,9 @@ const ESTIMATE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How many times `eth_estimateGas` is asked before the transaction gets the cap.
 const ESTIMATE_ATTEMPTS: usize = 3;
 
+/// The default [`JsonRpcChain::set_receipt_timeout`]: 60 s.
+pub const DEFAULT_RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The default [`JsonRpcChain::set_max_fee`]: 500 gwei per gas.
 pub const DEFAULT_MAX_FEE_PER_GAS: u64 = 500_000_000_000;
 
@@ -215,7 +218,7 @@ impl JsonRpcChain {
             keys: HashMap::new(),
             funder: Address::ZERO,
             next_id: 1,
-            receipt_timeout: Duration::from_secs(60),
+            receipt_timeout: DEFAULT_RECEIPT_TIMEOUT,
             max_fee_cap: U256::from(DEFAULT_MAX_FEE_PER_GAS),
         };
         chain.chain_id = chain.quantity("eth_chainId", json!([]))?;
@@ -329,6 +332,14 @@ impl JsonRpcChain {
     fn quantity(&mut self, method: &str, params: Value) -> Result<u64, ChainError> {
         let v = self.rpc(method, params)?;
         quantity_of(&v).ok_or_else(|| backend(format!("{method}: not a quantity: {v}")))
+    }
+
+    /// How long to wait with no new receipt before giving up on the transactions still
+    /// without one (default [`DEFAULT_RECEIPT_TIMEOUT`]): give a chain with slow or congested blocks more.
+    /// Giving up does not say a transaction failed, only that it is not known to have
+    /// landed (the error says so).
+    pub fn set_receipt_timeout(&mut self, timeout: Duration) {
+        self.receipt_timeout = timeout;
     }
 
     /// The most a transaction may pay per gas, in wei (default

@@ -14,6 +14,11 @@
 //! matrices (the prover keeps them for the later ones), so it is reported apart and the
 //! median and p95 are over the later proofs. Output is a Markdown table for
 //! `docs/BENCHMARKS.md`.
+//!
+//! With `--wallet`, a last pair of children measures the prosumer's wallet itself
+//! (`sealgrid_wallet::prosumer::Wallet`): the setup child makes all three keys; the
+//! wallet child loads them as a household device does (`CircuitKeys::load_or_setup`),
+//! proves a deposit and then `N` bids, and reports the bid times and its own peak RSS.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -36,14 +41,19 @@ struct Options {
     batch: usize,
     levels: usize,
     circuits: Vec<String>,
-    /// Child modes: `--setup DIR` or `--prove DIR`, for one circuit.
+    /// Child modes: `--setup DIR` or `--prove DIR`, for one circuit;
+    /// `--wallet-setup DIR` or `--wallet-prove DIR` for the wallet.
     child: Option<(Child, PathBuf)>,
+    /// Measure the wallet too.
+    wallet: bool,
 }
 
 #[derive(Clone, Copy)]
 enum Child {
     Setup,
     Prove,
+    WalletSetup,
+    WalletProve,
 }
 
 fn parse() -> Result<Options, String> {
@@ -53,6 +63,7 @@ fn parse() -> Result<Options, String> {
         levels: 8,
         circuits: Vec::new(),
         child: None,
+        wallet: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -65,18 +76,20 @@ fn parse() -> Result<Options, String> {
             "--runs" => o.runs = num("--runs")?.max(1),
             "--batch" => o.batch = num("--batch")?.max(1),
             "--levels" => o.levels = num("--levels")?,
-            "--setup" | "--prove" => {
+            "--setup" | "--prove" | "--wallet-setup" | "--wallet-prove" => {
                 let dir = args.next().ok_or(format!("{a} takes a directory"))?;
-                let mode = if a == "--setup" {
-                    Child::Setup
-                } else {
-                    Child::Prove
+                let mode = match a.as_str() {
+                    "--setup" => Child::Setup,
+                    "--prove" => Child::Prove,
+                    "--wallet-setup" => Child::WalletSetup,
+                    _ => Child::WalletProve,
                 };
                 o.child = Some((mode, PathBuf::from(dir)));
             }
+            "--wallet" => o.wallet = true,
             "-h" | "--help" => {
                 return Err(
-                    "usage: circuits [--runs N] [--batch B] [--levels K] [balance|bid|settle ...]"
+                    "usage: circuits [--runs N] [--batch B] [--levels K] [--wallet] [balance|bid|settle ...]"
                         .into(),
                 )
             }
@@ -98,6 +111,13 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Some((mode @ (Child::WalletSetup | Child::WalletProve), dir)) = &o.child {
+        match mode {
+            Child::WalletSetup => println!("{}", wallet_setup(dir, &o)),
+            _ => println!("{}", wallet(dir, &o)),
+        }
+        return;
+    }
     if let Some((mode, dir)) = &o.child {
         let [name] = o.circuits.as_slice() else {
             eprintln!("a child benchmark takes one circuit");
@@ -106,6 +126,7 @@ fn main() {
         match mode {
             Child::Setup => println!("{}", setup(name, dir, &o)),
             Child::Prove => println!("{}", run(name, dir, &o)),
+            Child::WalletSetup | Child::WalletProve => unreachable!("handled above"),
         }
         return;
     }
@@ -142,6 +163,86 @@ fn main() {
             .expect("the prove child's two lines");
         println!("| {c} (K = {}) | {head} | {setup} | {tail} |", o.levels);
     }
+    if o.wallet {
+        eprintln!("benchmarking the wallet ...");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let child = |mode: &str| {
+            let out = Command::new(&exe)
+                .args([mode, &dir.path().display().to_string()])
+                .args(["--runs", &o.runs.to_string()])
+                .args(["--levels", &o.levels.to_string()])
+                .output()
+                .expect("running the child benchmark");
+            if !out.status.success() {
+                eprintln!(
+                    "wallet {mode} failed:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                std::process::exit(1);
+            }
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        let setup = child("--wallet-setup");
+        let row = child("--wallet-prove");
+        println!();
+        println!(
+            "| wallet (K = 8: the three keys, a deposit, then {} bids) | setup of the three | keys loaded | deposit | first bid | bid (median) | bid p95 | wallet's peak RSS |",
+            o.runs
+        );
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        println!("| `Wallet::bid_submission` | {setup} | {row} |");
+    }
+}
+
+/// The wallet's setup child: all three keys into `dir`; prints the time.
+fn wallet_setup(dir: &Path, o: &Options) -> String {
+    let circuits = Circuits::demo(o.levels).expect("valid parameters");
+    let store = KeyStore::open(dir).expect("key store");
+    let t = Instant::now();
+    sealgrid_prover::circuits::CircuitKeys::load_or_setup(circuits, &store, &NoProgress)
+        .expect("setup");
+    fmt_d(t.elapsed())
+}
+
+/// The wallet child: a household's wallet loads the three keys, proves a deposit, then
+/// `runs` bids (each from the balance the one before left); prints the cells from the
+/// key loading on.
+fn wallet(dir: &Path, o: &Options) -> String {
+    use sealgrid_circuits::market::params::Side;
+    let mut rng = ChaCha20Rng::seed_from_u64(2028);
+    let circuits = Circuits::demo(o.levels).expect("valid parameters");
+    let store = KeyStore::open(dir).expect("key store");
+    let t = Instant::now();
+    let keys = sealgrid_prover::circuits::CircuitKeys::load_or_setup(circuits, &store, &NoProgress)
+        .expect("the setup child made the keys");
+    let loaded = t.elapsed();
+    let mut w = sealgrid_wallet::prosumer::Wallet::new(&mut rng);
+    let market = alloy_primitives::Address::repeat_byte(0x11);
+    let t = Instant::now();
+    let (_, next) = w
+        .deposit_submission(&keys, 1_000_000_000, 31337, market, &mut rng)
+        .expect("a deposit");
+    let deposit = t.elapsed();
+    w.commit_balance(next);
+    let mut bids = Vec::new();
+    for round in 0..=o.runs as u64 {
+        let t = Instant::now();
+        let (_, open, after) = w
+            .bid_submission(&keys, round, Side::Buy, (round % 8) as usize, 100, &mut rng)
+            .expect("a bid");
+        bids.push(t.elapsed());
+        w.commit_bid(round, open, after);
+    }
+    let first = bids.remove(0);
+    format!(
+        "{} | {} | {} | {} | {} | {}",
+        fmt_d(loaded),
+        fmt_d(deposit),
+        fmt_d(first),
+        fmt_d(median(&bids)),
+        fmt_d(percentile(&bids, 95)),
+        peak_rss(),
+    )
 }
 
 /// The setup child: makes the keys into `dir`; prints the setup time.

@@ -171,6 +171,8 @@ struct RoundState {
     audit: pb::AuditBundle,
     busy: bool,
     retry_at: u64,
+    /// Finalization attempts the committee refused since this process started.
+    finalize_refusals: u32,
 }
 
 /// The engine's handle for the gRPC service.

@@ -51,6 +51,7 @@ impl Engine {
                     audit,
                     busy: false,
                     retry_at: 0,
+                    finalize_refusals: 0,
                 },
             );
             self.next_round = self.next_round.max(r + 1);

@@ -127,6 +127,7 @@ impl Engine {
                 },
                 busy: false,
                 retry_at: 0,
+                finalize_refusals: 0,
             },
         );
         self.save_round(r);
@@ -340,6 +341,12 @@ impl Engine {
             return;
         };
         rs.busy = true;
+        // The committee refuses a finalization for good when it would open the flows of
+        // fewer settlements than the k-anonymity floor; asked again it refuses again.
+        // Once it has refused, and the contract lets anyone end the round (one
+        // settlement window after its effective deadline, PROTOCOL §8), the coordinator
+        // ends it rather than ask for ever.
+        let may_expire = rs.finalize_refusals > 0;
         let read = self.chain_round();
         let chain = self.chain.clone();
         let driver = self.committee.clone();
@@ -362,6 +369,19 @@ impl Engine {
                 );
                 if open {
                     record_defaults(&chain, r, &bids, &settlements).await?;
+                }
+                let expirable = on.settleEnd + (on.settleDeadline - on.settleStart);
+                if open && may_expire && read.now().await? > expirable {
+                    tracing::warn!(
+                        round = r,
+                        "the committee has not finalized within a settlement window of the \
+                         deadline: expiring the round"
+                    );
+                    chain
+                        .transact(Market::expireCall { round: r })
+                        .await
+                        .map_err(EngineError::Chain)?;
+                    return Ok(None);
                 }
                 let payouts = read.payouts(r).await?;
                 let mut f = driver
@@ -413,6 +433,9 @@ impl Engine {
                 tracing::error!(round = r, error = %e, "the committee step failed; retrying");
                 if let Some(rs) = self.rounds.get_mut(&r) {
                     rs.busy = false;
+                    if matches!(e, EngineError::Committee(_)) {
+                        rs.finalize_refusals += 1;
+                    }
                 }
                 self.backoff(r);
             }
@@ -619,6 +642,14 @@ impl RoundReader {
     /// mines only on transactions (ganache, hardhat, anvil in instant mode) is asked for
     /// an empty block (`evm_mine`), which a production node refuses and does not need:
     /// its blocks come on their own.
+    /// The chain's time (its latest block's timestamp), without mining.
+    pub(super) async fn now(&self) -> Result<u64, EngineError> {
+        self.chain
+            .run(|c| sealgrid_verifier_contract::Chain::chain_time(c))
+            .await
+            .map_err(EngineError::Chain)
+    }
+
     pub(super) async fn past(&self, r: u64, deadline: u64) -> Result<(), EngineError> {
         let chain_time = self
             .chain

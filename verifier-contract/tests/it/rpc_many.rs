@@ -22,10 +22,12 @@ fn two_second_blocks(dir: &std::path::Path) -> (NodeGuard, JsonRpcChain) {
             "30000000",
         ],
     );
-    (
-        node,
-        JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects"),
-    )
+    let mut chain = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
+    // The whole suite beside it on 2 cores has kept ganache from answering with a
+    // receipt for over the default 60 s (the 30 transfers below, once): these tests
+    // count blocks, not seconds.
+    chain.set_receipt_timeout(std::time::Duration::from_secs(240));
+    (node, chain)
 }
 
 /// The token and a market whose verifiers are never called (registration needs none),
