@@ -405,14 +405,25 @@ impl KeyStore {
         R: RngCore + CryptoRng,
     {
         check_circuit_name(circuit_name)?;
-        let shape = self.measure(circuit_name, circuit.clone(), progress)?;
+        let (shape, matrices) = timed(progress, Phase::Shape, circuit_name, || {
+            CircuitShape::with_matrices(crate::DynCircuit::new(circuit.clone()))
+        })
+        .map_err(|source| KeyError::Shape {
+            circuit: circuit_name.to_owned(),
+            source,
+        })?;
         let stale = match self.lookup(circuit_name)? {
             Some(id) if id.shape == shape && id.reduction == Reduction::Circom => {
                 progress.event(&Event::CacheHit {
                     circuit: circuit_name.to_owned(),
                 });
                 match self.load_pair(&id, progress) {
-                    Ok(pair) => return Ok(pair),
+                    Ok(pair) => {
+                        // The key was made from exactly these matrices (the shape's
+                        // digest covers them): the first proof need not build them again.
+                        crate::prove::keep_matrices(&pair.pk, matrices);
+                        return Ok(pair);
+                    }
                     // A manifest naming a deleted key: set up again.
                     Err(KeyError::Io { source, .. })
                         if source.kind() == io::ErrorKind::NotFound =>

@@ -187,12 +187,12 @@ fn prove_dyn(
 /// A circuit's R1CS as the prover uses it: the matrices (linear combinations inlined, as
 /// the setup made the key from) and the sizes.
 #[derive(Debug)]
-struct R1cs {
-    num_inputs: usize,
-    num_witness: usize,
-    num_constraints: usize,
+pub(crate) struct R1cs {
+    pub(crate) num_inputs: usize,
+    pub(crate) num_witness: usize,
+    pub(crate) num_constraints: usize,
     /// A, B and C.
-    matrices: Vec<Matrix<Fr>>,
+    pub(crate) matrices: Vec<Matrix<Fr>>,
 }
 
 impl R1cs {
@@ -212,6 +212,39 @@ impl R1cs {
 fn matrix_cache() -> &'static Mutex<HashMap<KeyFingerprint, Arc<R1cs>>> {
     static CACHE: OnceLock<Mutex<HashMap<KeyFingerprint, Arc<R1cs>>>> = OnceLock::new();
     CACHE.get_or_init(Default::default)
+}
+
+/// Keeps `system` as `pk`'s matrices, so that the next proof with `pk` synthesises its
+/// witness only. For the key store, which has just checked that `pk` was made from a
+/// circuit of exactly this shape (the digest covers every coefficient of the matrices):
+/// then these are the matrices the setup used. Refused (nothing kept) if the sizes do not
+/// fit the key; and a kept entry never makes a wrong proof anyway (see [`matrix_cache`]).
+pub(crate) fn keep_matrices(pk: &ProvingKey, system: R1cs) {
+    let fits = system.num_inputs == pk.vk.gamma_abc_g1.len()
+        && system.num_inputs + system.num_witness == pk.a_query.len()
+        && system.matrices.len() == 3
+        && system
+            .matrices
+            .iter()
+            .all(|m| m.len() == system.num_constraints);
+    if fits {
+        if let Ok(mut cache) = matrix_cache().lock() {
+            cache
+                .entry(KeyFingerprint::of(pk))
+                .or_insert_with(|| Arc::new(system));
+        }
+    }
+}
+
+/// Whether this process holds `pk`'s constraint matrices: then the next proof with `pk`
+/// synthesises its witness only. They are kept by the first proof with `pk`, or by
+/// [`crate::KeyStore::get_or_setup`] when it loads a cached key whose circuit it has just
+/// measured (the measurement builds the same matrices).
+pub fn keeps_matrices_for(pk: &ProvingKey) -> bool {
+    matrix_cache()
+        .lock()
+        .map(|c| c.contains_key(&KeyFingerprint::of(pk)))
+        .unwrap_or(false)
 }
 
 /// A proving key's identity: SHA-256 of its verifying key and query sizes.

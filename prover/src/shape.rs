@@ -47,6 +47,14 @@ impl CircuitShape {
 
     /// [`CircuitShape::of`]'s body, compiled once in this crate ([`crate::dyn_circuit`]).
     fn of_dyn(circuit: crate::DynCircuit<'_>) -> Result<Self, ShapeError> {
+        Self::with_matrices(circuit).map(|(shape, _)| shape)
+    }
+
+    /// The shape and the R1CS it digests: the matrices a key of this shape was made
+    /// from, which the prover can keep for that key ([`crate::prove::keep_matrices`]).
+    pub(crate) fn with_matrices(
+        circuit: crate::DynCircuit<'_>,
+    ) -> Result<(Self, crate::prove::R1cs), ShapeError> {
         let cs = ConstraintSystem::<Fr>::new_ref();
         // The same settings as ark-groth16's generator, so that the digest describes
         // the matrices that the keys are made from.
@@ -80,11 +88,19 @@ impl CircuitShape {
                 }
             }
         }
-        Ok(CircuitShape {
+        let shape = CircuitShape {
             constraints: cs.num_constraints(),
             public_inputs: num_instance - 1,
             witnesses: num_witness,
             digest: hex::encode(h.finalize()),
-        })
+        };
+        let mut matrices = matrices;
+        let r1cs = crate::prove::R1cs {
+            num_inputs: num_instance,
+            num_witness,
+            num_constraints: shape.constraints,
+            matrices: matrices.remove(R1CS_PREDICATE_LABEL).unwrap_or_default(),
+        };
+        Ok((shape, r1cs))
     }
 }

@@ -240,3 +240,41 @@ fn a_manifest_without_the_reduction_is_stale() {
     );
     assert_eq!(again.id.reduction, sealgrid_prover::Reduction::Circom);
 }
+
+/// A cached key loaded by `get_or_setup` comes with its circuit's matrices, which the
+/// shape check built anyway: the first proof with it is witness-only, and it verifies.
+/// A freshly made key does not (its first proof builds them), nor does a key loaded
+/// without measuring its circuit.
+#[test]
+fn a_cached_key_loaded_after_its_shape_check_keeps_the_matrices_and_proves() {
+    use sealgrid_prover::prove::{keeps_matrices_for, prove};
+    let dir = tempfile::tempdir().unwrap();
+    let store = KeyStore::open(dir.path()).unwrap();
+    let made = store
+        .get_or_setup("mul", MulRange::blank(3), &mut rng(21), &NoProgress)
+        .unwrap();
+    assert!(
+        !keeps_matrices_for(&made.pk),
+        "a new key's first proof builds them"
+    );
+    let plain = store.load_pair(&made.id, &NoProgress).unwrap();
+    assert!(!keeps_matrices_for(&plain.pk));
+    let loaded = store
+        .get_or_setup("mul", MulRange::blank(3), &mut rng(22), &NoProgress)
+        .unwrap();
+    assert_eq!(loaded.id, made.id);
+    assert!(
+        keeps_matrices_for(&loaded.pk),
+        "the shape check's matrices are kept"
+    );
+    let circuit = MulRange::new(5, 9, 3);
+    let x = circuit.public_inputs();
+    let st = prove(&loaded.pk, circuit, &mut rng(23), &NoProgress).unwrap();
+    assert_eq!(st.public_inputs, x);
+    let pvk = sealgrid_prover::verify::prepare(&loaded.vk);
+    sealgrid_prover::verify::verify(&pvk, &st.proof, &x).expect("the proof verifies");
+    // and a wrong witness is still refused on the kept matrices
+    let mut bad = MulRange::new(5, 9, 3);
+    bad.product = Some(bad.product.unwrap() + ark_bn254::Fr::from(1u64));
+    assert!(prove(&loaded.pk, bad, &mut rng(24), &NoProgress).is_err());
+}
