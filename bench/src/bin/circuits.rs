@@ -139,25 +139,8 @@ fn main() {
     for c in &o.circuits {
         eprintln!("benchmarking {c} ...");
         let dir = tempfile::tempdir().expect("temp dir");
-        let child = |mode: &str| {
-            let out = Command::new(&exe)
-                .args([mode, &dir.path().display().to_string()])
-                .args(["--runs", &o.runs.to_string()])
-                .args(["--batch", &o.batch.to_string()])
-                .args(["--levels", &o.levels.to_string(), c])
-                .output()
-                .expect("running the child benchmark");
-            if !out.status.success() {
-                eprintln!(
-                    "{c} {mode} failed:\n{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                std::process::exit(1);
-            }
-            String::from_utf8_lossy(&out.stdout).trim().to_owned()
-        };
-        let setup = child("--setup");
-        let proving = child("--prove");
+        let setup = child(&exe, "--setup", dir.path(), &o, Some(c));
+        let proving = child(&exe, "--prove", dir.path(), &o, Some(c));
         let (head, tail) = proving
             .split_once('\n')
             .expect("the prove child's two lines");
@@ -166,32 +149,38 @@ fn main() {
     if o.wallet {
         eprintln!("benchmarking the wallet ...");
         let dir = tempfile::tempdir().expect("temp dir");
-        let child = |mode: &str| {
-            let out = Command::new(&exe)
-                .args([mode, &dir.path().display().to_string()])
-                .args(["--runs", &o.runs.to_string()])
-                .args(["--levels", &o.levels.to_string()])
-                .output()
-                .expect("running the child benchmark");
-            if !out.status.success() {
-                eprintln!(
-                    "wallet {mode} failed:\n{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                std::process::exit(1);
-            }
-            String::from_utf8_lossy(&out.stdout).trim().to_owned()
-        };
-        let setup = child("--wallet-setup");
-        let row = child("--wallet-prove");
+        let setup = child(&exe, "--wallet-setup", dir.path(), &o, None);
+        let row = child(&exe, "--wallet-prove", dir.path(), &o, None);
         println!();
         println!(
-            "| wallet (K = 8: the three keys, a deposit, then {} bids) | setup of the three | keys loaded | deposit | first bid | bid (median) | bid p95 | wallet's peak RSS |",
-            o.runs
+            "| wallet (K = {}: the three keys, a deposit, then {} bids) | setup of the three | keys loaded | deposit | first bid | bid (median) | bid p95 | wallet's peak RSS |",
+            o.levels, o.runs
         );
         println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         println!("| `Wallet::bid_submission` | {setup} | {row} |");
     }
+}
+
+/// Runs this binary as the child `mode` on `dir` (for `circuit`, or the wallet) with the
+/// options of this run; its standard output, or the run ends with the child's errors.
+fn child(exe: &Path, mode: &str, dir: &Path, o: &Options, circuit: Option<&str>) -> String {
+    let out = Command::new(exe)
+        .args([mode, &dir.display().to_string()])
+        .args(["--runs", &o.runs.to_string()])
+        .args(["--batch", &o.batch.to_string()])
+        .args(["--levels", &o.levels.to_string()])
+        .args(circuit)
+        .output()
+        .expect("running the child benchmark");
+    if !out.status.success() {
+        eprintln!(
+            "{} {mode} failed:\n{}",
+            circuit.unwrap_or("wallet"),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::process::exit(1);
+    }
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// The wallet's setup child: all three keys into `dir`; prints the time.
