@@ -484,3 +484,43 @@ fn a_settlement_with_swapped_flow_points_is_voided_and_money_is_conserved() {
     let market = env.market;
     assert_eq!(token_balance(&mut env, market), locks[cheater]);
 }
+
+/// PROTOCOL §4.3, S1: the settle circuit does not check the bid opening's ranges again;
+/// it relies on the contract settling only a bid it accepted with a bid proof, whose B3
+/// and B4 enforce them. A prosumer opens a bid commitment it never posted, with a
+/// quantity no bid proof allows (q = 2^20) and a lock B4 would refuse: the settle proof
+/// is made and verifies, and the contract refuses the settlement as an unknown bid.
+#[test]
+fn a_settlement_of_a_bid_never_posted_is_refused_though_its_proof_verifies() {
+    use sealgrid_circuits::bid::BidOpening;
+    use sealgrid_circuits::market::params::{Side, Q_BITS};
+    let mut rng = ChaCha20Rng::seed_from_u64(107);
+    let (mut env, ps, _, t0) = bidding(&mut rng);
+    let (clearing, clear_call) = clear_round(&mut env);
+    market_tx(&mut env, ps[0].evm, &clear_call, "clear");
+    warp(&mut env, t0 + 2 * W);
+    let p = &ps[0];
+    let (posted, _) = p.bid.clone().expect("bid");
+    let forged = BidOpening {
+        side: Side::Buy,
+        level: posted.level,
+        q: 1 << Q_BITS,
+        lock: 1 << 40,
+        salt: Fr::from(4242u64),
+    };
+    let (s, call) = prove_settlement(
+        fixture(),
+        &clearing,
+        ROUND,
+        p.opening.sk_acct,
+        forged,
+        &p.meter,
+        &mut rng,
+    );
+    let proof = calldata::proof_from_words(&call.proof).expect("a proof");
+    let pvk = sealgrid_prover::verify::prepare(&fixture().settle.vk);
+    sealgrid_prover::verify::verify(&pvk, &proof, &s.public.to_field_elements())
+        .expect("the settle circuit does not check the opening's ranges");
+    let e = market_err(&mut env, p.evm, &call);
+    assert!(matches!(e.decode::<ME>(), Some(ME::UnknownBid(_))), "{e}");
+}
