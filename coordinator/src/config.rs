@@ -14,6 +14,7 @@
 //! relay_batch = 32   # bids (settlements) per relayed transaction; 1 relays each alone
 //! max_fee_gwei = 500  # the most a transaction pays per gas on a node
 //! receipt_timeout_seconds = 60  # on a node: how long to wait with no new receipt
+//! confirmations = 1  # on a node: blocks that must hold a transaction before it counts
 //!
 //! [schedule]
 //! slot_seconds = 900
@@ -84,6 +85,12 @@ pub struct Flags {
     /// more on a chain with slow or congested blocks).
     #[arg(long, env = "SEALGRID_COORDINATOR_RECEIPT_TIMEOUT_SECONDS")]
     pub receipt_timeout_seconds: Option<u64>,
+    /// On a JSON-RPC node, how many blocks, its own included, must hold a relayed
+    /// transaction before it is reported on chain (default 1; more on a chain whose
+    /// recent blocks can be replaced: a transaction whose block is dropped is sent
+    /// again). A node that mines only when a transaction arrives needs 1.
+    #[arg(long, env = "SEALGRID_COORDINATOR_CONFIRMATIONS")]
+    pub confirmations: Option<u64>,
     /// Slot length, seconds.
     #[arg(long, env = "SEALGRID_COORDINATOR_SLOT_SECONDS")]
     pub slot_seconds: Option<u64>,
@@ -161,6 +168,7 @@ pub struct FileConfig {
     rpc_url: Option<String>,
     max_fee_gwei: Option<u64>,
     receipt_timeout_seconds: Option<u64>,
+    confirmations: Option<u64>,
     schedule: Option<FileSchedule>,
     first_round: Option<u64>,
     rounds: Option<u64>,
@@ -227,6 +235,8 @@ pub struct Config {
     pub max_fee_gwei: u64,
     /// The receipt timeout on a JSON-RPC node, seconds.
     pub receipt_timeout_seconds: u64,
+    /// The confirmation depth on a JSON-RPC node, blocks (at least 1).
+    pub confirmations: u64,
     /// The batch linger, milliseconds.
     pub relay_linger_ms: u64,
     /// TLS certificate chain and key, if TLS is on.
@@ -354,6 +364,15 @@ impl Config {
                 Some(s) => s,
                 None => sealgrid_verifier_contract::rpc::DEFAULT_RECEIPT_TIMEOUT.as_secs(),
             },
+            confirmations: match flags.confirmations.or(file.confirmations) {
+                Some(0) => {
+                    return Err(ConfigError(
+                        "confirmations must be at least 1 (the transaction's own block)".into(),
+                    ))
+                }
+                Some(n) => n,
+                None => 1,
+            },
             relay_linger_ms: flags.relay_linger_ms.or(file.relay_linger_ms).unwrap_or(0),
             tls: match (
                 flags.tls_cert.clone().or(file.tls_cert.clone()),
@@ -423,6 +442,27 @@ mod tests {
     }
 
     #[test]
+    fn the_confirmation_depth_comes_from_the_file_or_a_flag_and_is_never_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "market = \"m.json\"\ntrustees = [\"http://127.0.0.1:1\"]\ninsecure_plaintext_trustees = true\nconfirmations = 6\n",
+        )
+        .unwrap();
+        let mut flags = Flags {
+            config: Some(p.clone()),
+            ..Flags::default()
+        };
+        assert_eq!(Config::resolve(&flags).unwrap().confirmations, 6);
+        flags.confirmations = Some(2);
+        assert_eq!(Config::resolve(&flags).unwrap().confirmations, 2);
+        flags.confirmations = Some(0);
+        let e = Config::resolve(&flags).unwrap_err();
+        assert!(e.to_string().contains("confirmations"), "{e}");
+    }
+
+    #[test]
     fn flags_beat_the_file_which_beats_the_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.toml");
@@ -447,6 +487,7 @@ mod tests {
         assert_eq!(c.relay_batch, 5);
         assert_eq!(c.max_fee_gwei, 500);
         assert_eq!(c.receipt_timeout_seconds, 60);
+        assert_eq!(c.confirmations, 1);
         assert_eq!(c.market, PathBuf::from("m.json"));
         // an unknown key is an error, not silently ignored
         std::fs::write(&p, "market = \"m.json\"\nslot_secs = 4\n").unwrap();

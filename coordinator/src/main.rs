@@ -181,6 +181,7 @@ async fn main() -> Result<()> {
     let max_fee = alloy_primitives::U256::from(config.max_fee_gwei)
         * alloy_primitives::U256::from(1_000_000_000u64);
     let receipt_timeout = std::time::Duration::from_secs(config.receipt_timeout_seconds);
+    let confirmations = config.confirmations;
     let chain = ChainClient::spawn(move || match chain_cfg {
         ChainConfig::Embedded(path) => {
             Ok(Backend::Embedded(EmbeddedChain::open(path)?, Clock::wall()))
@@ -190,6 +191,7 @@ async fn main() -> Result<()> {
             let mut chain = JsonRpcChain::connect(url, key)?;
             chain.set_max_fee(max_fee);
             chain.set_receipt_timeout(receipt_timeout);
+            chain.set_confirmations(confirmations);
             let from = chain.add_account(key)?;
             if from != operator {
                 return Err(ChainError::Backend(format!(

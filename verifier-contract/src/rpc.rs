@@ -23,6 +23,12 @@
 //! transaction changed the state in between), the call is replayed on the parent
 //! block's state (and, failing that, on the state after its own block).
 //!
+//! A transaction without a receipt is sent again as signed every few seconds (a reorg
+//! or the node's pool may have lost it; the same signed transaction lands at most
+//! once), and is reported as not landed once its sender's nonce has moved past it. With
+//! a confirmation depth ([`JsonRpcChain::set_confirmations`]) a transaction is reported
+//! only when that many blocks hold it, its receipt read again from the same block.
+//!
 //! [`Chain::transact_many`] sends many transactions without waiting between them, so
 //! that they share blocks: each sender's nonce counted up locally, every transaction
 //! executed first, signed and sent as above, then all receipts awaited together
@@ -134,16 +140,29 @@ pub struct JsonRpcChain {
     funder: Address,
     next_id: u64,
     receipt_timeout: Duration,
+    /// How many blocks, its own included, must hold a transaction before it is
+    /// reported ([`JsonRpcChain::set_confirmations`]).
+    confirmations: u64,
     /// The most a transaction may pay per gas (EIP-1559's `maxFeePerGas`, or a legacy
     /// gas price), in wei.
     max_fee_cap: U256,
 }
 
-/// How long `eth_estimateGas` may take before it is asked again (see `gas_for`).
+/// How long `eth_estimateGas` may take before it is asked again, at least (see
+/// `estimate_timeout`).
 const ESTIMATE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many of the transaction's own first executions an estimate may take before it
+/// is asked again (see `estimate_timeout`).
+const ESTIMATE_EXECUTIONS: u32 = 15;
 
 /// How many times `eth_estimateGas` is asked before the transaction gets the cap.
 const ESTIMATE_ATTEMPTS: usize = 3;
+
+/// How often a transaction still without a receipt is looked up, and sent again if
+/// the node no longer knows it (a reorg dropped its block before its receipt was read,
+/// or the node's pool let it go).
+const DROP_CHECK: Duration = Duration::from_secs(4);
 
 /// The default [`JsonRpcChain::set_receipt_timeout`]: 60 s.
 pub const DEFAULT_RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -173,6 +192,18 @@ pub const GANACHE_DEV_KEY: [u8; 32] =
 /// key: never use it on a real chain.
 pub const HARDHAT_DEV_KEY: [u8; 32] =
     hex_literal("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
+
+/// How long an `eth_estimateGas` may take before it is asked again, for a transaction
+/// whose first execution (`eth_call`) took `executed` on the same node: at least
+/// [`ESTIMATE_TIMEOUT`], else [`ESTIMATE_EXECUTIONS`] times that execution. Nodes
+/// estimate by executing the transaction more than once (ganache 7.9 takes 2 to 9
+/// times an `eth_call` for a bid or a settlement, whose pairings it computes in
+/// JavaScript: about 1 s each on a 2-core machine), and a question asked again while the node
+/// still works on the first waits behind it: a fixed 5 s made every settlement's
+/// estimate time out three times and be sent with the cap.
+fn estimate_timeout(executed: Duration) -> Duration {
+    ESTIMATE_TIMEOUT.max(executed.saturating_mul(ESTIMATE_EXECUTIONS))
+}
 
 const fn hex_literal(s: &str) -> [u8; 32] {
     const fn nibble(c: u8) -> u8 {
@@ -219,6 +250,7 @@ impl JsonRpcChain {
             funder: Address::ZERO,
             next_id: 1,
             receipt_timeout: DEFAULT_RECEIPT_TIMEOUT,
+            confirmations: 1,
             max_fee_cap: U256::from(DEFAULT_MAX_FEE_PER_GAS),
         };
         chain.chain_id = chain.quantity("eth_chainId", json!([]))?;
@@ -342,6 +374,20 @@ impl JsonRpcChain {
         self.receipt_timeout = timeout;
     }
 
+    /// How many blocks must hold a transaction, its own included, before it is
+    /// reported as landed (default 1: its own block; 0 counts as 1). On a chain whose
+    /// recent blocks can be replaced (a reorg), a transaction reported from a block
+    /// that is then dropped would be reported on chain though it is not: with a depth
+    /// of `n`, a transaction is reported once `n - 1` blocks are on top of its block
+    /// and its receipt is read again from that block's hash. One whose block was
+    /// dropped is sent again as it was signed (same nonce, same hash) and waited for
+    /// anew, so it lands once or is reported as not landed (its nonce taken by another
+    /// transaction of its sender), never twice. On a node that mines only when a
+    /// transaction arrives, a depth above 1 waits for the receipt timeout and fails.
+    pub fn set_confirmations(&mut self, blocks: u64) {
+        self.confirmations = blocks.max(1);
+    }
+
     /// The most a transaction may pay per gas, in wei (default
     /// [`DEFAULT_MAX_FEE_PER_GAS`]): a transaction that would need more is not sent.
     pub fn set_max_fee(&mut self, wei_per_gas: U256) {
@@ -431,20 +477,25 @@ impl JsonRpcChain {
     /// transaction would take a block of its own. A node that cannot estimate (the
     /// estimate reverts: the transaction depends on one not mined yet) gets the cap.
     ///
-    /// An estimate that does not come within [`ESTIMATE_TIMEOUT`] is asked again, at
-    /// most [`ESTIMATE_ATTEMPTS`] times: ganache 7.9 estimates on its live state and,
-    /// when a block is mined meanwhile (interval mining, transactions in its pool),
-    /// sometimes never answers (seen about once in a hundred estimates while blocks
-    /// of transactions were mined every 2 s).
-    fn gas_for(&mut self, from: Address, to: Option<Address>, value: U256, data: &Bytes) -> u64 {
+    /// An estimate that does not come within `estimate_timeout(executed)` is asked
+    /// again, at most [`ESTIMATE_ATTEMPTS`] times: ganache 7.9 estimates on its live
+    /// state and, when a block is mined meanwhile (interval mining, transactions in its
+    /// pool), sometimes never answers (seen about once in a hundred estimates while
+    /// blocks of transactions were mined every 2 s). `executed` is how long the
+    /// transaction's first execution (`eth_call`) took on this node.
+    fn gas_for(
+        &mut self,
+        from: Address,
+        to: Option<Address>,
+        value: U256,
+        data: &Bytes,
+        executed: Duration,
+    ) -> u64 {
         let tx = self.call_object(from, to, value, data);
+        let timeout = estimate_timeout(executed);
         for _ in 0..ESTIMATE_ATTEMPTS {
             let estimate = self
-                .request_within(
-                    "eth_estimateGas",
-                    json!([tx, "pending"]),
-                    Some(ESTIMATE_TIMEOUT),
-                )
+                .request_within("eth_estimateGas", json!([tx, "pending"]), Some(timeout))
                 .map(|v| quantity_of(&v));
             match estimate {
                 Ok(Some(estimate)) => {
@@ -482,12 +533,13 @@ impl JsonRpcChain {
             value,
             data,
         };
+        let started = Instant::now();
         let first = self.first_execution(&tx)?;
-        let gas_limit = self.gas_for(from, to, value, &tx.data);
+        let gas_limit = self.gas_for(from, to, value, &tx.data, started.elapsed());
         let nonce = self.quantity("eth_getTransactionCount", json!([from, "pending"]))?;
         let fees = self.fees()?;
         let raw = self.signed(&tx, nonce, gas_limit, fees)?;
-        let (hash, send_error) = match self.send_raw(raw) {
+        let (hash, send_error) = match self.send_raw(raw.clone()) {
             Ok(sent) => sent,
             Err((hash, e)) => {
                 return Err(backend(format!(
@@ -496,7 +548,17 @@ impl JsonRpcChain {
                 )))
             }
         };
-        let receipt = self.wait_for_receipt(hash, send_error.is_some())?;
+        let signed = Signed {
+            hash,
+            raw,
+            from,
+            nonce,
+        };
+        let resend = send_error.is_none().then_some(&signed);
+        let receipt = match self.wait_for_receipt(hash, send_error.is_some(), resend)? {
+            Some(receipt) => Some(self.confirmed(&signed, receipt)?),
+            None => None,
+        };
         self.outcome(&tx, first, send_error, receipt)
     }
 
@@ -685,9 +747,11 @@ impl JsonRpcChain {
                     next += 1;
                     continue;
                 }
+                let started = Instant::now();
                 match self.first_execution(tx) {
                     Ok(first) => {
-                        let gas = self.gas_for(tx.from, tx.to, tx.value, &tx.data);
+                        let executed = started.elapsed();
+                        let gas = self.gas_for(tx.from, tx.to, tx.value, &tx.data, executed);
                         segment.push((next, first, gas));
                     }
                     Err(refused) if segment.is_empty() => results[next] = Some(Err(refused)),
@@ -732,27 +796,37 @@ impl JsonRpcChain {
                         continue;
                     }
                 };
-                match self.send_raw(raw) {
+                match self.send_raw(raw.clone()) {
                     // Refused, unless mined all the same (hardhat's automine): then there
                     // is a receipt at once.
-                    Ok((hash, Some(e))) => match self.wait_for_receipt(hash, true) {
-                        Ok(Some(receipt)) => {
-                            nonces.insert(tx.from, nonce + 1);
-                            results[i] = Some(self.outcome(tx, first, Some(e), Some(receipt)));
-                        }
-                        Ok(None) => {
-                            // not taken: the nonce stays the sender's next
-                            nonces.insert(tx.from, nonce);
-                            results[i] = Some(self.outcome(tx, first, Some(e), None));
-                        }
-                        Err(lookup) => {
-                            unknown.insert(tx.from, i);
-                            results[i] = Some(Err(backend(format!(
+                    Ok((hash, Some(e))) => {
+                        match self.wait_for_receipt(hash, true, None).and_then(|r| {
+                            let signed = Signed {
+                                hash,
+                                raw: raw.clone(),
+                                from: tx.from,
+                                nonce,
+                            };
+                            r.map(|r| self.confirmed(&signed, r)).transpose()
+                        }) {
+                            Ok(Some(receipt)) => {
+                                nonces.insert(tx.from, nonce + 1);
+                                results[i] = Some(self.outcome(tx, first, Some(e), Some(receipt)));
+                            }
+                            Ok(None) => {
+                                // not taken: the nonce stays the sender's next
+                                nonces.insert(tx.from, nonce);
+                                results[i] = Some(self.outcome(tx, first, Some(e), None));
+                            }
+                            Err(lookup) => {
+                                unknown.insert(tx.from, i);
+                                results[i] = Some(Err(backend(format!(
                                 "sent {hash}, refused ({}), then its receipt could not be read: {lookup}",
                                 e.message
                             ))));
+                            }
                         }
-                    },
+                    }
                     // Sent, or the answer to its send lost (the node may have taken it):
                     // its receipt decides. A lost one stops its sender until then.
                     sent => {
@@ -767,6 +841,12 @@ impl JsonRpcChain {
                         in_flight.push(Sent {
                             index: i,
                             hash,
+                            signed: Signed {
+                                hash,
+                                raw,
+                                from: tx.from,
+                                nonce,
+                            },
                             first,
                             send_error: None,
                             lost,
@@ -799,22 +879,42 @@ impl JsonRpcChain {
         unknown: &mut HashMap<Address, usize>,
     ) {
         let mut progress = Instant::now();
+        let mut checked = Instant::now();
         let mut pause = Duration::from_millis(2);
         loop {
+            let check = checked.elapsed() > DROP_CHECK;
+            if check {
+                checked = Instant::now();
+            }
             let mut waiting = Vec::new();
             for s in sent {
                 // a failed lookup is looked up again, until the timeout
                 match self.rpc("eth_getTransactionReceipt", json!([s.hash])) {
                     Ok(r) if !r.is_null() => {
-                        progress = Instant::now();
                         let tx = &txs[s.index];
                         if s.lost.is_some() && unknown.get(&tx.from) == Some(&s.index) {
                             // Its send's answer was lost, but it is mined: its sender
                             // goes on.
                             unknown.remove(&tx.from);
                         }
-                        results[s.index] = Some(self.outcome(tx, s.first, s.send_error, Some(r)));
+                        results[s.index] = Some(match self.confirmed(&s.signed, r) {
+                            Ok(r) => self.outcome(tx, s.first, s.send_error, Some(r)),
+                            Err(e) => {
+                                // not known to have landed: its sender stops here
+                                unknown.entry(tx.from).or_insert(s.index);
+                                Err(e)
+                            }
+                        });
+                        progress = Instant::now();
                     }
+                    _ if check => match self.resend_unless_mined(&s.signed) {
+                        Ok(()) => waiting.push(s),
+                        Err(e) => {
+                            let tx = &txs[s.index];
+                            unknown.entry(tx.from).or_insert(s.index);
+                            results[s.index] = Some(Err(e));
+                        }
+                    },
                     _ => waiting.push(s),
                 }
             }
@@ -845,13 +945,106 @@ impl JsonRpcChain {
         }
     }
 
-    /// Polls for the receipt of `hash`; after a send error only briefly.
+    /// `receipt` (of the transaction `hash`, signed as `raw`) once
+    /// [`JsonRpcChain::set_confirmations`]'s depth of blocks holds it: read again from
+    /// the chain when that many blocks are there, and still in the same block (by its
+    /// hash). A receipt gone (its block dropped by a reorg) sends `raw` again and
+    /// waits for it anew; one in another block is waited on from there. Fails when no
+    /// new block comes for the receipt timeout, or when the dropped transaction
+    /// cannot be sent again (its nonce used by another of its sender's).
+    fn confirmed(&mut self, signed: &Signed, receipt: Value) -> Result<Value, ChainError> {
+        let hash = signed.hash;
+        if self.confirmations <= 1 {
+            return Ok(receipt);
+        }
+        let mut receipt = receipt;
+        loop {
+            let block = receipt
+                .get("blockNumber")
+                .and_then(quantity_of)
+                .ok_or_else(|| backend(format!("receipt without blockNumber: {receipt}")))?;
+            let block_hash = receipt.get("blockHash").cloned();
+            let deep_enough = block + self.confirmations - 1;
+            let mut head = self.quantity("eth_blockNumber", json!([]))?;
+            let mut progress = Instant::now();
+            while head < deep_enough {
+                if progress.elapsed() > self.receipt_timeout {
+                    return Err(backend(format!(
+                        "transaction {hash} is in block {block}, but the chain stopped at block {head}: no new block for {:?}, and {} confirmations are asked (does the node mine blocks on its own?)",
+                        self.receipt_timeout, self.confirmations
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(200));
+                let now = self.quantity("eth_blockNumber", json!([]))?;
+                if now > head {
+                    progress = Instant::now();
+                }
+                head = now;
+            }
+            let again = self.rpc("eth_getTransactionReceipt", json!([hash]))?;
+            if again.is_null() {
+                // its block is no longer the chain's: the same signed transaction again
+                self.resend_unless_mined(signed)?;
+                match self.wait_for_receipt(hash, false, Some(signed))? {
+                    Some(r) => receipt = r,
+                    None => return Err(backend(format!("no receipt for {hash}"))),
+                }
+                continue;
+            }
+            if again.get("blockHash").cloned() == block_hash {
+                return Ok(again);
+            }
+            // mined again in another block: counted from there
+            receipt = again;
+        }
+    }
+
+    /// Sends `signed` again when it has no receipt yet: a reorg may have dropped the
+    /// block that held it, or the node's pool let it go, and the node's answers do not
+    /// say so reliably (ganache answers `eth_getTransactionByHash` for a transaction a
+    /// revert dropped as if it were pending). The same signed transaction (same nonce)
+    /// lands at most once; a node that has it answers with its hash or "already known".
+    /// Fails when its sender's nonce has moved past it with no receipt for it: another
+    /// transaction took the nonce, so this one will not land.
+    fn resend_unless_mined(&mut self, signed: &Signed) -> Result<(), ChainError> {
+        let mined = |chain: &mut Self| -> Result<bool, ChainError> {
+            Ok(!chain
+                .rpc("eth_getTransactionReceipt", json!([signed.hash]))?
+                .is_null())
+        };
+        if mined(self)? {
+            return Ok(());
+        }
+        let answer = self.request(
+            "eth_sendRawTransaction",
+            json!([Bytes::copy_from_slice(&signed.raw)]),
+        );
+        let used = self.quantity("eth_getTransactionCount", json!([signed.from, "latest"]))?;
+        if used > signed.nonce && !mined(self)? {
+            let answer = match answer {
+                Ok(_) => "taken".to_owned(),
+                Err(Failure::Rpc(e)) => format!("refused: {}", e.message),
+                Err(Failure::Transport(e)) => format!("not answered: {e}"),
+            };
+            return Err(backend(format!(
+                "transaction {} (nonce {} of {}) left the node (a reorg dropped its block, or the node's pool let it go; sent again, it was {}), and its nonce is now another transaction's: not landed",
+                signed.hash, signed.nonce, signed.from, answer
+            )));
+        }
+        Ok(())
+    }
+
+    /// Polls for the receipt of `hash`; after a send error only briefly. With `resend`
+    /// (the signed transaction), every [`DROP_CHECK`] it is sent again
+    /// (`resend_unless_mined`).
     fn wait_for_receipt(
         &mut self,
         hash: B256,
         after_error: bool,
+        resend: Option<&Signed>,
     ) -> Result<Option<Value>, ChainError> {
         let start = Instant::now();
+        let mut checked = Instant::now();
         let limit = if after_error {
             Duration::from_millis(500)
         } else {
@@ -862,6 +1055,10 @@ impl JsonRpcChain {
             let r = self.rpc("eth_getTransactionReceipt", json!([hash]))?;
             if !r.is_null() {
                 return Ok(Some(r));
+            }
+            if let Some(signed) = resend.filter(|_| checked.elapsed() > DROP_CHECK) {
+                self.resend_unless_mined(signed)?;
+                checked = Instant::now();
             }
             if start.elapsed() > limit {
                 return if after_error {
@@ -962,10 +1159,20 @@ fn not_sent(j: usize, from: Address) -> ChainError {
 struct Sent {
     index: usize,
     hash: B256,
+    /// The signed transaction, sent again if it goes missing.
+    signed: Signed,
     first: Result<Bytes, Failure>,
     send_error: Option<RpcError>,
     /// The send request failed (this message): whether the node took it is unknown.
     lost: Option<String>,
+}
+
+/// A transaction as signed and sent: sent again as it is if it goes missing.
+struct Signed {
+    hash: B256,
+    raw: Vec<u8>,
+    from: Address,
+    nonce: u64,
 }
 
 /// What a transaction offers per gas ([`JsonRpcChain`]'s `fees`).
@@ -1265,6 +1472,20 @@ impl DevChain for JsonRpcChain {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_estimate_may_take_many_of_its_transaction_s_executions_and_five_seconds_at_least() {
+        assert_eq!(estimate_timeout(Duration::ZERO), ESTIMATE_TIMEOUT);
+        assert_eq!(
+            estimate_timeout(Duration::from_millis(200)),
+            ESTIMATE_TIMEOUT
+        );
+        // a settlement's eth_call on ganache: its estimate took up to 10.8 s
+        assert_eq!(
+            estimate_timeout(Duration::from_millis(1_200)),
+            Duration::from_secs(18)
+        );
+    }
 
     /// The example of EIP-155 itself.
     #[test]

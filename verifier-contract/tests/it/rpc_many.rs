@@ -8,6 +8,7 @@ use alloy_sol_types::SolCall;
 use sealgrid_verifier_contract::bindings::{poseidon3_init_code, Market, TestToken};
 use sealgrid_verifier_contract::rpc::GANACHE_DEV_KEY;
 use sealgrid_verifier_contract::{calldata, Chain, ChainError, DevChain, JsonRpcChain};
+use serde_json::json;
 
 use crate::rpc::{node_available, start_ganache_with, NodeGuard};
 
@@ -296,4 +297,100 @@ fn a_refused_transaction_among_many_is_answered_alone_and_leaves_no_gap() {
         serde_json::json!("0x1"),
         "its refused transactions took no nonce"
     );
+}
+
+/// A reorg on a node with real blocks: once `watched` holds wei in the latest block,
+/// the node goes back to the state before it (`evm_revert` to a snapshot taken now),
+/// which drops the block that held the transfer. The thread answers the dropped
+/// block's number.
+fn drop_the_block_that_pays(url: &str, watched: Address) -> std::thread::JoinHandle<u64> {
+    let mut watcher = JsonRpcChain::read_only(url).expect("connects");
+    let snapshot = watcher.rpc("evm_snapshot", json!([])).expect("snapshot");
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let balance = watcher
+                .rpc("eth_getBalance", json!([watched, "latest"]))
+                .expect("balance");
+            if balance != json!("0x0") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the transfer to {watched} never came"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let block = watcher.rpc("eth_blockNumber", json!([])).expect("block");
+        let reverted = watcher
+            .rpc("evm_revert", json!([snapshot]))
+            .expect("evm_revert");
+        assert_eq!(reverted, json!(true), "the node went back");
+        u64::from_str_radix(block.as_str().expect("hex").trim_start_matches("0x"), 16)
+            .expect("block number")
+    })
+}
+
+fn balance_of(chain: &mut JsonRpcChain, who: Address) -> U256 {
+    let v = chain
+        .rpc("eth_getBalance", json!([who, "latest"]))
+        .expect("balance");
+    v.as_str()
+        .and_then(|s| U256::from_str_radix(s.trim_start_matches("0x"), 16).ok())
+        .expect("hex")
+}
+
+/// Issue #14 item 3, the confirmation depth: with 3 confirmations asked, a transfer is
+/// reported only once two blocks are on top of its own. When a reorg drops its block
+/// first, it is sent again (same signed transaction) and reported once it is deep
+/// enough where it landed the second time: on chain exactly once, when reported. Both
+/// paths: one transaction (`fund`) and many (`fund_many`).
+#[test]
+fn a_transfer_whose_block_a_reorg_drops_is_sent_again_and_reported_once_deep_enough() {
+    if !node_available("the confirmation depth on ganache") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_node, mut chain) = two_second_blocks(dir.path());
+    chain.set_confirmations(3);
+    let url = chain.url().to_owned();
+    let ether = U256::from(10u64).pow(U256::from(18u64));
+
+    // many
+    let (a, b) = (Address::repeat_byte(0xa1), Address::repeat_byte(0xa2));
+    let reorg = drop_the_block_that_pays(&url, b);
+    chain
+        .fund_many(&[(a, ether), (b, ether * U256::from(2u64))])
+        .expect("the transfers land");
+    let dropped = reorg.join().expect("the reorg");
+    let head = chain.block_number().expect("head");
+    assert!(
+        head >= dropped + 2,
+        "reported at block {head}, the dropped one was {dropped}"
+    );
+    assert_eq!(
+        balance_of(&mut chain, a),
+        ether,
+        "once, and on chain when reported"
+    );
+    assert_eq!(balance_of(&mut chain, b), ether * U256::from(2u64));
+
+    // one
+    let c = Address::repeat_byte(0xa3);
+    let reorg = drop_the_block_that_pays(&url, c);
+    chain
+        .fund(c, ether * U256::from(3u64))
+        .expect("the transfer lands");
+    let dropped = reorg.join().expect("the reorg");
+    assert!(chain.block_number().expect("head") >= dropped + 2);
+    assert_eq!(balance_of(&mut chain, c), ether * U256::from(3u64));
+
+    // and it stays there: two blocks later, nothing has moved
+    let later = chain.block_number().expect("head") + 2;
+    while chain.block_number().expect("head") < later {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(balance_of(&mut chain, a), ether);
+    assert_eq!(balance_of(&mut chain, b), ether * U256::from(2u64));
+    assert_eq!(balance_of(&mut chain, c), ether * U256::from(3u64));
 }
