@@ -23,11 +23,13 @@
 //! transaction changed the state in between), the call is replayed on the parent
 //! block's state (and, failing that, on the state after its own block).
 //!
-//! A transaction without a receipt is sent again as signed every few seconds (a reorg
-//! or the node's pool may have lost it; the same signed transaction lands at most
-//! once), and is reported as not landed once its sender's nonce has moved past it. With
-//! a confirmation depth ([`JsonRpcChain::set_confirmations`]) a transaction is reported
-//! only when that many blocks hold it, its receipt read again from the same block.
+//! A transaction without a receipt is sent again as signed, at most once per new block
+//! while its nonce is unused (a reorg or the node's pool may have lost it; the same
+//! signed transaction lands at most once), and is reported as not known to have landed
+//! once its sender's nonce has moved past it with no receipt for it in two looks a
+//! block apart. With a confirmation depth ([`JsonRpcChain::set_confirmations`]) a
+//! transaction is reported only when that many blocks hold it, its receipt read again
+//! and its block checked against the chain's block at that height.
 //!
 //! [`Chain::transact_many`] sends many transactions without waiting between them, so
 //! that they share blocks: each sender's nonce counted up locally, every transaction
@@ -152,6 +154,9 @@ pub struct JsonRpcChain {
 /// `estimate_timeout`).
 const ESTIMATE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long `eth_estimateGas` may take before it is asked again, at most.
+const ESTIMATE_TIMEOUT_MAX: Duration = Duration::from_secs(60);
+
 /// How many of the transaction's own first executions an estimate may take before it
 /// is asked again (see `estimate_timeout`).
 const ESTIMATE_EXECUTIONS: u32 = 15;
@@ -159,9 +164,10 @@ const ESTIMATE_EXECUTIONS: u32 = 15;
 /// How many times `eth_estimateGas` is asked before the transaction gets the cap.
 const ESTIMATE_ATTEMPTS: usize = 3;
 
-/// How often a transaction still without a receipt is looked up, and sent again if
-/// the node no longer knows it (a reorg dropped its block before its receipt was read,
-/// or the node's pool let it go).
+/// How often transactions still without a receipt get one more look (at most one per
+/// new block): sent again as signed while their nonce is unused (a reorg may have
+/// dropped their block before their receipt was read, or the node's pool let them go),
+/// reported not landed once another transaction has taken it.
 const DROP_CHECK: Duration = Duration::from_secs(4);
 
 /// The default [`JsonRpcChain::set_receipt_timeout`]: 60 s.
@@ -195,14 +201,26 @@ pub const HARDHAT_DEV_KEY: [u8; 32] =
 
 /// How long an `eth_estimateGas` may take before it is asked again, for a transaction
 /// whose first execution (`eth_call`) took `executed` on the same node: at least
-/// [`ESTIMATE_TIMEOUT`], else [`ESTIMATE_EXECUTIONS`] times that execution. Nodes
+/// [`ESTIMATE_TIMEOUT`], else [`ESTIMATE_EXECUTIONS`] times that execution, at most
+/// [`ESTIMATE_TIMEOUT_MAX`] (an `eth_call` that got no answer counts as none). Nodes
 /// estimate by executing the transaction more than once (ganache 7.9 takes 2 to 9
 /// times an `eth_call` for a bid or a settlement, whose pairings it computes in
 /// JavaScript: about 1 s each on a 2-core machine), and a question asked again while the node
 /// still works on the first waits behind it: a fixed 5 s made every settlement's
 /// estimate time out three times and be sent with the cap.
 fn estimate_timeout(executed: Duration) -> Duration {
-    ESTIMATE_TIMEOUT.max(executed.saturating_mul(ESTIMATE_EXECUTIONS))
+    ESTIMATE_TIMEOUT
+        .max(executed.saturating_mul(ESTIMATE_EXECUTIONS))
+        .min(ESTIMATE_TIMEOUT_MAX)
+}
+
+/// How long a first execution that began at `started` took, for `estimate_timeout`:
+/// none when the node did not answer it (the time is then the transport's timeout).
+fn execution_time(first: &Result<Bytes, Failure>, started: Instant) -> Duration {
+    match first {
+        Err(Failure::Transport(_)) => Duration::ZERO,
+        _ => started.elapsed(),
+    }
 }
 
 const fn hex_literal(s: &str) -> [u8; 32] {
@@ -378,12 +396,12 @@ impl JsonRpcChain {
     /// reported as landed (default 1: its own block; 0 counts as 1). On a chain whose
     /// recent blocks can be replaced (a reorg), a transaction reported from a block
     /// that is then dropped would be reported on chain though it is not: with a depth
-    /// of `n`, a transaction is reported once `n - 1` blocks are on top of its block
-    /// and its receipt is read again from that block's hash. One whose block was
-    /// dropped is sent again as it was signed (same nonce, same hash) and waited for
-    /// anew, so it lands once or is reported as not landed (its nonce taken by another
-    /// transaction of its sender), never twice. On a node that mines only when a
-    /// transaction arrives, a depth above 1 waits for the receipt timeout and fails.
+    /// of `n`, a transaction is reported once `n - 1` blocks are on top of its block,
+    /// its receipt read again and its block the chain's block at that height. One
+    /// whose block was dropped is sent again as it was signed (same nonce, same hash)
+    /// and waited for anew: it lands at most once, and is reported as landed only from
+    /// a block that deep. On a node that mines only when a transaction arrives, a depth
+    /// above 1 waits for the receipt timeout and fails.
     pub fn set_confirmations(&mut self, blocks: u64) {
         self.confirmations = blocks.max(1);
     }
@@ -535,7 +553,8 @@ impl JsonRpcChain {
         };
         let started = Instant::now();
         let first = self.first_execution(&tx)?;
-        let gas_limit = self.gas_for(from, to, value, &tx.data, started.elapsed());
+        let executed = execution_time(&first, started);
+        let gas_limit = self.gas_for(from, to, value, &tx.data, executed);
         let nonce = self.quantity("eth_getTransactionCount", json!([from, "pending"]))?;
         let fees = self.fees()?;
         let raw = self.signed(&tx, nonce, gas_limit, fees)?;
@@ -548,15 +567,11 @@ impl JsonRpcChain {
                 )))
             }
         };
-        let signed = Signed {
-            hash,
-            raw,
-            from,
-            nonce,
-        };
-        let resend = send_error.is_none().then_some(&signed);
-        let receipt = match self.wait_for_receipt(hash, send_error.is_some(), resend)? {
-            Some(receipt) => Some(self.confirmed(&signed, receipt)?),
+        let mut signed = Signed::new(hash, raw, from, nonce);
+        let after_error = send_error.is_some();
+        let resend = (!after_error).then_some(&mut signed);
+        let receipt = match self.wait_for_receipt(hash, after_error, resend)? {
+            Some(receipt) => Some(self.confirmed(&mut signed, receipt)?),
             None => None,
         };
         self.outcome(&tx, first, send_error, receipt)
@@ -750,7 +765,7 @@ impl JsonRpcChain {
                 let started = Instant::now();
                 match self.first_execution(tx) {
                     Ok(first) => {
-                        let executed = started.elapsed();
+                        let executed = execution_time(&first, started);
                         let gas = self.gas_for(tx.from, tx.to, tx.value, &tx.data, executed);
                         segment.push((next, first, gas));
                     }
@@ -801,13 +816,8 @@ impl JsonRpcChain {
                     // is a receipt at once.
                     Ok((hash, Some(e))) => {
                         match self.wait_for_receipt(hash, true, None).and_then(|r| {
-                            let signed = Signed {
-                                hash,
-                                raw: raw.clone(),
-                                from: tx.from,
-                                nonce,
-                            };
-                            r.map(|r| self.confirmed(&signed, r)).transpose()
+                            let mut signed = Signed::new(hash, raw.clone(), tx.from, nonce);
+                            r.map(|r| self.confirmed(&mut signed, r)).transpose()
                         }) {
                             Ok(Some(receipt)) => {
                                 nonces.insert(tx.from, nonce + 1);
@@ -821,7 +831,7 @@ impl JsonRpcChain {
                             Err(lookup) => {
                                 unknown.insert(tx.from, i);
                                 results[i] = Some(Err(backend(format!(
-                                "sent {hash}, refused ({}), then its receipt could not be read: {lookup}",
+                                "sent {hash}, refused ({}), then not known to have landed: {lookup}",
                                 e.message
                             ))));
                             }
@@ -841,12 +851,7 @@ impl JsonRpcChain {
                         in_flight.push(Sent {
                             index: i,
                             hash,
-                            signed: Signed {
-                                hash,
-                                raw,
-                                from: tx.from,
-                                nonce,
-                            },
+                            signed: Signed::new(hash, raw, tx.from, nonce),
                             first,
                             send_error: None,
                             lost,
@@ -882,12 +887,17 @@ impl JsonRpcChain {
         let mut checked = Instant::now();
         let mut pause = Duration::from_millis(2);
         loop {
-            let check = checked.elapsed() > DROP_CHECK;
-            if check {
+            // Every DROP_CHECK, the head and (below) each sender's nonce count, read once
+            // for all its transactions: the ones still without a receipt get one more
+            // look (`look_again`) when a block has come since their last.
+            let mut head = None;
+            if checked.elapsed() > DROP_CHECK {
                 checked = Instant::now();
+                head = self.quantity("eth_blockNumber", json!([])).ok();
             }
+            let mut used: HashMap<Address, Option<u64>> = HashMap::new();
             let mut waiting = Vec::new();
-            for s in sent {
+            for mut s in sent {
                 // a failed lookup is looked up again, until the timeout
                 match self.rpc("eth_getTransactionReceipt", json!([s.hash])) {
                     Ok(r) if !r.is_null() => {
@@ -897,7 +907,7 @@ impl JsonRpcChain {
                             // goes on.
                             unknown.remove(&tx.from);
                         }
-                        results[s.index] = Some(match self.confirmed(&s.signed, r) {
+                        results[s.index] = Some(match self.confirmed(&mut s.signed, r) {
                             Ok(r) => self.outcome(tx, s.first, s.send_error, Some(r)),
                             Err(e) => {
                                 // not known to have landed: its sender stops here
@@ -907,15 +917,36 @@ impl JsonRpcChain {
                         });
                         progress = Instant::now();
                     }
-                    _ if check => match self.resend_unless_mined(&s.signed) {
-                        Ok(()) => waiting.push(s),
-                        Err(e) => {
-                            let tx = &txs[s.index];
-                            unknown.entry(tx.from).or_insert(s.index);
-                            results[s.index] = Some(Err(e));
+                    _ => {
+                        let looked = match head {
+                            Some(head) if head > s.signed.looked_at => {
+                                let from = s.signed.from;
+                                let count = match used.get(&from) {
+                                    Some(&count) => count,
+                                    None => {
+                                        let count = self
+                                            .quantity(
+                                                "eth_getTransactionCount",
+                                                json!([from, "latest"]),
+                                            )
+                                            .ok();
+                                        used.insert(from, count);
+                                        count
+                                    }
+                                };
+                                self.look_again(&mut s.signed, head, count)
+                            }
+                            _ => Ok(()),
+                        };
+                        match looked {
+                            Ok(()) => waiting.push(s),
+                            Err(e) => {
+                                let tx = &txs[s.index];
+                                unknown.entry(tx.from).or_insert(s.index);
+                                results[s.index] = Some(Err(e));
+                            }
                         }
-                    },
-                    _ => waiting.push(s),
+                    }
                 }
             }
             if waiting.is_empty() {
@@ -945,103 +976,169 @@ impl JsonRpcChain {
         }
     }
 
-    /// `receipt` (of the transaction `hash`, signed as `raw`) once
-    /// [`JsonRpcChain::set_confirmations`]'s depth of blocks holds it: read again from
-    /// the chain when that many blocks are there, and still in the same block (by its
-    /// hash). A receipt gone (its block dropped by a reorg) sends `raw` again and
-    /// waits for it anew; one in another block is waited on from there. Fails when no
-    /// new block comes for the receipt timeout, or when the dropped transaction
-    /// cannot be sent again (its nonce used by another of its sender's).
-    fn confirmed(&mut self, signed: &Signed, receipt: Value) -> Result<Value, ChainError> {
-        let hash = signed.hash;
+    /// `receipt` (of `signed`) once [`JsonRpcChain::set_confirmations`]'s depth of
+    /// blocks holds it: when the head is that deep, its receipt is read again and must
+    /// name the block the chain now has at that height (the receipt index and the
+    /// chain answered separately, so one lagging behind a reorg is caught). A receipt
+    /// gone (its block dropped) is waited for anew, the transaction sent again as
+    /// signed (`look_again`); one in another block is counted from there. A failed
+    /// request is asked again. Fails when the receipt stays missing for the receipt
+    /// timeout, when no new block comes for as long, or when the transaction is found
+    /// not landed (`look_again`).
+    fn confirmed(&mut self, signed: &mut Signed, receipt: Value) -> Result<Value, ChainError> {
         if self.confirmations <= 1 {
             return Ok(receipt);
         }
+        let hash = signed.hash;
         let mut receipt = receipt;
+        // since the head last moved, or since the receipt went missing
+        let mut progress = Instant::now();
+        let mut head_seen = 0;
+        let mut missing = false;
+        let mut first = true;
         loop {
-            let block = receipt
-                .get("blockNumber")
-                .and_then(quantity_of)
-                .ok_or_else(|| backend(format!("receipt without blockNumber: {receipt}")))?;
-            let block_hash = receipt.get("blockHash").cloned();
-            let deep_enough = block + self.confirmations - 1;
-            let mut head = self.quantity("eth_blockNumber", json!([]))?;
-            let mut progress = Instant::now();
-            while head < deep_enough {
-                if progress.elapsed() > self.receipt_timeout {
-                    return Err(backend(format!(
-                        "transaction {hash} is in block {block}, but the chain stopped at block {head}: no new block for {:?}, and {} confirmations are asked (does the node mine blocks on its own?)",
-                        self.receipt_timeout, self.confirmations
-                    )));
-                }
+            if !first {
                 std::thread::sleep(Duration::from_millis(200));
-                let now = self.quantity("eth_blockNumber", json!([]))?;
-                if now > head {
+            }
+            first = false;
+            if progress.elapsed() > self.receipt_timeout {
+                let why = if missing {
+                    "its block was dropped and it has not been mined again"
+                } else {
+                    "no new block came (does the node mine blocks on its own?)"
+                };
+                return Err(backend(format!(
+                    "transaction {hash} is not known to have landed with {} confirmations \
+                     after {:?}: {why}; read the state it changes before sending it again",
+                    self.confirmations, self.receipt_timeout
+                )));
+            }
+            let (Some(block), Some(block_hash)) = (
+                receipt.get("blockNumber").and_then(quantity_of),
+                receipt
+                    .get("blockHash")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            ) else {
+                return Err(backend(format!("receipt without its block: {receipt}")));
+            };
+            let Ok(head) = self.quantity("eth_blockNumber", json!([])) else {
+                continue;
+            };
+            if head > head_seen {
+                head_seen = head;
+                if !missing {
                     progress = Instant::now();
                 }
-                head = now;
             }
-            let again = self.rpc("eth_getTransactionReceipt", json!([hash]))?;
-            if again.is_null() {
-                // its block is no longer the chain's: the same signed transaction again
-                self.resend_unless_mined(signed)?;
-                match self.wait_for_receipt(hash, false, Some(signed))? {
-                    Some(r) => receipt = r,
-                    None => return Err(backend(format!("no receipt for {hash}"))),
-                }
+            if head < block + self.confirmations - 1 {
                 continue;
             }
-            if again.get("blockHash").cloned() == block_hash {
-                return Ok(again);
+            let Ok(again) = self.rpc("eth_getTransactionReceipt", json!([hash])) else {
+                continue;
+            };
+            if again.is_null() {
+                // its block is no longer the chain's
+                if !missing {
+                    missing = true;
+                    progress = Instant::now();
+                }
+                let used = self
+                    .quantity("eth_getTransactionCount", json!([signed.from, "latest"]))
+                    .ok();
+                self.look_again(signed, head, used)?;
+                continue;
+            }
+            if missing {
+                missing = false;
+                progress = Instant::now();
+            }
+            let again_block = again.get("blockNumber").and_then(quantity_of);
+            let again_hash = again.get("blockHash").and_then(Value::as_str);
+            if again_block == Some(block) && again_hash == Some(block_hash.as_str()) {
+                let Ok(canonical) = self.rpc(
+                    "eth_getBlockByNumber",
+                    json!([format!("{block:#x}"), false]),
+                ) else {
+                    continue;
+                };
+                if canonical.get("hash").and_then(Value::as_str) == Some(block_hash.as_str()) {
+                    return Ok(again);
+                }
+                // the receipt index still names a block the chain no longer has
+                continue;
             }
             // mined again in another block: counted from there
             receipt = again;
         }
     }
 
-    /// Sends `signed` again when it has no receipt yet: a reorg may have dropped the
-    /// block that held it, or the node's pool let it go, and the node's answers do not
-    /// say so reliably (ganache answers `eth_getTransactionByHash` for a transaction a
-    /// revert dropped as if it were pending). The same signed transaction (same nonce)
-    /// lands at most once; a node that has it answers with its hash or "already known".
-    /// Fails when its sender's nonce has moved past it with no receipt for it: another
-    /// transaction took the nonce, so this one will not land.
-    fn resend_unless_mined(&mut self, signed: &Signed) -> Result<(), ChainError> {
-        let mined = |chain: &mut Self| -> Result<bool, ChainError> {
-            Ok(!chain
-                .rpc("eth_getTransactionReceipt", json!([signed.hash]))?
-                .is_null())
-        };
-        if mined(self)? {
+    /// One more look at `signed`, still without a receipt, made at most once per new
+    /// block (`head`; `used` is its sender's nonce count at the latest block, `None`
+    /// when it could not be read). Not mined yet (its nonce unused): it is sent again
+    /// as signed, because a reorg may have dropped the block that held it or the
+    /// node's pool let it go, and nodes do not say so reliably (ganache answers
+    /// `eth_getTransactionByHash` for a transaction a revert dropped as if it were
+    /// pending); the same signed transaction lands at most once, and a node that has
+    /// it answers with its hash or "already known". Its nonce used and still no
+    /// receipt in two looks at least a block apart: another transaction took the
+    /// nonce, so it is reported as not landed (one look alone could be a receipt index
+    /// lagging behind the chain). A failed request decides nothing.
+    fn look_again(
+        &mut self,
+        signed: &mut Signed,
+        head: u64,
+        used: Option<u64>,
+    ) -> Result<(), ChainError> {
+        if head <= signed.looked_at {
             return Ok(());
         }
-        let answer = self.request(
-            "eth_sendRawTransaction",
-            json!([Bytes::copy_from_slice(&signed.raw)]),
-        );
-        let used = self.quantity("eth_getTransactionCount", json!([signed.from, "latest"]))?;
-        if used > signed.nonce && !mined(self)? {
-            let answer = match answer {
-                Ok(_) => "taken".to_owned(),
-                Err(Failure::Rpc(e)) => format!("refused: {}", e.message),
-                Err(Failure::Transport(e)) => format!("not answered: {e}"),
-            };
-            return Err(backend(format!(
-                "transaction {} (nonce {} of {}) left the node (a reorg dropped its block, or the node's pool let it go; sent again, it was {}), and its nonce is now another transaction's: not landed",
-                signed.hash, signed.nonce, signed.from, answer
-            )));
+        signed.looked_at = head;
+        let Some(used) = used else {
+            return Ok(());
+        };
+        if used <= signed.nonce {
+            signed.taken = 0;
+            // the answer decides nothing: the receipt does
+            let _ = self.request(
+                "eth_sendRawTransaction",
+                json!([Bytes::copy_from_slice(&signed.raw)]),
+            );
+            return Ok(());
         }
-        Ok(())
+        match self.rpc("eth_getTransactionReceipt", json!([signed.hash])) {
+            Ok(r) if r.is_null() => {
+                signed.taken += 1;
+                if signed.taken < 2 {
+                    return Ok(());
+                }
+                Err(backend(format!(
+                    "transaction {} (nonce {} of {}) is not known to have landed: its \
+                     sender's nonce has moved past it, and no receipt for it came in two \
+                     looks a block apart (another transaction took the nonce, or a reorg \
+                     dropped it and the node let it go); read the state it changes before \
+                     sending it again",
+                    signed.hash, signed.nonce, signed.from
+                )))
+            }
+            // mined: the next poll reads its receipt
+            Ok(_) => {
+                signed.taken = 0;
+                Ok(())
+            }
+            Err(_) => Ok(()),
+        }
     }
 
     /// Polls for the receipt of `hash`; after a send error only briefly. With `resend`
-    /// (the signed transaction), every [`DROP_CHECK`] it is sent again
-    /// (`resend_unless_mined`).
+    /// (the signed transaction), every [`DROP_CHECK`] it gets one more look
+    /// (`look_again`: sent again if not mined, reported not landed if its nonce went
+    /// to another transaction).
     fn wait_for_receipt(
         &mut self,
         hash: B256,
         after_error: bool,
-        resend: Option<&Signed>,
+        mut resend: Option<&mut Signed>,
     ) -> Result<Option<Value>, ChainError> {
         let start = Instant::now();
         let mut checked = Instant::now();
@@ -1056,9 +1153,16 @@ impl JsonRpcChain {
             if !r.is_null() {
                 return Ok(Some(r));
             }
-            if let Some(signed) = resend.filter(|_| checked.elapsed() > DROP_CHECK) {
-                self.resend_unless_mined(signed)?;
-                checked = Instant::now();
+            if let Some(signed) = resend.as_deref_mut() {
+                if checked.elapsed() > DROP_CHECK {
+                    checked = Instant::now();
+                    if let Ok(head) = self.quantity("eth_blockNumber", json!([])) {
+                        let used = self
+                            .quantity("eth_getTransactionCount", json!([signed.from, "latest"]))
+                            .ok();
+                        self.look_again(signed, head, used)?;
+                    }
+                }
             }
             if start.elapsed() > limit {
                 return if after_error {
@@ -1173,6 +1277,23 @@ struct Signed {
     raw: Vec<u8>,
     from: Address,
     nonce: u64,
+    /// The head at its last look (`look_again`).
+    looked_at: u64,
+    /// Looks in a row that found its nonce used and no receipt for it.
+    taken: u32,
+}
+
+impl Signed {
+    fn new(hash: B256, raw: Vec<u8>, from: Address, nonce: u64) -> Self {
+        Signed {
+            hash,
+            raw,
+            from,
+            nonce,
+            looked_at: 0,
+            taken: 0,
+        }
+    }
 }
 
 /// What a transaction offers per gas ([`JsonRpcChain`]'s `fees`).
@@ -1484,6 +1605,12 @@ mod tests {
         assert_eq!(
             estimate_timeout(Duration::from_millis(1_200)),
             Duration::from_secs(18)
+        );
+        // an eth_call that ran into the transport's two minutes does not make the
+        // estimate wait half an hour
+        assert_eq!(
+            estimate_timeout(Duration::from_secs(120)),
+            ESTIMATE_TIMEOUT_MAX
         );
     }
 
