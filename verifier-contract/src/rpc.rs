@@ -1100,7 +1100,7 @@ impl JsonRpcChain {
         if used <= signed.nonce {
             signed.taken = 0;
             // the answer decides nothing: the receipt does
-            let _ = self.request(
+            let _answer = self.request(
                 "eth_sendRawTransaction",
                 json!([Bytes::copy_from_slice(&signed.raw)]),
             );
