@@ -108,6 +108,10 @@ reasons! {
     PayoutUnknown => FailedPrecondition, "payout-unknown";
     /// The merged payout was merged before.
     PayoutSpent => FailedPrecondition, "payout-spent";
+    /// The merged payout's round is not final yet.
+    PayoutFrozen => FailedPrecondition, "payout-frozen";
+    /// The merged payout was voided at finalize.
+    PayoutVoid => FailedPrecondition, "payout-void";
     /// The token transfer failed.
     TokenTransferFailed => FailedPrecondition, "token-transfer-failed";
     /// The bid was submitted before.
@@ -297,6 +301,8 @@ fn contract_reason(e: &ME) -> Reason {
         ME::WrongMeter(_) => Reason::WrongMeter,
         ME::PayoutUnknown(_) => Reason::PayoutUnknown,
         ME::PayoutSpent(_) => Reason::PayoutSpent,
+        ME::PayoutFrozen(_) => Reason::PayoutFrozen,
+        ME::PayoutVoid(_) => Reason::PayoutVoid,
         ME::BidReplay(_) => Reason::Duplicate,
         ME::AlreadySettled(_) => Reason::AlreadySettled,
         ME::PayoutExists(_) => Reason::PayoutExists,
@@ -327,10 +333,6 @@ fn contract_reason(e: &ME) -> Reason {
         | ME::BadDefaulters(_)
         | ME::DefaultsPending(_)
         | ME::BadVoided(_)
-        // A payout merged before its round is final, or a voided one: the wallet holds
-        // such payouts back (no reason word of their own yet).
-        | ME::PayoutFrozen(_)
-        | ME::PayoutVoid(_)
         | ME::HistogramShape(_)
         | ME::HistogramTotal(_) => Reason::ContractError,
     }
@@ -371,8 +373,6 @@ mod tests {
             "BadDefaulters",
             "DefaultsPending",
             "BadVoided",
-            "PayoutFrozen",
-            "PayoutVoid",
             "HistogramShape",
             "HistogramTotal",
         ];

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolCall;
 use sealgrid_verifier_contract::bindings::{Market, TestToken};
-use sealgrid_verifier_contract::state::PayoutState;
+use sealgrid_verifier_contract::state::{PayoutState, Phase};
 use sealgrid_verifier_contract::{ChainError, Receipt};
 use tokio::sync::oneshot;
 
@@ -104,7 +104,8 @@ impl Engine {
     }
 
     /// The stateful checks of a balance update: the account registered, `F_old` its
-    /// current commitment, the merged payout unspent, and for a deposit the payer's
+    /// current commitment, the merged payout unspent and its round final (finalized or
+    /// expired), and for a deposit the payer's
     /// allowance and token balance (for a withdrawal the market's).
     async fn check_balance(
         &self,
@@ -136,26 +137,45 @@ impl Engine {
             ));
         }
         if inp.pIn != U256::ZERO {
-            let state = self
+            let payout = self
                 .chain
                 .call(Market::payoutsCall(inp.pIn))
                 .await
-                .map_err(chain)?
-                .state;
-            match PayoutState::try_from(state) {
-                Ok(PayoutState::Unspent) => {}
-                Ok(PayoutState::Spent) => {
+                .map_err(chain)?;
+            let named = format!("payout 0x{}", hex::encode(inp.pIn.to_be_bytes::<32>()));
+            match PayoutState::try_from(payout.state) {
+                Ok(PayoutState::Unspent) => {
+                    // merged only once its round is final (PROTOCOL §4.1)
+                    let phase = self
+                        .chain
+                        .call(Market::roundsCall {
+                            round: payout.round,
+                        })
+                        .await
+                        .map_err(chain)?
+                        .phase;
+                    if !matches!(
+                        Phase::try_from(phase),
+                        Ok(Phase::Finalized | Phase::Expired)
+                    ) {
+                        return Err(Refusal::new(
+                            Reason::PayoutFrozen,
+                            format!(
+                                "{named} of round {}, which is not final yet: merge it once \
+                                 the round is finalized or expired",
+                                payout.round
+                            ),
+                        ));
+                    }
+                }
+                Ok(PayoutState::Spent) => return Err(Refusal::new(Reason::PayoutSpent, named)),
+                Ok(PayoutState::Void) => {
                     return Err(Refusal::new(
-                        Reason::PayoutSpent,
-                        format!("payout 0x{}", hex::encode(inp.pIn.to_be_bytes::<32>())),
+                        Reason::PayoutVoid,
+                        format!("{named} was voided at finalize: it can never be merged"),
                     ))
                 }
-                _ => {
-                    return Err(Refusal::new(
-                        Reason::PayoutUnknown,
-                        format!("payout 0x{}", hex::encode(inp.pIn.to_be_bytes::<32>())),
-                    ))
-                }
+                _ => return Err(Refusal::new(Reason::PayoutUnknown, named)),
             }
         }
         let token = self.cfg.deployment.token;

@@ -175,6 +175,14 @@ async fn a_settlement_with_swapped_flow_points_is_voided_and_money_is_conserved(
     // before finalize the wallets hold every payout back (the contract would refuse it)
     assert!(wallets.iter().all(|w| w.payouts.is_empty()));
     assert_eq!(wallets[0].frozen_payouts.get(&round).map(Vec::len), Some(1));
+    // a wallet that merges one all the same is refused, and told why and until when
+    wallets[0].payouts = wallets[0].frozen_payouts[&round].clone();
+    let frozen = withdraw_all(&net, &mut c, &mut wallets[0], 1)
+        .await
+        .expect_err("a frozen payout is not merged");
+    assert_eq!(frozen.code(), tonic::Code::FailedPrecondition, "{frozen:?}");
+    assert!(frozen.message().starts_with("payout-frozen"), "{frozen:?}");
+    wallets[0].payouts.clear();
 
     net.clock.advance_to(times.settle_deadline + 1);
     wait_round(&mut c, round, "finalized", |r| r.finalization.is_some()).await;
@@ -184,9 +192,11 @@ async fn a_settlement_with_swapped_flow_points_is_voided_and_money_is_conserved(
         w.round_final(round);
     }
     // the cheater's payout cannot be merged
-    assert!(withdraw_all(&net, &mut c, &mut wallets[cheater], 2)
+    let void = withdraw_all(&net, &mut c, &mut wallets[cheater], 2)
         .await
-        .is_err());
+        .expect_err("a void payout is not merged");
+    assert_eq!(void.code(), tonic::Code::FailedPrecondition, "{void:?}");
+    assert!(void.message().starts_with("payout-void"), "{void:?}");
     wallets[cheater].payouts.clear();
     // every wallet withdraws everything it holds
     for (i, w) in wallets.iter_mut().enumerate() {

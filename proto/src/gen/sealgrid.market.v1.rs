@@ -881,6 +881,12 @@ pub enum RefusalReason {
     /// \[FAILED_PRECONDITION\] A deposit's payer (or, for a withdrawal, the market) holds
     /// fewer tokens than the amount.
     InsufficientTokens = 42,
+    /// \[FAILED_PRECONDITION\] The payout a balance update merges belongs to a round that
+    /// is not final yet (finalized or expired): retry once it is.
+    PayoutFrozen = 43,
+    /// \[FAILED_PRECONDITION\] The payout a balance update merges was voided at finalize
+    /// (its settlement's posted flow ciphertexts did not match); it can never be merged.
+    PayoutVoid = 44,
 }
 impl RefusalReason {
     /// String value of the enum field names used in the ProtoBuf definition.
@@ -932,6 +938,8 @@ impl RefusalReason {
             Self::AccountAlreadyBid => "REFUSAL_REASON_ACCOUNT_ALREADY_BID",
             Self::InsufficientAllowance => "REFUSAL_REASON_INSUFFICIENT_ALLOWANCE",
             Self::InsufficientTokens => "REFUSAL_REASON_INSUFFICIENT_TOKENS",
+            Self::PayoutFrozen => "REFUSAL_REASON_PAYOUT_FROZEN",
+            Self::PayoutVoid => "REFUSAL_REASON_PAYOUT_VOID",
         }
     }
     /// Creates an enum from field names used in the ProtoBuf definition.
@@ -980,6 +988,8 @@ impl RefusalReason {
             "REFUSAL_REASON_ACCOUNT_ALREADY_BID" => Some(Self::AccountAlreadyBid),
             "REFUSAL_REASON_INSUFFICIENT_ALLOWANCE" => Some(Self::InsufficientAllowance),
             "REFUSAL_REASON_INSUFFICIENT_TOKENS" => Some(Self::InsufficientTokens),
+            "REFUSAL_REASON_PAYOUT_FROZEN" => Some(Self::PayoutFrozen),
+            "REFUSAL_REASON_PAYOUT_VOID" => Some(Self::PayoutVoid),
             _ => None,
         }
     }
