@@ -20,6 +20,9 @@
 # minutes: the slots are compressed to 30 s, but a node's clock runs in real time.
 # LEAD (seconds, default 90) is how long the prosumers have before bidding closes.
 # BLOCK_TIME=2 runs the node with a block every 2 s (30 M gas) instead of instant mining.
+# CONFIRMATIONS (default 1) is how many blocks must hold a relayed transaction before the
+# coordinator reports it, and an event before a trustee reads it; above 1 only with
+# BLOCK_TIME (a node that mines only when a transaction arrives never adds the blocks).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PROFILE=${PROFILE:-debug}
@@ -179,7 +182,7 @@ trustees=()
 for i in 1 2 3; do
   SEALGRID_TRUSTEE_PASSPHRASE=$(passphrase "$i") "$BIN/sealgrid-trustee" serve \
     --setup "$WORK/committee/setup.json" --share-file "$WORK/trustee-$i.share" --rpc-url "$URL" --market "$MARKET" \
-    --from-block "$FROM" --listen "127.0.0.1:${TRUSTEE_PORT_BASE:-5016}$i" \
+    --from-block "$FROM" --confirmations "${CONFIRMATIONS:-1}" --listen "127.0.0.1:${TRUSTEE_PORT_BASE:-5016}$i" \
     --tls-cert "$CERTS/trustee-$i.pem" --tls-key "$CERTS/trustee-$i.key" --tls-client-ca "$CERTS/ca.pem" \
     --auditor "regulator=$CERTS/regulator.pem" --disclosure-log "$WORK/trustee-$i.disclosures.jsonl" \
     >"$WORK/trustee-$i.out" 2>"$WORK/trustee-$i.log" &
@@ -203,6 +206,7 @@ ROUND=$(( (NOW + LEAD + SLOT - 1) / SLOT ))
   "${trustees[@]}" --trustee-ca "$CERTS/ca.pem" --trustee-cert "$CERTS/coordinator.pem" \
   --trustee-key "$CERTS/coordinator.key" --listen "$COORD" --store "$WORK/store.redb" \
   --slot-seconds $SLOT --bidding-seconds 120 --gate-closure-seconds 0 --settle-seconds "$SETTLE" \
+  --confirmations "${CONFIRMATIONS:-1}" \
   --first-round "$ROUND" --rounds 1 >"$WORK/coordinator.out" 2>"$WORK/coordinator.log" &
 pids+=($!)
 

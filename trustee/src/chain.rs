@@ -194,6 +194,9 @@ pub type SharedChain = Arc<Mutex<Box<dyn Chain + Send>>>;
 pub struct EvmChainView {
     chain: SharedChain,
     market: Address,
+    /// Blocks, the newest included, that must hold an event before it is read
+    /// ([`EvmChainView::with_confirmations`]).
+    confirmations: u64,
     seen: Mutex<Seen>,
 }
 
@@ -218,6 +221,7 @@ impl EvmChainView {
         EvmChainView {
             chain,
             market,
+            confirmations: 1,
             seen: Mutex::new(Seen {
                 events: Vec::new(),
                 next_block: from_block,
@@ -235,6 +239,18 @@ impl EvmChainView {
         ))
     }
 
+    /// Reads only the events of blocks that `blocks` blocks hold, their own included
+    /// (default 1: up to the latest block; 0 counts as 1). The view keeps what it read,
+    /// so on a chain whose recent blocks can be replaced (a reorg) an event read from a
+    /// block that is then dropped would stay in it: the bid set a round's aggregate is
+    /// opened over could then differ from the chain's, and two answers over sets one
+    /// bid apart open that bid. With the same depth as the coordinator's relay
+    /// (`confirmations`), the view reads nothing a reorg of fewer blocks can undo.
+    pub fn with_confirmations(mut self, blocks: u64) -> Self {
+        self.confirmations = blocks.max(1);
+        self
+    }
+
     /// The market's address.
     pub fn market(&self) -> Address {
         self.market
@@ -249,13 +265,17 @@ impl EvmChainView {
             .map_err(|e| ChainError(e.to_string()))
     }
 
-    /// Runs `f` on every event of the market up to the latest block.
+    /// Runs `f` on every event of the market up to the latest block deep enough
+    /// ([`EvmChainView::with_confirmations`]).
     fn with_events<T>(&self, f: impl FnOnce(&[MarketEvent]) -> T) -> Result<T, ChainError> {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let fail = |e: &dyn std::fmt::Display| ChainError(format!("market {}: {e}", self.market));
         {
             let mut chain = self.chain.lock().unwrap_or_else(|e| e.into_inner());
-            let head = chain.block_number().map_err(|e| fail(&e))?;
+            let head = chain
+                .block_number()
+                .map_err(|e| fail(&e))?
+                .saturating_sub(self.confirmations - 1);
             if head >= seen.next_block {
                 let logs = chain
                     .logs(&LogFilter {

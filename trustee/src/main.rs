@@ -106,6 +106,16 @@ enum Command {
             requires = "rpc_url"
         )]
         from_block: u64,
+        /// With --rpc-url: how many blocks, the newest included, must hold an event
+        /// before it is read (default 1; on a chain whose recent blocks can be replaced,
+        /// the coordinator's `confirmations`).
+        #[arg(
+            long,
+            env = "SEALGRID_TRUSTEE_CONFIRMATIONS",
+            default_value_t = 1,
+            requires = "rpc_url"
+        )]
+        confirmations: u64,
         /// Instead of a node: a directory of the accepted bids, `round-<n>.json` and
         /// `settlements-<n>.json` per round (demos without a chain).
         #[arg(
@@ -281,6 +291,7 @@ async fn main() -> Result<()> {
             rpc_url,
             market,
             from_block,
+            confirmations,
             chain_dir,
             tls_cert,
             tls_key,
@@ -318,7 +329,8 @@ async fn main() -> Result<()> {
             let view = match (&rpc_url, market) {
                 (Some(url), Some(market)) => Some(
                     EvmChainView::connect(url, market, from_block)
-                        .with_context(|| format!("connecting to {url}"))?,
+                        .with_context(|| format!("connecting to {url}"))?
+                        .with_confirmations(confirmations),
                 ),
                 _ => None,
             };

@@ -1,6 +1,7 @@
 //! The multi-process mode (issue #7 item 3): `scripts/multi-process.sh` runs ganache,
 //! three trustee processes, the coordinator and two prosumer groups on loopback for one
 //! round (one household defaults) on a node that mines a block every 2 s (issue #14),
+//! with a confirmation depth of 2 for the coordinator's relay and the trustees' reads,
 //! the trustees over mutual TLS, then the regulator's
 //! disclosure of one bid and its audit, which must pass and report the disclosure. Needs
 //! Node.js and the ganache of `verifier-contract/node` (`npm ci` there, as `.ci/run`
@@ -60,6 +61,9 @@ fn every_party_in_its_own_process_completes_a_round_that_the_audit_passes() {
         // a node with real blocks, every 2 s (issue #14), not one that mines each
         // transaction at once
         .env("BLOCK_TIME", "2")
+        // and a relayed transaction reported, an event read by a trustee, only once two
+        // blocks hold it (issue #14's confirmation depth, end to end)
+        .env("CONFIRMATIONS", "2")
         // the binaries `cargo test --workspace` built, with its features: no rebuild
         .env("CARGO_ARGS", "test --workspace --locked --no-run")
         .output()

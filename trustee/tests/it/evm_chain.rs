@@ -2,7 +2,8 @@
 //! verifier, bids posted with real proofs; the view reads them back from the contract's
 //! events as the committee consumes them (ids, ciphertexts, digests that check), picks
 //! up a bid posted after its first read, and knows nothing of a round it did not see
-//! open.
+//! open. A view with a confirmation depth reads a bid only once that many blocks hold
+//! it.
 //!
 //! The keys are the testkit's contract keys, from the same cache as the verifier-contract
 //! tests (`<target>/tmp/sealgrid-contract-keys`), so a second run, or a run after those
@@ -96,7 +97,10 @@ fn the_view_reads_the_posted_bids_from_the_market_events() {
     }
 
     let view = EvmChainView::new(chain.clone(), market, from_block);
+    let deep = EvmChainView::new(chain.clone(), market, from_block).with_confirmations(3);
     assert_eq!(view.accepted_bids(ROUND).expect("reads"), Some(vec![]));
+    // the round's opening is in the last two blocks: not deep enough yet
+    assert_eq!(deep.accepted_bids(ROUND).expect("reads"), None);
     assert_eq!(view.accepted_bids(ROUND + 1).expect("reads"), None);
 
     let mut posted = Vec::new();
@@ -125,6 +129,30 @@ fn the_view_reads_the_posted_bids_from_the_market_events() {
         assert_eq!(check_posted(b, 2 * params.levels + 1), Ok(()));
     }
     assert_eq!(view.settlements(ROUND).expect("reads"), vec![]);
+
+    // the bids are in the last three blocks (one each): three confirmations hold only
+    // the first; two blocks later (two more rounds opened), all three
+    assert_eq!(
+        deep.accepted_bids(ROUND).expect("reads"),
+        Some(posted[..1].to_vec())
+    );
+    for round in [ROUND + 1, ROUND + 2] {
+        transact(
+            &chain,
+            OPERATOR,
+            market,
+            &Market::openRoundCall {
+                round,
+                bidDeadline: T0 + 1000,
+                settleStart: T0 + 2000,
+                settleDeadline: T0 + 3000,
+            },
+        );
+    }
+    assert_eq!(
+        deep.accepted_bids(ROUND).expect("reads"),
+        Some(posted.clone())
+    );
 
     // a view that starts after the round opened knows nothing of it (rather than
     // giving a short list of bids)
