@@ -96,6 +96,27 @@ fn ganache(log_dir: &Path) -> Option<(Ganache, String)> {
     Some((guard, url))
 }
 
+/// A local market (default parameters, the target directory's keys) deployed on the
+/// node at `url`, its files in `dir`.
+async fn market_on(dir: &Path, url: &str) -> LocalMarket {
+    LocalMarket::setup_on_node(
+        LocalConfig {
+            dir: dir.join("market"),
+            params: MarketParams::default(),
+            key_dir: sealgrid_prover::circuits::target_key_dir(),
+            max_unsettled: 2,
+            max_defaults: 1,
+            persist_chain: false,
+            clock: Clock::wall(),
+            ceremony: None,
+        },
+        url,
+        Arc::new(NoProgress),
+    )
+    .await
+    .expect("a market on the node")
+}
+
 /// Eight deposits sent at once: the first goes alone (nothing else has arrived), the
 /// seven behind it, and a replay of the first, in one run. Before the pipelined relay
 /// each deposit took a block of its own (eight blocks).
@@ -105,22 +126,7 @@ async fn deposits_that_arrive_together_share_blocks() {
     let Some((_node, url)) = ganache(dir.path()) else {
         return;
     };
-    let local = LocalMarket::setup_on_node(
-        LocalConfig {
-            dir: dir.path().join("market"),
-            params: MarketParams::default(),
-            key_dir: sealgrid_prover::circuits::target_key_dir(),
-            max_unsettled: 2,
-            max_defaults: 1,
-            persist_chain: false,
-            clock: Clock::wall(),
-            ceremony: None,
-        },
-        &url,
-        Arc::new(NoProgress),
-    )
-    .await
-    .expect("a market on the node");
+    let local = market_on(dir.path(), &url).await;
     let mut rng = ChaCha20Rng::seed_from_u64(42);
     let mut wallets: Vec<Wallet> = (0..8).map(|_| Wallet::new(&mut rng)).collect();
     local
@@ -221,22 +227,7 @@ async fn a_coordinator_killed_with_its_bids_in_the_node_s_pool_restarts_and_each
     let Some((_node, url)) = ganache(dir.path()) else {
         return;
     };
-    let local = LocalMarket::setup_on_node(
-        LocalConfig {
-            dir: dir.path().join("market"),
-            params: MarketParams::default(),
-            key_dir: sealgrid_prover::circuits::target_key_dir(),
-            max_unsettled: 2,
-            max_defaults: 1,
-            persist_chain: false,
-            clock: Clock::wall(),
-            ceremony: None,
-        },
-        &url,
-        Arc::new(NoProgress),
-    )
-    .await
-    .expect("a market on the node");
+    let local = market_on(dir.path(), &url).await;
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     let mut wallets: Vec<Wallet> = (0..QUOTES.len()).map(|_| Wallet::new(&mut rng)).collect();
     local
