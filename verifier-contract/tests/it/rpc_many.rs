@@ -394,3 +394,52 @@ fn a_transfer_whose_block_a_reorg_drops_is_sent_again_and_reported_once_deep_eno
     assert_eq!(balance_of(&mut chain, b), ether * U256::from(2u64));
     assert_eq!(balance_of(&mut chain, c), ether * U256::from(3u64));
 }
+
+/// The other side of the re-send: when a reorg drops a transfer's block and another
+/// transaction of the same sender takes its nonce first, the dropped transfer can
+/// never land. It is reported as not known to have landed (not as landed, and not
+/// waited for until the receipt timeout), and nothing moves twice: its recipient holds
+/// nothing, the other transaction's recipient what it was sent.
+#[test]
+fn a_dropped_transfer_whose_nonce_another_takes_is_reported_not_landed() {
+    if !node_available("a dropped transaction on ganache") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_node, mut chain) = two_second_blocks(dir.path());
+    chain.set_confirmations(3);
+    // a broken conclusion shows as this timeout, not as a four-minute wait
+    chain.set_receipt_timeout(std::time::Duration::from_secs(30));
+    let url = chain.url().to_owned();
+    let ether = U256::from(10u64).pow(U256::from(18u64));
+    let (dropped, other) = (Address::repeat_byte(0xb1), Address::repeat_byte(0xb2));
+
+    let mut watcher = JsonRpcChain::read_only(&url).expect("connects");
+    let snapshot = watcher.rpc("evm_snapshot", json!([])).expect("snapshot");
+    let rival_url = url.clone();
+    let rival = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while balance_of(&mut watcher, dropped) == U256::ZERO {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the transfer never came"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let reverted = watcher
+            .rpc("evm_revert", json!([snapshot]))
+            .expect("evm_revert");
+        assert_eq!(reverted, json!(true));
+        // at once, the same sender's next nonce goes to another transfer
+        let mut rival = JsonRpcChain::connect(&rival_url, GANACHE_DEV_KEY).expect("connects");
+        rival.fund(other, ether).expect("the other transfer lands");
+    });
+    let e = chain
+        .fund(dropped, ether)
+        .expect_err("the dropped transfer cannot land");
+    rival.join().expect("the rival");
+    // from its nonce, not from a timeout
+    assert!(e.to_string().contains("nonce has moved past it"), "{e}");
+    assert_eq!(balance_of(&mut chain, dropped), U256::ZERO);
+    assert_eq!(balance_of(&mut chain, other), ether);
+}
