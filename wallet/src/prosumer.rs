@@ -295,6 +295,46 @@ impl Wallet {
         self.balance = next.opening;
     }
 
+    /// A sealed bid's statement for `round`, without its proof: the prepared bid, the
+    /// bid as the wallet keeps it and the balance it leaves. [`Wallet::bid_submission`]
+    /// proves it; the same `rng` state gives the same bid (a client that cached its
+    /// submission restores its opening from here without proving again).
+    #[allow(clippy::too_many_arguments)]
+    pub fn prepare_bid<R: RngCore + CryptoRng>(
+        &self,
+        keys: &CircuitKeys,
+        round: u64,
+        side: Side,
+        level: usize,
+        q: u64,
+        rng: &mut R,
+    ) -> Result<(bid::PreparedBid, OpenBid, BalanceOpening), WalletError> {
+        let b = bid::prepare(
+            keys.circuits.params(),
+            keys.circuits.flow_keys(),
+            round,
+            self.sk_acct,
+            self.balance.balance,
+            self.balance.salt,
+            side,
+            level,
+            q,
+            rng,
+        )
+        .map_err(invalid)?;
+        let next = BalanceOpening {
+            sk_acct: self.sk_acct,
+            balance: self.balance.balance - b.private.lock,
+            salt: b.private.salt_new,
+        };
+        let open = OpenBid {
+            opening: b.private.opening(),
+            id: b.public.bid,
+            index: None,
+        };
+        Ok((b, open, next))
+    }
+
     /// A sealed bid for `round`.
     #[allow(clippy::too_many_arguments)]
     pub fn bid_submission<R: RngCore + CryptoRng>(
@@ -308,19 +348,7 @@ impl Wallet {
     ) -> Result<(pb::BidSubmission, OpenBid, BalanceOpening), WalletError> {
         let params = keys.circuits.params();
         let flow = keys.circuits.flow_keys();
-        let b = bid::prepare(
-            params,
-            flow,
-            round,
-            self.sk_acct,
-            self.balance.balance,
-            self.balance.salt,
-            side,
-            level,
-            q,
-            rng,
-        )
-        .map_err(invalid)?;
+        let (b, open, next) = self.prepare_bid(keys, round, side, level, q, rng)?;
         let circuit = BidCircuit {
             params: params.clone(),
             keys: flow.clone(),
@@ -329,11 +357,6 @@ impl Wallet {
         };
         let st = prove(&keys.bid.pk, circuit, rng, &NoProgress)?;
         let inp = calldata::bid_inputs(&b.public);
-        let next = BalanceOpening {
-            sk_acct: self.sk_acct,
-            balance: self.balance.balance - b.private.lock,
-            salt: b.private.salt_new,
-        };
         let sub = pb::BidSubmission {
             proof: Some(proof_pb(&st)),
             inputs: Some(pb::BidInputs {
@@ -348,11 +371,6 @@ impl Wallet {
                 .iter()
                 .map(ub)
                 .collect(),
-        };
-        let open = OpenBid {
-            opening: b.private.opening(),
-            id: b.public.bid,
-            index: None,
         };
         Ok((sub, open, next))
     }

@@ -9,8 +9,6 @@
 //! [`ROUND`]. The cache file is named by the bid keys, the market parameters and these
 //! constants; bid `i` depends only on `i`, so a cache made for 1,000 bids serves 20.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,13 +16,14 @@ use anyhow::{Context, Result};
 use prost::Message;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sealgrid_circuits::balance::BalanceProofPrivate;
+use sealgrid_circuits::balance::{BalanceCircuit, BalanceProofPrivate};
 use sealgrid_circuits::market::Side;
 use sealgrid_market::Schedule;
 use sealgrid_proto::market::v1 as pb;
-use sealgrid_prover::CircuitKeys;
+use sealgrid_prover::{prove, CircuitKeys, NoProgress};
+use sealgrid_verifier_contract::bindings::Market;
+use sealgrid_verifier_contract::calldata;
 use sealgrid_wallet::prosumer::Wallet;
-use sha2::{Digest, Sha256};
 
 /// The round every bid is for: far in the future (its bidding window opens at unix time
 /// ~3.0e9), so cached proofs stay valid; the market clock is moved there.
@@ -52,6 +51,30 @@ pub fn registered_wallet(i: usize) -> Wallet {
 /// The RNG of account `i`'s funding deposit: its first draw is the new balance's salt.
 pub fn funding_rng(i: usize) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(SEED ^ 0x6675_6e64_6564 ^ ((i as u64) << 20))
+}
+
+/// The operator's funding deposit of [`FUNDED`] into account `i`'s empty balance, proved
+/// with [`funding_rng`] (so the balance it leaves is the one [`wallet`] holds).
+pub fn funding_deposit(keys: &CircuitKeys, i: usize) -> Result<Market::depositCall> {
+    let w = registered_wallet(i);
+    let mut rng = funding_rng(i);
+    let (public, private, _) = BalanceProofPrivate::transition(
+        &w.balance,
+        None,
+        FUNDED as i128,
+        sealgrid_circuits::Fr::from(0u64),
+        &mut rng,
+    )?;
+    let st = prove(
+        &keys.balance.pk,
+        BalanceCircuit::new(public, private),
+        &mut rng,
+        &NoProgress,
+    )?;
+    Ok(Market::depositCall {
+        proof: calldata::proof(&st.proof),
+        inp: calldata::balance_inputs(&public),
+    })
 }
 
 /// Prosumer `i`'s wallet after its funding deposit: free balance [`FUNDED`], the salt
@@ -83,55 +106,28 @@ pub fn quote(i: usize) -> (Side, usize, u64) {
 /// The directory of the proof cache: `$CARGO_TARGET_DIR/sealgrid-bench`, else the
 /// workspace's `target/sealgrid-bench`.
 pub fn cache_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")))
-        .join("sealgrid-bench")
+    crate::cache::dir()
 }
 
 /// The cache file for these keys: a hash of everything a bid depends on but its index.
 pub fn cache_file(dir: &Path, keys: &CircuitKeys) -> PathBuf {
-    let mut h = Sha256::new();
-    h.update(
-        format!(
+    crate::cache::file(
+        dir,
+        "coordinator-load",
+        "bids",
+        &format!(
             "coordinator-load v2|{}|{}|{:?}|{:?}|{ROUND}|{FUNDED}|{SEED}",
             keys.bid.id.proving,
             keys.bid.id.verifying,
             keys.circuits.params(),
             keys.circuits.flow_keys(),
-        )
-        .as_bytes(),
-    );
-    let tag = hex::encode(&h.finalize()[..8]);
-    dir.join(format!("coordinator-load-{tag}.bids"))
+        ),
+    )
 }
 
-/// Reads the cached bids (length-delimited `BidSubmission`s); a torn tail is cut off.
-fn read(path: &Path) -> Result<Vec<pb::BidSubmission>> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| path.display().to_string()),
-    };
-    let mut buf = bytes.as_slice();
-    let mut out = Vec::new();
-    while !buf.is_empty() {
-        match pb::BidSubmission::decode_length_delimited(&mut buf) {
-            Ok(b) => out.push(b),
-            Err(_) => {
-                let good = (bytes.len() - buf.len()) as u64;
-                tracing::warn!(target: "sealgrid::bench", path = %path.display(), good, "torn proof cache; cut");
-                File::options()
-                    .write(true)
-                    .open(path)
-                    .and_then(|f| f.set_len(good))
-                    .with_context(|| path.display().to_string())?;
-                break;
-            }
-        }
-    }
-    Ok(out)
+/// Bid `i`'s randomness (its statement's, then its proof's).
+pub fn bid_rng(i: usize) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(SEED ^ (1 << 40) ^ i as u64)
 }
 
 /// The first `n` bids, from the cache and made (and appended to it) where missing.
@@ -140,40 +136,14 @@ pub fn load_or_make(
     n: usize,
     dir: &Path,
 ) -> Result<Vec<pb::BidSubmission>> {
-    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     let path = cache_file(dir, &keys);
-    let mut bids = read(&path)?;
-    if bids.len() >= n {
-        bids.truncate(n);
-        return Ok(bids);
-    }
-    let missing = n - bids.len();
-    eprintln!(
-        "proving {missing} bids (cached in {}; later runs reuse them)",
-        path.display()
-    );
-    let bar = indicatif::ProgressBar::new(missing as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} bids proved, {eta} left")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .with_context(|| path.display().to_string())?;
-    for i in bids.len()..n {
+    crate::cache::load_or_make(&path, n, "bids", |i| {
         let (side, level, q) = quote(i);
-        let mut rng = ChaCha20Rng::seed_from_u64(SEED ^ (1 << 40) ^ i as u64);
-        let (sub, _, _) = wallet(i)
-            .bid_submission(&keys, ROUND, side, level, q, &mut rng)
-            .with_context(|| format!("bid {i}"))?;
-        // one record at a time: an interrupted run keeps what it proved
-        file.write_all(&sub.encode_length_delimited_to_vec())
-            .with_context(|| path.display().to_string())?;
-        bids.push(sub);
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    Ok(bids)
+        let (sub, _, _) =
+            wallet(i).bid_submission(&keys, ROUND, side, level, q, &mut bid_rng(i))?;
+        Ok(sub.encode_to_vec())
+    })?
+    .iter()
+    .map(|r| pb::BidSubmission::decode(r.as_slice()).context("a cached bid"))
+    .collect()
 }

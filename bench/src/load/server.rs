@@ -15,18 +15,16 @@ use std::sync::Arc;
 use alloy_primitives::U256;
 use alloy_sol_types::{SolCall, SolEvent};
 use anyhow::{anyhow, Context, Result};
-use sealgrid_circuits::balance::{BalanceCircuit, BalanceProofPrivate};
 use sealgrid_circuits::market::MarketParams;
 use sealgrid_coordinator::{start, Clock, RoundPlan};
 use sealgrid_local::{LocalConfig, LocalMarket};
-use sealgrid_prover::{prove, NoProgress};
+use sealgrid_prover::NoProgress;
 use sealgrid_verifier_contract::bindings::{Market, TestToken};
-use sealgrid_verifier_contract::calldata;
 use sealgrid_verifier_contract::chain::LogFilter;
 use sealgrid_verifier_contract::state::BidState;
 use sealgrid_verifier_contract::Chain;
 
-use super::bids::{funding_rng, registered_wallet, FUNDED, ROUND, SCHEDULE};
+use super::bids::{funding_deposit, registered_wallet, FUNDED, ROUND, SCHEDULE};
 use super::tally::BidId;
 use crate::rss;
 
@@ -157,29 +155,7 @@ impl Server {
 async fn register(local: &LocalMarket, n: usize) -> Result<()> {
     let keys = local.keys.clone();
     let deposits = tokio::task::spawn_blocking(move || -> Result<Vec<Market::depositCall>> {
-        (0..n)
-            .map(|i| {
-                let w = registered_wallet(i);
-                let mut rng = funding_rng(i);
-                let (public, private, _) = BalanceProofPrivate::transition(
-                    &w.balance,
-                    None,
-                    FUNDED as i128,
-                    sealgrid_circuits::Fr::from(0u64),
-                    &mut rng,
-                )?;
-                let st = prove(
-                    &keys.balance.pk,
-                    BalanceCircuit::new(public, private),
-                    &mut rng,
-                    &NoProgress,
-                )?;
-                Ok(Market::depositCall {
-                    proof: calldata::proof(&st.proof),
-                    inp: calldata::balance_inputs(&public),
-                })
-            })
-            .collect()
+        (0..n).map(|i| funding_deposit(&keys, i)).collect()
     })
     .await?
     .context("proving the funding deposits")?;
