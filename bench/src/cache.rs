@@ -30,35 +30,31 @@ pub fn file(dir: &Path, kind: &str, ext: &str, depends_on: &str) -> PathBuf {
     dir.join(format!("{kind}-{tag}.{ext}"))
 }
 
-/// The records of `path` (none if it does not exist); a torn tail is cut off the file.
-fn read(path: &Path) -> Result<Vec<Vec<u8>>> {
+/// The whole records of `path` (none if it does not exist) and the length they take: a
+/// torn last record (a run interrupted while appending, or one appending now) is left
+/// out.
+fn read(path: &Path) -> Result<(Vec<Vec<u8>>, u64)> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
         Err(e) => return Err(e).with_context(|| path.display().to_string()),
     };
     let mut buf = bytes.as_slice();
     let mut out = Vec::new();
     while !buf.is_empty() {
-        let good = bytes.len() - buf.len();
-        let len = prost::encoding::decode_length_delimiter(&mut buf).ok();
-        match len {
-            Some(len) if len <= buf.len() => {
+        let rest = buf;
+        match prost::encoding::decode_length_delimiter(&mut buf) {
+            Ok(len) if len <= buf.len() => {
                 out.push(buf[..len].to_vec());
                 buf = &buf[len..];
             }
             _ => {
-                tracing::warn!(target: "sealgrid::bench", path = %path.display(), good, "torn proof cache; cut");
-                File::options()
-                    .write(true)
-                    .open(path)
-                    .and_then(|f| f.set_len(good as u64))
-                    .with_context(|| path.display().to_string())?;
+                buf = rest;
                 break;
             }
         }
     }
-    Ok(out)
+    Ok((out, (bytes.len() - buf.len()) as u64))
 }
 
 /// The first `n` records of `path`, made by `make(i)` (and appended) where missing,
@@ -72,10 +68,20 @@ pub fn load_or_make(
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).with_context(|| parent.display().to_string())?;
     }
-    let mut records = read(path)?;
+    let (mut records, good) = read(path)?;
     if records.len() >= n {
+        // only read: another run may be appending to the same file
         records.truncate(n);
         return Ok(records);
+    }
+    // appending: a torn last record is cut off first
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > good) {
+        tracing::warn!(target: "sealgrid::bench", path = %path.display(), good, "torn proof cache; cut");
+        File::options()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_len(good))
+            .with_context(|| path.display().to_string())?;
     }
     let missing = n - records.len();
     eprintln!(
@@ -144,5 +150,23 @@ mod tests {
                 .len(),
             2
         );
+        // a reader that needs no more leaves a torn tail to the run that appends
+        OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(&[200, 1, 9])
+            .unwrap();
+        let len = std::fs::metadata(&path).unwrap().len();
+        assert_eq!(
+            load_or_make(&path, 4, "records", |_| unreachable!())
+                .unwrap()
+                .len(),
+            4
+        );
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+        let five = load_or_make(&path, 5, "records", |i| Ok(vec![i as u8])).unwrap();
+        assert_eq!(five[4], vec![4u8]);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), len - 3 + 2);
     }
 }

@@ -17,7 +17,6 @@
 //! in this process; its peak memory is this process's from the coordinator's start, so
 //! it includes the clients and the committee's trustees (an upper bound).
 
-pub mod node;
 pub mod proofs;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,12 +36,12 @@ use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::coordinator_client::CoordinatorClient;
 use sealgrid_prover::NoProgress;
 use sealgrid_verifier_contract::bindings::{Market, TestToken};
+use sealgrid_verifier_contract::devnode::{self, DevNode, NodeConfig, NodeKind};
 use sealgrid_verifier_contract::rpc::JsonRpcChain;
 use sealgrid_verifier_contract::{Chain, DevChain, LogFilter};
 use serde_json::{json, Value};
 use tonic::transport::Channel;
 
-use self::node::{Node, NodeKind};
 use self::proofs::Proofs;
 use crate::load::bids::{registered_wallet, FUNDED, ROUND};
 use crate::load::client::{self, Answer};
@@ -424,11 +423,15 @@ pub async fn run(o: &Options, p: &Proofs) -> Result<Report> {
         bail!("proofs for fewer than {n} prosumers");
     }
     std::fs::create_dir_all(&o.dir).with_context(|| o.dir.display().to_string())?;
-    let node = tokio::task::spawn_blocking({
-        let (kind, bt, gas, log) = (o.node, o.block_time, o.block_gas, o.dir.join("node.log"));
-        move || node::start(kind, bt, gas, &log)
-    })
-    .await??;
+    if o.block_time.is_zero() {
+        bail!("a block time of 0 is instant mining, not what this benchmark measures");
+    }
+    let config = NodeConfig {
+        block_gas: o.block_gas,
+        ..NodeConfig::interval(o.node, o.block_time)
+    };
+    let log = o.dir.join("node.log");
+    let node = tokio::task::spawn_blocking(move || devnode::start(&config, &log)).await??;
     let market_dir = o.dir.join("market");
     let _ = std::fs::remove_dir_all(&market_dir);
     let clock = Clock::wall();
@@ -457,7 +460,7 @@ pub async fn run(o: &Options, p: &Proofs) -> Result<Report> {
 async fn slot(
     o: &Options,
     p: &Proofs,
-    node: &Node,
+    node: &DevNode,
     local: &LocalMarket,
     clock: Clock,
 ) -> Result<Report> {

@@ -1,5 +1,5 @@
 //! The slot benchmark's smoke version (issue #14 item 5): a slot of 8 prosumers on
-//! ganache with a block every second (30 M gas), through the real coordinator and
+//! hardhat's node with a block every second (30 M gas), through the real coordinator and
 //! committee: every bid and every settlement on chain exactly once, nothing refused,
 //! the clearing the quotes give, the round finalized. The proofs come from the same
 //! cache as the benchmark's (`target/sealgrid-bench/`), made on the first run.
@@ -7,19 +7,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sealgrid_bench::slot::node::{self, NodeKind};
 use sealgrid_bench::slot::{self, proofs, Options};
 use sealgrid_bench::{cache, load};
+use sealgrid_verifier_contract::devnode::{self, NodeKind};
 
 const PROSUMERS: usize = 8;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_slot_on_a_node_with_real_blocks_lands_every_bid_and_settlement_once() {
-    if let Err(why) = node::available(NodeKind::Ganache) {
-        if std::env::var("SEALGRID_REQUIRE_NODE").is_ok_and(|v| v == "1") {
-            panic!("SEALGRID_REQUIRE_NODE=1 but {why}");
-        }
-        eprintln!("SKIPPED the slot on a node: {why}");
+    if !devnode::required_or_skipped(NodeKind::Hardhat, "the slot on a node") {
         return;
     }
     let keys = Arc::new(
@@ -36,7 +32,7 @@ async fn a_slot_on_a_node_with_real_blocks_lands_every_bid_and_settlement_once()
     let dir = tempfile::tempdir().expect("temp dir");
     let o = Options {
         prosumers: PROSUMERS,
-        node: NodeKind::Ganache,
+        node: NodeKind::Hardhat,
         block_time: Duration::from_secs(1),
         block_gas: 30_000_000,
         // two batches of bids, two of settlements

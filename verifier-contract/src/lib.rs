@@ -14,6 +14,7 @@
 //!   posted bids and settlements as the committee consumes them;
 //! - [`embedded`]: [`EmbeddedChain`], revm in process with its state persisted to disk;
 //! - [`rpc`]: [`JsonRpcChain`], any EVM node over plain HTTP JSON-RPC, signing locally;
+//! - [`devnode`]: local development nodes (ganache, hardhat) for tests and benchmarks;
 //! - [`artifacts`]: the SHA-256 of the contract sources that the artifacts record;
 //! - [`state`]: the contract's `Phase`, `BidState` and `PayoutState` as Rust enums.
 //! - [`gas`]: gas bounds callers size their transactions by (`recordDefaults` pages).
@@ -24,6 +25,7 @@ pub mod calldata;
 pub mod chain;
 pub mod committee;
 pub mod deploy;
+pub mod devnode;
 pub mod embedded;
 pub mod events;
 pub mod gas;

@@ -4,7 +4,7 @@
 //! chain.
 //!
 //! ```sh
-//! (cd bench/node && npm ci)     # hardhat's node, once
+//! (cd verifier-contract/node && npm ci)     # the nodes, once
 //! cargo run --release -p sealgrid-bench --bin slot -- --prosumers 500 --prove-only   # once
 //! cargo run --release -p sealgrid-bench --bin slot -- --prosumers 500
 //! ```
@@ -20,9 +20,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 use clap::Parser;
-use sealgrid_bench::slot::node::NodeKind;
 use sealgrid_bench::slot::{self, proofs, Options};
 use sealgrid_bench::{cache, load};
+use sealgrid_verifier_contract::devnode::NodeKind;
 
 #[derive(Parser, Debug)]
 #[command(about = "One market slot on a local node with real block times")]
@@ -31,7 +31,8 @@ struct Cli {
     #[arg(long, default_value_t = 500)]
     prosumers: usize,
     /// The node.
-    #[arg(long, value_enum, default_value_t = NodeKind::Hardhat)]
+    /// (`hardhat` or `ganache`, from verifier-contract/node: `npm ci` there).
+    #[arg(long, default_value = "hardhat")]
     node: NodeKind,
     /// Block time, milliseconds.
     #[arg(long, default_value_t = 2000)]

@@ -1,16 +1,15 @@
 //! The whole market round of `round.rs` on a real EVM node through [`JsonRpcChain`]:
-//! ganache (from `verifier-contract/node`, pinned by its lockfile; `npm ci` there) started
-//! on 127.0.0.1 with a free port, stopped at the end, also when the round panics.
+//! hardhat's node or ganache (from `verifier-contract/node`, pinned by its lockfile;
+//! `npm ci` there; [`devnode`]) started on 127.0.0.1 with a free port, stopped at the
+//! end, also when the round panics.
 //!
 //! Without Node.js or the npm package the test says so and passes, unless
 //! `SEALGRID_REQUIRE_NODE=1` (as CI sets when Node.js is present): then it fails.
 
-use std::fs::File;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use sealgrid_verifier_contract::devnode::{self, DevNode, NodeConfig, NodeKind};
 use sealgrid_verifier_contract::rpc::GANACHE_DEV_KEY;
 use sealgrid_verifier_contract::JsonRpcChain;
 
@@ -18,104 +17,36 @@ use crate::round::whole_round_for;
 use sealgrid_verifier_contract::artifacts::{Deployable, EvmTarget};
 use sealgrid_verifier_contract::{Chain, ChainError};
 
-/// A node process, killed (and reaped) when dropped: at the end of the test or while a
-/// panic unwinds.
-pub(crate) struct NodeGuard {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for NodeGuard {
-    fn drop(&mut self) {
-        if let Err(e) = self.child.kill() {
-            eprintln!("stopping the node: {e}");
-        }
-        if let Err(e) = self.child.wait() {
-            eprintln!("reaping the node: {e}");
-        }
-    }
-}
-
-fn ganache_cli() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("node/node_modules/ganache/dist/node/cli.js")
-}
-
-/// `Some(reason)` if this machine cannot run the node.
-fn missing() -> Option<String> {
-    match Command::new("node").arg("--version").output() {
-        Ok(o) if o.status.success() => {}
-        _ => return Some("Node.js (`node`) is not on PATH".into()),
-    }
-    let cli = ganache_cli();
-    if !cli.exists() {
-        return Some(format!(
-            "{} is absent: run `npm ci` in verifier-contract/node",
-            cli.display()
-        ));
-    }
-    None
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port on 127.0.0.1")
-        .port()
-}
-
-/// Starts ganache on 127.0.0.1 (mining each transaction at once) and waits until it
-/// answers.
-fn start_ganache(log_dir: &Path) -> (NodeGuard, String) {
-    start_ganache_with(log_dir, &[])
-}
-
-/// Starts ganache (Shanghai rules) with `extra` arguments (e.g. interval mining).
-pub(crate) fn start_ganache_with(log_dir: &Path, extra: &[&str]) -> (NodeGuard, String) {
-    start_ganache_on(log_dir, "shanghai", extra)
-}
-
-/// Starts ganache with the rules of `hardfork` and `extra` arguments.
-fn start_ganache_on(log_dir: &Path, hardfork: &str, extra: &[&str]) -> (NodeGuard, String) {
-    let port = free_port();
-    let log = log_dir.join("ganache.log");
-    let out = File::create(&log).expect("log file");
-    let err = out.try_clone().expect("log file");
-    let child = Command::new("node")
-        .arg(ganache_cli())
-        .args(["--server.host", "127.0.0.1", "--server.port"])
-        .arg(port.to_string())
-        // the funded accounts of GANACHE_DEV_KEY & co.; Shanghai is ganache's default
-        // and what the artifacts are compiled for (London for artifacts/london)
-        .args(["--wallet.deterministic", "--chain.hardfork", hardfork])
-        .args(["--logging.quiet"])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .expect("node starts");
-    let mut guard = NodeGuard { child, log };
-    let url = format!("http://127.0.0.1:{port}");
+/// Starts `config`'s node, its log in `log_dir`, and waits until it answers.
+pub(crate) fn start_node(log_dir: &Path, config: &NodeConfig) -> (DevNode, String) {
     let start = Instant::now();
-    if let Err(e) = JsonRpcChain::wait_until_ready(&url, Duration::from_secs(60)) {
-        let status = guard.child.try_wait().ok().flatten();
-        let log = std::fs::read_to_string(&guard.log).unwrap_or_default();
-        panic!("ganache did not answer on {url}: {e}; exit status {status:?}; log:\n{log}");
-    }
-    eprintln!("ganache answers on {url} after {:?}", start.elapsed());
-    (guard, url)
+    let node = devnode::start(config, &log_dir.join("node.log")).expect("the node starts");
+    eprintln!(
+        "{} answers on {} after {:?}",
+        node.kind,
+        node.url,
+        start.elapsed()
+    );
+    let url = node.url.clone();
+    (node, url)
 }
 
-/// False (after saying why) when this machine cannot run the node and nobody requires it.
+/// Ganache (Shanghai rules), mining each transaction at once.
+fn start_ganache(log_dir: &Path) -> (DevNode, String) {
+    start_node(log_dir, &NodeConfig::instant(NodeKind::Ganache))
+}
+
+/// Ganache (Shanghai rules) mining a block of at most 30 M gas every 2 seconds.
+pub(crate) fn start_ganache_blocks(log_dir: &Path) -> (DevNode, String) {
+    start_node(
+        log_dir,
+        &NodeConfig::interval(NodeKind::Ganache, Duration::from_secs(2)),
+    )
+}
+
+/// False (after saying why) when this machine cannot run ganache and nobody requires it.
 pub(crate) fn node_available(what: &str) -> bool {
-    if let Some(reason) = missing() {
-        if std::env::var("SEALGRID_REQUIRE_NODE").as_deref() == Ok("1") {
-            panic!("SEALGRID_REQUIRE_NODE=1 but {reason}");
-        }
-        eprintln!("skipping {what}: {reason}");
-        return false;
-    }
-    true
+    devnode::required_or_skipped(NodeKind::Ganache, what)
 }
 
 /// A transaction whose `eth_call` reverts is answered with the decoded revert and never
@@ -183,14 +114,22 @@ fn a_reverting_transaction_is_refused_not_mined() {
 
 #[test]
 fn a_whole_round_on_a_node_over_json_rpc() {
-    if !node_available("the JSON-RPC round") {
+    if !devnode::required_or_skipped(NodeKind::Hardhat, "the JSON-RPC round") {
         return;
     }
     // A node with London's rules (no PUSH0), as Energy Web Chain and other PoA chains:
     // the Shanghai build does not deploy there, the London build runs the whole round.
-    // (The Shanghai build runs on a node in the multi-process test, and here on revm.)
+    // (The Shanghai build runs on ganache in the multi-process test, and here on revm.)
+    // Hardhat's node, whose precompiles are native: ganache verified each of the
+    // round's proofs three times in JavaScript (call, estimate, send), 3 minutes.
     let dir = tempfile::tempdir().expect("temp dir");
-    let (_node, url) = start_ganache_on(dir.path(), "london", &[]);
+    let (_node, url) = start_node(
+        dir.path(),
+        &NodeConfig {
+            hardfork: "london",
+            ..NodeConfig::instant(NodeKind::Hardhat)
+        },
+    );
     let mut chain = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
     let me = chain.funder();
     for (what, code) in [
@@ -238,15 +177,7 @@ fn transactions_of_four_senders_share_a_two_second_block() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let (_node, url) = start_ganache_with(
-        dir.path(),
-        &[
-            "--miner.blockTime",
-            "2",
-            "--miner.blockGasLimit",
-            "30000000",
-        ],
-    );
+    let (_node, url) = start_ganache_blocks(dir.path());
     let mut funder = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
     assert_eq!(
         funder.gas_limit(),

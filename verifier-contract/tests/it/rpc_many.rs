@@ -10,19 +10,13 @@ use sealgrid_verifier_contract::rpc::GANACHE_DEV_KEY;
 use sealgrid_verifier_contract::{calldata, Chain, ChainError, DevChain, JsonRpcChain};
 use serde_json::json;
 
-use crate::rpc::{node_available, start_ganache_with, NodeGuard};
+use crate::rpc::{node_available, start_ganache_blocks};
 
 /// Ganache mining a block of at most 30 M gas every 2 seconds.
-fn two_second_blocks(dir: &std::path::Path) -> (NodeGuard, JsonRpcChain) {
-    let (node, url) = start_ganache_with(
-        dir,
-        &[
-            "--miner.blockTime",
-            "2",
-            "--miner.blockGasLimit",
-            "30000000",
-        ],
-    );
+fn two_second_blocks(
+    dir: &std::path::Path,
+) -> (sealgrid_verifier_contract::devnode::DevNode, JsonRpcChain) {
+    let (node, url) = start_ganache_blocks(dir);
     let mut chain = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
     // The whole suite beside it on 2 cores has kept ganache from answering with a
     // receipt for over the default 60 s (the 30 transfers below, once): these tests

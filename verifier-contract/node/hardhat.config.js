@@ -1,11 +1,12 @@
-// The slot benchmark's node (bench/src/slot/node.rs starts `hardhat node` here): a block
-// every SEALGRID_BLOCK_TIME_MS milliseconds of at most SEALGRID_BLOCK_GAS gas, as a real
-// chain mines, never one per transaction; Shanghai rules like the committed artifacts
+// hardhat's node as sealgrid_verifier_contract::devnode starts it (`hardhat node` here):
+// a block every SEALGRID_BLOCK_TIME_MS milliseconds of at most SEALGRID_BLOCK_GAS gas, as
+// a real chain mines (0: each transaction at once); Shanghai rules like the committed artifacts
 // (SEALGRID_HARDFORK=london for the London ones); the deterministic account ganache's
 // --wallet.deterministic funds first (GANACHE_DEV_KEY in verifier-contract/src/rpc.rs),
 // so the project's code funds itself the same way on both nodes. A well-known test key:
 // this node is for loopback benchmarks only.
 const env = (name, fallback) => process.env[name] || fallback;
+const blockTime = Number(env("SEALGRID_BLOCK_TIME_MS", "0"));
 module.exports = {
   networks: {
     hardhat: {
@@ -13,8 +14,8 @@ module.exports = {
       chainId: 1337,
       blockGasLimit: Number(env("SEALGRID_BLOCK_GAS", "30000000")),
       mining: {
-        auto: false,
-        interval: Number(env("SEALGRID_BLOCK_TIME_MS", "2000")),
+        auto: blockTime === 0,
+        interval: blockTime === 0 ? 0 : blockTime,
         mempool: { order: "fifo" },
       },
       accounts: [
