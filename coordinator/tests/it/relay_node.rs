@@ -11,8 +11,7 @@
 //! `SEALGRID_REQUIRE_NODE=1` (as CI sets when Node.js is present): then it fails.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +26,7 @@ use sealgrid_proto::market::v1 as pb;
 use sealgrid_prover::NoProgress;
 use sealgrid_verifier_contract::bindings::Market;
 use sealgrid_verifier_contract::chain::LogFilter;
+use sealgrid_verifier_contract::devnode::{self, DevNode, NodeConfig, NodeKind};
 use sealgrid_verifier_contract::rpc::GANACHE_DEV_KEY;
 use sealgrid_verifier_contract::{Chain, DevChain, JsonRpcChain};
 use sealgrid_wallet::prosumer::Wallet;
@@ -34,66 +34,19 @@ use tonic::Code;
 
 use crate::common::*;
 
-/// The ganache process, killed (and reaped) when dropped.
-struct Ganache(Child);
-
-impl Drop for Ganache {
-    fn drop(&mut self) {
-        if let Err(e) = self.0.kill() {
-            eprintln!("stopping ganache: {e}");
-        }
-        if let Err(e) = self.0.wait() {
-            eprintln!("reaping ganache: {e}");
-        }
-    }
-}
-
 /// Ganache on 127.0.0.1 with a block of at most 30 M gas every 2 seconds, and its URL;
 /// `None` (after saying why) when this machine cannot run it and nobody requires it.
-fn ganache(log_dir: &Path) -> Option<(Ganache, String)> {
-    let cli: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../verifier-contract/node/node_modules/ganache/dist/node/cli.js");
-    let node = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !node || !cli.exists() {
-        let why = "Node.js or verifier-contract/node/node_modules/ganache is missing";
-        if std::env::var("SEALGRID_REQUIRE_NODE").is_ok_and(|v| v == "1") {
-            panic!("SEALGRID_REQUIRE_NODE=1 but {why}");
-        }
-        eprintln!("SKIPPED the relay on a node with real blocks: {why}");
+fn ganache(log_dir: &Path) -> Option<(DevNode, String)> {
+    if !devnode::required_or_skipped(NodeKind::Ganache, "the relay on a node with real blocks") {
         return None;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let log = std::fs::File::create(log_dir.join("ganache.log")).expect("log file");
-    let child = Command::new("node")
-        .arg(cli)
-        .args([
-            "--server.host",
-            "127.0.0.1",
-            "--server.port",
-            &port.to_string(),
-        ])
-        .args(["--wallet.deterministic", "--logging.quiet"])
-        .args([
-            "--miner.blockTime",
-            "2",
-            "--miner.blockGasLimit",
-            "30000000",
-        ])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log file"))
-        .stderr(log)
-        .spawn()
-        .expect("ganache starts");
-    let guard = Ganache(child);
-    let url = format!("http://127.0.0.1:{port}");
-    JsonRpcChain::wait_until_ready(&url, Duration::from_secs(60)).expect("ganache answers");
-    Some((guard, url))
+    let node = devnode::start(
+        &NodeConfig::interval(NodeKind::Ganache, Duration::from_secs(2)),
+        &log_dir.join("ganache.log"),
+    )
+    .expect("ganache starts");
+    let url = node.url.clone();
+    Some((node, url))
 }
 
 /// A local market (default parameters, the target directory's keys) deployed on the
