@@ -72,6 +72,8 @@ pub struct Options {
     pub block_gas: u64,
     /// Bids (or settlements) per relayed transaction (the coordinator's `relay_batch`).
     pub relay_batch: usize,
+    /// Batched transactions in flight (the coordinator's `relay_in_flight`).
+    pub relay_in_flight: usize,
     /// Bids per `SubmitBids` call.
     pub submit_batch: usize,
     /// Concurrent clients (bids, then settlements).
@@ -489,6 +491,7 @@ async fn slot(
         },
     );
     settings.relay_batch = o.relay_batch;
+    settings.relay_in_flight = o.relay_in_flight;
     let running = sealgrid_coordinator::start(settings, local.chain.clone())
         .await
         .context("the coordinator")?;
@@ -648,12 +651,13 @@ pub fn summary(r: &Report) -> String {
         )
     };
     let mut out = format!(
-        "slot of {} prosumers on {} ({} blocks, {} gas each), relay batch {}, SubmitBids × {}, {} clients\n",
+        "slot of {} prosumers on {} ({} blocks, {} gas each), relay batch {} × {} in flight, SubmitBids × {}, {} clients\n",
         o.prosumers,
         o.node,
         s(o.block_time),
         o.block_gas,
         o.relay_batch,
+        o.relay_in_flight,
         o.submit_batch,
         o.clients
     );
@@ -693,10 +697,11 @@ pub fn summary(r: &Report) -> String {
 pub fn markdown_row(r: &Report) -> String {
     let o = &r.options;
     format!(
-        "| {} | {} | {} | {} ({} blocks) | {} ({} after the last) | {} | {} | {} ({} after the last) | {} | {} | {} | {} | {} lost, {} dup | {} |",
+        "| {} | {} | {} × {} | {} ({} blocks) | {} ({} after the last) | {} | {} | {} ({} after the last) | {} | {} | {} | {} | {} lost, {} dup | {} |",
         o.prosumers,
         o.node,
         o.relay_batch,
+        o.relay_in_flight,
         s(r.setup),
         r.setup_blocks,
         s(r.bids.wall),
@@ -716,4 +721,4 @@ pub fn markdown_row(r: &Report) -> String {
 }
 
 /// The Markdown header matching [`markdown_row`].
-pub const MARKDOWN_HEADER: &str = "| prosumers | node | relay batch | registration + funding | bids on chain | bid blocks | clearing | settlements on chain | finalization | slot | gas / bid | gas / settlement | lost / duplicated | peak RSS |\n| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |";
+pub const MARKDOWN_HEADER: &str = "| prosumers | node | relay batch × in flight | registration + funding | bids on chain | bid blocks | clearing | settlements on chain | finalization | slot | gas / bid | gas / settlement | lost / duplicated | peak RSS |\n| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |";

@@ -35,8 +35,9 @@ async fn a_slot_on_a_node_with_real_blocks_lands_every_bid_and_settlement_once()
         node: NodeKind::Hardhat,
         block_time: Duration::from_secs(1),
         block_gas: 30_000_000,
-        // two batches of bids, two of settlements
+        // two batches of bids, two of settlements, both in flight together
         relay_batch: 4,
+        relay_in_flight: 2,
         submit_batch: 3,
         clients: 3,
         dir: dir.path().to_path_buf(),

@@ -83,6 +83,8 @@ pub struct Settings {
     /// The most bids (or settlements) relayed in one transaction (`submitBids`,
     /// `settleBatch`); 1 relays each alone.
     pub relay_batch: usize,
+    /// The most batched transactions sent before their receipts are awaited.
+    pub relay_in_flight: usize,
     /// How long the first queued submission may wait for others to join its batch,
     /// milliseconds (0: relay at once).
     pub relay_linger_ms: u64,
@@ -229,6 +231,7 @@ pub async fn start(settings: Settings, chain: ChainClient) -> Result<Running, St
         relay_margin_seconds: settings.relay_margin_seconds,
         max_queue: settings.max_queue,
         relay_batch: settings.relay_batch.max(1),
+        relay_in_flight: settings.relay_in_flight.max(1),
         relay_linger: std::time::Duration::from_millis(settings.relay_linger_ms),
         tick: std::time::Duration::from_millis(settings.tick_ms.max(10)),
         clock: settings.clock.clone(),

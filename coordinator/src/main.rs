@@ -223,6 +223,7 @@ async fn main() -> Result<()> {
         max_queue: config.max_queue,
         max_batch: config.max_batch,
         relay_batch: config.relay_batch,
+        relay_in_flight: config.relay_in_flight,
         relay_linger_ms: config.relay_linger_ms,
         tick_ms: 200,
         clock: Clock::wall(),

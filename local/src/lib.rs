@@ -453,6 +453,7 @@ impl LocalMarket {
             max_queue: 100_000,
             max_batch: 1000,
             relay_batch: sealgrid_coordinator::config::DEFAULT_RELAY_BATCH,
+            relay_in_flight: sealgrid_coordinator::config::DEFAULT_RELAY_IN_FLIGHT,
             relay_linger_ms: 0,
             tick_ms: 100,
             clock: self.config.clock.clone(),

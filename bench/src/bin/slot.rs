@@ -43,6 +43,9 @@ struct Cli {
     /// Bids (or settlements) per relayed transaction.
     #[arg(long, default_value_t = sealgrid_coordinator::config::DEFAULT_RELAY_BATCH)]
     relay_batch: usize,
+    /// Batched transactions sent before their receipts are awaited.
+    #[arg(long, default_value_t = sealgrid_coordinator::config::DEFAULT_RELAY_IN_FLIGHT)]
+    relay_in_flight: usize,
     /// Bids per `SubmitBids` call.
     #[arg(long, default_value_t = 50)]
     submit_batch: usize,
@@ -88,6 +91,7 @@ async fn main() -> Result<()> {
         block_time: Duration::from_millis(cli.block_ms),
         block_gas: cli.block_gas,
         relay_batch: cli.relay_batch,
+        relay_in_flight: cli.relay_in_flight,
         submit_batch: cli.submit_batch,
         clients: cli.clients,
         dir: cli

@@ -69,6 +69,8 @@ pub struct EngineConfig {
     pub max_queue: usize,
     /// The most bids (or settlements) relayed in one transaction.
     pub relay_batch: usize,
+    /// The most batched transactions sent before their receipts are awaited.
+    pub relay_in_flight: usize,
     /// How long the first queued submission may wait for a fuller batch.
     pub relay_linger: Duration,
     /// How often the clock is looked at.

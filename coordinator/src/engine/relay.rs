@@ -1,6 +1,7 @@
 //! The relay: queued submissions go to the contract in arrival order, runs of bids (or
-//! settlements) together in one batched transaction, one transaction at a time; what
-//! the contract accepted joins its round, what it refused is marked failed.
+//! settlements) together in one batched transaction, up to `relay_in_flight` batched
+//! transactions sent before their receipts are awaited; what the contract accepted
+//! joins its round, what it refused is marked failed.
 //!
 //! Balance updates (deposits, withdrawals) are not queued: they are relayed at once,
 //! those that arrive together in one `transact_many` (`balance.rs`).
@@ -68,83 +69,170 @@ impl Engine {
             self.singles_until = keys.last().copied();
             return;
         };
-        match self.chain.transact_raw(call).await {
-            Ok(receipt) => {
-                self.batch_unavailable = 0;
-                let block = self.chain.block_number().await.unwrap_or(0);
-                // Each item's share of the batch's gas.
-                let share = receipt.gas_used / subs.len() as u64;
-                let indices: HashMap<U256, u32> = receipt
-                    .logs
-                    .iter()
-                    .filter_map(|l| Market::BidSubmitted::decode_log_data(&l.data).ok())
-                    .map(|e| (e.bid, e.index))
-                    .collect();
-                tracing::debug!(items = subs.len(), gas = receipt.gas_used, "batch relayed");
-                for (key, mut sub) in keys.into_iter().zip(subs) {
-                    self.unqueue(key);
-                    let index = match sub.kind {
-                        Kind::Bid => indices.get(&u256(&sub.bid)).copied().unwrap_or(0),
-                        Kind::Settlement => 0,
-                    };
-                    sub.state = SubmissionState::OnChain {
-                        index,
-                        block,
-                        gas_used: share,
-                    };
-                    self.finish(key, sub);
-                }
+        let mut batches = vec![(keys, subs)];
+        let mut calls = vec![call];
+        // More batches behind it, sent before the first receipt is awaited (in nonce
+        // order): on a chain with real blocks they share the next block.
+        for (keys, subs) in self.more_batches(batches[0].0.len()) {
+            let Some(call) = batch_call(&subs) else {
+                break;
+            };
+            calls.push(call);
+            batches.push((keys, subs));
+        }
+        if batches.len() == 1 {
+            let (keys, subs) = batches.pop().expect("one batch");
+            match self.chain.transact_raw(calls.remove(0)).await {
+                Ok(receipt) => self.batch_landed(keys, subs, receipt).await,
+                Err(e) => self.batch_refused(keys, subs, e).await,
             }
-            Err(e) => {
-                let refusal = Refusal::from_chain(&e);
-                if refusal.code() == tonic::Code::Unavailable {
-                    // The node, not the contract: unreachable, or refusing this
-                    // transaction (too large for its blocks, say). Three times in a row,
-                    // and the batch's items go one by one.
-                    self.batch_unavailable += 1;
-                    if self.batch_unavailable < 3 {
-                        tracing::warn!(error = %e, "relay failed; retrying");
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                        return;
-                    }
-                    self.batch_unavailable = 0;
-                    tracing::warn!(error = %e, items = keys.len(), "a batch failed three times; relaying its items one by one");
-                    self.singles_until = keys.last().copied();
-                    return;
+            return;
+        }
+        tracing::debug!(batches = batches.len(), "batches in flight");
+        let results = self.chain.transact_many_raw(calls).await;
+        // What landed first (its items leave the queue), then the first refusal decides
+        // as it would alone; a later refused batch stays queued and goes again.
+        let mut refused = None;
+        for ((keys, subs), r) in batches.into_iter().zip(results) {
+            match r {
+                Ok(receipt) => self.batch_landed(keys, subs, receipt).await,
+                Err(e) if refused.is_none() => refused = Some((keys, subs, e)),
+                Err(e) => {
+                    tracing::debug!(error = %e, "a later batch in flight failed; it stays queued")
                 }
-                // A settlement batch sent as the window opens, before the chain's time
-                // has caught up with the engine's clock: the same batch again, not one
-                // transaction per settlement (a block each on a real chain).
-                let first = subs[0].round;
-                if subs[0].kind == Kind::Settlement
-                    && refusal.reason == Reason::TooEarly
-                    && subs.iter().all(|s| s.round == first)
-                    && self.wait_for_settlement_start(first).await
-                {
-                    return;
-                }
-                // The revert names the item it refused (a bid posted directly meanwhile,
-                // an account suspended or its balance moved): that one goes alone, the
-                // others stay batched. Otherwise every item goes alone.
-                if let Some(k) = culprit(&e, &keys, &subs) {
-                    tracing::info!(
-                        items = keys.len(),
-                        error = %refusal.message,
-                        bid = %hex::encode(k.1),
-                        "the contract refused a batch for one item; relaying it alone"
-                    );
-                    self.held.insert(k);
-                    self.held_turn = false;
-                    return;
-                }
-                tracing::info!(
-                    items = keys.len(),
-                    error = %refusal.message,
-                    "the contract refused a batch; relaying its items one by one"
-                );
-                self.singles_until = keys.last().copied();
             }
         }
+        if let Some((keys, subs, e)) = refused {
+            self.batch_refused(keys, subs, e).await;
+        }
+    }
+
+    /// The batches behind the first (`skip` items at the queue's front, not held), up
+    /// to `relay_in_flight` − 1 of them: each a run of one kind of at least two items,
+    /// up to `relay_batch`; none while items of a refused batch go one by one.
+    fn more_batches(&self, skip: usize) -> Vec<(Vec<(Kind, [u8; 32])>, Vec<Submission>)> {
+        let mut out = Vec::new();
+        if self.cfg.relay_in_flight < 2 || self.singles_until.is_some() {
+            return out;
+        }
+        let mut rest = self
+            .queue
+            .iter()
+            .filter(|k| !self.held.contains(k))
+            .skip(skip)
+            .copied()
+            .peekable();
+        while out.len() + 1 < self.cfg.relay_in_flight {
+            let Some(&(kind, _)) = rest.peek() else {
+                break;
+            };
+            let mut keys = Vec::new();
+            while keys.len() < self.cfg.relay_batch {
+                match rest.peek() {
+                    Some(k) if k.0 == kind => keys.push(rest.next().expect("peeked")),
+                    _ => break,
+                }
+            }
+            let subs: Vec<Submission> = keys
+                .iter()
+                .filter_map(|k| self.subs.get(k).cloned())
+                .collect();
+            if keys.len() < 2 || subs.len() != keys.len() {
+                break;
+            }
+            out.push((keys, subs));
+        }
+        out
+    }
+
+    /// A batch the contract accepted: its items are on chain.
+    async fn batch_landed(
+        &mut self,
+        keys: Vec<(Kind, [u8; 32])>,
+        subs: Vec<Submission>,
+        receipt: sealgrid_verifier_contract::Receipt,
+    ) {
+        self.batch_unavailable = 0;
+        let block = self.chain.block_number().await.unwrap_or(0);
+        // Each item's share of the batch's gas.
+        let share = receipt.gas_used / subs.len() as u64;
+        let indices: HashMap<U256, u32> = receipt
+            .logs
+            .iter()
+            .filter_map(|l| Market::BidSubmitted::decode_log_data(&l.data).ok())
+            .map(|e| (e.bid, e.index))
+            .collect();
+        tracing::debug!(items = subs.len(), gas = receipt.gas_used, "batch relayed");
+        for (key, mut sub) in keys.into_iter().zip(subs) {
+            self.unqueue(key);
+            let index = match sub.kind {
+                Kind::Bid => indices.get(&u256(&sub.bid)).copied().unwrap_or(0),
+                Kind::Settlement => 0,
+            };
+            sub.state = SubmissionState::OnChain {
+                index,
+                block,
+                gas_used: share,
+            };
+            self.finish(key, sub);
+        }
+    }
+
+    /// A batch that did not land: the node's failure is retried, the contract's refusal
+    /// sends the item it names alone, or every item alone.
+    async fn batch_refused(
+        &mut self,
+        keys: Vec<(Kind, [u8; 32])>,
+        subs: Vec<Submission>,
+        e: sealgrid_verifier_contract::ChainError,
+    ) {
+        let refusal = Refusal::from_chain(&e);
+        if refusal.code() == tonic::Code::Unavailable {
+            // The node, not the contract: unreachable, or refusing this
+            // transaction (too large for its blocks, say). Three times in a row,
+            // and the batch's items go one by one.
+            self.batch_unavailable += 1;
+            if self.batch_unavailable < 3 {
+                tracing::warn!(error = %e, "relay failed; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                return;
+            }
+            self.batch_unavailable = 0;
+            tracing::warn!(error = %e, items = keys.len(), "a batch failed three times; relaying its items one by one");
+            self.singles_until = keys.last().copied();
+            return;
+        }
+        // A settlement batch sent as the window opens, before the chain's time
+        // has caught up with the engine's clock: the same batch again, not one
+        // transaction per settlement (a block each on a real chain).
+        let first = subs[0].round;
+        if subs[0].kind == Kind::Settlement
+            && refusal.reason == Reason::TooEarly
+            && subs.iter().all(|s| s.round == first)
+            && self.wait_for_settlement_start(first).await
+        {
+            return;
+        }
+        // The revert names the item it refused (a bid posted directly meanwhile,
+        // an account suspended or its balance moved): that one goes alone, the
+        // others stay batched. Otherwise every item goes alone.
+        if let Some(k) = culprit(&e, &keys, &subs) {
+            tracing::info!(
+                items = keys.len(),
+                error = %refusal.message,
+                bid = %hex::encode(k.1),
+                "the contract refused a batch for one item; relaying it alone"
+            );
+            self.held.insert(k);
+            self.held_turn = false;
+            return;
+        }
+        tracing::info!(
+            items = keys.len(),
+            error = %refusal.message,
+            "the contract refused a batch; relaying its items one by one"
+        );
+        self.singles_until = keys.last().copied();
     }
 
     /// A settlement refused as too early although admission saw the engine's clock past
