@@ -148,6 +148,21 @@ pub struct JsonRpcChain {
     /// The most a transaction may pay per gas (EIP-1559's `maxFeePerGas`, or a legacy
     /// gas price), in wei.
     max_fee_cap: U256,
+    /// The most gas a landed transaction of each shape used ([`GasShape`]): the next of
+    /// the same shape is sent with it plus the estimate's margin, without an
+    /// `eth_estimateGas` (see `gas_for`).
+    gas_seen: HashMap<GasShape, u64>,
+}
+
+/// What a transaction's gas is taken to depend on: the contract, the function and the
+/// calldata's length (a batch of 32 bids, a deposit). Transactions of one shape differ
+/// by the storage they touch first (a fresh slot costs 17,100 more than a written one),
+/// well within the quarter of margin a gas limit gets.
+type GasShape = (Address, [u8; 4], usize);
+
+fn gas_shape(to: Option<Address>, data: &Bytes) -> Option<GasShape> {
+    let selector: [u8; 4] = data.get(..4)?.try_into().ok()?;
+    Some((to?, selector, data.len()))
 }
 
 /// How long `eth_estimateGas` may take before it is asked again, at least (see
@@ -269,6 +284,7 @@ impl JsonRpcChain {
             next_id: 1,
             receipt_timeout: DEFAULT_RECEIPT_TIMEOUT,
             confirmations: 1,
+            gas_seen: HashMap::new(),
             max_fee_cap: U256::from(DEFAULT_MAX_FEE_PER_GAS),
         };
         chain.chain_id = chain.quantity("eth_chainId", json!([]))?;
@@ -490,7 +506,13 @@ impl JsonRpcChain {
     /// The gas limit a transaction is sent with: the node's `eth_estimateGas` on the
     /// pending state plus a quarter and 25,000 (state can change before it is mined:
     /// a slot written first by another transaction costs less, one cleared costs more),
-    /// at most the per-transaction cap. A transaction sent with the cap (16.7 M) on a
+    /// at most the per-transaction cap. When a transaction of the same [`GasShape`] has
+    /// landed, the most gas one used takes the estimate's place, margin included:
+    /// hardhat's EDR and ganache estimate by a binary search over the gas limit, a dozen
+    /// executions or more (about 1.7 s for a batch of 32 bids on EDR, 7.5–10.8 s for a
+    /// settlement on ganache), which the slot benchmark measured as the relay's pace.
+    /// One that reverts on chain anyway (out of gas, or its state moved) clears its
+    /// shape's entry, so the next is estimated. A transaction sent with the cap (16.7 M) on a
     /// chain of 30 M blocks leaves room for no second one in its block: every
     /// transaction would take a block of its own. A node that cannot estimate (the
     /// estimate reverts: the transaction depends on one not mined yet) gets the cap.
@@ -509,6 +531,12 @@ impl JsonRpcChain {
         data: &Bytes,
         executed: Duration,
     ) -> u64 {
+        if let Some(seen) = gas_shape(to, data).and_then(|k| self.gas_seen.get(&k)) {
+            return seen
+                .saturating_add(seen / 4)
+                .saturating_add(25_000)
+                .min(self.gas_limit);
+        }
         let tx = self.call_object(from, to, value, data);
         let timeout = estimate_timeout(executed);
         for _ in 0..ESTIMATE_ATTEMPTS {
@@ -674,6 +702,14 @@ impl JsonRpcChain {
             .and_then(quantity_of)
             .ok_or_else(|| backend(format!("receipt without gasUsed: {receipt}")))?;
         let success = receipt.get("status").and_then(quantity_of) == Some(1);
+        if let Some(shape) = gas_shape(to, data) {
+            if success {
+                let seen = self.gas_seen.entry(shape).or_default();
+                *seen = (*seen).max(gas_used);
+            } else {
+                self.gas_seen.remove(&shape);
+            }
+        }
         let block = receipt
             .get("blockNumber")
             .and_then(quantity_of)

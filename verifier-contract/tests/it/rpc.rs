@@ -275,3 +275,71 @@ fn transactions_of_four_senders_share_a_two_second_block() {
         .expect_err("the base fee is above the cap");
     assert!(e.to_string().contains("above the fee cap"), "{e}");
 }
+
+/// A transaction of a shape that has landed before (the same contract, function and
+/// calldata length) is sent with the most gas one used plus the estimate's margin,
+/// without `eth_estimateGas`: EDR and ganache estimate by a binary search, a dozen
+/// executions, which paced the relay (issue #14, the slot benchmark).
+#[test]
+fn a_transaction_of_a_landed_shape_is_sent_without_an_estimate() {
+    use alloy_primitives::{Address, U256};
+    use alloy_sol_types::SolCall;
+    use sealgrid_verifier_contract::bindings::TestToken;
+    if !devnode::required_or_skipped(NodeKind::Hardhat, "the gas of a landed shape") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (node, url) = start_node(dir.path(), &NodeConfig::instant(NodeKind::Hardhat));
+    let estimates = || {
+        std::fs::read_to_string(&node.log)
+            .expect("the node's log")
+            .lines()
+            .filter(|l| l.contains("eth_estimateGas"))
+            .count()
+    };
+    let mut chain = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
+    let me = chain.funder();
+    let token = chain
+        .deploy(me, EvmTarget::Shanghai.bytecode(Deployable::TestToken))
+        .expect("deploys")
+        .contract_address
+        .expect("an address");
+    let mint = |to: u8| -> alloy_primitives::Bytes {
+        TestToken::mintCall {
+            to: Address::repeat_byte(to),
+            value: U256::from(1000),
+        }
+        .abi_encode()
+        .into()
+    };
+    let before = estimates();
+    let first = chain.transact(me, token, mint(1)).expect("mints");
+    assert_eq!(
+        estimates(),
+        before + 1,
+        "the first of its shape is estimated"
+    );
+    // a fresh balance slot each: the same gas, so the limit is the one seen plus margin
+    for to in 2..5 {
+        chain.transact(me, token, mint(to)).expect("mints");
+    }
+    assert_eq!(estimates(), before + 1, "later ones of the shape are not");
+    let limits: Vec<u64> = chain
+        .logs(&sealgrid_verifier_contract::LogFilter::since(token, 0))
+        .expect("logs")
+        .iter()
+        .filter_map(|l| l.tx_hash)
+        .map(|h| {
+            let tx = chain
+                .rpc("eth_getTransactionByHash", serde_json::json!([h]))
+                .expect("the transaction");
+            u64::from_str_radix(tx["gas"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+        })
+        .collect();
+    let hinted = first.gas_used + first.gas_used / 4 + 25_000;
+    assert_eq!(limits.len(), 4, "{limits:?}");
+    assert!(
+        limits[1..].iter().all(|&l| l == hinted),
+        "{limits:?} against {hinted}"
+    );
+}
