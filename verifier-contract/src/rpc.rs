@@ -45,9 +45,11 @@ use std::time::{Duration, Instant};
 
 use alloy_primitives::{keccak256, Address, Bytes, Log, B256, U256};
 use alloy_rlp::{Encodable, Header};
+use alloy_sol_types::SolCall;
 use k256::ecdsa::SigningKey;
 use serde_json::{json, Value};
 
+use crate::bindings::Market;
 use crate::chain::{address_of_key, Chain, ChainError, ChainLog, DevChain, LogFilter, Receipt};
 use crate::embedded::TX_GAS_LIMIT;
 
@@ -152,17 +154,38 @@ pub struct JsonRpcChain {
     /// the same shape is sent with it plus the estimate's margin, without an
     /// `eth_estimateGas` (see `gas_for`).
     gas_seen: HashMap<GasShape, u64>,
+    /// The functions `gas_seen` is kept for ([`HINTED`] unless set).
+    hinted: Vec<[u8; 4]>,
 }
 
 /// What a transaction's gas is taken to depend on: the contract, the function and the
-/// calldata's length (a batch of 32 bids, a deposit). Transactions of one shape differ
-/// by the storage they touch first (a fresh slot costs 17,100 more than a written one),
-/// well within the quarter of margin a gas limit gets.
+/// calldata's length (a batch of 32 bids, a deposit). Only for the market's functions
+/// whose gas is the proof checks' and a fixed set of storage writes per item
+/// ([`HINTED`]): transactions of one shape then differ by the storage they touch first
+/// (a fresh slot costs 17,100 more than a written one, against about 170,000 a bid),
+/// within the quarter of margin a gas limit gets. Functions with loops whose cost
+/// depends on the state (`recordDefaults` skips a bid already recorded, `clear`,
+/// `finalize`, the committee's) are always estimated: a cheap page of one length would
+/// otherwise set the limit of a costly one.
 type GasShape = (Address, [u8; 4], usize);
 
-fn gas_shape(to: Option<Address>, data: &Bytes) -> Option<GasShape> {
+/// The functions whose gas a landed transaction of the same shape stands for, unless
+/// [`JsonRpcChain::set_gas_hinted`] says otherwise.
+pub const HINTED: [[u8; 4]; 7] = [
+    Market::submitBidsCall::SELECTOR,
+    Market::submitBidCall::SELECTOR,
+    Market::settleBatchCall::SELECTOR,
+    Market::settleCall::SELECTOR,
+    Market::depositCall::SELECTOR,
+    Market::depositForCall::SELECTOR,
+    Market::withdrawCall::SELECTOR,
+];
+
+fn gas_shape(hinted: &[[u8; 4]], to: Option<Address>, data: &Bytes) -> Option<GasShape> {
     let selector: [u8; 4] = data.get(..4)?.try_into().ok()?;
-    Some((to?, selector, data.len()))
+    hinted
+        .contains(&selector)
+        .then_some((to?, selector, data.len()))
 }
 
 /// How long `eth_estimateGas` may take before it is asked again, at least (see
@@ -285,6 +308,7 @@ impl JsonRpcChain {
             receipt_timeout: DEFAULT_RECEIPT_TIMEOUT,
             confirmations: 1,
             gas_seen: HashMap::new(),
+            hinted: HINTED.to_vec(),
             max_fee_cap: U256::from(DEFAULT_MAX_FEE_PER_GAS),
         };
         chain.chain_id = chain.quantity("eth_chainId", json!([]))?;
@@ -422,6 +446,15 @@ impl JsonRpcChain {
         self.confirmations = blocks.max(1);
     }
 
+    /// The functions (selectors) whose transactions are sent with the gas a landed one of
+    /// the same shape used, plus margin, instead of a new estimate: functions whose gas
+    /// does not depend on the state beyond a fresh storage slot or two per item
+    /// ([`HINTED`], the market's bids, settlements and balance updates, by default).
+    pub fn set_gas_hinted(&mut self, selectors: &[[u8; 4]]) {
+        self.hinted = selectors.to_vec();
+        self.gas_seen.retain(|k, _| selectors.contains(&k.1));
+    }
+
     /// The most a transaction may pay per gas, in wei (default
     /// [`DEFAULT_MAX_FEE_PER_GAS`]): a transaction that would need more is not sent.
     pub fn set_max_fee(&mut self, wei_per_gas: U256) {
@@ -531,7 +564,7 @@ impl JsonRpcChain {
         data: &Bytes,
         executed: Duration,
     ) -> u64 {
-        if let Some(seen) = gas_shape(to, data).and_then(|k| self.gas_seen.get(&k)) {
+        if let Some(seen) = gas_shape(&self.hinted, to, data).and_then(|k| self.gas_seen.get(&k)) {
             return seen
                 .saturating_add(seen / 4)
                 .saturating_add(25_000)
@@ -702,7 +735,7 @@ impl JsonRpcChain {
             .and_then(quantity_of)
             .ok_or_else(|| backend(format!("receipt without gasUsed: {receipt}")))?;
         let success = receipt.get("status").and_then(quantity_of) == Some(1);
-        if let Some(shape) = gas_shape(to, data) {
+        if let Some(shape) = gas_shape(&self.hinted, to, data) {
             if success {
                 let seen = self.gas_seen.entry(shape).or_default();
                 *seen = (*seen).max(gas_used);

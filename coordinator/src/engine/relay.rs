@@ -83,7 +83,10 @@ impl Engine {
         if batches.len() == 1 {
             let (keys, subs) = batches.pop().expect("one batch");
             match self.chain.transact_raw(calls.remove(0)).await {
-                Ok(receipt) => self.batch_landed(keys, subs, receipt).await,
+                Ok(receipt) => {
+                    self.batch_unavailable = 0;
+                    self.batch_landed(keys, subs, receipt).await
+                }
                 Err(e) => self.batch_refused(keys, subs, e).await,
             }
             return;
@@ -91,19 +94,25 @@ impl Engine {
         tracing::debug!(batches = batches.len(), "batches in flight");
         let results = self.chain.transact_many_raw(calls).await;
         // What landed first (its items leave the queue), then the first refusal decides
-        // as it would alone; a later refused batch stays queued and goes again.
+        // as it would alone; a later refused batch stays queued and goes again. The count
+        // of the node's refusals in a row goes back to 0 only when every batch landed, so
+        // that a batch the node keeps refusing while the ones behind it land still goes
+        // one by one after three.
         let mut refused = None;
         for ((keys, subs), r) in batches.into_iter().zip(results) {
             match r {
                 Ok(receipt) => self.batch_landed(keys, subs, receipt).await,
                 Err(e) if refused.is_none() => refused = Some((keys, subs, e)),
-                Err(e) => {
-                    tracing::debug!(error = %e, "a later batch in flight failed; it stays queued")
-                }
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    items = keys.len(),
+                    "a later batch in flight did not land; its items stay queued"
+                ),
             }
         }
-        if let Some((keys, subs, e)) = refused {
-            self.batch_refused(keys, subs, e).await;
+        match refused {
+            Some((keys, subs, e)) => self.batch_refused(keys, subs, e).await,
+            None => self.batch_unavailable = 0,
         }
     }
 
@@ -152,7 +161,6 @@ impl Engine {
         subs: Vec<Submission>,
         receipt: sealgrid_verifier_contract::Receipt,
     ) {
-        self.batch_unavailable = 0;
         let block = self.chain.block_number().await.unwrap_or(0);
         // Each item's share of the batch's gas.
         let share = receipt.gas_used / subs.len() as u64;

@@ -298,6 +298,10 @@ fn a_transaction_of_a_landed_shape_is_sent_without_an_estimate() {
             .count()
     };
     let mut chain = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
+    // the market's functions need proofs; the token's mint has the same kind of gas
+    // (one fresh balance slot a call)
+    assert!(!sealgrid_verifier_contract::rpc::HINTED.contains(&TestToken::mintCall::SELECTOR));
+    chain.set_gas_hinted(&[TestToken::mintCall::SELECTOR]);
     let me = chain.funder();
     let token = chain
         .deploy(me, EvmTarget::Shanghai.bytecode(Deployable::TestToken))
@@ -341,5 +345,16 @@ fn a_transaction_of_a_landed_shape_is_sent_without_an_estimate() {
     assert!(
         limits[1..].iter().all(|&l| l == hinted),
         "{limits:?} against {hinted}"
+    );
+    // a function outside the set (by default the market's bids, settlements and balance
+    // updates) is estimated every time
+    let mut plain = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
+    for to in 5..7 {
+        plain.transact(me, token, mint(to)).expect("mints");
+    }
+    assert_eq!(
+        estimates(),
+        before + 3,
+        "outside the set, each is estimated"
     );
 }
