@@ -435,7 +435,11 @@ pub async fn run(o: &Options, p: &Proofs) -> Result<Report> {
     let log = o.dir.join("node.log");
     let node = tokio::task::spawn_blocking(move || devnode::start(&config, &log)).await??;
     let market_dir = o.dir.join("market");
-    let _ = std::fs::remove_dir_all(&market_dir);
+    match std::fs::remove_dir_all(&market_dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| market_dir.display().to_string()),
+    }
     let clock = Clock::wall();
     let local = LocalMarket::setup_on_node(
         LocalConfig {

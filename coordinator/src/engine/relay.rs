@@ -26,6 +26,9 @@ use super::{answer, u256, Engine};
 use crate::refusal::{Reason, Refusal};
 use crate::store::{Kind, Submission, SubmissionState};
 
+/// A batch: its queue keys and their submissions, in order.
+type Batch = (Vec<(Kind, [u8; 32])>, Vec<Submission>);
+
 /// Where a submission the contract calls a replay stands on chain.
 enum Found {
     /// In a block: the bid's index (0 for a settlement).
@@ -119,7 +122,7 @@ impl Engine {
     /// The batches behind the first (`skip` items at the queue's front, not held), up
     /// to `relay_in_flight` − 1 of them: each a run of one kind of at least two items,
     /// up to `relay_batch`; none while items of a refused batch go one by one.
-    fn more_batches(&self, skip: usize) -> Vec<(Vec<(Kind, [u8; 32])>, Vec<Submission>)> {
+    fn more_batches(&self, skip: usize) -> Vec<Batch> {
         let mut out = Vec::new();
         if self.cfg.relay_in_flight < 2 || self.singles_until.is_some() {
             return out;
