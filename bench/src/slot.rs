@@ -28,9 +28,8 @@ use std::time::{Duration, Instant};
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{SolCall, SolEvent};
 use anyhow::{anyhow, bail, Context, Result};
-use sealgrid_circuits::market::MarketParams;
 use sealgrid_coordinator::{Clock, RoundPlan};
-use sealgrid_local::{LocalConfig, LocalMarket};
+use sealgrid_local::LocalMarket;
 use sealgrid_market::Schedule;
 use sealgrid_proto::market::v1 as pb;
 use sealgrid_proto::market::v1::coordinator_client::CoordinatorClient;
@@ -442,16 +441,7 @@ pub async fn run(o: &Options, p: &Proofs) -> Result<Report> {
     }
     let clock = Clock::wall();
     let local = LocalMarket::setup_on_node(
-        LocalConfig {
-            dir: market_dir,
-            params: MarketParams::default(),
-            key_dir: sealgrid_prover::circuits::target_key_dir(),
-            max_unsettled: 2,
-            max_defaults: 1,
-            persist_chain: false,
-            clock: clock.clone(),
-            ceremony: None,
-        },
+        crate::load::server::market_config(market_dir, clock.clone()),
         &node.url,
         Arc::new(NoProgress),
     )

@@ -46,6 +46,21 @@ pub struct OnChain {
     pub live: Vec<BidId>,
 }
 
+/// The benchmarks' market: default parameters, the target directory's keys (those the
+/// proof caches were made with), its files in `dir`, on `clock`.
+pub fn market_config(dir: std::path::PathBuf, clock: Clock) -> LocalConfig {
+    LocalConfig {
+        dir,
+        params: MarketParams::default(),
+        key_dir: sealgrid_prover::circuits::target_key_dir(),
+        max_unsettled: 2,
+        max_defaults: 1,
+        persist_chain: false,
+        clock,
+        ceremony: None,
+    }
+}
+
 /// A running server side.
 #[derive(Debug)]
 pub struct Server {
@@ -62,16 +77,7 @@ impl Server {
         let dir = tempfile::tempdir().context("temp dir")?;
         let clock = Clock::wall();
         let local = LocalMarket::setup(
-            LocalConfig {
-                dir: dir.path().to_path_buf(),
-                params: MarketParams::default(),
-                key_dir: sealgrid_prover::circuits::target_key_dir(),
-                max_unsettled: 2,
-                max_defaults: 1,
-                persist_chain: false,
-                clock: clock.clone(),
-                ceremony: None,
-            },
+            market_config(dir.path().to_path_buf(), clock.clone()),
             Arc::new(NoProgress),
         )
         .await
