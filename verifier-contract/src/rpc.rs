@@ -156,7 +156,14 @@ pub struct JsonRpcChain {
     gas_seen: HashMap<GasShape, u64>,
     /// The functions `gas_seen` is kept for ([`HINTED`] unless set).
     hinted: Vec<[u8; 4]>,
+    /// The largest response body read, bytes ([`DEFAULT_RESPONSE_LIMIT`]).
+    response_limit: u64,
 }
+
+/// The largest JSON-RPC response body a [`JsonRpcChain`] reads unless set: 10 MiB. An
+/// `eth_getLogs` answer above it (a round of 5,000 bids is over 10 MiB of events) is
+/// asked again for each half of its block range.
+pub const DEFAULT_RESPONSE_LIMIT: u64 = 10 << 20;
 
 /// What a transaction's gas is taken to depend on: the contract, the function and the
 /// calldata's length (a batch of 32 bids, a deposit). Only for the market's functions
@@ -309,6 +316,7 @@ impl JsonRpcChain {
             confirmations: 1,
             gas_seen: HashMap::new(),
             hinted: HINTED.to_vec(),
+            response_limit: DEFAULT_RESPONSE_LIMIT,
             max_fee_cap: U256::from(DEFAULT_MAX_FEE_PER_GAS),
         };
         chain.chain_id = chain.quantity("eth_chainId", json!([]))?;
@@ -395,6 +403,8 @@ impl JsonRpcChain {
         let status = response.status();
         let v: Value = response
             .body_mut()
+            .with_config()
+            .limit(self.response_limit)
             .read_json()
             .map_err(|e| Failure::Transport(format!("{method}: HTTP {status}, {e}")))?;
         if let Some(err) = v.get("error") {
@@ -455,6 +465,11 @@ impl JsonRpcChain {
         self.gas_seen.retain(|k, _| selectors.contains(&k.1));
     }
 
+    /// The largest response body read, bytes (default [`DEFAULT_RESPONSE_LIMIT`]).
+    pub fn set_response_limit(&mut self, bytes: u64) {
+        self.response_limit = bytes.max(1);
+    }
+
     /// The most a transaction may pay per gas, in wei (default
     /// [`DEFAULT_MAX_FEE_PER_GAS`]): a transaction that would need more is not sent.
     pub fn set_max_fee(&mut self, wei_per_gas: U256) {
@@ -505,6 +520,43 @@ impl JsonRpcChain {
                 Ok(Fees::Legacy { gas_price })
             }
         }
+    }
+
+    /// The logs of `address` in blocks `from..=to`, appended to `out` (see
+    /// [`Chain::logs`]).
+    fn logs_in(
+        &mut self,
+        address: Address,
+        from: u64,
+        to: u64,
+        out: &mut Vec<ChainLog>,
+    ) -> Result<(), ChainError> {
+        if from > to {
+            return Ok(());
+        }
+        let query = json!({
+            "address": address,
+            "fromBlock": format!("{from:#x}"),
+            "toBlock": format!("{to:#x}"),
+        });
+        let v = match self.rpc("eth_getLogs", json!([query])) {
+            Ok(v) => v,
+            Err(_) if from < to => {
+                let mid = from + (to - from) / 2;
+                self.logs_in(address, from, mid, out)?;
+                return self.logs_in(address, mid + 1, to, out);
+            }
+            Err(e) => return Err(e),
+        };
+        let logs = v
+            .as_array()
+            .ok_or_else(|| backend(format!("eth_getLogs: not a list: {v}")))?
+            .iter()
+            .filter(|l| l.get("removed").and_then(Value::as_bool) != Some(true))
+            .map(chain_log_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.extend(logs);
+        Ok(())
     }
 
     /// The transaction object of `eth_call` and `eth_estimateGas`, with the cap as gas.
@@ -1583,24 +1635,16 @@ impl Chain for JsonRpcChain {
             .ok_or_else(|| backend(format!("eth_getCode {address}: not bytes: {v}")))
     }
 
+    /// One `eth_getLogs` over the whole range; when the node refuses it or its answer is
+    /// too large (a body over the response limit, a node's cap on results or range),
+    /// each half of the range is asked for in turn, down to single blocks.
     fn logs(&mut self, filter: &LogFilter) -> Result<Vec<ChainLog>, ChainError> {
         let to = match filter.to_block {
-            Some(b) => json!(format!("{b:#x}")),
-            None => json!("latest"),
+            Some(b) => b,
+            None => self.block_number()?,
         };
-        let query = json!({
-            "address": filter.address,
-            "fromBlock": format!("{:#x}", filter.from_block),
-            "toBlock": to,
-        });
-        let v = self.rpc("eth_getLogs", json!([query]))?;
-        let mut logs = v
-            .as_array()
-            .ok_or_else(|| backend(format!("eth_getLogs: not a list: {v}")))?
-            .iter()
-            .filter(|l| l.get("removed").and_then(Value::as_bool) != Some(true))
-            .map(chain_log_of)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut logs = Vec::new();
+        self.logs_in(filter.address, filter.from_block, to, &mut logs)?;
         logs.sort_by_key(|l| (l.block_number, l.tx_index, l.log_index));
         Ok(logs)
     }
