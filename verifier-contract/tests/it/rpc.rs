@@ -283,7 +283,6 @@ fn transactions_of_four_senders_share_a_two_second_block() {
 /// executions, which paced the relay (issue #14, the slot benchmark).
 #[test]
 fn a_transaction_of_a_landed_shape_is_sent_without_an_estimate() {
-    use alloy_primitives::{Address, U256};
     use alloy_sol_types::SolCall;
     use sealgrid_verifier_contract::bindings::TestToken;
     if !devnode::required_or_skipped(NodeKind::Hardhat, "the gas of a landed shape") {
@@ -304,19 +303,8 @@ fn a_transaction_of_a_landed_shape_is_sent_without_an_estimate() {
     assert!(!sealgrid_verifier_contract::rpc::HINTED.contains(&TestToken::mintCall::SELECTOR));
     chain.set_gas_hinted(&[TestToken::mintCall::SELECTOR]);
     let me = chain.funder();
-    let token = chain
-        .deploy(me, EvmTarget::Shanghai.bytecode(Deployable::TestToken))
-        .expect("deploys")
-        .contract_address
-        .expect("an address");
-    let mint = |to: u8| -> alloy_primitives::Bytes {
-        TestToken::mintCall {
-            to: Address::repeat_byte(to),
-            value: U256::from(1000),
-        }
-        .abi_encode()
-        .into()
-    };
+    let token = deploy_token(&mut chain);
+    let mint = |to: u8| mint_call(to, 1000);
     let before = estimates();
     let first = chain.transact(me, token, mint(1)).expect("mints");
     assert_eq!(
@@ -374,9 +362,6 @@ fn a_transaction_of_a_landed_shape_is_sent_without_an_estimate() {
 /// again half a block range at a time: the same logs, in the same order.
 #[test]
 fn logs_too_large_for_one_answer_are_read_half_a_range_at_a_time() {
-    use alloy_primitives::{Address, U256};
-    use alloy_sol_types::SolCall;
-    use sealgrid_verifier_contract::bindings::TestToken;
     use sealgrid_verifier_contract::LogFilter;
     if !devnode::required_or_skipped(NodeKind::Hardhat, "logs read by halves") {
         return;
@@ -385,18 +370,10 @@ fn logs_too_large_for_one_answer_are_read_half_a_range_at_a_time() {
     let (_node, url) = start_node(dir.path(), &NodeConfig::instant(NodeKind::Hardhat));
     let mut chain = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
     let me = chain.funder();
-    let token = chain
-        .deploy(me, EvmTarget::Shanghai.bytecode(Deployable::TestToken))
-        .expect("deploys")
-        .contract_address
-        .expect("an address");
+    let token = deploy_token(&mut chain);
     for to in 1..=12u8 {
-        let mint = TestToken::mintCall {
-            to: Address::repeat_byte(to),
-            value: U256::from(to),
-        };
         chain
-            .transact(me, token, mint.abi_encode().into())
+            .transact(me, token, mint_call(to, u64::from(to)))
             .expect("mints");
     }
     let filter = LogFilter::since(token, 0);
@@ -409,4 +386,25 @@ fn logs_too_large_for_one_answer_are_read_half_a_range_at_a_time() {
     // a single block's logs over the limit: an error, not a silent gap
     small.set_response_limit(10);
     assert!(small.logs(&filter).is_err());
+}
+
+/// The test token, deployed by `chain`'s funder.
+fn deploy_token(chain: &mut JsonRpcChain) -> alloy_primitives::Address {
+    let me = chain.funder();
+    chain
+        .deploy(me, EvmTarget::Shanghai.bytecode(Deployable::TestToken))
+        .expect("deploys")
+        .contract_address
+        .expect("an address")
+}
+
+/// `TestToken.mint(0xtoto…, value)` as calldata.
+fn mint_call(to: u8, value: u64) -> alloy_primitives::Bytes {
+    use alloy_sol_types::SolCall;
+    sealgrid_verifier_contract::bindings::TestToken::mintCall {
+        to: alloy_primitives::Address::repeat_byte(to),
+        value: alloy_primitives::U256::from(value),
+    }
+    .abi_encode()
+    .into()
 }
