@@ -16,6 +16,8 @@ pub struct Receipt {
     pub output: Bytes,
     /// The created contract, for a deployment.
     pub contract_address: Option<Address>,
+    /// The block that holds it.
+    pub block: u64,
 }
 
 /// Which logs [`Chain::logs`] returns: those emitted by `address` in the blocks

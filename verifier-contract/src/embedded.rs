@@ -298,7 +298,7 @@ impl EmbeddedChain {
             self.record_logs(logs, &data)?;
         }
         self.persist()?;
-        receipt(result)
+        receipt(result, self.block_number)
     }
 
     /// Keeps the logs of the transaction just committed in block `self.block_number`;
@@ -480,7 +480,8 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-fn receipt(result: ExecutionResult) -> Result<Receipt, ChainError> {
+/// What `result` came to, in block `block`.
+fn receipt(result: ExecutionResult, block: u64) -> Result<Receipt, ChainError> {
     let gas_used = result.tx_gas_used();
     match result {
         ExecutionResult::Success { logs, output, .. } => {
@@ -490,6 +491,7 @@ fn receipt(result: ExecutionResult) -> Result<Receipt, ChainError> {
                 logs,
                 output: output.into_data(),
                 contract_address,
+                block,
             })
         }
         ExecutionResult::Revert { output, .. } => Err(ChainError::Reverted {
@@ -517,7 +519,8 @@ impl Chain for EmbeddedChain {
         let result = self
             .with_evm(|evm| evm.transact(tx))
             .map_err(|e| ChainError::Backend(format!("{e:?}")))?;
-        receipt(result.result).map(|r| r.output)
+        // not mined: in the block after the last
+        receipt(result.result, self.block_number + 1).map(|r| r.output)
     }
 
     fn transact(&mut self, from: Address, to: Address, data: Bytes) -> Result<Receipt, ChainError> {

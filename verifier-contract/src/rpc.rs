@@ -27,7 +27,9 @@
 //! while its nonce is unused (a reorg or the node's pool may have lost it; the same
 //! signed transaction lands at most once), and is reported as not known to have landed
 //! once its sender's nonce has moved past it with no receipt for it in two looks a
-//! block apart. With a confirmation depth ([`JsonRpcChain::set_confirmations`]) a
+//! block apart. One that is its sender's next nonce and stays unmined for
+//! [`STUCK_BLOCKS`] blocks is signed again with a higher fee, within the cap, and every
+//! version is watched (`replace`). With a confirmation depth ([`JsonRpcChain::set_confirmations`]) a
 //! transaction is reported only when that many blocks hold it, its receipt read again
 //! and its block checked against the chain's block at that height.
 //!
@@ -678,7 +680,7 @@ impl JsonRpcChain {
         let nonce = self.quantity("eth_getTransactionCount", json!([from, "pending"]))?;
         let fees = self.fees()?;
         let raw = self.signed(&tx, nonce, gas_limit, fees)?;
-        let (hash, send_error) = match self.send_raw(raw.clone()) {
+        let (_, send_error) = match self.send_raw(raw.clone()) {
             Ok(sent) => sent,
             Err((hash, e)) => {
                 return Err(backend(format!(
@@ -687,14 +689,13 @@ impl JsonRpcChain {
                 )))
             }
         };
-        let mut signed = Signed::new(hash, raw, from, nonce);
+        let mut signed = Signed::new(&tx, nonce, gas_limit, fees, raw);
         let after_error = send_error.is_some();
-        let resend = (!after_error).then_some(&mut signed);
-        let receipt = match self.wait_for_receipt(hash, after_error, resend)? {
+        let receipt = match self.wait_for_receipt(&mut signed, after_error)? {
             Some(receipt) => Some(self.confirmed(&mut signed, receipt)?),
             None => None,
         };
-        self.outcome(&tx, first, send_error, receipt)
+        self.outcome(&tx, gas_limit, first, send_error, receipt)
     }
 
     /// What a transaction does on the state it will run on (`eth_call` on the pending
@@ -771,6 +772,7 @@ impl JsonRpcChain {
     fn outcome(
         &mut self,
         tx: &Outgoing,
+        gas_limit: u64,
         first: Result<Bytes, Failure>,
         send_error: Option<RpcError>,
         receipt: Option<Value>,
@@ -829,7 +831,23 @@ impl JsonRpcChain {
                 logs,
                 output: if to.is_none() { Bytes::new() } else { output },
                 contract_address,
+                block,
             });
+        }
+        // All the gas it was sent with used, and it succeeds replayed with more: it ran
+        // out of gas (the gas of a landed transaction of its shape, or an estimate, fell
+        // short), the node's failure and not the contract's refusal, whatever the node
+        // answered (hardhat: a revert without data). Sent again, it is estimated (its
+        // shape's entry is gone).
+        if gas_used >= gas_limit
+            && self
+                .call_at(from, to, value, data, json!(format!("{:#x}", block - 1)))
+                .is_ok()
+        {
+            return Err(backend(format!(
+                "ran out of gas: it used all {gas_limit} it was sent with, and succeeds when \
+                 replayed with more; send it again"
+            )));
         }
         // Reverted or halted: the revert data from hardhat's answer, else from the first
         // execution, else from a replay on the parent block, else on the state after its
@@ -943,18 +961,26 @@ impl JsonRpcChain {
                     // Refused, unless mined all the same (hardhat's automine): then there
                     // is a receipt at once.
                     Ok((hash, Some(e))) => {
-                        match self.wait_for_receipt(hash, true, None).and_then(|r| {
-                            let mut signed = Signed::new(hash, raw.clone(), tx.from, nonce);
-                            r.map(|r| self.confirmed(&mut signed, r)).transpose()
-                        }) {
+                        let mut signed = Signed::new(tx, nonce, gas_limit, fees, raw.clone());
+                        match self
+                            .wait_for_receipt(&mut signed, true)
+                            .and_then(|r| r.map(|r| self.confirmed(&mut signed, r)).transpose())
+                        {
                             Ok(Some(receipt)) => {
                                 nonces.insert(tx.from, nonce + 1);
-                                results[i] = Some(self.outcome(tx, first, Some(e), Some(receipt)));
+                                results[i] = Some(self.outcome(
+                                    tx,
+                                    gas_limit,
+                                    first,
+                                    Some(e),
+                                    Some(receipt),
+                                ));
                             }
                             Ok(None) => {
                                 // not taken: the nonce stays the sender's next
                                 nonces.insert(tx.from, nonce);
-                                results[i] = Some(self.outcome(tx, first, Some(e), None));
+                                results[i] =
+                                    Some(self.outcome(tx, gas_limit, first, Some(e), None));
                             }
                             Err(lookup) => {
                                 unknown.insert(tx.from, i);
@@ -968,18 +994,14 @@ impl JsonRpcChain {
                     // Sent, or the answer to its send lost (the node may have taken it):
                     // its receipt decides. A lost one stops its sender until then.
                     sent => {
-                        let (hash, lost) = match sent {
-                            Ok((hash, _)) => (hash, None),
-                            Err((hash, e)) => (hash, Some(e)),
-                        };
+                        let lost = sent.err().map(|(_, e)| e);
                         if lost.is_some() {
                             unknown.insert(tx.from, i);
                         }
                         nonces.insert(tx.from, nonce + 1);
                         in_flight.push(Sent {
                             index: i,
-                            hash,
-                            signed: Signed::new(hash, raw, tx.from, nonce),
+                            signed: Signed::new(tx, nonce, gas_limit, fees, raw),
                             first,
                             send_error: None,
                             lost,
@@ -1027,7 +1049,7 @@ impl JsonRpcChain {
             let mut waiting = Vec::new();
             for mut s in sent {
                 // a failed lookup is looked up again, until the timeout
-                match self.rpc("eth_getTransactionReceipt", json!([s.hash])) {
+                match self.receipt_of(&mut s.signed) {
                     Ok(r) if !r.is_null() => {
                         let tx = &txs[s.index];
                         if s.lost.is_some() && unknown.get(&tx.from) == Some(&s.index) {
@@ -1036,7 +1058,9 @@ impl JsonRpcChain {
                             unknown.remove(&tx.from);
                         }
                         results[s.index] = Some(match self.confirmed(&mut s.signed, r) {
-                            Ok(r) => self.outcome(tx, s.first, s.send_error, Some(r)),
+                            Ok(r) => {
+                                self.outcome(tx, s.signed.gas_limit, s.first, s.send_error, Some(r))
+                            }
                             Err(e) => {
                                 // not known to have landed: its sender stops here
                                 unknown.entry(tx.from).or_insert(s.index);
@@ -1093,7 +1117,7 @@ impl JsonRpcChain {
                     results[s.index] = Some(Err(backend(format!(
                         "no receipt for transaction {} after {:?} ({sent}): it may still be \
                          mined, so read the state it changes before sending it again",
-                        s.hash, self.receipt_timeout
+                        s.signed.hash, self.receipt_timeout
                     ))));
                 }
                 return;
@@ -1117,7 +1141,6 @@ impl JsonRpcChain {
         if self.confirmations <= 1 {
             return Ok(receipt);
         }
-        let hash = signed.hash;
         let mut receipt = receipt;
         // since the head last moved, or since the receipt went missing
         let mut progress = Instant::now();
@@ -1136,9 +1159,9 @@ impl JsonRpcChain {
                     "no new block came (does the node mine blocks on its own?)"
                 };
                 return Err(backend(format!(
-                    "transaction {hash} is not known to have landed with {} confirmations \
+                    "transaction {} is not known to have landed with {} confirmations \
                      after {:?}: {why}; read the state it changes before sending it again",
-                    self.confirmations, self.receipt_timeout
+                    signed.hash, self.confirmations, self.receipt_timeout
                 )));
             }
             let (Some(block), Some(block_hash)) = (
@@ -1162,7 +1185,7 @@ impl JsonRpcChain {
             if head < block + self.confirmations - 1 {
                 continue;
             }
-            let Ok(again) = self.rpc("eth_getTransactionReceipt", json!([hash])) else {
+            let Ok(again) = self.receipt_of(signed) else {
                 continue;
             };
             if again.is_null() {
@@ -1227,6 +1250,16 @@ impl JsonRpcChain {
         };
         if used <= signed.nonce {
             signed.taken = 0;
+            if signed.sent_at == 0 {
+                signed.sent_at = head;
+            }
+            // Its sender's next, and blocks go by without it: its fee is what holds it.
+            if used == signed.nonce
+                && head >= signed.sent_at + STUCK_BLOCKS
+                && self.replace(signed, head)
+            {
+                return Ok(());
+            }
             // the answer decides nothing: the receipt does
             let _answer = self.request(
                 "eth_sendRawTransaction",
@@ -1234,7 +1267,7 @@ impl JsonRpcChain {
             );
             return Ok(());
         }
-        match self.rpc("eth_getTransactionReceipt", json!([signed.hash])) {
+        match self.receipt_of(signed) {
             Ok(r) if r.is_null() => {
                 signed.taken += 1;
                 if signed.taken < 2 {
@@ -1258,15 +1291,14 @@ impl JsonRpcChain {
         }
     }
 
-    /// Polls for the receipt of `hash`; after a send error only briefly. With `resend`
-    /// (the signed transaction), every [`DROP_CHECK`] it gets one more look
-    /// (`look_again`: sent again if not mined, reported not landed if its nonce went
-    /// to another transaction).
+    /// Polls for the receipt of `signed` (of any of its versions); after a send error
+    /// only briefly. Otherwise every [`DROP_CHECK`] it gets one more look (`look_again`:
+    /// sent again if not mined, replaced with a higher fee if stuck, reported not landed
+    /// if its nonce went to another transaction).
     fn wait_for_receipt(
         &mut self,
-        hash: B256,
+        signed: &mut Signed,
         after_error: bool,
-        mut resend: Option<&mut Signed>,
     ) -> Result<Option<Value>, ChainError> {
         let start = Instant::now();
         let mut checked = Instant::now();
@@ -1277,30 +1309,136 @@ impl JsonRpcChain {
         };
         let mut pause = Duration::from_millis(2);
         loop {
-            let r = self.rpc("eth_getTransactionReceipt", json!([hash]))?;
+            let r = self.receipt_of(signed)?;
             if !r.is_null() {
                 return Ok(Some(r));
             }
-            if let Some(signed) = resend.as_deref_mut() {
-                if checked.elapsed() > DROP_CHECK {
-                    checked = Instant::now();
-                    if let Ok(head) = self.quantity("eth_blockNumber", json!([])) {
-                        let used = self
-                            .quantity("eth_getTransactionCount", json!([signed.from, "latest"]))
-                            .ok();
-                        self.look_again(signed, head, used)?;
-                    }
+            if !after_error && checked.elapsed() > DROP_CHECK {
+                checked = Instant::now();
+                if let Ok(head) = self.quantity("eth_blockNumber", json!([])) {
+                    let used = self
+                        .quantity("eth_getTransactionCount", json!([signed.from, "latest"]))
+                        .ok();
+                    self.look_again(signed, head, used)?;
                 }
             }
             if start.elapsed() > limit {
                 return if after_error {
                     Ok(None)
                 } else {
-                    Err(backend(format!("no receipt for {hash} after {limit:?}")))
+                    Err(backend(format!(
+                        "no receipt for {} after {limit:?}",
+                        signed.hash
+                    )))
                 };
             }
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(200));
+        }
+    }
+
+    /// The receipt of whichever version of `signed` landed, `null` while none has;
+    /// `signed.hash` and `signed.raw` then name the landed one.
+    fn receipt_of(&mut self, signed: &mut Signed) -> Result<Value, ChainError> {
+        let r = self.rpc("eth_getTransactionReceipt", json!([signed.hash]))?;
+        if !r.is_null() {
+            return Ok(r);
+        }
+        for i in 0..signed.replaced.len() {
+            let earlier = signed.replaced[i].0;
+            let r = self.rpc("eth_getTransactionReceipt", json!([earlier]))?;
+            if !r.is_null() {
+                let (hash, raw) = std::mem::take(&mut signed.replaced[i]);
+                signed.replaced[i] = (
+                    std::mem::replace(&mut signed.hash, hash),
+                    std::mem::replace(&mut signed.raw, raw),
+                );
+                return Ok(r);
+            }
+        }
+        Ok(Value::Null)
+    }
+
+    /// Signs `signed` again with the same nonce and a higher fee and sends it: its fee
+    /// cap and tip each raised by an eighth, to at least what the chain asks now
+    /// (`fees`), at most the fee cap ([`JsonRpcChain::set_max_fee`]). Whether a new
+    /// version went out. It does not when the cap leaves no room for the 10 % a node
+    /// asks of a replacement, when the base fee is above the cap, or when the node
+    /// refuses the new version (the old one was mined meanwhile: its receipt decides);
+    /// the first two are said once in the log, and the old version is kept sent. Both
+    /// versions are then watched for a receipt (`receipt_of`): they share a nonce, so at
+    /// most one lands.
+    fn replace(&mut self, signed: &mut Signed, head: u64) -> bool {
+        let cap = self.max_fee_cap;
+        let now = match self.fees() {
+            Ok(now) => now,
+            Err(e) => {
+                if !signed.held {
+                    signed.held = true;
+                    tracing::warn!(tx = %signed.hash, "stuck, and not replaced: {e}");
+                }
+                return false;
+            }
+        };
+        let higher = match (signed.fees, now) {
+            (Fees::Eip1559 { max_fee, tip }, Fees::Eip1559 { max_fee: m, tip: t }) => {
+                let new_max = raised(max_fee).max(m).min(cap);
+                let new_tip = raised(tip).max(t).min(new_max);
+                (new_max >= least_replacement(max_fee) && new_tip >= least_replacement(tip))
+                    .then_some(Fees::Eip1559 {
+                        max_fee: new_max,
+                        tip: new_tip,
+                    })
+            }
+            (Fees::Legacy { gas_price }, Fees::Legacy { gas_price: g }) => {
+                let new_price = raised(gas_price).max(g).min(cap);
+                (new_price >= least_replacement(gas_price)).then_some(Fees::Legacy {
+                    gas_price: new_price,
+                })
+            }
+            // the chain changed its fee rules under it: nothing to compare
+            _ => None,
+        };
+        let Some(higher) = higher else {
+            if !signed.held {
+                signed.held = true;
+                tracing::warn!(
+                    tx = %signed.hash,
+                    cap = %cap,
+                    "stuck for {STUCK_BLOCKS} blocks, and the fee cap leaves no room for a \
+                     replacement: it waits for the base fee to come down"
+                );
+            }
+            return false;
+        };
+        let Ok(raw) = self.signed(&signed.tx, signed.nonce, signed.gas_limit, higher) else {
+            return false;
+        };
+        match self.send_raw(raw.clone()) {
+            Ok((hash, Some(e))) => {
+                tracing::debug!(tx = %signed.hash, replacement = %hash, "replacement refused: {}", e.message);
+                signed.sent_at = head;
+                false
+            }
+            // taken, or the answer lost (the node may have it): watched either way
+            Ok((hash, None)) | Err((hash, _)) => {
+                tracing::info!(
+                    tx = %signed.hash,
+                    replacement = %hash,
+                    nonce = signed.nonce,
+                    from = %signed.from,
+                    "not mined in {STUCK_BLOCKS} blocks: sent again with a higher fee ({} to {})",
+                    signed.fees,
+                    higher
+                );
+                let old_hash = std::mem::replace(&mut signed.hash, hash);
+                let old_raw = std::mem::replace(&mut signed.raw, raw);
+                signed.replaced.push((old_hash, old_raw));
+                signed.fees = higher;
+                signed.sent_at = head;
+                signed.held = false;
+                true
+            }
         }
     }
 }
@@ -1370,6 +1508,7 @@ fn sign_hash(key: &SigningKey, hash: B256) -> Result<(U256, U256, bool), ChainEr
 
 /// A transaction to send: its sender, recipient (`None` creates a contract), value and
 /// data.
+#[derive(Clone)]
 struct Outgoing {
     from: Address,
     to: Option<Address>,
@@ -1390,7 +1529,6 @@ fn not_sent(j: usize, from: Address) -> ChainError {
 
 struct Sent {
     index: usize,
-    hash: B256,
     /// The signed transaction, sent again if it goes missing.
     signed: Signed,
     first: Result<Bytes, Failure>,
@@ -1399,38 +1537,85 @@ struct Sent {
     lost: Option<String>,
 }
 
-/// A transaction as signed and sent: sent again as it is if it goes missing.
+/// A transaction as signed and sent: sent again as it is if it goes missing, signed
+/// again with a higher fee if it is stuck (`replace`).
 struct Signed {
+    /// The version sent last, or the one that landed (`receipt_of`).
     hash: B256,
     raw: Vec<u8>,
+    /// Versions of the same nonce sent before (`replace`), hash and signed bytes: any
+    /// one of them may land, and at most one does.
+    replaced: Vec<(B256, Vec<u8>)>,
     from: Address,
     nonce: u64,
+    /// What is signed, to sign it again with another fee.
+    tx: Outgoing,
+    gas_limit: u64,
+    fees: Fees,
+    /// The head at the first look after this version was sent (0: not looked at yet).
+    sent_at: u64,
     /// The head at its last look (`look_again`).
     looked_at: u64,
     /// Looks in a row that found its nonce used and no receipt for it.
     taken: u32,
+    /// It could not be replaced (the fee cap, or the node's fees not readable): said
+    /// once in the log.
+    held: bool,
 }
 
 impl Signed {
-    fn new(hash: B256, raw: Vec<u8>, from: Address, nonce: u64) -> Self {
+    fn new(tx: &Outgoing, nonce: u64, gas_limit: u64, fees: Fees, raw: Vec<u8>) -> Self {
         Signed {
-            hash,
+            hash: keccak256(&raw),
             raw,
-            from,
+            replaced: Vec::new(),
+            from: tx.from,
             nonce,
+            tx: tx.clone(),
+            gas_limit,
+            fees,
+            sent_at: 0,
             looked_at: 0,
             taken: 0,
+            held: false,
         }
     }
 }
 
+/// How many blocks a transaction may wait unmined as its sender's next nonce before it
+/// is signed again with a higher fee (`JsonRpcChain::replace`): its fee cap is below
+/// the base fee, or its tip below what the blocks' other transactions offer.
+pub const STUCK_BLOCKS: u64 = 3;
+
+/// A fee raised for a replacement: by an eighth, and at least by 1 wei.
+fn raised(fee: U256) -> U256 {
+    fee + fee / U256::from(8) + U256::from(1)
+}
+
+/// The least fee a node takes as a replacement of one at `fee`: 10 % more (geth's and
+/// hardhat's price bump, on the fee cap and the tip alike).
+fn least_replacement(fee: U256) -> U256 {
+    fee + fee / U256::from(10)
+}
+
 /// What a transaction offers per gas ([`JsonRpcChain`]'s `fees`).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Fees {
     /// EIP-1559: the fee cap and the tip, in wei per gas.
     Eip1559 { max_fee: U256, tip: U256 },
     /// A legacy gas price.
     Legacy { gas_price: U256 },
+}
+
+impl std::fmt::Display for Fees {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fees::Eip1559 { max_fee, tip } => {
+                write!(f, "fee cap {max_fee} wei/gas, tip {tip}")
+            }
+            Fees::Legacy { gas_price } => write!(f, "gas price {gas_price} wei/gas"),
+        }
+    }
 }
 
 /// An EIP-1559 (type 2) transaction with an empty access list.

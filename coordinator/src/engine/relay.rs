@@ -164,7 +164,7 @@ impl Engine {
         subs: Vec<Submission>,
         receipt: sealgrid_verifier_contract::Receipt,
     ) {
-        let block = self.chain.block_number().await.unwrap_or(0);
+        let block = receipt.block;
         // Each item's share of the batch's gas.
         let share = receipt.gas_used / subs.len() as u64;
         let indices: HashMap<U256, u32> = receipt
@@ -362,10 +362,9 @@ impl Engine {
                         .unwrap_or(0),
                     Kind::Settlement => 0,
                 };
-                let block = self.chain.block_number().await.unwrap_or(0);
                 sub.state = SubmissionState::OnChain {
                     index,
-                    block,
+                    block: receipt.block,
                     gas_used: receipt.gas_used,
                 };
             }

@@ -388,6 +388,206 @@ fn logs_too_large_for_one_answer_are_read_half_a_range_at_a_time() {
     assert!(small.logs(&filter).is_err());
 }
 
+/// A transaction whose fee the base fee has overtaken is not left in the pool until the
+/// base fee comes down (about 30 blocks from 100 gwei to what it offered): after
+/// [`STUCK_BLOCKS`] blocks it is signed again, same nonce, with a higher fee, and lands
+/// once (issue #14 item 3). With a fee cap below the base fee it is not replaced above
+/// the cap: it waits until the base fee is under the cap, then goes at the cap.
+#[test]
+fn a_transaction_the_base_fee_overtook_is_sent_again_with_a_higher_fee() {
+    use alloy_primitives::U256;
+    use sealgrid_verifier_contract::rpc::STUCK_BLOCKS;
+    use serde_json::{json, Value};
+    if !devnode::required_or_skipped(NodeKind::Hardhat, "the replacement of a stuck transaction") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (node, url) = start_node(
+        dir.path(),
+        &NodeConfig::interval(NodeKind::Hardhat, Duration::from_secs(1)),
+    );
+    let mut setup = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
+    let me = setup.funder();
+    let token = deploy_token(&mut setup);
+    let gwei = |n: u64| U256::from(n) * U256::from(1_000_000_000u64);
+    let wei =
+        |v: &Value| U256::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    let mut observer = JsonRpcChain::read_only(&url).expect("connects");
+    // One mint, sent while the next block's base fee jumps to 100 gwei: mining is paused
+    // from before the jump until the node holds the transaction, so the fee it is signed
+    // with comes from the block before the jump.
+    let mut stuck_mints = |count: u8, cap: U256| {
+        // from a quiet chain: a block at a base fee of 1 gwei
+        observer
+            .rpc(
+                "hardhat_setNextBlockBaseFeePerGas",
+                json!([format!("{:#x}", gwei(1))]),
+            )
+            .unwrap();
+        observer.rpc("evm_mine", json!([])).unwrap();
+        let latest = observer
+            .rpc("eth_getBlockByNumber", json!(["latest", false]))
+            .unwrap();
+        let tip = wei(&observer.rpc("eth_maxPriorityFeePerGas", json!([])).unwrap());
+        // what the first version offers: twice the base fee plus the tip
+        let offered = wei(&latest["baseFeePerGas"]) * U256::from(2) + tip;
+        assert!(offered < gwei(5), "{offered}");
+        observer.rpc("evm_setIntervalMining", json!([0])).unwrap();
+        observer
+            .rpc(
+                "hardhat_setNextBlockBaseFeePerGas",
+                json!([format!("{:#x}", gwei(100))]),
+            )
+            .unwrap();
+        let nonce = |o: &mut JsonRpcChain| {
+            let n = o
+                .rpc("eth_getTransactionCount", json!([me, "latest"]))
+                .unwrap();
+            u64::from_str_radix(n.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+        };
+        // the node's pending count leaves out a transaction below the next base fee:
+        // its log says when it took one
+        let sends = || {
+            std::fs::read_to_string(&node.log)
+                .expect("the node's log")
+                .matches("eth_sendRawTransaction")
+                .count()
+        };
+        let before = nonce(&mut observer);
+        let sent_before = sends();
+        let url = url.clone();
+        let sender = std::thread::spawn(move || {
+            let mut chain = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
+            chain.set_max_fee(cap);
+            // stuck until the base fee is back at what it offered: about 30 s
+            chain.set_receipt_timeout(Duration::from_secs(20));
+            // one alone through `transact`, more through `transact_many`
+            if count == 1 {
+                vec![chain.transact(me, token, mint_call(1, 1))]
+            } else {
+                chain.transact_many((0..count).map(|to| (me, token, mint_call(to, 1))).collect())
+            }
+        });
+        let waited = Instant::now();
+        while sends() == sent_before {
+            assert!(
+                waited.elapsed() < Duration::from_secs(60),
+                "the mint never reached the node"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        observer
+            .rpc("evm_setIntervalMining", json!([1000]))
+            .unwrap();
+        for landed in sender.join().expect("the sender") {
+            landed.expect("the mint lands");
+        }
+        assert_eq!(
+            nonce(&mut observer),
+            before + u64::from(count),
+            "each landed once"
+        );
+        // the landed versions and their blocks
+        let logs = observer
+            .logs(&sealgrid_verifier_contract::LogFilter::since(token, 0))
+            .unwrap();
+        let landed: Vec<(U256, U256)> = logs[logs.len() - usize::from(count)..]
+            .iter()
+            .map(|l| {
+                let tx = observer
+                    .rpc("eth_getTransactionByHash", json!([l.tx_hash.unwrap()]))
+                    .unwrap();
+                let block = observer
+                    .rpc(
+                        "eth_getBlockByNumber",
+                        json!([tx["blockNumber"].clone(), false]),
+                    )
+                    .unwrap();
+                (wei(&tx["maxFeePerGas"]), wei(&block["baseFeePerGas"]))
+            })
+            .collect();
+        (offered, landed)
+    };
+    // the base fee jumps out of reach; the replacement goes at once
+    let (offered, landed) = stuck_mints(1, gwei(500));
+    let (fee_cap, base) = landed[0];
+    assert!(
+        base > offered,
+        "landed at base fee {base}: the first version ({offered}) could not have"
+    );
+    assert!(fee_cap <= gwei(500) && fee_cap >= base, "{fee_cap}");
+    // Two in one `transact_many` (consecutive nonces, both stuck), with a fee cap of 20
+    // gwei, below the jump: no version above 20 gwei; each lands once the base fee is
+    // under the cap, long before it would be under the first fee.
+    let (offered, landed) = stuck_mints(2, gwei(20));
+    for (fee_cap, base) in landed {
+        assert!(
+            base > offered,
+            "landed at base fee {base}: the first version ({offered}) could not have"
+        );
+        assert!(
+            fee_cap <= gwei(20) && fee_cap >= base,
+            "a replacement within the cap: {fee_cap}"
+        );
+    }
+    assert!(STUCK_BLOCKS >= 1);
+}
+
+/// A transaction sent with the gas of a landed one of its shape, that needs more (the
+/// state it loops over grew), runs out of gas on chain: that is the node's failure to
+/// be retried, not the contract's refusal (the relay would split a batch for it and
+/// mark a single one failed), and sent again it is estimated and lands.
+#[test]
+fn a_transaction_out_of_its_hinted_gas_is_a_failure_to_retry_not_a_refusal() {
+    use alloy_primitives::{Bytes, U256};
+    if !devnode::required_or_skipped(NodeKind::Hardhat, "running out of hinted gas") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_node, url) = start_node(dir.path(), &NodeConfig::instant(NodeKind::Hardhat));
+    let mut chain = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
+    let me = chain.funder();
+    // A contract that loops as many times as its slot 0 says (40 gas a turn), then
+    // stores the call's word at 4 there: its gas depends on the state, not the calldata.
+    //   PUSH1 0 SLOAD; loop: JUMPDEST DUP1 ISZERO PUSH1 end JUMPI PUSH1 1 SWAP1 SUB
+    //   PUSH1 loop JUMP; end: JUMPDEST POP PUSH1 4 CALLDATALOAD PUSH1 0 SSTORE STOP
+    let runtime = concat!(
+        "600054",
+        "5b801560105760019003600356",
+        "5b50600435600055",
+        "00"
+    );
+    // copies the 25 bytes of runtime from offset 11 and returns them
+    let init: Bytes = hex::decode(format!("601980600b6000396000f3{runtime}"))
+        .expect("hex")
+        .into();
+    let looper = chain
+        .deploy(me, init)
+        .expect("deploys")
+        .contract_address
+        .expect("an address");
+    let selector = [0xde, 0xad, 0xbe, 0xef];
+    chain.set_gas_hinted(&[selector]);
+    let call = |turns: u64| -> Bytes {
+        let mut data = selector.to_vec();
+        data.extend_from_slice(&U256::from(turns).to_be_bytes::<32>());
+        data.into()
+    };
+    // no turns; 100,000 for the next call (4 M gas, against a hint of about 80 k)
+    chain.transact(me, looper, call(100_000)).expect("lands");
+    let e = chain
+        .transact(me, looper, call(0))
+        .expect_err("runs out of the hinted gas");
+    assert!(
+        matches!(&e, ChainError::Backend(m) if m.contains("ran out of gas")),
+        "{e:?}"
+    );
+    let landed = chain
+        .transact(me, looper, call(0))
+        .expect("estimated, it lands");
+    assert!(landed.gas_used > 4_000_000, "{}", landed.gas_used);
+}
+
 /// The test token, deployed by `chain`'s funder.
 fn deploy_token(chain: &mut JsonRpcChain) -> alloy_primitives::Address {
     let me = chain.funder();
