@@ -180,7 +180,8 @@ type GasShape = (Address, [u8; 4], usize);
 
 /// The functions whose gas a landed transaction of the same shape stands for, unless
 /// [`JsonRpcChain::set_gas_hinted`] says otherwise.
-pub const HINTED: [[u8; 4]; 7] = [
+pub const HINTED: [[u8; 4]; 8] = [
+    Market::registerCall::SELECTOR,
     Market::submitBidsCall::SELECTOR,
     Market::submitBidCall::SELECTOR,
     Market::settleBatchCall::SELECTOR,
@@ -461,7 +462,8 @@ impl JsonRpcChain {
     /// The functions (selectors) whose transactions are sent with the gas a landed one of
     /// the same shape used, plus margin, instead of a new estimate: functions whose gas
     /// does not depend on the state beyond a fresh storage slot or two per item
-    /// ([`HINTED`], the market's bids, settlements and balance updates, by default).
+    /// ([`HINTED`], the market's registrations, bids, settlements and balance updates, by
+    /// default).
     pub fn set_gas_hinted(&mut self, selectors: &[[u8; 4]]) {
         self.hinted = selectors.to_vec();
         self.gas_seen.retain(|k, _| selectors.contains(&k.1));
