@@ -158,6 +158,9 @@ pub struct JsonRpcChain {
     gas_seen: HashMap<GasShape, u64>,
     /// The functions `gas_seen` is kept for ([`HINTED`] unless set).
     hinted: Vec<[u8; 4]>,
+    /// Shapes whose transaction ran out of the gas it was sent with: the next of the
+    /// shape is estimated, whatever others of it land meanwhile (`outcome`).
+    must_estimate: std::collections::HashSet<GasShape>,
     /// The largest response body read, bytes ([`DEFAULT_RESPONSE_LIMIT`]).
     response_limit: u64,
 }
@@ -319,6 +322,7 @@ impl JsonRpcChain {
             confirmations: 1,
             gas_seen: HashMap::new(),
             hinted: HINTED.to_vec(),
+            must_estimate: Default::default(),
             response_limit: DEFAULT_RESPONSE_LIMIT,
             max_fee_cap: U256::from(DEFAULT_MAX_FEE_PER_GAS),
         };
@@ -488,6 +492,12 @@ impl JsonRpcChain {
     /// without a base fee gets a legacy transaction at `eth_gasPrice`. A base fee or gas
     /// price above the cap is an error, not a transaction stuck in the pool.
     fn fees(&mut self) -> Result<Fees, ChainError> {
+        self.fees_and_base().map(|(fees, _)| fees)
+    }
+
+    /// [`JsonRpcChain::fees`], and the latest block's base fee (`None` on a chain
+    /// without one).
+    fn fees_and_base(&mut self) -> Result<(Fees, Option<U256>), ChainError> {
         let wei = |v: &Value, what: &str| {
             v.as_str()
                 .and_then(|s| U256::from_str_radix(s.trim_start_matches("0x"), 16).ok())
@@ -508,10 +518,13 @@ impl JsonRpcChain {
                     Err(_) => U256::from(1_000_000_000u64),
                 };
                 let max_fee = (base * U256::from(2) + tip).min(cap);
-                Ok(Fees::Eip1559 {
-                    max_fee,
-                    tip: tip.min(max_fee),
-                })
+                Ok((
+                    Fees::Eip1559 {
+                        max_fee,
+                        tip: tip.min(max_fee),
+                    },
+                    Some(base),
+                ))
             }
             None => {
                 let v = self.rpc("eth_gasPrice", json!([]))?;
@@ -521,7 +534,7 @@ impl JsonRpcChain {
                         "the gas price {gas_price} wei/gas is above the fee cap {cap}"
                     )));
                 }
-                Ok(Fees::Legacy { gas_price })
+                Ok((Fees::Legacy { gas_price }, None))
             }
         }
     }
@@ -621,7 +634,11 @@ impl JsonRpcChain {
         data: &Bytes,
         executed: Duration,
     ) -> u64 {
-        if let Some(seen) = gas_shape(&self.hinted, to, data).and_then(|k| self.gas_seen.get(&k)) {
+        let shape = gas_shape(&self.hinted, to, data);
+        if let Some(seen) = shape
+            .filter(|k| !self.must_estimate.contains(k))
+            .and_then(|k| self.gas_seen.get(&k))
+        {
             return seen
                 .saturating_add(seen / 4)
                 .saturating_add(25_000)
@@ -637,7 +654,8 @@ impl JsonRpcChain {
                 Ok(Some(estimate)) => {
                     // the next of its shape in the same call (a segment of deposits)
                     // needs no estimate of its own either
-                    if let Some(shape) = gas_shape(&self.hinted, to, data) {
+                    if let Some(shape) = shape {
+                        self.must_estimate.remove(&shape);
                         let seen = self.gas_seen.entry(shape).or_default();
                         *seen = (*seen).max(estimate);
                     }
@@ -798,12 +816,13 @@ impl JsonRpcChain {
             .and_then(quantity_of)
             .ok_or_else(|| backend(format!("receipt without gasUsed: {receipt}")))?;
         let success = receipt.get("status").and_then(quantity_of) == Some(1);
-        if let Some(shape) = gas_shape(&self.hinted, to, data) {
-            if success {
+        let shape = gas_shape(&self.hinted, to, data);
+        if let Some(shape) = shape {
+            if !success {
+                self.gas_seen.remove(&shape);
+            } else if !self.must_estimate.contains(&shape) {
                 let seen = self.gas_seen.entry(shape).or_default();
                 *seen = (*seen).max(gas_used);
-            } else {
-                self.gas_seen.remove(&shape);
             }
         }
         let block = receipt
@@ -841,11 +860,17 @@ impl JsonRpcChain {
         // short), the node's failure and not the contract's refusal, whatever the node
         // answered (hardhat: a revert without data). Sent again, it is estimated (its
         // shape's entry is gone).
+        // (replayed on the parent block, or after its own block for one that depends
+        // on a transaction before it in the block)
         if gas_used >= gas_limit
-            && self
-                .call_at(from, to, value, data, json!(format!("{:#x}", block - 1)))
-                .is_ok()
+            && [block - 1, block].into_iter().any(|at| {
+                self.call_at(from, to, value, data, json!(format!("{at:#x}")))
+                    .is_ok()
+            })
         {
+            if let Some(shape) = shape {
+                self.must_estimate.insert(shape);
+            }
             return Err(backend(format!(
                 "ran out of gas: it used all {gas_limit} it was sent with, and succeeds when \
                  replayed with more; send it again"
@@ -1252,7 +1277,9 @@ impl JsonRpcChain {
         };
         if used <= signed.nonce {
             signed.taken = 0;
-            if signed.sent_at == 0 {
+            // its blocks as its sender's next are counted from the first look that
+            // finds it next (one queued behind another is not stuck)
+            if signed.sent_at == 0 || used < signed.nonce {
                 signed.sent_at = head;
             }
             // Its sender's next, and blocks go by without it: its fee is what holds it.
@@ -1348,7 +1375,10 @@ impl JsonRpcChain {
         }
         for i in 0..signed.replaced.len() {
             let earlier = signed.replaced[i].0;
-            let r = self.rpc("eth_getTransactionReceipt", json!([earlier]))?;
+            // a failed look at an earlier version decides nothing: the next poll looks again
+            let Ok(r) = self.rpc("eth_getTransactionReceipt", json!([earlier])) else {
+                continue;
+            };
             if !r.is_null() {
                 let (hash, raw) = std::mem::take(&mut signed.replaced[i]);
                 signed.replaced[i] = (
@@ -1372,7 +1402,7 @@ impl JsonRpcChain {
     /// most one lands.
     fn replace(&mut self, signed: &mut Signed, head: u64) -> bool {
         let cap = self.max_fee_cap;
-        let now = match self.fees() {
+        let (now, base) = match self.fees_and_base() {
             Ok(now) => now,
             Err(e) => {
                 if !signed.held {
@@ -1382,6 +1412,20 @@ impl JsonRpcChain {
                 return false;
             }
         };
+        // Only a fee the chain has overtaken is raised: a fee cap under the base fee, a
+        // tip under what the node suggests, a gas price under the node's. Otherwise the
+        // fee is not what holds it (the node may not have passed it on): it is sent again
+        // as it is, and the fee does not creep up block after block.
+        let overtaken = match (signed.fees, now, base) {
+            (Fees::Eip1559 { max_fee, tip }, Fees::Eip1559 { tip: t, .. }, Some(base)) => {
+                max_fee < base || tip < t
+            }
+            (Fees::Legacy { gas_price }, Fees::Legacy { gas_price: g }, _) => gas_price < g,
+            _ => false,
+        };
+        if !overtaken {
+            return false;
+        }
         let higher = match (signed.fees, now) {
             (Fees::Eip1559 { max_fee, tip }, Fees::Eip1559 { max_fee: m, tip: t }) => {
                 let new_max = raised(max_fee).max(m).min(cap);
@@ -1398,8 +1442,8 @@ impl JsonRpcChain {
                     gas_price: new_price,
                 })
             }
-            // the chain changed its fee rules under it: nothing to compare
-            _ => None,
+            // the chain changed its fee rules under it (not `overtaken`)
+            _ => return false,
         };
         let Some(higher) = higher else {
             if !signed.held {
@@ -1418,7 +1462,17 @@ impl JsonRpcChain {
         };
         match self.send_raw(raw.clone()) {
             Ok((hash, Some(e))) => {
-                tracing::debug!(tx = %signed.hash, replacement = %hash, "replacement refused: {}", e.message);
+                // The old version may have been mined meanwhile ("nonce too low"), or the
+                // sender cannot pay the higher fee. Watched all the same (a node behind a
+                // balancer may have taken it while another answered); the old version is
+                // the one sent again.
+                tracing::info!(
+                    tx = %signed.hash,
+                    replacement = %hash,
+                    "the replacement was refused: {}",
+                    e.message
+                );
+                signed.replaced.push((hash, raw));
                 signed.sent_at = head;
                 false
             }
