@@ -70,12 +70,15 @@ pub fn verifier_runtime_code(
     runtime_code_of(Address::ZERO, calldata::verifier_init_code_for(vk, target))
 }
 
-/// The runtime code the market file's deployment yields: the committed `Market` build
+/// What the market file's deployment yields: the committed `Market` build
 /// (`deployment.evm`) constructed by the file's operator with the file's token,
 /// verifiers, Poseidon contract, committee delay and parameters, on a throwaway
 /// in-memory EVM. The constructor writes those into immutables, so equal code means
-/// the same logic wired to the same contracts.
-pub fn market_runtime_code(market: &MarketFile) -> Result<Bytes, String> {
+/// the same logic wired to the same contracts. It also creates the clearing rule's
+/// contract and writes its address into an immutable: that address depends on where
+/// the market was created, so the expected code names the throwaway one
+/// (`ExpectedMarket::code_calling`).
+pub fn market_runtime_code(market: &MarketFile) -> Result<ExpectedMarket, String> {
     let d = &market.deployment;
     let p = &market.trustee_setup.market;
     let init = calldata::init_code(
@@ -95,7 +98,53 @@ pub fn market_runtime_code(market: &MarketFile) -> Result<Bytes, String> {
             },
         },
     );
-    runtime_code_of(d.operator, init)
+    let mut evm = EmbeddedChain::in_memory();
+    let r = evm.deploy(d.operator, init).map_err(|e| e.to_string())?;
+    let at = r.contract_address.ok_or("no contract created")?;
+    let rule = evm
+        .sol_call(d.operator, at, &Market::clearingRuleCall {})
+        .map_err(|e| e.to_string())?;
+    Ok(ExpectedMarket {
+        code: evm.code_at(at).map_err(|e| e.to_string())?,
+        rule,
+        rule_code: evm.code_at(rule).map_err(|e| e.to_string())?,
+    })
+}
+
+/// The market's and its clearing rule's runtime code as the market file's deployment
+/// yields them ([`market_runtime_code`]).
+#[derive(Clone, Debug)]
+pub struct ExpectedMarket {
+    /// The market's runtime code, calling the rule at `rule`.
+    pub code: Bytes,
+    /// The address the throwaway market created its clearing rule at.
+    pub rule: Address,
+    /// The clearing rule's runtime code (no immutables: the same wherever created).
+    pub rule_code: Bytes,
+}
+
+impl ExpectedMarket {
+    /// The market's runtime code with `rule` as its clearing rule: the immutable's
+    /// 32-byte words that name the throwaway rule name `rule` instead.
+    pub fn code_calling(&self, rule: Address) -> Bytes {
+        let word = |a: Address| {
+            let mut w = [0u8; 32];
+            w[12..].copy_from_slice(a.as_slice());
+            w
+        };
+        let (from, to) = (word(self.rule), word(rule));
+        let mut code = self.code.to_vec();
+        let mut i = 0;
+        while i + 32 <= code.len() {
+            if code[i..i + 32] == from {
+                code[i..i + 32].copy_from_slice(&to);
+                i += 32;
+            } else {
+                i += 1;
+            }
+        }
+        code.into()
+    }
 }
 
 /// The runtime code `init` deploys (from `from`) on a throwaway in-memory EVM.
@@ -242,18 +291,36 @@ fn market_code(record: &PublicRecord, market: &MarketFile) -> Check {
     let d = &market.deployment;
     let mut failures = Vec::new();
     let keccak = |b: &Bytes| short(&alloy_primitives::keccak256(b).0);
+    let (rule, rule_code) = &record.clearing_rule;
     match market_runtime_code(market) {
         Err(e) => failures.push(format!("the market file's deployment does not build: {e}")),
-        Ok(code) if code != record.market_code => failures.push(format!(
-            "the market contract at {} is not the committed {} build constructed with the market              file's operator, token, verifiers, Poseidon, committee delay and parameters              (runtime code {} bytes, keccak {}; expected {} bytes, keccak {})",
-            d.market,
-            d.evm,
-            record.market_code.len(),
-            keccak(&record.market_code),
-            code.len(),
-            keccak(&code)
-        )),
-        Ok(_) => {}
+        Ok(expected) => {
+            if expected.rule_code != *rule_code {
+                failures.push(format!(
+                    "the clearing rule the market at {} calls ({rule}) is not the committed \
+                     {} ClearingRule (runtime code {} bytes, keccak {})",
+                    d.market,
+                    d.evm,
+                    rule_code.len(),
+                    keccak(rule_code)
+                ));
+            }
+            let code = expected.code_calling(*rule);
+            if code != record.market_code {
+                failures.push(format!(
+                    "the market contract at {} is not the committed {} build constructed \
+                     with the market file's operator, token, verifiers, Poseidon, committee \
+                     delay and parameters (runtime code {} bytes, keccak {}; expected {} \
+                     bytes, keccak {})",
+                    d.market,
+                    d.evm,
+                    record.market_code.len(),
+                    keccak(&record.market_code),
+                    code.len(),
+                    keccak(&code)
+                ));
+            }
+        }
     }
     match runtime_code_of(
         Address::ZERO,
@@ -271,7 +338,7 @@ fn market_code(record: &PublicRecord, market: &MarketFile) -> Check {
     Check::from_failures(
         MARKET_CODE,
         format!(
-            "the market at {} is the committed {} build wired to the file's contracts; Poseidon at {} is circomlibjs's",
+            "the market at {} is the committed {} build wired to the file's contracts and calls the committed clearing rule; Poseidon at {} is circomlibjs's",
             d.market, d.evm, d.poseidon
         ),
         failures,

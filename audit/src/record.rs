@@ -51,6 +51,9 @@ pub struct PublicRecord {
     pub market_code: Bytes,
     /// The runtime code at the market file's Poseidon address.
     pub poseidon_code: Bytes,
+    /// The clearing rule's contract the market calls (`clearingRule()`, created by its
+    /// constructor) and the runtime code there.
+    pub clearing_rule: (Address, Bytes),
     /// The contract's committee and threshold.
     pub committee: (Vec<Address>, U256),
     /// The contract's inclusion bitmap of each round (words, one per 256 bids).
@@ -190,6 +193,13 @@ pub fn read_record(
     ];
     let market_code = chain.code_at(d.market)?;
     let poseidon_code = chain.code_at(d.poseidon)?;
+    let rule = view(
+        chain,
+        d.market,
+        &Market::clearingRuleCall {},
+        "clearingRule",
+    )?;
+    let clearing_rule = (rule, chain.code_at(rule)?);
     let c = view(chain, d.market, &Market::committeeCall {}, "committee")?;
     let mut bids_per_round: BTreeMap<u64, u64> = BTreeMap::new();
     let mut payouts = BTreeMap::new();
@@ -238,6 +248,7 @@ pub fn read_record(
         verifier_code,
         market_code,
         poseidon_code,
+        clearing_rule,
         committee: (c._0, c._1),
         inclusion,
         payouts,

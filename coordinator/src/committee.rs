@@ -89,6 +89,9 @@ pub struct Finalized {
     /// The payout commitment each voided settlement made (read from the chain's
     /// `Settled` events by the engine; the contract checks each against its bid).
     pub voided_payouts: Vec<alloy_primitives::U256>,
+    /// The account of each voided settlement's bid (from the same events), which the
+    /// contract checks against the bid's record.
+    pub voided_accounts: Vec<alloy_primitives::U256>,
     /// Partial decryptions of the flow totals and of the defaulted locks.
     pub flow_partials: Vec<PartialDecryption>,
     /// See `flow_partials`.
@@ -384,6 +387,7 @@ impl CommitteeDriver {
             defaulters: outcome.defaulters,
             voided: outcome.voided,
             voided_payouts: Vec::new(),
+            voided_accounts: Vec::new(),
             flow_partials: flows,
             lock_partials: locks,
             signatures,

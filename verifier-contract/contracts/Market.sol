@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.28;
 
-import {MarketClearing} from "./MarketClearing.sol";
+import {MarketClearing, ClearingRule} from "./MarketClearing.sol";
 import {Inclusion} from "./Inclusion.sol";
 
 interface IGroth16Verifier {
@@ -103,10 +103,15 @@ contract Market {
         uint256 clearing; // packed (PROTOCOL §4.3)
     }
 
+    /// A bid's record, one storage slot: its round, index and state, and its account's
+    /// tag (`_accountTag`): `recordDefaults` and `finalize` take the account from their
+    /// caller and check it against the tag, instead of a second slot per bid holding
+    /// the account.
     struct Bid {
         uint64 round;
         uint32 index;
         BidState state;
+        uint152 accountTag;
     }
 
     /// A payout commitment's record, one storage slot: its state, and the round and bid
@@ -178,6 +183,9 @@ contract Market {
 
     // --- errors -------------------------------------------------------------------
     error NotOperator();
+    /// `MarketClearing.HistogramTotal`, which `clear` passes on from the clearing rule's
+    /// contract (declared here to be in this contract's interface).
+    error HistogramTotal(uint256 total);
     error BadParams();
     error BadCommittee();
     error NotInField(uint256 value);
@@ -272,6 +280,9 @@ contract Market {
     IGroth16Verifier public immutable settleVerifier;
     /// circomlib's Poseidon (3 inputs): `register` computes `H(0, 0, acct)` with it.
     IPoseidon3 public immutable poseidon;
+    /// The clearing rule (`MarketClearing`), created by the constructor: a contract of
+    /// its own to keep this one's code under EIP-170's limit.
+    ClearingRule public immutable clearingRule;
     /// Seconds between `proposeCommittee` and the earliest `activateCommittee`.
     uint64 public immutable committeeDelay;
 
@@ -298,8 +309,6 @@ contract Market {
     /// round => word => inclusion bitmap over bid indices.
     mapping(uint64 => mapping(uint256 => uint256)) public inclusion;
     mapping(uint256 => Bid) public bids;
-    /// bid commitment => account id, for finalize's default records.
-    mapping(uint256 => uint256) public bidAccount;
     mapping(uint256 => Payout) public payouts;
 
     modifier onlyOperator() {
@@ -322,6 +331,7 @@ contract Market {
         bidVerifier = bidVerifier_;
         settleVerifier = settleVerifier_;
         poseidon = poseidon_;
+        clearingRule = new ClearingRule();
         committeeDelay = committeeDelay_;
         _setParams(params_);
     }
@@ -583,8 +593,7 @@ contract Market {
 
         uint32 index = r.bids;
         r.bids = index + 1;
-        bids[inp.bid] = Bid({round: round, index: index, state: BidState.Live});
-        bidAccount[inp.bid] = inp.acct;
+        bids[inp.bid] = Bid({round: round, index: index, state: BidState.Live, accountTag: _accountTag(inp.acct)});
         p.free = inp.fNew;
         p.unsettled += 1;
         emit BidSubmitted(round, inp.acct, inp.bid, index, inp.fNew, inp.digest, ciphertexts);
@@ -618,8 +627,8 @@ contract Market {
         (bool ok, uint256 count) = Inclusion.record(inclusion[round], r.bids, included);
         if (!ok) revert BadInclusion();
         if (hBuy.length != r.levels) revert MarketClearing.HistogramShape(hBuy.length, hSell.length);
-        MarketClearing.Result memory c = MarketClearing.clear(hBuy, hSell, count, r.kAnonymity);
-        r.clearing = MarketClearing.pack(c);
+        (MarketClearing.Result memory c, uint256 packed) = clearingRule.clear(hBuy, hSell, count, r.kAnonymity);
+        r.clearing = packed;
         r.included = uint32(count);
         emit RoundCleared(round, c.cleared, c.level, c.volume, r.clearing, uint32(count));
         _startSettlement(round, r);
@@ -703,12 +712,15 @@ contract Market {
     }
 
     /// Records as defaults bids of `round` still Live after its effective settlement
-    /// deadline; anyone may call it, in pages (PROTOCOL §8). A bid already recorded is
-    /// skipped; a bid of another round, unknown or settled is refused.
-    function recordDefaults(uint64 round, uint256[] calldata defaulted) external {
+    /// deadline; anyone may call it, in pages (PROTOCOL §8). `accounts[i]` is the
+    /// account that posted `defaulted[i]` (its `BidSubmitted` event says), checked
+    /// against the bid's record. A bid already recorded is skipped; a bid of another
+    /// round, unknown or settled, or another account, is refused.
+    function recordDefaults(uint64 round, uint256[] calldata defaulted, uint256[] calldata accounts) external {
         Round storage r = _rounds[round];
         if (r.phase != Phase.Cleared && r.phase != Phase.Settling) revert WrongPhase(round, r.phase);
         if (block.timestamp <= r.settleEnd) revert TooEarly(round);
+        if (accounts.length != defaulted.length) revert BadDefaulters();
         uint32 recorded = 0;
         for (uint256 i = 0; i < defaulted.length; ++i) {
             Bid storage b = bids[defaulted[i]];
@@ -716,8 +728,9 @@ contract Market {
             BidState s = b.state;
             if (s == BidState.Defaulted) continue;
             if (s != BidState.Live) revert BadDefaulters();
+            uint256 acct = accounts[i];
+            if (b.accountTag != _accountTag(acct)) revert BadDefaulters();
             b.state = BidState.Defaulted;
-            uint256 acct = bidAccount[defaulted[i]];
             Prosumer storage p = prosumers[acct];
             p.unsettled -= 1;
             p.defaults += 1;
@@ -740,7 +753,8 @@ contract Market {
     /// After the effective settlement deadline, once every bid is settled or recorded as
     /// a default (`recordDefaults`): voids the settlements the committee names (their
     /// posted flow ciphertexts do not digest to their proven E; `voidedPayouts[i]` is
-    /// the payout `voided[i]`'s settlement made), counting their bids as defaults, and
+    /// the payout `voided[i]`'s settlement made, `voidedAccounts[i]` the account that
+    /// posted it, checked against the bid's record), counting their bids as defaults, and
     /// pays the operator the residual `pay + penalty - credit + defaultedLocks` (a
     /// negative residual, rounding dust bought by the grid, is drawn from the operator).
     /// With fewer than k-anonymity defaulters (voided included) and more than 0, their
@@ -750,6 +764,7 @@ contract Market {
         FlowTotals calldata totals,
         uint256[] calldata voided,
         uint256[] calldata voidedPayouts,
+        uint256[] calldata voidedAccounts,
         Signature[] calldata sigs
     ) external {
         Round storage r = _rounds[round];
@@ -758,9 +773,9 @@ contract Market {
         uint256 pending = uint256(r.bids) - r.settled - r.defaulted;
         if (pending != 0) revert DefaultsPending(round, pending);
         _checkSignatures(r.epoch, finalizeDigest(round, totals, r.defaulted, voided), sigs);
-        if (voidedPayouts.length != voided.length) revert BadVoided(0);
+        if (voidedPayouts.length != voided.length || voidedAccounts.length != voided.length) revert BadVoided(0);
         for (uint256 i = 0; i < voided.length; ++i) {
-            _voidSettlement(round, voided[i], voidedPayouts[i]);
+            _voidSettlement(round, voided[i], voidedPayouts[i], voidedAccounts[i]);
         }
         uint256 defaulters = uint256(r.defaulted) + voided.length;
         if (defaulters > 0 && defaulters < params.kAnonymity && totals.defaultedLocks != 0) revert BadDefaulters();
@@ -788,16 +803,15 @@ contract Market {
         _setPhase(round, r, Phase.Expired);
     }
 
-    function _voidSettlement(uint64 round, uint256 bid, uint256 pOut) internal {
+    function _voidSettlement(uint64 round, uint256 bid, uint256 pOut, uint256 acct) internal {
         Bid storage b = bids[bid];
         Payout storage po = payouts[pOut];
         if (
             b.round != round || b.state != BidState.Settled || po.state != PayoutState.Unspent || po.round != round
-                || po.index != b.index
+                || po.index != b.index || b.accountTag != _accountTag(acct)
         ) revert BadVoided(bid);
         b.state = BidState.Defaulted;
         po.state = PayoutState.Void;
-        uint256 acct = bidAccount[bid];
         prosumers[acct].defaults += 1;
         emit SettlementVoided(round, acct, bid, pOut);
     }
@@ -840,6 +854,13 @@ contract Market {
     }
 
     // --- internals ------------------------------------------------------------------
+
+    /// The account tag a bid's record keeps (`Bid.accountTag`): the low 152 bits of the
+    /// account's keccak256. Finding another account of the same tag is a 2^152 search,
+    /// whatever accounts the operator registers.
+    function _accountTag(uint256 acct) internal pure returns (uint152) {
+        return uint152(uint256(keccak256(abi.encode(acct))));
+    }
 
     function _isIncluded(uint64 round, uint32 index) internal view returns (bool) {
         return Inclusion.contains(inclusion[round], index);

@@ -100,3 +100,19 @@ library MarketClearing {
         return a < b ? a : b;
     }
 }
+
+/// @notice The clearing rule as a contract of its own, which `Market` creates in its
+/// constructor and calls in `clear`: with the rule inlined, `Market`'s code would be
+/// over EIP-170's 24,576 bytes in the London build (no PUSH0). A revert of the rule
+/// (`HistogramShape`, `HistogramTotal`) is passed on by `Market.clear` as it is.
+contract ClearingRule {
+    /// `MarketClearing.clear`, and the result packed (`MarketClearing.pack`).
+    function clear(uint64[] calldata hBuy, uint64[] calldata hSell, uint256 bids, uint256 kAnonymity)
+        external
+        pure
+        returns (MarketClearing.Result memory result, uint256 packed)
+    {
+        result = MarketClearing.clear(hBuy, hSell, bids, kAnonymity);
+        packed = MarketClearing.pack(result);
+    }
+}

@@ -133,17 +133,33 @@ pub fn decode(log: &ChainLog) -> Result<MarketEvent, EventError> {
     })
 }
 
-/// The payout commitment `P_out` each settlement of `round` made, by settled bid.
+/// What `finalize` takes of a settled bid whose settlement it voids: the payout its
+/// settlement made and the account that posted it (the contract checks both against
+/// the bid's record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SettledBid {
+    /// The payout commitment `P` of its settlement.
+    pub payout: U256,
+    /// The account.
+    pub account: U256,
+}
+
+/// The payout commitment `P_out` each settlement of `round` made and the account that
+/// settled, by settled bid.
 pub fn settlement_payouts(
     events: &[MarketEvent],
     round: u64,
-) -> std::collections::HashMap<sealgrid_committee::BidId, U256> {
+) -> std::collections::HashMap<sealgrid_committee::BidId, SettledBid> {
     events
         .iter()
         .filter_map(|e| match &e.event {
-            MarketEvents::Settled(s) if s.round == round => {
-                Some((sealgrid_committee::BidId(s.bid.to_be_bytes()), s.pOut))
-            }
+            MarketEvents::Settled(s) if s.round == round => Some((
+                sealgrid_committee::BidId(s.bid.to_be_bytes()),
+                SettledBid {
+                    payout: s.pOut,
+                    account: s.acct,
+                },
+            )),
             _ => None,
         })
         .collect()

@@ -284,6 +284,9 @@ pub fn build() -> Fixture {
         &Market::recordDefaultsCall {
             round: ROUND,
             defaulted: vec![U256::from_be_bytes(bids[DEFAULTER].id.0)],
+            accounts: vec![U256::from_be_bytes(
+                bids[DEFAULTER].acct.as_ref().expect("its account").0,
+            )],
         },
     );
     let shares: Vec<_> = members
@@ -323,6 +326,7 @@ pub fn build() -> Fixture {
             },
             voided: Vec::new(),
             voidedPayouts: Vec::new(),
+            voidedAccounts: Vec::new(),
             sigs: fin_signed
                 .iter()
                 .map(|s| market_sig(&s.signature))

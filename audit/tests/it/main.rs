@@ -321,6 +321,19 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     r.poseidon_code = alloy_primitives::Bytes::from(vec![0x60, 0x00]);
     let d = failed(&audit(&f, &r, &f.bundle), None, MARKET_CODE);
     assert!(d.contains("is not circomlibjs's"), "{d}");
+    // a clearing rule that is not the committed one, and a market that calls another
+    // rule than the one it names
+    let mut r = record.clone();
+    r.clearing_rule.1 = alloy_primitives::Bytes::from(vec![0x60, 0x00]);
+    let d = failed(&audit(&f, &r, &f.bundle), None, MARKET_CODE);
+    assert!(
+        d.contains("is not the committed shanghai ClearingRule"),
+        "{d}"
+    );
+    let mut r = record.clone();
+    r.clearing_rule.0 = alloy_primitives::Address::repeat_byte(0x77);
+    let d = failed(&audit(&f, &r, &f.bundle), None, MARKET_CODE);
+    assert!(d.contains("is not the committed shanghai build"), "{d}");
 
     // --- a wrong finalize total --------------------------------------------------------------
     let mut b = f.bundle.clone();

@@ -388,11 +388,16 @@ impl Engine {
                     .finalize(r, bids, settlements)
                     .await
                     .map_err(EngineError::Committee)?;
-                f.voided_payouts = f
+                (f.voided_payouts, f.voided_accounts) = f
                     .voided
                     .iter()
-                    .map(|b| payouts.get(b).copied().unwrap_or_default())
-                    .collect();
+                    .map(|b| {
+                        payouts
+                            .get(b)
+                            .map(|s| (s.payout, s.account))
+                            .unwrap_or_default()
+                    })
+                    .unzip();
                 Ok(Some(Box::new(f)))
             }
             .await;
@@ -553,6 +558,7 @@ impl Engine {
             totals,
             voided: f.voided.iter().map(|b| U256::from_be_bytes(b.0)).collect(),
             voidedPayouts: f.voided_payouts.clone(),
+            voidedAccounts: f.voided_accounts.clone(),
             sigs: f.signatures.iter().map(market_signature).collect(),
         };
         let already = self
@@ -682,7 +688,8 @@ impl RoundReader {
     async fn payouts(
         &self,
         r: u64,
-    ) -> Result<std::collections::HashMap<sealgrid_committee::BidId, U256>, EngineError> {
+    ) -> Result<std::collections::HashMap<sealgrid_committee::BidId, events::SettledBid>, EngineError>
+    {
         let (market, from) = (self.market, self.from);
         self.chain
             .run(move |c| {
@@ -720,16 +727,27 @@ async fn record_defaults(
     settlements: &[PostedSettlement],
 ) -> Result<(), EngineError> {
     let settled: std::collections::HashSet<_> = settlements.iter().map(|s| s.id).collect();
-    let unsettled: Vec<U256> = bids
+    // each with its account, which the contract checks against the bid's record
+    let unsettled: Vec<(U256, U256)> = bids
         .iter()
         .filter(|b| !settled.contains(&b.id))
-        .map(|b| U256::from_be_bytes(b.id.0))
-        .collect();
+        .map(|b| {
+            let acct = b.acct.as_ref().ok_or_else(|| {
+                EngineError::Chain(ChainError::Backend(format!(
+                    "round {r}: the view of bid {:?} has no account",
+                    b.id
+                )))
+            })?;
+            Ok((U256::from_be_bytes(b.id.0), U256::from_be_bytes(acct.0)))
+        })
+        .collect::<Result<_, EngineError>>()?;
     for page in unsettled.chunks(sealgrid_verifier_contract::gas::RECORD_DEFAULTS_PAGE) {
+        let (defaulted, accounts) = page.iter().copied().unzip();
         chain
             .transact(Market::recordDefaultsCall {
                 round: r,
-                defaulted: page.to_vec(),
+                defaulted,
+                accounts,
             })
             .await
             .map_err(EngineError::Chain)?;

@@ -625,6 +625,7 @@ pub fn whole_round_for<C: DevChain>(chain: C, evm: EvmTarget) -> Vec<(String, u6
         totals: flow_totals.clone(),
         voided: vec![],
         voidedPayouts: vec![],
+        voidedAccounts: vec![],
         sigs,
     };
     let e = market_err(&mut env, OPERATOR, &fin(sign_sorted(&[t0, t2], digest)));
@@ -632,6 +633,7 @@ pub fn whole_round_for<C: DevChain>(chain: C, evm: EvmTarget) -> Vec<(String, u6
     let record = Market::recordDefaultsCall {
         round: ROUND,
         defaulted: defaulted.clone(),
+        accounts: vec![calldata::fr(&ps[defaulter].acct())],
     };
     let e = market_err(&mut env, OPERATOR, &record);
     assert!(matches!(e.decode::<ME>(), Some(ME::TooEarly(_))), "{e}");
@@ -655,12 +657,29 @@ pub fn whole_round_for<C: DevChain>(chain: C, evm: EvmTarget) -> Vec<(String, u6
         &Market::recordDefaultsCall {
             round: ROUND,
             defaulted: vec![ps[0].bid.as_ref().expect("bid").1],
+            accounts: vec![calldata::fr(&ps[0].acct())],
         },
     );
     assert!(
         matches!(e.decode::<ME>(), Some(ME::BadDefaulters(_))),
         "{e}"
     );
+    // the default is charged to the account that bid, none other: another account,
+    // or none, is refused (the bid's record keeps its account's tag)
+    for accounts in [vec![calldata::fr(&ps[0].acct())], vec![]] {
+        let e = market_err(
+            &mut env,
+            OPERATOR,
+            &Market::recordDefaultsCall {
+                accounts,
+                ..record.clone()
+            },
+        );
+        assert!(
+            matches!(e.decode::<ME>(), Some(ME::BadDefaulters(_))),
+            "{e}"
+        );
+    }
     // anyone records the default, once: a second page with it changes nothing
     let stranger = ps[1].evm;
     market_tx(&mut env, stranger, &record, "recordDefaults (1 bid)");

@@ -304,27 +304,22 @@ fn a_round_nobody_clears_or_finalizes_is_voided_and_expired_and_locks_come_back(
 
     // after the window anyone records the four defaults, in pages
     let bid = |i: usize| ps[i].bid.as_ref().expect("bid").1;
-    let record = |bids: Vec<U256>| Market::recordDefaultsCall {
+    let record = |who: Vec<usize>| Market::recordDefaultsCall {
         round: ROUND,
-        defaulted: bids,
+        defaulted: who.iter().map(|&i| bid(i)).collect(),
+        accounts: who.iter().map(|&i| calldata::fr(&ps[i].acct())).collect(),
     };
-    let e = market_err(&mut env, who, &record(vec![bid(2)]));
+    let e = market_err(&mut env, who, &record(vec![2]));
     assert!(matches!(e.decode::<ME>(), Some(ME::TooEarly(_))), "{e}");
     warp(&mut env, settle_end + 1);
     let expire = Market::expireCall { round: ROUND };
     let e = market_err(&mut env, who, &expire);
     assert!(matches!(e.decode::<ME>(), Some(ME::TooEarly(_))), "{e}");
-    let one = market_tx(
-        &mut env,
-        who,
-        &record(vec![bid(2)]),
-        "recordDefaults (1 bid)",
-    )
-    .gas_used;
+    let one = market_tx(&mut env, who, &record(vec![2]), "recordDefaults (1 bid)").gas_used;
     let three = market_tx(
         &mut env,
         who,
-        &record(vec![bid(3), bid(4), bid(5)]),
+        &record(vec![3, 4, 5]),
         "recordDefaults (3 bids)",
     )
     .gas_used;
@@ -429,20 +424,29 @@ fn a_settlement_with_swapped_flow_points_is_voided_and_money_is_conserved() {
         &voided,
     );
     let sigs = sign_sorted(&[&env.trustees[1], &env.trustees[2]], digest);
-    let fin = |voided_payouts: Vec<U256>| Market::finalizeCall {
+    let fin = |voided_payouts: Vec<U256>, voided_accounts: Vec<U256>| Market::finalizeCall {
         round: ROUND,
         totals: chain_totals.clone(),
         voided: voided.clone(),
         voidedPayouts: voided_payouts,
+        voidedAccounts: voided_accounts,
         sigs: sigs.clone(),
     };
-    // the payout named must be the voided bid's own
-    let e = market_err(&mut env, op, &fin(vec![payouts[0].1]));
-    assert!(matches!(e.decode::<ME>(), Some(ME::BadVoided(_))), "{e}");
+    let acct = |i: usize| calldata::fr(&ps[i].acct());
+    // the payout named must be the voided bid's own, and so must the account charged
+    // with the default (or a missing one)
+    for (named, accounts) in [
+        (vec![payouts[0].1], vec![acct(cheater)]),
+        (vec![payouts[cheater].1], vec![acct(0)]),
+        (vec![payouts[cheater].1], vec![]),
+    ] {
+        let e = market_err(&mut env, op, &fin(named, accounts));
+        assert!(matches!(e.decode::<ME>(), Some(ME::BadVoided(_))), "{e}");
+    }
     let r = market_tx(
         &mut env,
         op,
-        &fin(vec![payouts[cheater].1]),
+        &fin(vec![payouts[cheater].1], vec![acct(cheater)]),
         "finalize (1 voided)",
     );
     assert!(r

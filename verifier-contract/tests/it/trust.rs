@@ -551,6 +551,7 @@ fn a_committee_change_waits_its_delay_and_never_signs_a_round_in_flight() {
             totals,
             voided: vec![],
             voidedPayouts: vec![],
+            voidedAccounts: vec![],
             sigs: sign_sorted(&[&own], digest),
         },
     );
