@@ -305,6 +305,16 @@ fn market_code(record: &PublicRecord, market: &MarketFile) -> Check {
                     keccak(rule_code)
                 ));
             }
+            // the contract the market's constructor created (its first, nonce 1), which
+            // no one can create again: not any address that holds the same code now
+            if *rule != d.market.create(1) {
+                failures.push(format!(
+                    "the market at {} calls a clearing rule at {rule}, not the one its \
+                     constructor created ({})",
+                    d.market,
+                    d.market.create(1)
+                ));
+            }
             let code = expected.code_calling(*rule);
             if code != record.market_code {
                 failures.push(format!(

@@ -593,7 +593,7 @@ contract Market {
 
         uint32 index = r.bids;
         r.bids = index + 1;
-        bids[inp.bid] = Bid({round: round, index: index, state: BidState.Live, accountTag: _accountTag(inp.acct)});
+        bids[inp.bid] = Bid({round: round, index: index, state: BidState.Live, accountTag: _accountTag(inp.bid, inp.acct)});
         p.free = inp.fNew;
         p.unsettled += 1;
         emit BidSubmitted(round, inp.acct, inp.bid, index, inp.fNew, inp.digest, ciphertexts);
@@ -729,9 +729,10 @@ contract Market {
             if (s == BidState.Defaulted) continue;
             if (s != BidState.Live) revert BadDefaulters();
             uint256 acct = accounts[i];
-            if (b.accountTag != _accountTag(acct)) revert BadDefaulters();
+            if (b.accountTag != _accountTag(defaulted[i], acct)) revert BadDefaulters();
             b.state = BidState.Defaulted;
             Prosumer storage p = prosumers[acct];
+            if (!p.registered) revert BadDefaulters();
             p.unsettled -= 1;
             p.defaults += 1;
             ++recorded;
@@ -808,7 +809,7 @@ contract Market {
         Payout storage po = payouts[pOut];
         if (
             b.round != round || b.state != BidState.Settled || po.state != PayoutState.Unspent || po.round != round
-                || po.index != b.index || b.accountTag != _accountTag(acct)
+                || po.index != b.index || b.accountTag != _accountTag(bid, acct) || !prosumers[acct].registered
         ) revert BadVoided(bid);
         b.state = BidState.Defaulted;
         po.state = PayoutState.Void;
@@ -855,11 +856,13 @@ contract Market {
 
     // --- internals ------------------------------------------------------------------
 
-    /// The account tag a bid's record keeps (`Bid.accountTag`): the low 152 bits of the
-    /// account's keccak256. Finding another account of the same tag is a 2^152 search,
-    /// whatever accounts the operator registers.
-    function _accountTag(uint256 acct) internal pure returns (uint152) {
-        return uint152(uint256(keccak256(abi.encode(acct))));
+    /// The account tag bid `bid`'s record keeps (`Bid.accountTag`): the low 152 bits of
+    /// keccak256 of the bid and its account. Another account with the same tag for a
+    /// given bid is a 2^152 search, even for whoever chose both the bid and the
+    /// accounts (the bid takes part in the hash, so a collision found once serves no
+    /// other bid); a charged account must also be registered.
+    function _accountTag(uint256 bid, uint256 acct) internal pure returns (uint152) {
+        return uint152(uint256(keccak256(abi.encode(bid, acct))));
     }
 
     function _isIncluded(uint64 round, uint32 index) internal view returns (bool) {

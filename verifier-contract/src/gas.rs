@@ -9,7 +9,8 @@ use crate::embedded::TX_GAS_LIMIT;
 pub const RECORD_DEFAULTS_BASE_GAS: u64 = 60_000;
 
 /// `recordDefaults`, each further bid in the worst case (its bid, its account's record
-/// and the round's counter all cold, a `Defaulted` event, 32 bytes of calldata).
+/// and the round's counter all cold, its account tag's keccak, a `Defaulted` event, 64
+/// bytes of calldata: the bid and its account).
 pub const RECORD_DEFAULTS_GAS_PER_BID: u64 = 40_000;
 
 /// The largest page of bids one `recordDefaults` transaction records within the

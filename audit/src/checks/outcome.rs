@@ -227,6 +227,32 @@ impl RoundCtx<'_> {
                 }
             }
         }
+        // A default (recorded, or a voided settlement) is charged to the account that
+        // posted the bid: the contract checks the account its caller names against the
+        // bid's record (a tag), and this checks its events against the bid's own.
+        let bidders: std::collections::BTreeMap<_, _> = self
+            .record
+            .round_events(self.round)
+            .filter_map(|e| match &e.event {
+                MarketEvents::BidSubmitted(b) => Some((b.bid, b.acct)),
+                _ => None,
+            })
+            .collect();
+        for e in self.record.round_events(self.round) {
+            let (what, bid, acct) = match &e.event {
+                MarketEvents::Defaulted(d) => ("default", d.bid, d.acct),
+                MarketEvents::SettlementVoided(v) => ("voided settlement", v.bid, v.acct),
+                _ => continue,
+            };
+            if bidders.get(&bid) != Some(&acct) {
+                failures.push(format!(
+                    "the {what} of bid {} is charged to account {}, not to the account that \
+                     posted it",
+                    short(&words::word(&bid)),
+                    short(&words::word(&acct))
+                ));
+            }
+        }
         let view = settlement_view(
             self.round,
             self.levels,

@@ -192,6 +192,29 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), FINALIZE_SIGNATURES);
     assert!(d.contains("transaction signature #0"), "{d}");
 
+    // --- a default charged to another account than the bid's ---------------------------------
+    let mut r = record.clone();
+    let other = r
+        .events
+        .iter()
+        .find_map(|e| match &e.event {
+            MarketEvents::BidSubmitted(b) if b.index == 0 => Some(b.acct),
+            _ => None,
+        })
+        .expect("bid 0");
+    let d = r
+        .events
+        .iter_mut()
+        .find_map(|e| match &mut e.event {
+            MarketEvents::Defaulted(d) => Some(d),
+            _ => None,
+        })
+        .expect("the round's default");
+    assert_ne!(d.acct, other);
+    d.acct = other;
+    let d = failed(&audit(&f, &r, &f.bundle), Some(ROUND), MONEY);
+    assert!(d.contains("not to the account that posted it"), "{d}");
+
     // --- a bid's ciphertext changed in the chain's record ------------------------------------
     let mut r = record.clone();
     let e = r
