@@ -2,24 +2,15 @@
 pragma solidity 0.8.28;
 
 import {Inclusion} from "./Inclusion.sol";
-import {MarketClearing} from "./MarketClearing.sol";
+import {MarketClearing, ClearingRule} from "./MarketClearing.sol";
 
-/// @notice Exposes MarketClearing and Inclusion for the Rust cross-checks against
-/// `sealgrid_circuits::market::clear` and `sealgrid_committee::InclusionBitmap`. Test
-/// helper; never deployed in a market.
-contract ClearingHarness {
+/// @notice Exposes MarketClearing (through the `ClearingRule` a market calls) and
+/// Inclusion for the Rust cross-checks against `sealgrid_circuits::market::clear` and
+/// `sealgrid_committee::InclusionBitmap`. Test helper; never deployed in a market.
+contract ClearingHarness is ClearingRule {
     /// A fresh bitmap record per call, so that no call sees another's words.
     uint256 private calls;
     mapping(uint256 => mapping(uint256 => uint256)) private records;
-
-    function clear(uint64[] calldata hBuy, uint64[] calldata hSell, uint256 bids, uint256 kAnonymity)
-        external
-        pure
-        returns (MarketClearing.Result memory result, uint256 packed)
-    {
-        result = MarketClearing.clear(hBuy, hSell, bids, kAnonymity);
-        packed = MarketClearing.pack(result);
-    }
 
     function packedNotCleared() external pure returns (uint256) {
         return MarketClearing.packedNotCleared();
