@@ -31,6 +31,18 @@ pub(crate) fn start_node(log_dir: &Path, config: &NodeConfig) -> (DevNode, Strin
     (node, url)
 }
 
+/// Hardhat's node as `config` says, its log in a fresh temporary directory (kept as
+/// long as the returned handle), or `None` after saying why when this machine cannot
+/// run it and nobody requires it (`what`: the test's subject).
+fn hardhat(what: &str, config: &NodeConfig) -> Option<(DevNode, String, tempfile::TempDir)> {
+    if !devnode::required_or_skipped(NodeKind::Hardhat, what) {
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (node, url) = start_node(dir.path(), config);
+    Some((node, url, dir))
+}
+
 /// Ganache (Shanghai rules), mining each transaction at once.
 fn start_ganache(log_dir: &Path) -> (DevNode, String) {
     start_node(log_dir, &NodeConfig::instant(NodeKind::Ganache))
@@ -114,22 +126,20 @@ fn a_reverting_transaction_is_refused_not_mined() {
 
 #[test]
 fn a_whole_round_on_a_node_over_json_rpc() {
-    if !devnode::required_or_skipped(NodeKind::Hardhat, "the JSON-RPC round") {
-        return;
-    }
     // A node with London's rules (no PUSH0), as Energy Web Chain and other PoA chains:
     // the Shanghai build does not deploy there, the London build runs the whole round.
     // (The Shanghai build runs on ganache in the multi-process test, and here on revm.)
     // Hardhat's node, whose precompiles are native: ganache verified each of the
     // round's proofs three times in JavaScript (call, estimate, send), 3 minutes.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (_node, url) = start_node(
-        dir.path(),
+    let Some((_node, url, _dir)) = hardhat(
+        "the JSON-RPC round",
         &NodeConfig {
             hardfork: "london",
             ..NodeConfig::instant(NodeKind::Hardhat)
         },
-    );
+    ) else {
+        return;
+    };
     let mut chain = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
     let me = chain.funder();
     for (what, code) in [
@@ -285,11 +295,12 @@ fn transactions_of_four_senders_share_a_two_second_block() {
 fn a_transaction_of_a_landed_shape_is_sent_without_an_estimate() {
     use alloy_sol_types::SolCall;
     use sealgrid_verifier_contract::bindings::TestToken;
-    if !devnode::required_or_skipped(NodeKind::Hardhat, "the gas of a landed shape") {
+    let Some((node, url, _dir)) = hardhat(
+        "the gas of a landed shape",
+        &NodeConfig::instant(NodeKind::Hardhat),
+    ) else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (node, url) = start_node(dir.path(), &NodeConfig::instant(NodeKind::Hardhat));
+    };
     let estimates = || {
         std::fs::read_to_string(&node.log)
             .expect("the node's log")
@@ -363,11 +374,12 @@ fn a_transaction_of_a_landed_shape_is_sent_without_an_estimate() {
 #[test]
 fn logs_too_large_for_one_answer_are_read_half_a_range_at_a_time() {
     use sealgrid_verifier_contract::LogFilter;
-    if !devnode::required_or_skipped(NodeKind::Hardhat, "logs read by halves") {
+    let Some((_node, url, _dir)) = hardhat(
+        "logs read by halves",
+        &NodeConfig::instant(NodeKind::Hardhat),
+    ) else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (_node, url) = start_node(dir.path(), &NodeConfig::instant(NodeKind::Hardhat));
+    };
     let mut chain = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
     let me = chain.funder();
     let token = deploy_token(&mut chain);
@@ -398,14 +410,12 @@ fn a_transaction_the_base_fee_overtook_is_sent_again_with_a_higher_fee() {
     use alloy_primitives::U256;
     use sealgrid_verifier_contract::rpc::STUCK_BLOCKS;
     use serde_json::{json, Value};
-    if !devnode::required_or_skipped(NodeKind::Hardhat, "the replacement of a stuck transaction") {
-        return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (node, url) = start_node(
-        dir.path(),
+    let Some((node, url, _dir)) = hardhat(
+        "the replacement of a stuck transaction",
         &NodeConfig::interval(NodeKind::Hardhat, Duration::from_secs(1)),
-    );
+    ) else {
+        return;
+    };
     let mut setup = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
     let me = setup.funder();
     let token = deploy_token(&mut setup);
@@ -540,11 +550,12 @@ fn a_transaction_the_base_fee_overtook_is_sent_again_with_a_higher_fee() {
 #[test]
 fn a_transaction_out_of_its_hinted_gas_is_a_failure_to_retry_not_a_refusal() {
     use alloy_primitives::{Bytes, U256};
-    if !devnode::required_or_skipped(NodeKind::Hardhat, "running out of hinted gas") {
+    let Some((_node, url, _dir)) = hardhat(
+        "running out of hinted gas",
+        &NodeConfig::instant(NodeKind::Hardhat),
+    ) else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (_node, url) = start_node(dir.path(), &NodeConfig::instant(NodeKind::Hardhat));
+    };
     let mut chain = JsonRpcChain::connect(&url, GANACHE_DEV_KEY).expect("connects");
     let me = chain.funder();
     // A contract that loops as many times as its slot 0 says (40 gas a turn), then
