@@ -357,6 +357,34 @@ fn audit_passes_on_a_real_round_and_each_tampering_fails_its_check() {
     r.clearing_rule.0 = alloy_primitives::Address::repeat_byte(0x77);
     let d = failed(&audit(&f, &r, &f.bundle), None, MARKET_CODE);
     assert!(d.contains("is not the committed shanghai build"), "{d}");
+    // a market whose immutable names another address that holds the committed rule's
+    // code (an operator's own deployment of it, or a CREATE2 address re-created): its
+    // code and the rule's code both match, but the rule is not the one the market's
+    // constructor created
+    let mut r = record.clone();
+    let word = |a: alloy_primitives::Address| {
+        let mut w = [0u8; 32];
+        w[12..].copy_from_slice(a.as_slice());
+        w
+    };
+    let (real, other) = (
+        word(r.clearing_rule.0),
+        word(alloy_primitives::Address::repeat_byte(0x77)),
+    );
+    let mut code = r.market_code.to_vec();
+    let mut named = 0;
+    for i in 0..code.len().saturating_sub(31) {
+        if code[i..i + 32] == real {
+            code[i..i + 32].copy_from_slice(&other);
+            named += 1;
+        }
+    }
+    assert!(named > 0, "the market's code names its rule");
+    r.market_code = code.into();
+    r.clearing_rule.0 = alloy_primitives::Address::repeat_byte(0x77);
+    let d = failed(&audit(&f, &r, &f.bundle), None, MARKET_CODE);
+    assert!(d.contains("not the one its constructor created"), "{d}");
+    assert!(!d.contains("is not the committed shanghai build"), "{d}");
 
     // --- a wrong finalize total --------------------------------------------------------------
     let mut b = f.bundle.clone();
